@@ -1,0 +1,52 @@
+// The validated shape of peers.yaml. Everything downstream takes these types, never raw YAML.
+import type { NodeId } from '../identity/node-id.js';
+
+export interface Cidr {
+  /** Network address literal as written (e.g. "10.77.0.0" or "fd77::"). */
+  address: string;
+  prefixLength: number;
+  family: 4 | 6;
+}
+
+/** An underlay endpoint as written in peers.yaml. */
+export interface EndpointSpec {
+  /** IPv4 or IPv6 literal (no brackets), or a DNS name resolved when the daemon starts. */
+  host: string;
+  port: number;
+  /** The line in peers.yaml, for messages about this endpoint later (e.g. a name that doesn't resolve). */
+  line: number;
+}
+
+export interface NetworkConfig {
+  /** Overlay IPv4 prefix; every member's `address` lies inside it. */
+  prefix: Cidr;
+  /** Optional overlay IPv6 prefix; members may then have an `address6` inside it. */
+  prefix6?: Cidr;
+  /** Default UDP port members listen on, and the port of endpoints written without one. */
+  port: number;
+  /** MTU of the overlay interface. */
+  mtu: number;
+}
+
+export interface PeerConfig {
+  name: string;
+  /** 32-byte Ed25519 public key. */
+  publicKey: Buffer;
+  /** The key as written in peers.yaml (base64). */
+  publicKeyText: string;
+  /** Derived from the public key; what travels in packet headers. */
+  id: NodeId;
+  /** Overlay IPv4 address. */
+  address: string;
+  /** Overlay IPv6 address, if the network has a prefix6. */
+  address6?: string;
+  /** Underlay endpoints to reach this member directly; may be empty (it then reaches us, or via relays). */
+  endpoints: EndpointSpec[];
+}
+
+export interface OverlayConfig {
+  /** Absolute path of the file this came from, for messages. */
+  file: string;
+  network: NetworkConfig;
+  peers: PeerConfig[];
+}

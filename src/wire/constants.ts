@@ -1,0 +1,44 @@
+// Protocol constants: changing any of these changes the wire format.
+
+/** Outer packet types (first byte of every UDP payload). */
+export const PacketType = {
+  HandshakeInit: 1,
+  HandshakeResponse: 2,
+  Data: 3,
+} as const;
+export type PacketType = (typeof PacketType)[keyof typeof PacketType];
+
+/**
+ * Inner message kinds: the first byte of every sealed payload. Relays never see these; only the
+ * two ends of a session do.
+ */
+export const InnerKind = {
+  Keepalive: 0, // empty: confirms a fresh session (key confirmation for the responder)
+  IPPacket: 1, // an IPv4 or IPv6 packet for the TUN
+  Probe: 2, // direct-link probe; answered with ProbeReply over the same underlay path
+  ProbeReply: 3,
+  Control: 4, // routing control message (advert, summary, request): opaque to the data plane
+} as const;
+export type InnerKind = (typeof InnerKind)[keyof typeof InnerKind];
+
+/** Relays a source may list in a packet; bounds header size and loops. */
+export const MAX_ROUTE_RELAYS = 7;
+/** Initial hop budget; each relay decrements it and drops at zero. */
+export const INITIAL_TTL = 16;
+
+/** Fixed routed header: type, ttl, routeLen, routePos. Followed by routeLen × u32 relay ids. */
+export const ROUTE_PREFIX_BYTES = 4;
+/** After the route list: src id, dst id. */
+export const ADDRESS_BYTES = 8;
+/** Data: receiver index u32 + counter u64, after the addresses. */
+export const DATA_FIELDS_BYTES = 12;
+export const AEAD_TAG_BYTES = 16;
+export const INNER_KIND_BYTES = 1;
+
+/** Largest UDP payload we will produce or accept. Anything bigger is dropped as oversized. */
+export const MAX_PACKET_BYTES = 1500;
+
+/** Bytes overlayd adds to an IP packet sent with `relays` intermediate hops. */
+export function dataOverhead(relays: number): number {
+  return ROUTE_PREFIX_BYTES + 4 * relays + ADDRESS_BYTES + DATA_FIELDS_BYTES + INNER_KIND_BYTES + AEAD_TAG_BYTES;
+}
