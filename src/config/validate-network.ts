@@ -1,0 +1,62 @@
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU.
+import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
+import type { NetworkConfig } from './types.js';
+import type { ConfigReader, Field } from './yaml-reader.js';
+
+export const DEFAULT_PORT = 7946;
+/** Leaves room for IPv6 + UDP + routed header + AEAD inside a 1500-byte underlay path. */
+export const DEFAULT_MTU = 1380;
+/** The IPv6 minimum link MTU (RFC 8200); we apply it to IPv4-only networks too, for one rule. */
+export const MIN_MTU = 1280;
+export const MAX_MTU = 9000;
+
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu'] as const;
+
+export interface NetworkCheck {
+  /** The validated block with defaults applied; null if anything in it was wrong. */
+  network: NetworkConfig | null;
+  /** Null when the prefix is missing or invalid: address checks against it are then skipped. */
+  prefix: ParsedCidr | null;
+  /** Undefined when prefix6 is not written; null when it is written but unusable. */
+  prefix6: ParsedCidr | null | undefined;
+  /** The port for endpoints written without one (the default when network.port itself is wrong). */
+  port: number;
+}
+
+function readPrefix(reader: ConfigReader, field: Field, family: 4 | 6): ParsedCidr | null {
+  const text = reader.string(field);
+  if (text === null) return null;
+  const parsed = parseCidr(text, family);
+  if (parsed.ok) return parsed.cidr;
+  const hint = family === 4 && /:/.test(text) ? ' (an IPv6 prefix goes in network.prefix6)' : '';
+  reader.report(field.line, field.path, parsed.error + hint);
+  return null;
+}
+
+export function validateNetwork(reader: ConfigReader, field: Field): NetworkCheck {
+  const map = reader.map(field);
+  if (map === null) return { network: null, prefix: null, prefix6: null, port: DEFAULT_PORT };
+
+  const before = reader.problems.length;
+  const fields = reader.fields(map, 'network', field.line, NETWORK_FIELDS, ['prefix']);
+
+  const prefixField = fields.get('prefix');
+  const prefix = prefixField === undefined ? null : readPrefix(reader, prefixField, 4);
+  const prefix6Field = fields.get('prefix6');
+  const prefix6 = prefix6Field === undefined ? undefined : readPrefix(reader, prefix6Field, 6);
+  const portField = fields.get('port');
+  const port = portField === undefined ? DEFAULT_PORT : reader.integer(portField, 1, 65535);
+  const mtuField = fields.get('mtu');
+  const mtu = mtuField === undefined ? DEFAULT_MTU : reader.integer(mtuField, MIN_MTU, MAX_MTU);
+
+  const ok = reader.problems.length === before && prefix !== null && port !== null && mtu !== null;
+  const network: NetworkConfig | null = ok
+    ? {
+        prefix: toCidr(prefix),
+        ...(prefix6 ? { prefix6: toCidr(prefix6) } : {}),
+        port,
+        mtu,
+      }
+    : null;
+  return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };
+}

@@ -1,0 +1,78 @@
+// Data-plane counters: plain numbers bumped on the packet path, read by metrics and `overlayd status`.
+// Kept free of prom-client so the packet path costs one property increment per event.
+import type { NodeId } from '../identity/node-id.js';
+
+/** Why a packet was dropped. A bounded set: it becomes a metric label. */
+export type DropReason =
+  | 'truncated'
+  | 'oversized'
+  | 'unknown-type'
+  | 'bad-route'
+  | 'bad-address'
+  | 'not-for-member' // routed header names a src/dst that isn't a member
+  | 'unauthenticated-hop' // relay request from an address that is no authenticated neighbour
+  | 'misrouted' // route says the next relay is someone else
+  | 'ttl-exceeded'
+  | 'route-too-long'
+  | 'no-next-hop' // relay has no live link and no repair path
+  | 'no-route' // inside: destination unreachable
+  | 'no-member' // inside: destination address belongs to no member
+  | 'not-unicast'
+  | 'not-ip'
+  | 'no-session' // pending queue full while handshaking
+  | 'unknown-index'
+  | 'wrong-peer' // session index belongs to another member than the header's src
+  | 'auth-failed'
+  | 'replayed'
+  | 'expired'
+  | 'spoofed-source' // inner source address is not the sending member's
+  | 'bad-inner' // malformed inner message
+  | 'tun-full'
+  | 'handshake-rejected';
+
+export interface PeerTraffic {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  /** Packets we relayed that this member originated. */
+  relayedPackets: number;
+  relayedBytes: number;
+}
+
+export class DataPlaneCounters {
+  readonly drops = new Map<string, number>();
+  /** Handshake rejections by the session layer's reason. */
+  readonly handshakeRejects = new Map<string, number>();
+  readonly peers = new Map<NodeId, PeerTraffic>();
+  handshakesSent = 0;
+  handshakesCompleted = 0;
+  controlBytesSent = 0;
+  controlBytesReceived = 0;
+  probeBytesSent = 0;
+  probeBytesReceived = 0;
+
+  drop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  rejectHandshake(reason: string): void {
+    this.drop('handshake-rejected');
+    this.handshakeRejects.set(reason, (this.handshakeRejects.get(reason) ?? 0) + 1);
+  }
+
+  peer(id: NodeId): PeerTraffic {
+    let t = this.peers.get(id);
+    if (!t) {
+      t = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, relayedPackets: 0, relayedBytes: 0 };
+      this.peers.set(id, t);
+    }
+    return t;
+  }
+
+  totalDrops(): number {
+    let n = 0;
+    for (const v of this.drops.values()) n += v;
+    return n;
+  }
+}

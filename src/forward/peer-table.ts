@@ -1,0 +1,133 @@
+// Who the members are, from the data plane's point of view: overlay address → member (cryptokey
+// routing), and underlay endpoint → member (which neighbour a datagram came from).
+import type { NodeId } from '../identity/node-id.js';
+import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { ipv4ToNumber, ipv6ToKey } from './ip-packet.js';
+
+export interface Member {
+  id: NodeId;
+  name: string;
+  publicKey: Buffer;
+  address: string;
+  address6?: string;
+  /** Overlay IPv4 address as a number (the TUN lookup key). */
+  addr4: number;
+  /** Overlay IPv6 address as a 16-char latin1 key, if any. */
+  addr6Key?: string;
+  /** Underlay endpoint keys to try when there is no route yet (configured, resolved). */
+  endpointKeys: string[];
+}
+
+export interface MemberInit {
+  id: NodeId;
+  name: string;
+  publicKey: Buffer;
+  address: string;
+  address6?: string;
+}
+
+/** How long a reverse route learned from an inbound relayed packet may be used as a fallback. */
+const REVERSE_HINT_TTL_MS = 10_000;
+
+export interface ReverseHint {
+  relays: NodeId[];
+  via: Endpoint;
+  at: number;
+}
+
+export class PeerTable {
+  private readonly byId = new Map<NodeId, Member>();
+  private readonly byAddr4 = new Map<number, Member>();
+  private readonly byAddr6 = new Map<string, Member>();
+  /** Underlay endpoints (`ip:port`) from which a member's authenticated direct packets arrived. */
+  private readonly authenticated = new Map<string, NodeId>();
+  private readonly endpointObjects = new Map<string, Endpoint>();
+  private readonly reverseHints = new Map<NodeId, ReverseHint>();
+
+  constructor(members: Iterable<MemberInit>) {
+    this.setMembers(members);
+  }
+
+  /** Replaces the member list (start and reload). Learned state for members still present is kept. */
+  setMembers(members: Iterable<MemberInit>): void {
+    const previous = new Map(this.byId);
+    this.byId.clear();
+    this.byAddr4.clear();
+    this.byAddr6.clear();
+    for (const m of members) {
+      const member: Member = {
+        ...m,
+        endpointKeys: previous.get(m.id)?.endpointKeys ?? [],
+        addr4: ipv4ToNumber(m.address),
+        addr6Key: m.address6 ? ipv6ToKey(m.address6) : undefined,
+      };
+      this.byId.set(m.id, member);
+      this.byAddr4.set(member.addr4, member);
+      if (member.addr6Key) this.byAddr6.set(member.addr6Key, member);
+    }
+    for (const [key, id] of this.authenticated) if (!this.byId.has(id)) this.authenticated.delete(key);
+    for (const id of this.reverseHints.keys()) if (!this.byId.has(id)) this.reverseHints.delete(id);
+  }
+
+  /** Sets the configured endpoints of a member (after name resolution). */
+  setEndpoints(id: NodeId, endpoints: Endpoint[]): string[] {
+    const member = this.byId.get(id);
+    const keys = endpoints.map((e) => this.internEndpoint(e));
+    if (member) member.endpointKeys = keys;
+    return keys;
+  }
+
+  get(id: NodeId): Member | undefined {
+    return this.byId.get(id);
+  }
+
+  has(id: NodeId): boolean {
+    return this.byId.has(id);
+  }
+
+  all(): IterableIterator<Member> {
+    return this.byId.values();
+  }
+
+  byIpv4(addr: number): Member | undefined {
+    return this.byAddr4.get(addr);
+  }
+
+  byIpv6(key: string): Member | undefined {
+    return this.byAddr6.get(key);
+  }
+
+  /** Interns endpoint objects so the hot path can look them up by key without allocating. */
+  endpoint(key: string): Endpoint | undefined {
+    return this.endpointObjects.get(key);
+  }
+
+  internEndpoint(e: Endpoint): string {
+    const key = endpointKey(e);
+    if (!this.endpointObjects.has(key)) this.endpointObjects.set(key, { host: e.host, port: e.port });
+    return key;
+  }
+
+  /** Records that an authenticated direct packet from `member` came from `key`. Returns true if new. */
+  authenticate(key: string, member: NodeId): boolean {
+    const prev = this.authenticated.get(key);
+    if (prev === member) return false;
+    this.authenticated.set(key, member);
+    return true;
+  }
+
+  /** The member whose authenticated packets come from this endpoint, if any. */
+  authenticatedMember(key: string): NodeId | undefined {
+    return this.authenticated.get(key);
+  }
+
+  noteReverseRoute(src: NodeId, relays: NodeId[], via: Endpoint, now: number): void {
+    this.reverseHints.set(src, { relays, via, at: now });
+  }
+
+  /** A route back to `dst` learned from its own relayed packets: used when routing has none yet. */
+  reverseRoute(dst: NodeId, now: number): ReverseHint | undefined {
+    const h = this.reverseHints.get(dst);
+    return h && now - h.at < REVERSE_HINT_TTL_MS ? h : undefined;
+  }
+}

@@ -1,0 +1,53 @@
+// What the data plane needs from the pure components, as narrow structural interfaces.
+// session/, probe/ and routing/ satisfy these directly; tests can hand in small fakes.
+import type { NodeId } from '../identity/node-id.js';
+
+/** One direction-pair of AEAD keys (session/keypair.ts). */
+export interface SealingKeypair {
+  /** Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1. */
+  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number;
+  /** Opens in place; returns plaintext length (plaintext at addrOffset + 20) or a negative error code. */
+  open(buf: Buffer, addrOffset: number, length: number, now: number): number;
+}
+
+export type HandshakeResult<T> = ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string };
+
+export interface SessionPort {
+  sendKeypair(peer: NodeId, now: number): SealingKeypair | undefined;
+  receiveKeypair(index: number): { peer: NodeId; keypair: SealingKeypair } | undefined;
+  /** After a successful open: key confirmation for a responder's fresh keypair. */
+  confirmReceived(peer: NodeId, keypair: SealingKeypair, now: number): void;
+  /** Maps a negative `open` result to a drop reason. */
+  openError(code: number): 'replayed' | 'auth-failed' | 'expired' | 'truncated';
+  noteWantToSend(peer: NodeId, now: number): void;
+  createInitiation(peer: NodeId, now: number): Buffer;
+  consumeInitiation(
+    src: NodeId,
+    body: Uint8Array,
+    rateKey: string,
+    now: number,
+  ): HandshakeResult<{ response: Buffer }>;
+  consumeResponse(src: NodeId, body: Uint8Array, rateKey: string, now: number): HandshakeResult<object>;
+}
+
+export interface LinkPort {
+  alive: boolean;
+  endpointKey: string;
+}
+
+export interface ProbePort {
+  link(member: NodeId): LinkPort | undefined;
+  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void;
+  learnEndpoint(member: NodeId, endpointKey: string, now: number): void;
+  markActive(member: NodeId, now: number): void;
+}
+
+export interface PathPort {
+  /** self … dst */
+  nodes: NodeId[];
+}
+
+export interface RoutePort {
+  route(dst: NodeId): PathPort | undefined;
+  receiveControl(from: NodeId, message: Uint8Array, now: number): void;
+}

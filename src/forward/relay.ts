@@ -1,0 +1,73 @@
+// Forwarding for others. A relay reads only the cleartext routed header: it cannot open the payload,
+// and the destination would detect any change to src, dst or the sealed body.
+//
+//   1. the packet must come from an authenticated neighbour (an endpoint that sent us authenticated
+//      packets), and name members as src and dst: strangers can't use us as a free relay or reflector
+//   2. the route must name us as the next relay; the hop limit bounds what a bad route could do
+//   3. the next hop is the following relay, or dst after the last one
+//   4. if our link to the next hop is dead, repair locally: splice our own best path to dst into the
+//      route instead of dropping, so traffic survives until the source hears of the failure
+import type { NodeId } from '../identity/node-id.js';
+import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { MAX_ROUTE_RELAYS } from '../wire/constants.js';
+import { routeAt, type RoutedHeader } from '../wire/routed-header.js';
+import type { DataPlane } from './data-plane.js';
+
+export function relay(dp: DataPlane, data: Buffer, h: RoutedHeader, from: Endpoint): void {
+  const { counters, peers } = dp;
+  if (!peers.has(h.src) || !peers.has(h.dst)) return counters.drop('not-for-member');
+  if (peers.authenticatedMember(endpointKey(from)) === undefined) return counters.drop('unauthenticated-hop');
+  if (h.routePos >= h.routeLen || routeAt(data, h.routePos) !== dp.self) return counters.drop('misrouted');
+  if (h.ttl <= 1) return counters.drop('ttl-exceeded');
+  data[1] = h.ttl - 1;
+  const pos = h.routePos + 1;
+  data[3] = pos;
+  const next = pos < h.routeLen ? routeAt(data, pos) : h.dst;
+  const now = dp.clock.now();
+  const link = dp.prober.link(next);
+  const endpoint = link?.alive ? peers.endpoint(link.endpointKey) : undefined;
+  if (endpoint) return send(dp, data, h.src, next, endpoint, now);
+  const repaired = repair(dp, data, h, pos);
+  if (typeof repaired === 'string') return counters.drop(repaired);
+  send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
+}
+
+function send(dp: DataPlane, packet: Buffer, src: NodeId, next: NodeId, endpoint: Endpoint, now: number): void {
+  dp.transport.send(packet, endpoint);
+  dp.prober.markActive(next, now);
+  const t = dp.counters.peer(src);
+  t.relayedPackets++;
+  t.relayedBytes += packet.length;
+}
+
+interface Repaired {
+  packet: Buffer;
+  next: NodeId;
+  endpoint: Endpoint;
+}
+
+/** Rewrites the rest of the route with our own path to dst. `pos` is the index after us. */
+function repair(dp: DataPlane, data: Buffer, h: RoutedHeader, pos: number): Repaired | 'no-next-hop' | 'route-too-long' {
+  const path = dp.router.route(h.dst);
+  if (!path || path.nodes.length < 2) return 'no-next-hop';
+  const next = path.nodes[1];
+  const link = dp.prober.link(next);
+  const endpoint = link?.alive ? dp.peers.endpoint(link.endpointKey) : undefined;
+  if (!endpoint) return 'no-next-hop';
+  const visited: NodeId[] = [];
+  for (let i = 0; i < pos; i++) visited.push(routeAt(data, i));
+  const tail = path.nodes.slice(1, -1);
+  // Never splice a path that goes back through a node the packet already crossed: that would loop.
+  if (tail.some((n) => n === h.src || visited.includes(n))) return 'no-next-hop';
+  const relays = [...visited, ...tail];
+  if (relays.length > MAX_ROUTE_RELAYS) return 'route-too-long';
+  const rest = data.subarray(h.addrOffset);
+  const packet = Buffer.allocUnsafe(4 + 4 * relays.length + rest.length);
+  packet[0] = data[0];
+  packet[1] = data[1];
+  packet[2] = relays.length;
+  packet[3] = pos;
+  relays.forEach((r, i) => packet.writeUInt32BE(r, 4 + 4 * i));
+  rest.copy(packet, 4 + 4 * relays.length);
+  return { packet, next, endpoint };
+}

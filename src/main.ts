@@ -1,0 +1,39 @@
+// argv → command. Each command lives in cli/; errors meant for the operator are printed as one line
+// (`overlayd: <message>`) without a stack trace, and the exit status says something went wrong.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isOverlayError } from './errors.js';
+import { checkCommand } from './cli/check.js';
+import { keygenCommand } from './cli/keygen.js';
+import { pubkeyCommand } from './cli/pubkey.js';
+import { upCommand } from './cli/up.js';
+
+async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('overlayd')
+    .usage('$0 <command> [options]\n\nA user-space overlay routing daemon: measured, multi-hop, end-to-end encrypted paths.')
+    .command(keygenCommand)
+    .command(pubkeyCommand)
+    .command(checkCommand)
+    .command(upCommand)
+    .demandCommand(1, 'Name a command (see --help).')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`overlayd: ${msg}\nRun 'overlayd --help' for usage.\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  if (isOverlayError(err)) {
+    process.stderr.write(`overlayd: ${err.message}\n`);
+  } else {
+    process.stderr.write(`overlayd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

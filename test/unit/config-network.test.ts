@@ -1,0 +1,133 @@
+// The top level and the `network:` block of peers.yaml: each rejection with its exact message.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/parse.js';
+import { assertProblems, KEY1 } from './config-fixtures.js';
+
+/** A file whose network block holds `fields` (from line 2) and one valid member. */
+function withNetwork(...fields: string[]): string {
+  const network = fields.map((f) => `  ${f}\n`).join('');
+  return `network:\n${network}peers:\n  - name: a\n    publicKey: ${KEY1}\n    address: 10.77.0.1\n`;
+}
+
+describe('peers.yaml top level', () => {
+  it('rejects an empty file', () => {
+    assertProblems('', [
+      "peers.yaml:1: the file is empty; expected a mapping with 'network' and 'peers' at the top level",
+    ]);
+  });
+
+  it('rejects a top level that is not a mapping', () => {
+    assertProblems('# members\n- a\n- b\n', [
+      "peers.yaml:2: expected a mapping with 'network' and 'peers' at the top level, got a list",
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    assertProblems('network:\n  prefix: 10.77.0.0/24\npeers: [a, b\n', [
+      'peers.yaml:4: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ]);
+  });
+
+  it('reports missing network and peers', () => {
+    assertProblems('# nothing useful\nfoo: 1\n', [
+      "peers.yaml:2: foo: unknown field 'foo' (allowed: network, peers)",
+      'peers.yaml:2: network: required field is missing',
+      'peers.yaml:2: peers: required field is missing',
+    ]);
+  });
+
+  it('rejects a network that is not a mapping', () => {
+    assertProblems(
+      `network: 10.77.0.0/24\npeers:\n  - name: a\n    publicKey: ${KEY1}\n    address: 10.77.0.1\n`,
+      ['peers.yaml:1: network: expected a mapping, got the string "10.77.0.0/24"'],
+    );
+  });
+
+  it('names the allowed fields for an unknown network field', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1400', 'Port: 7000'), [
+      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu)",
+    ]);
+  });
+
+  it('rejects a field written twice, naming the first', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'port: 7000', 'port: 7001'), [
+      "peers.yaml:4: network.port: field 'port' appears twice (first at line 3)",
+    ]);
+  });
+});
+
+describe('network block', () => {
+  it('requires a prefix', () => {
+    assertProblems(withNetwork('port: 7000'), ['peers.yaml:1: network.prefix: required field is missing']);
+  });
+
+  it('rejects a prefix that is not a CIDR', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0'), [
+      'peers.yaml:2: network.prefix: "10.77.0.0" is not an IPv4 prefix (expected address/length, e.g. 10.77.0.0/24)',
+    ]);
+  });
+
+  it('rejects a prefix that has no value', () => {
+    assertProblems(withNetwork('prefix:'), ['peers.yaml:2: network.prefix: has no value']);
+  });
+
+  it('rejects an IPv6 prefix in network.prefix and an IPv4 one in network.prefix6', () => {
+    assertProblems(withNetwork('prefix: fd77::/64', 'prefix6: 10.77.0.0/24'), [
+      'peers.yaml:2: network.prefix: fd77::/64 is an IPv6 prefix, expected IPv4 (an IPv6 prefix goes in network.prefix6)',
+      'peers.yaml:3: network.prefix6: 10.77.0.0/24 is an IPv4 prefix, expected IPv6',
+    ]);
+  });
+
+  it('rejects prefixes with host bits set, suggesting the network', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.1/24', 'prefix6: fd77::1/64'), [
+      'peers.yaml:2: network.prefix: 10.77.0.1/24 has host bits set; did you mean 10.77.0.0/24?',
+      'peers.yaml:3: network.prefix6: fd77::1/64 has host bits set; did you mean fd77::/64?',
+    ]);
+  });
+
+  it('rejects a port that is not an integer in 1..65535', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'port: 0'), [
+      'peers.yaml:3: network.port: must be an integer from 1 to 65535, got 0',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'port: 65536'), [
+      'peers.yaml:3: network.port: must be an integer from 1 to 65535, got 65536',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'port: 7946.5'), [
+      'peers.yaml:3: network.port: must be an integer from 1 to 65535, got 7946.5',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'port: "7946"'), [
+      'peers.yaml:3: network.port: must be an integer from 1 to 65535, got the string "7946"',
+    ]);
+  });
+
+  it('rejects an MTU outside 1280..9000', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1279'), [
+      'peers.yaml:3: network.mtu: must be an integer from 1280 to 9000, got 1279',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'prefix6: fd77::/64', 'mtu: 9001'), [
+      'peers.yaml:4: network.mtu: must be an integer from 1280 to 9000, got 9001',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu:'), [
+      'peers.yaml:3: network.mtu: must be an integer from 1280 to 9000, got no value',
+    ]);
+  });
+
+  it('accepts the MTU bounds themselves', () => {
+    assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1280'), 'p.yaml').network.mtu, 1280);
+    assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mtu: 9000'), 'p.yaml').network.mtu, 9000);
+  });
+
+  it('reports every network problem at once, sorted by line', () => {
+    const err = assertProblems(withNetwork('mtu: 100', 'port: -1', 'prefix: 10.77.0.0/33'), [
+      'peers.yaml:2: network.mtu: must be an integer from 1280 to 9000, got 100',
+      'peers.yaml:3: network.port: must be an integer from 1 to 65535, got -1',
+      'peers.yaml:4: network.prefix: prefix length /33 is out of range 0..32',
+    ]);
+    assert.deepEqual(err.problems[1], {
+      line: 3,
+      field: 'network.port',
+      message: 'must be an integer from 1 to 65535, got -1',
+    });
+  });
+});
