@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "overlayd_tun",
+      "sources": ["native/tun.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"]
+    }
+  ]
+}
