@@ -1,0 +1,191 @@
+// Micro-benchmark of the session layer on one core: AEAD seal/open of 1400-byte packets (raw keypair
+// and through SessionTable), a full Noise IK handshake, and the cost of rejecting a handshake by mac1.
+// Node's own crypto ChaCha20-Poly1305 runs side by side as the anchor.
+//
+//   npx tsc -p tsconfig.json && node dist/benchmarks/crypto.js
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import Noise from 'noise-handshake';
+import curve from 'noise-curve-ed';
+import { keyPairFromSeed } from '../src/identity/keys.js';
+import { nodeIdFromPublicKey } from '../src/identity/node-id.js';
+import { DataKeypair } from '../src/session/keypair.js';
+import { SessionTable } from '../src/session/session-table.js';
+import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../src/wire/constants.js';
+import { writeRoutedHeader } from '../src/wire/routed-header.js';
+
+const PAYLOAD = 1400;
+const ADDR = 4; // direct route: addresses right after the 4-byte prefix
+
+interface Row {
+  name: string;
+  perSecond: number;
+  microseconds: number;
+}
+
+/** Runs `fn` for about `ms` milliseconds (after a warm-up) and reports its rate. */
+function measure(name: string, fn: () => void, ms = 1500): Row {
+  const warm = performance.now() + 200;
+  while (performance.now() < warm) fn();
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 64; i++) fn();
+    n += 64;
+    now = performance.now();
+  }
+  const seconds = (now - start) / 1000;
+  return { name, perSecond: n / seconds, microseconds: (seconds * 1e6) / n };
+}
+
+function keypairs(): { a: DataKeypair; b: DataKeypair } {
+  const common = {
+    createdAt: 0,
+    rejectAfterMs: 1e12,
+    rejectAfterMessages: 2 ** 53 - 2 ** 13,
+    replayWindowBits: 8192,
+  };
+  const k1 = Buffer.alloc(32, 1);
+  const k2 = Buffer.alloc(32, 2);
+  return {
+    a: new DataKeypair({
+      ...common,
+      sendKey: k1,
+      receiveKey: Buffer.from(k2),
+      localIndex: 1,
+      remoteIndex: 2,
+      isInitiator: true,
+    }),
+    b: new DataKeypair({
+      ...common,
+      sendKey: Buffer.from(k2),
+      receiveKey: Buffer.from(k1),
+      localIndex: 2,
+      remoteIndex: 1,
+      isInitiator: false,
+    }),
+  };
+}
+
+const rows: Row[] = [];
+const payload = Buffer.alloc(PAYLOAD, 0x5a);
+const buf = Buffer.alloc(2048);
+buf.writeUInt32BE(11, ADDR);
+buf.writeUInt32BE(22, ADDR + 4);
+
+{
+  const { a } = keypairs();
+  rows.push(measure('DataKeypair.seal 1400 B', () => void a.seal(buf, ADDR, payload, 1)));
+}
+{
+  const { a, b } = keypairs();
+  rows.push(
+    measure('DataKeypair seal + open 1400 B', () => {
+      const end = a.seal(buf, ADDR, payload, 1);
+      if (b.open(buf, ADDR, end, 1) !== PAYLOAD) throw new Error('open failed');
+    }),
+  );
+}
+{
+  const key = Buffer.alloc(32, 1);
+  const nonce = Buffer.alloc(12);
+  const ad = Buffer.alloc(20);
+  rows.push(
+    measure('anchor: node:crypto seal 1400 B', () => {
+      const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      c.setAAD(ad, { plaintextLength: PAYLOAD });
+      c.update(payload);
+      c.final();
+      c.getAuthTag();
+    }),
+  );
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+  c.setAAD(ad, { plaintextLength: PAYLOAD });
+  const sealed = c.update(payload);
+  c.final();
+  const tag = c.getAuthTag();
+  rows.push(
+    measure('anchor: node:crypto open 1400 B', () => {
+      const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+      d.setAAD(ad, { plaintextLength: PAYLOAD });
+      d.setAuthTag(tag);
+      d.update(sealed);
+      d.final();
+    }),
+  );
+}
+
+// Two tables for the table-level paths and the handshake.
+const A = keyPairFromSeed(Buffer.alloc(32, 1));
+const B = keyPairFromSeed(Buffer.alloc(32, 2));
+const idA = nodeIdFromPublicKey(A.publicKey);
+const idB = nodeIdFromPublicKey(B.publicKey);
+const unlimited = {
+  rateLimit: { perKeyBurst: 1e12, perKeyPerSecond: 1e12, globalBurst: 1e12, globalPerSecond: 1e12 },
+};
+const ta = new SessionTable({
+  localKeyPair: A,
+  localId: idA,
+  peers: [{ id: idB, publicKey: B.publicKey }],
+  params: unlimited,
+});
+const tb = new SessionTable({
+  localKeyPair: B,
+  localId: idB,
+  peers: [{ id: idA, publicKey: A.publicKey }],
+  params: unlimited,
+});
+
+function handshake(): void {
+  const r = tb.consumeInitiation(idA, ta.createInitiation(idB, 1), 'bench', 1);
+  if (!r.ok || !ta.consumeResponse(idB, r.response, 'bench', 1).ok) throw new Error('handshake failed');
+}
+rows.push(measure('full handshake (init + respond + complete)', handshake, 3000));
+{
+  const prologue = Buffer.from('overlayd v1');
+  rows.push(
+    measure(
+      'anchor: bare noise-handshake IK',
+      () => {
+        const i = new Noise('IK', true, A, { curve });
+        i.initialise(prologue, B.publicKey);
+        const r = new Noise('IK', false, B, { curve });
+        r.initialise(prologue);
+        r.recv(Buffer.from(i.send(Buffer.alloc(12))));
+        i.recv(Buffer.from(r.send()));
+      },
+      3000,
+    ),
+  );
+}
+{
+  handshake();
+  const pkt = Buffer.alloc(2048);
+  const addr = writeRoutedHeader(pkt, PacketType.Data, INITIAL_TTL, [], idA, idB) - ADDRESS_BYTES;
+  rows.push(
+    measure('SessionTable seal + open 1400 B', () => {
+      const end = ta.seal(idB, pkt, addr, payload, 2);
+      if (tb.open(pkt, addr, end, 2) !== PAYLOAD) throw new Error('open failed');
+    }),
+  );
+}
+{
+  const garbage = Buffer.alloc(128, 7);
+  rows.push(
+    measure('reject initiation by mac1', () => {
+      if (tb.consumeInitiation(idA, garbage, 'bench', 3).ok) throw new Error('accepted garbage');
+    }),
+  );
+}
+
+const width = Math.max(...rows.map((r) => r.name.length));
+console.log(`${'operation'.padEnd(width)}  ${'per second'.padStart(12)}  ${'µs each'.padStart(9)}`);
+for (const r of rows) {
+  console.log(
+    `${r.name.padEnd(width)}  ${Math.round(r.perSecond).toLocaleString('en-US').padStart(12)}  ${r.microseconds.toFixed(2).padStart(9)}`,
+  );
+}
+const seal = rows[0].perSecond;
+const anchor = rows[2].perSecond;
+console.log(`\nsodium seal vs node:crypto seal: ${(seal / anchor).toFixed(1)}x`);
+console.log(`seal throughput: ${((seal * PAYLOAD * 8) / 1e9).toFixed(2)} Gbit/s of payload per core`);

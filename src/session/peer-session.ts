@@ -1,0 +1,169 @@
+// Everything this node keeps about its session with one member: the keypair slots, the pending
+// initiation, the replay-protection timestamp and the retry/rekey schedule. SessionTable owns the
+// indices and runs the handshakes; this class decides which keypair sends and when to handshake.
+//
+// Keypair slots (WireGuard's current/previous/next, with `previous` a short list):
+//   current   newest confirmed keypair; the only one we send with
+//   next      made by us as responder, unconfirmed: the initiator may not have it (its copy of our
+//             response may be lost, or the initiation may have been a replay after our restart), so we
+//             do not send with it until a packet arrives on it, which promotes it to current
+//   previous  superseded keypairs, still receivable for packets in flight until they expire
+// An initiator's keypair is confirmed at birth: our initiation's response proved the peer has it.
+//
+// Simultaneous initiations: each side answers the other's (making a `next`) and then completes its own
+// (making a `current`, which moves that `next` to `previous`). Each side then sends with the keypair it
+// initiated and receives the other's on its `previous`: both work, nothing is lost.
+import type { NodeId } from '../identity/node-id.js';
+import type { InitiatorHandshake } from './handshake.js';
+import type { DataKeypair } from './keypair.js';
+import { mac1Key } from './mac.js';
+import { jittered, type RandomSource, type SessionParams } from './params.js';
+
+export interface PendingInitiation {
+  handshake: InitiatorHandshake;
+  createdAt: number;
+}
+
+/** Operator view of one session (see SessionTable.stats). */
+export interface PeerSessionStats {
+  /** A keypair we may send with exists. */
+  established: boolean;
+  /** Age of that keypair. */
+  sessionAgeMs?: number;
+  /** When the last handshake completed (monotonic ms), either side initiating. */
+  lastHandshakeAt?: number;
+  /** Initiations sent since the last completed handshake (0 when healthy). */
+  handshakeAttempts: number;
+}
+
+export class PeerSession {
+  /** mac1 key for messages we send to this peer (keyed by its public key). */
+  readonly mac1Key: Buffer;
+  current: DataKeypair | undefined;
+  next: DataKeypair | undefined;
+  previous: DataKeypair[] = [];
+  pending: PendingInitiation | undefined;
+  /** Timestamp of the last initiation accepted from this peer. */
+  lastTimestamp: Buffer | undefined;
+  lastHandshakeAt: number | undefined;
+  /** Initiations sent since the last success: drives the backoff. */
+  attempts = 0;
+  private nextRetryAt = 0;
+  private wantedAt = -Infinity;
+  private rekeyAt = Infinity;
+
+  constructor(
+    readonly id: NodeId,
+    readonly publicKey: Buffer,
+    private readonly params: SessionParams,
+    private readonly random: RandomSource,
+    /** Called for every keypair this session drops: the table zeroes it and frees its index. */
+    private readonly release: (kp: DataKeypair) => void,
+  ) {
+    this.mac1Key = mac1Key(publicKey);
+  }
+
+  /** The keypair to seal with, if any: current, unless it has expired or exhausted its counter. */
+  sendKeypair(now: number): DataKeypair | undefined {
+    const kp = this.current;
+    return kp !== undefined && kp.canSend(now) ? kp : undefined;
+  }
+
+  /** Records that the data plane has traffic for this peer (keeps handshake retries going). */
+  noteWantToSend(now: number): void {
+    // After a quiet spell, start over: the first attempt is immediate again.
+    if (now - this.wantedAt > this.params.wantTimeoutMs) this.attempts = 0;
+    this.wantedAt = now;
+  }
+
+  /** Records that we sent an initiation now and schedules the retry after it. */
+  noteInitiationSent(now: number): void {
+    this.attempts += 1;
+    const delays = this.params.retryDelaysMs;
+    const base = delays[Math.min(this.attempts, delays.length) - 1];
+    this.nextRetryAt = now + jittered(base, this.params.retryJitter, this.random);
+  }
+
+  /**
+   * True if we should send an initiation now: no usable keypair while traffic wants one, or the current
+   * keypair is due for rekey; in both cases only once the retry backoff has elapsed, and not while a
+   * handshake the peer just made with us awaits its confirming packet.
+   */
+  handshakeDue(now: number): boolean {
+    if (this.attempts > 0 && now < this.nextRetryAt) return false;
+    if (this.next !== undefined && now - this.next.createdAt < this.params.confirmTimeoutMs) return false;
+    const kp = this.sendKeypair(now);
+    if (kp === undefined) return now - this.wantedAt <= this.params.wantTimeoutMs;
+    return now >= this.rekeyAt || kp.sendCounter >= this.params.rekeyAfterMessages;
+  }
+
+  /** Installs a keypair from our own completed initiation: it becomes current at once. */
+  installInitiated(kp: DataKeypair): void {
+    // A `next` from the peer's crossing initiation stays receivable: the peer sends with it.
+    if (this.next !== undefined) this.previous.push(this.next);
+    this.next = undefined;
+    this.makeCurrent(kp);
+  }
+
+  /** Installs a keypair we made as responder: receivable now, sendable once confirmed. */
+  installResponded(kp: DataKeypair): void {
+    // An older unconfirmed `next` is dead: its initiator has moved on to the newer initiation.
+    if (this.next !== undefined) this.release(this.next);
+    this.next = kp;
+  }
+
+  /** A packet authenticated with `kp`: if it is our pending `next`, the peer has it, so send with it. */
+  confirmReceived(kp: DataKeypair): void {
+    if (kp !== this.next) return;
+    this.next = undefined;
+    this.makeCurrent(kp);
+  }
+
+  /** Drops expired keypairs and a stale pending initiation. */
+  expire(now: number): void {
+    if (this.current?.isExpired(now)) {
+      this.release(this.current);
+      this.current = undefined;
+      this.rekeyAt = Infinity;
+    }
+    if (this.next?.isExpired(now)) {
+      this.release(this.next);
+      this.next = undefined;
+    }
+    const live = this.previous.filter((kp) => !kp.isExpired(now));
+    for (const kp of this.previous) if (!live.includes(kp)) this.release(kp);
+    this.previous = live;
+  }
+
+  /** Every keypair (for teardown). */
+  keypairs(): DataKeypair[] {
+    const all = [...this.previous];
+    if (this.current !== undefined) all.push(this.current);
+    if (this.next !== undefined) all.push(this.next);
+    return all;
+  }
+
+  stats(now: number): PeerSessionStats {
+    const kp = this.sendKeypair(now);
+    return {
+      established: kp !== undefined,
+      sessionAgeMs: kp === undefined ? undefined : now - kp.createdAt,
+      lastHandshakeAt: this.lastHandshakeAt,
+      handshakeAttempts: this.attempts,
+    };
+  }
+
+  private makeCurrent(kp: DataKeypair): void {
+    if (this.current !== undefined) this.previous.push(this.current);
+    this.current = kp;
+    while (this.previous.length > this.params.maxPreviousKeypairs) {
+      this.release(this.previous.shift() as DataKeypair);
+    }
+    const p = this.params;
+    const after = kp.isInitiator ? p.rekeyAfterMs : p.rekeyAfterMs + p.responderRekeyExtraMs;
+    this.rekeyAt = kp.createdAt + jittered(after, p.rekeyJitter, this.random);
+    this.attempts = 0;
+    // The handshake completed when the keypair was derived, even if confirmation came later.
+    this.lastHandshakeAt = kp.createdAt;
+  }
+}

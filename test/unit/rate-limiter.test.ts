@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/clock.js';
+import { RateLimiter } from '../../src/session/rate-limiter.js';
+
+function takeAll(l: RateLimiter, key: string, now: number, max = 1000): number {
+  let n = 0;
+  while (n < max && l.allow(key, now)) n++;
+  return n;
+}
+
+test('defaults: a source gets a burst of 40, then 20 per second', () => {
+  const clock = new ManualClock(0);
+  const l = new RateLimiter();
+  assert.equal(takeAll(l, '198.51.100.1', clock.now()), 40);
+  clock.advance(500);
+  assert.equal(takeAll(l, '198.51.100.1', clock.now()), 10);
+  clock.advance(10_000);
+  assert.equal(takeAll(l, '198.51.100.1', clock.now()), 40, 'refill is capped at the burst');
+});
+
+test('sources have separate buckets', () => {
+  const l = new RateLimiter({ perKeyBurst: 2, perKeyPerSecond: 1 });
+  assert.equal(takeAll(l, 'a', 0), 2);
+  assert.equal(takeAll(l, 'b', 0), 2);
+  assert.equal(l.allow('a', 0), false);
+});
+
+test('the global bucket caps all sources together, at 500 per second by default', () => {
+  const clock = new ManualClock(0);
+  const l = new RateLimiter();
+  let total = 0;
+  for (let i = 0; i < 100; i++) total += takeAll(l, `10.0.${i >> 8}.${i & 255}`, clock.now());
+  assert.equal(total, 500);
+  clock.advance(100);
+  total = 0;
+  for (let i = 100; i < 200; i++) total += takeAll(l, `10.0.${i >> 8}.${i & 255}`, clock.now());
+  assert.equal(total, 50);
+});
+
+test('a refusal by the global bucket does not spend the source token', () => {
+  const l = new RateLimiter({ globalBurst: 1, globalPerSecond: 1, perKeyBurst: 1, perKeyPerSecond: 0.001 });
+  assert.equal(l.allow('x', 0), true);
+  assert.equal(l.allow('y', 0), false, 'global empty');
+  assert.equal(l.allow('y', 1000), true, 'y still had its token');
+});
+
+test('memory is bounded by maxKeys: the least recently used key is forgotten', () => {
+  const l = new RateLimiter({ maxKeys: 3, perKeyBurst: 1, perKeyPerSecond: 0.001, globalBurst: 1e9 });
+  assert.equal(l.allow('a', 0), true);
+  assert.equal(l.allow('b', 0), true);
+  assert.equal(l.allow('c', 0), true);
+  assert.equal(l.allow('a', 1), false, 'a is now the most recently used');
+  assert.equal(l.allow('d', 2), true);
+  assert.equal(l.size, 3);
+  assert.equal(l.allow('a', 3), false, 'a was kept');
+  assert.equal(l.allow('b', 3), true, 'b was evicted, so it starts with a fresh burst');
+  for (let i = 0; i < 10_000; i++) l.allow(`k${i}`, 4);
+  assert.equal(l.size, 3);
+});
+
+test('sweep forgets buckets that have refilled and keeps the others', () => {
+  const l = new RateLimiter({ perKeyBurst: 2, perKeyPerSecond: 1 });
+  l.allow('old', 0);
+  l.allow('new', 1500);
+  l.sweep(2000);
+  assert.equal(l.size, 1);
+  assert.equal(takeAll(l, 'new', 2000), 1, 'new kept its state: it had 1 token + 0.5 refilled');
+});

@@ -1,0 +1,293 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
+import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
+import { SEAL_REFUSED } from '../../src/session/keypair.js';
+import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
+import { SessionTable } from '../../src/session/session-table.js';
+import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
+import { parseRoutedHeader, writeRoutedHeader } from '../../src/wire/routed-header.js';
+
+interface Member {
+  keyPair: KeyPair;
+  id: NodeId;
+}
+
+function member(n: number): Member {
+  const keyPair = keyPairFromSeed(Buffer.alloc(32, n));
+  return { keyPair, id: nodeIdFromPublicKey(keyPair.publicKey) };
+}
+
+const A = member(1);
+const B = member(2);
+const C = member(3);
+let wall = 1_700_000_000_000;
+
+// Exact timers unless a test asks for jitter.
+const EXACT: SessionParamsInput = { rekeyJitter: 0, retryJitter: 0 };
+
+function table(
+  me: Member,
+  peers: Member[],
+  params: SessionParamsInput = EXACT,
+  random?: RandomSource,
+): SessionTable {
+  return new SessionTable({
+    localKeyPair: me.keyPair,
+    localId: me.id,
+    peers: peers.map((p) => ({ id: p.id, publicKey: p.keyPair.publicKey })),
+    params,
+    wallClock: () => (wall += 1000),
+    random,
+  });
+}
+
+/** Almost constant randomness: jitter sees ~`value`, indices still differ. */
+function nearly(value: number): RandomSource {
+  let k = 0;
+  return () => value + (value < 0.5 ? 1 : -1) * 1e-9 * ++k;
+}
+
+function send(from: SessionTable, fromId: NodeId, toId: NodeId, payload: Buffer, now: number): Buffer | null {
+  const buf = Buffer.alloc(1500);
+  const addrOffset = writeRoutedHeader(buf, PacketType.Data, INITIAL_TTL, [], fromId, toId) - ADDRESS_BYTES;
+  const end = from.seal(toId, buf, addrOffset, payload, now);
+  return end === SEAL_REFUSED ? null : buf.subarray(0, end);
+}
+
+function receive(to: SessionTable, pkt: Buffer, now: number): Buffer | number {
+  const h = parseRoutedHeader(pkt, pkt.length);
+  assert.ok(typeof h !== 'string');
+  const n = to.open(pkt, h.addrOffset, pkt.length, now);
+  return n < 0 ? n : Buffer.from(pkt.subarray(h.addrOffset + 20, h.addrOffset + 20 + n));
+}
+
+/** A full handshake initiated by `i`, including the confirming keepalive. */
+function handshake(i: SessionTable, iId: NodeId, r: SessionTable, rId: NodeId, now: number): void {
+  const res = r.consumeInitiation(iId, i.createInitiation(rId, now), 'k', now);
+  assert.ok(res.ok, JSON.stringify(res));
+  assert.ok(i.consumeResponse(rId, res.response, 'k', now).ok);
+  const keepalive = send(i, iId, rId, Buffer.from([0]), now);
+  assert.ok(keepalive);
+  assert.deepEqual(receive(r, keepalive, now), Buffer.from([0]));
+}
+
+test('the responder sends with a new keypair only after data arrived on it', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  const old = b.sendKeypair(A.id, 10);
+  assert.ok(old);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 10), 'k', 10);
+  assert.ok(res.ok && a.consumeResponse(B.id, res.response, 'k', 11).ok);
+  assert.equal(b.sendKeypair(A.id, 12), old, 'still the old keypair: A has not proven it has the new one');
+  const fresh = a.sendKeypair(B.id, 12);
+  assert.ok(fresh && fresh !== old);
+  const pkt = send(a, A.id, B.id, Buffer.from([1, 9]), 12);
+  assert.ok(pkt);
+  assert.deepEqual(receive(b, pkt, 13), Buffer.from([1, 9]));
+  assert.notEqual(b.sendKeypair(A.id, 13), old, 'confirmed: B moved to the new keypair');
+  assert.equal(b.sendKeypair(A.id, 13)?.remoteIndex, fresh.localIndex);
+});
+
+test('rekey: the initiator is due after REKEY_AFTER, the responder 30 s later; old packets still open', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  assert.equal(a.tick(119_999).length, 0);
+  assert.equal(a.handshakeDue(B.id, 120_000), true);
+  assert.deepEqual(a.tick(120_000), [B.id]);
+  assert.equal(b.handshakeDue(A.id, 149_999), false);
+  assert.equal(b.handshakeDue(A.id, 150_000), true, 'responder rekeys if the initiator did not');
+
+  const oldA = a.sendKeypair(B.id, 120_000);
+  const inFlightAB = send(a, A.id, B.id, Buffer.from('old a->b'), 120_000);
+  const inFlightBA = send(b, B.id, A.id, Buffer.from('old b->a'), 120_000);
+  assert.ok(inFlightAB && inFlightBA);
+  handshake(a, A.id, b, B.id, 120_000);
+  assert.notEqual(a.sendKeypair(B.id, 120_001), oldA);
+  assert.equal(a.handshakeDue(B.id, 120_001), false);
+  assert.equal(b.handshakeDue(A.id, 150_000), false, 'the new keypair reset the responder schedule');
+  assert.deepEqual(receive(b, inFlightAB, 120_001), Buffer.from('old a->b'));
+  assert.deepEqual(receive(a, inFlightBA, 120_001), Buffer.from('old b->a'));
+  const fresh = send(b, B.id, A.id, Buffer.from('new'), 120_001);
+  assert.ok(fresh);
+  assert.deepEqual(receive(a, fresh, 120_002), Buffer.from('new'));
+});
+
+test('after REJECT_AFTER a keypair is zeroed and forgotten, and a handshake becomes due', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  const kp = a.sendKeypair(B.id, 0);
+  assert.ok(kp);
+  const late = send(b, B.id, A.id, Buffer.from([1]), 179_999);
+  assert.ok(late);
+  assert.equal(a.sendKeypair(B.id, 180_000), undefined);
+  assert.equal(send(a, A.id, B.id, Buffer.from([1]), 180_000), null);
+  assert.equal(a.handshakeDue(B.id, 180_000), true, 'seal refusal counts as wanting to send');
+  a.tick(180_000);
+  assert.equal(kp.isDestroyed, true);
+  assert.equal(a.receiveKeypair(kp.localIndex), undefined);
+  assert.equal(typeof receive(a, late, 180_000), 'number');
+});
+
+test('retries back off 1 s, 2 s, 4 s, then every 8 s, within ±20 % jitter', () => {
+  const base = [1000, 2000, 4000, 8000, 8000, 8000];
+  for (const [r, factor] of [
+    [0, 0.8],
+    [0.5, 1],
+    [0.999999, 1.2],
+  ]) {
+    const a = table(A, [B], {}, nearly(r));
+    a.noteWantToSend(B.id, 0);
+    let now = 0;
+    const times: number[] = [];
+    for (let i = 0; i <= base.length; i++) {
+      while (!a.handshakeDue(B.id, now)) now += 1;
+      times.push(now);
+      a.createInitiation(B.id, now);
+    }
+    assert.equal(times[0], 0, 'the first attempt is immediate');
+    base.forEach((d, i) => {
+      const gap = times[i + 1] - times[i];
+      assert.ok(Math.abs(gap - d * factor) <= 2, `gap ${i} = ${gap}, expected ~${d * factor}`);
+    });
+    assert.equal(a.stats(B.id, now)?.handshakeAttempts, base.length + 1);
+  }
+});
+
+test('with real randomness every retry gap stays within ±20 % and the gaps are not all equal', () => {
+  const gaps: number[] = [];
+  for (let run = 0; run < 20; run++) {
+    const a = table(A, [B], {});
+    a.noteWantToSend(B.id, 0);
+    a.createInitiation(B.id, 0);
+    let now = 0;
+    while (!a.handshakeDue(B.id, now)) now += 1;
+    assert.ok(now >= 800 && now <= 1201, `first retry at ${now}`);
+    gaps.push(now);
+  }
+  assert.ok(new Set(gaps).size > 1);
+});
+
+test('a completed handshake resets the backoff; retries stop once nobody wants to send', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  a.noteWantToSend(B.id, 0);
+  a.createInitiation(B.id, 0); // lost
+  a.createInitiation(B.id, 1000); // lost
+  assert.equal(a.stats(B.id, 1000)?.handshakeAttempts, 2);
+  handshake(a, A.id, b, B.id, 3000);
+  assert.equal(a.stats(B.id, 3000)?.handshakeAttempts, 0);
+
+  const lonely = table(A, [C]);
+  assert.equal(lonely.handshakeDue(C.id, 0), false, 'no traffic, no handshake');
+  lonely.noteWantToSend(C.id, 0);
+  assert.equal(lonely.handshakeDue(C.id, 0), true);
+  lonely.createInitiation(C.id, 0);
+  assert.equal(lonely.handshakeDue(C.id, 50_000), true);
+  assert.equal(lonely.handshakeDue(C.id, 90_001), false, 'want expired after 90 s');
+  lonely.noteWantToSend(C.id, 200_000);
+  assert.equal(lonely.handshakeDue(C.id, 200_000), true, 'new traffic retries at once');
+});
+
+test('a pending confirmation holds back our own initiation for confirmTimeout', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  assert.ok(b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0).ok);
+  b.noteWantToSend(A.id, 0);
+  assert.equal(b.handshakeDue(A.id, 4_999), false);
+  assert.equal(b.handshakeDue(A.id, 5_000), true);
+});
+
+test('simultaneous initiations converge: both keypairs open, each side sends, in either arrival order', () => {
+  for (const order of ['responses-last', 'interleaved']) {
+    const a = table(A, [B]);
+    const b = table(B, [A]);
+    const ia = a.createInitiation(B.id, 0);
+    const ib = b.createInitiation(A.id, 0);
+    const ra = b.consumeInitiation(A.id, ia, 'k', 1);
+    assert.ok(ra.ok);
+    if (order === 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, 'k', 1).ok);
+    const rb = a.consumeInitiation(B.id, ib, 'k', 1);
+    assert.ok(rb.ok);
+    if (order !== 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, 'k', 2).ok);
+    assert.ok(b.consumeResponse(A.id, rb.response, 'k', 2).ok);
+    for (let i = 0; i < 3; i++) {
+      const ab = send(a, A.id, B.id, Buffer.from([1, i]), 3 + i);
+      const ba = send(b, B.id, A.id, Buffer.from([2, i]), 3 + i);
+      assert.ok(ab && ba, order);
+      assert.deepEqual(receive(b, ab, 3 + i), Buffer.from([1, i]), order);
+      assert.deepEqual(receive(a, ba, 3 + i), Buffer.from([2, i]), order);
+    }
+    assert.equal(a.handshakeDue(B.id, 10), false);
+    assert.equal(b.handshakeDue(A.id, 10), false);
+  }
+});
+
+test('superseded keypairs are capped: the oldest is zeroed once two newer ones exist', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  const first = a.sendKeypair(B.id, 0);
+  assert.ok(first);
+  handshake(a, A.id, b, B.id, 1);
+  handshake(a, A.id, b, B.id, 2);
+  assert.equal(first.isDestroyed, false, 'current + 2 previous are kept');
+  handshake(a, A.id, b, B.id, 3);
+  assert.equal(first.isDestroyed, true);
+  assert.equal(a.receiveKeypair(first.localIndex), undefined);
+});
+
+test('an unanswered initiation is forgotten after pendingTimeout', () => {
+  const a = table(A, [B], { ...EXACT, pendingTimeoutMs: 1000 });
+  const b = table(B, [A]);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0);
+  assert.ok(res.ok);
+  a.tick(1000);
+  assert.deepEqual(a.consumeResponse(B.id, res.response, 'k', 1000), { ok: false, reason: 'unknown-index' });
+});
+
+test('setPeers drops removed members (keys zeroed, indices freed) and adds new ones', () => {
+  const a = table(A, [B, C]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  const kp = a.sendKeypair(B.id, 0);
+  assert.ok(kp);
+  a.setPeers([{ id: C.id, publicKey: C.keyPair.publicKey }]);
+  assert.equal(kp.isDestroyed, true);
+  assert.equal(a.receiveKeypair(kp.localIndex), undefined);
+  assert.equal(a.stats(B.id, 0), undefined);
+  assert.deepEqual(a.peers(), [C.id]);
+  assert.throws(() => a.createInitiation(B.id, 0), RangeError);
+  a.setPeers([A, B, C].map((m) => ({ id: m.id, publicKey: m.keyPair.publicKey })));
+  assert.deepEqual(a.peers().sort(), [B.id, C.id].sort(), 'our own entry is skipped');
+  handshake(a, A.id, b, B.id, 1);
+});
+
+test('close zeroes every keypair', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  const kp = a.sendKeypair(B.id, 0);
+  a.close();
+  assert.equal(kp?.isDestroyed, true);
+  assert.deepEqual(a.peers(), []);
+});
+
+test('the low-level receive path (receiveKeypair, keypair.open, confirmReceived) confirms too', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0);
+  assert.ok(res.ok && a.consumeResponse(B.id, res.response, 'k', 0).ok);
+  const pkt = send(a, A.id, B.id, Buffer.from([0]), 1);
+  assert.ok(pkt);
+  const found = b.receiveKeypair(pkt.readUInt32BE(12));
+  assert.ok(found);
+  assert.equal(found.peer, A.id);
+  assert.equal(b.sendKeypair(A.id, 1), undefined);
+  assert.equal(found.keypair.open(pkt, 4, pkt.length, 1), 1);
+  b.confirmReceived(found.peer, found.keypair);
+  assert.equal(b.sendKeypair(A.id, 1), found.keypair);
+});
