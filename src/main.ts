@@ -6,6 +6,11 @@ import { isOverlayError } from './errors.js';
 import { checkCommand } from './cli/check.js';
 import { keygenCommand } from './cli/keygen.js';
 import { pubkeyCommand } from './cli/pubkey.js';
+import { pathsCommand } from './cli/paths.js';
+import { pingCommand } from './cli/ping.js';
+import { reloadCommand } from './cli/reload.js';
+import { statusCommand } from './cli/status.js';
+import { traceCommand } from './cli/trace.js';
 import { upCommand } from './cli/up.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -16,6 +21,11 @@ async function main(argv: string[]): Promise<void> {
     .command(pubkeyCommand)
     .command(checkCommand)
     .command(upCommand)
+    .command(statusCommand)
+    .command(pathsCommand)
+    .command(pingCommand)
+    .command(traceCommand)
+    .command(reloadCommand)
     .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .help()

@@ -21,7 +21,7 @@ export type DropReason =
   | 'not-ip'
   | 'no-session' // pending queue full while handshaking
   | 'unknown-index'
-  | 'wrong-peer' // session index belongs to another member than the header's src
+  | 'wrong-source' // session index belongs to another member than the header's src
   | 'auth-failed'
   | 'replayed'
   | 'expired'

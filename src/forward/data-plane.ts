@@ -16,7 +16,8 @@ import type { TunDevice } from '../tun/tun-device.js';
 import { endpointKey, type Endpoint, type Transport } from '../transport/transport.js';
 import { INITIAL_TTL, InnerKind, MAX_PACKET_BYTES, PacketType } from '../wire/constants.js';
 import { parseRoutedHeader, routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
-import type { DataPlaneCounters } from './counters.js';
+import { openErrorReason } from '../session/keypair.js';
+import type { DataPlaneCounters, DropReason } from './counters.js';
 import { deliverIp } from './deliver-ip.js';
 import {
   ipv4Dst,
@@ -26,6 +27,7 @@ import {
   isIpv6Multicast,
 } from './ip-packet.js';
 import type { PeerTable } from './peer-table.js';
+import { PathPinger } from './path-pinger.js';
 import { PendingQueue } from './pending-queue.js';
 import type { PathPort, ProbePort, RoutePort, SealingKeypair, SessionPort } from './ports.js';
 import { relay } from './relay.js';
@@ -66,6 +68,8 @@ export class DataPlane {
   readonly clock: Clock;
   readonly log: Logger;
   private readonly pending = new PendingQueue();
+  /** Operator pings along explicit paths (control socket: ping, trace). */
+  readonly pinger: PathPinger;
   // The relay list of each selected path, computed once per path object (paths are replaced, not mutated).
   private readonly relaysOf = new WeakMap<PathPort, NodeId[]>();
 
@@ -80,6 +84,7 @@ export class DataPlane {
     this.counters = deps.counters;
     this.clock = deps.clock;
     this.log = deps.log;
+    this.pinger = new PathPinger(this.clock, (dst, relays, id) => this.sendPathProbe(dst, relays, id));
   }
 
   // ---- outbound -------------------------------------------------------------------------------
@@ -203,6 +208,20 @@ export class DataPlane {
     this.counters.probeBytesSent += this.sealAndSend(keypair, member, target, plaintext, now, false);
   }
 
+  /** An operator's probe along explicit relays; the first hop must be a live neighbour. */
+  private sendPathProbe(dst: NodeId, relays: readonly NodeId[], probeId: number): boolean {
+    const now = this.clock.now();
+    const keypair = this.sessions.sendKeypair(dst, now);
+    const nextHop = relays[0] ?? dst;
+    const link = this.prober.link(nextHop);
+    const endpoint = link?.alive ? this.peers.endpoint(link.endpointKey) : undefined;
+    if (!keypair || !endpoint) return false;
+    const plaintext = Buffer.allocUnsafe(5);
+    plaintext[0] = InnerKind.Probe;
+    plaintext.writeUInt32BE(probeId >>> 0, 1);
+    return this.sealAndSend(keypair, dst, { relays, nextHop, endpoint }, plaintext, now, false) > 0;
+  }
+
   /** A routing control message to a neighbour (flooding is hop by hop). */
   sendControl(neighbor: NodeId, message: Uint8Array): void {
     const now = this.clock.now();
@@ -233,6 +252,11 @@ export class DataPlane {
     const off = writeRoutedHeader(out, type, INITIAL_TTL, relays, this.self, dst);
     body.copy(out, off);
     return out;
+  }
+
+  /** Drops state kept for a member that left the configuration. */
+  forget(peer: NodeId): void {
+    this.pending.drop(peer);
   }
 
   /** Sends what waited for a session with `peer`. */
@@ -283,13 +307,11 @@ export class DataPlane {
 
   private receiveData(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     if (data.length < h.bodyOffset + 12 + 1 + TAG_BYTES) return this.counters.drop('truncated');
-    const index = data.readUInt32BE(h.bodyOffset);
-    const rx = this.sessions.receiveKeypair(index);
-    if (!rx) return this.counters.drop('unknown-index');
-    if (rx.peer !== h.src) return this.counters.drop('wrong-peer');
-    const n = rx.keypair.open(data, h.addrOffset, data.length, now);
-    if (n < 0) return this.counters.drop(this.sessions.openError(n));
-    this.sessions.confirmReceived(h.src, rx.keypair, now);
+    const n = this.sessions.open(data, h.addrOffset, data.length, now);
+    if (n < 0) return this.counters.drop(openErrorReason(n) as DropReason);
+    if (n === 0) return this.counters.drop('bad-inner');
+    // Data on a fresh keypair confirms it (the responder's side): what waited for it can go now.
+    if (this.pending.has(h.src)) this.flush(h.src, now);
     if (h.routeLen === 0) this.authenticateDirect(h.src, from, now);
     else this.peers.noteReverseRoute(h.src, reverseRelays(data, h), from, now);
     const pt = h.addrOffset + DATA_AD_BYTES;
@@ -297,14 +319,14 @@ export class DataPlane {
       case InnerKind.IPPacket:
         return deliverIp(this, data, pt + 1, n - 1, h.src);
       case InnerKind.Keepalive:
-        return this.flush(h.src, now);
+        return;
       case InnerKind.Probe:
         return this.answerProbe(data, h, pt, n, from, now);
       case InnerKind.ProbeReply:
         if (n !== 5) return this.counters.drop('bad-inner');
         this.counters.probeBytesReceived += data.length;
         if (h.routeLen === 0) this.prober.onReply(h.src, endpointKey(from), data.readUInt32BE(pt + 1), now);
-        return;
+        return this.pinger.onReply(data.readUInt32BE(pt + 1), now);
       case InnerKind.Control:
         this.counters.controlBytesReceived += data.length;
         return this.router.receiveControl(h.src, data.subarray(pt + 1, pt + n), now);
@@ -317,6 +339,7 @@ export class DataPlane {
   private answerProbe(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
     if (n !== 5) return this.counters.drop('bad-inner');
     this.counters.probeBytesReceived += data.length;
+    if (h.routeLen === 0) this.prober.onProbeReceived(h.src, endpointKey(from), now);
     const keypair = this.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
     const reply = Buffer.from(data.subarray(pt, pt + n));

@@ -22,6 +22,10 @@ export class PendingQueue {
     return true;
   }
 
+  has(peer: NodeId): boolean {
+    return this.queues.has(peer);
+  }
+
   take(peer: NodeId): Buffer[] {
     const q = this.queues.get(peer);
     if (!q) return [];

@@ -6,19 +6,18 @@ import type { NodeId } from '../identity/node-id.js';
 export interface SealingKeypair {
   /** Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1. */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number;
-  /** Opens in place; returns plaintext length (plaintext at addrOffset + 20) or a negative error code. */
-  open(buf: Buffer, addrOffset: number, length: number, now: number): number;
 }
 
 export type HandshakeResult<T> = ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string };
 
 export interface SessionPort {
   sendKeypair(peer: NodeId, now: number): SealingKeypair | undefined;
-  receiveKeypair(index: number): { peer: NodeId; keypair: SealingKeypair } | undefined;
-  /** After a successful open: key confirmation for a responder's fresh keypair. */
-  confirmReceived(peer: NodeId, keypair: SealingKeypair, now: number): void;
-  /** Maps a negative `open` result to a drop reason. */
-  openError(code: number): 'replayed' | 'auth-failed' | 'expired' | 'truncated';
+  /**
+   * Opens a Data packet for us in place: finds the keypair by receiver index, checks it belongs to the
+   * header's src, authenticates, checks replay, confirms a fresh keypair. Returns the plaintext length
+   * (plaintext at addrOffset + 20) or a negative code for `openErrorReason`.
+   */
+  open(buf: Buffer, addrOffset: number, length: number, now: number): number;
   noteWantToSend(peer: NodeId, now: number): void;
   createInitiation(peer: NodeId, now: number): Buffer;
   consumeInitiation(
@@ -38,6 +37,8 @@ export interface LinkPort {
 export interface ProbePort {
   link(member: NodeId): LinkPort | undefined;
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void;
+  /** We echoed a direct probe from `member` (reciprocity in the bounded neighbour set). */
+  onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
   learnEndpoint(member: NodeId, endpointKey: string, now: number): void;
   markActive(member: NodeId, now: number): void;
 }

@@ -1,0 +1,77 @@
+// `overlayd up`: run the node in the foreground until SIGINT/SIGTERM; the TUN goes away on exit.
+import type { CommandModule } from 'yargs';
+import { readKeyFile } from '../config/key-file.js';
+import { loadConfig } from '../config/load.js';
+import { defaultSocketPath } from '../control/protocol.js';
+import { OverlayError, isOverlayError } from '../errors.js';
+import { createLogger, isLogLevel } from '../log.js';
+import { OverlayNode } from '../node.js';
+import { openTun } from '../tun/native-tun.js';
+import { UdpTransport } from '../transport/udp-transport.js';
+
+export interface UpArgs {
+  peers: string;
+  key: string;
+  interface: string;
+  port?: number;
+  'log-level': string;
+  control?: string | false;
+}
+
+export const upCommand: CommandModule<object, UpArgs> = {
+  command: 'up',
+  describe: 'Bring up the overlay interface and run this node in the foreground',
+  builder: (y) =>
+    y
+      .option('peers', { type: 'string', demandOption: true, describe: 'Path to peers.yaml' })
+      .option('key', { type: 'string', default: '/etc/overlayd/key', describe: 'Private key file (mode 0600)' })
+      .option('interface', { type: 'string', default: 'ovl0', describe: 'TUN interface name' })
+      .option('port', { type: 'number', describe: 'UDP port (default: network.port of peers.yaml)' })
+      .option('control', {
+        type: 'string',
+        describe: 'Control socket for status/paths/ping/trace/reload (default /run/overlayd/<interface>.sock; --no-control to disable)',
+      })
+      .option('log-level', {
+        type: 'string',
+        default: 'info',
+        choices: ['debug', 'info', 'warn', 'error'],
+        describe: 'Least severe log level printed',
+      }),
+  handler: async (args) => {
+    if (!isLogLevel(args['log-level'])) throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
+    if (args.port !== undefined && !(Number.isInteger(args.port) && args.port > 0 && args.port < 65536)) {
+      throw new OverlayError('ERR_USAGE', `--port must be an integer in 1..65535, got ${args.port}`);
+    }
+    const log = createLogger(args['log-level']);
+    const config = loadConfig(args.peers);
+    const keyPair = readKeyFile(args.key);
+    const node = await OverlayNode.start({
+      config,
+      keyPair,
+      interfaceName: args.interface,
+      port: args.port,
+      configPath: args.peers,
+      controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
+      log,
+      openTun,
+      openTransport: (port) => UdpTransport.open({ port, log: log.child('udp') }),
+    });
+    process.on('SIGHUP', () => {
+      try {
+        node.reloadFromFile();
+      } catch (err) {
+        log.error(`reload failed, running configuration kept: ${isOverlayError(err) ? err.message : String(err)}`);
+      }
+    });
+    await new Promise<void>((resolve) => {
+      const shutdown = (signal: string): void => {
+        log.info(`${signal}: shutting down`);
+        resolve();
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+    await node.stop();
+    log.info('stopped');
+  },
+};

@@ -1,0 +1,126 @@
+// Snapshots of what a running node sees, in plain JSON: the control socket's answers and what
+// `overlayd status` / `paths` print. Built on demand from the components' own state.
+import type { NodeId } from '../identity/node-id.js';
+import { formatNodeId } from '../identity/node-id.js';
+import type { OverlayNode } from '../node.js';
+
+export interface DirectLinkStatus {
+  alive: boolean;
+  endpoint: string;
+  srttMs: number;
+  recentRttMs: number;
+  lossRatio: number;
+  jitterMs: number;
+}
+
+export interface MemberStatus {
+  name: string;
+  id: string;
+  address: string;
+  address6?: string;
+  self: boolean;
+  reachable: boolean;
+  /** Names along the chosen path, self first; null when unreachable. */
+  path: string[] | null;
+  hops: number | null;
+  costMs: number | null;
+  /** How long the current path has been in use. */
+  pathAgeMs: number | null;
+  lastChange?: string;
+  direct: DirectLinkStatus | null;
+  session: { established: boolean; ageMs: number | null; handshakeAttempts: number };
+  traffic: { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; relayedPackets: number; relayedBytes: number };
+}
+
+export interface NodeStatus {
+  node: { name: string; id: string; address: string; address6?: string; interface: string; port: number; uptimeMs: number; config: string };
+  members: MemberStatus[];
+  drops: Record<string, number>;
+  handshakeRejects: Record<string, number>;
+  control: { probeBytesSent: number; probeBytesReceived: number; controlBytesSent: number; controlBytesReceived: number };
+  links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
+}
+
+export function buildStatus(node: OverlayNode, now: number): NodeStatus {
+  const nameOf = node.nameOf;
+  const members: MemberStatus[] = [];
+  for (const m of node.peers.all()) {
+    const self = m.id === node.self.id;
+    const path = self ? undefined : node.router.route(m.id);
+    const link = self ? undefined : node.prober.link(m.id);
+    const session = self ? undefined : node.sessions.stats(m.id, now);
+    const t = node.counters.peers.get(m.id);
+    members.push({
+      name: m.name,
+      id: formatNodeId(m.id),
+      address: m.address,
+      address6: m.address6,
+      self,
+      reachable: self || path !== undefined,
+      path: path ? path.nodes.map(nameOf) : null,
+      hops: path ? path.nodes.length - 1 : null,
+      costMs: path ? round(path.cost) : null,
+      pathAgeMs: path ? Math.round(now - path.since) : null,
+      lastChange: node.routeHistory.lastReason(m.id),
+      direct: link
+        ? {
+            alive: link.alive,
+            endpoint: link.endpointKey,
+            srttMs: round(link.srttMs),
+            recentRttMs: round(link.recentRttMs),
+            lossRatio: round(link.lossRatio),
+            jitterMs: round(link.jitterMs),
+          }
+        : null,
+      session: {
+        established: session?.established ?? false,
+        ageMs: session?.sessionAgeMs === undefined ? null : Math.round(session.sessionAgeMs),
+        handshakeAttempts: session?.handshakeAttempts ?? 0,
+      },
+      traffic: {
+        txPackets: t?.txPackets ?? 0,
+        txBytes: t?.txBytes ?? 0,
+        rxPackets: t?.rxPackets ?? 0,
+        rxBytes: t?.rxBytes ?? 0,
+        relayedPackets: t?.relayedPackets ?? 0,
+        relayedBytes: t?.relayedBytes ?? 0,
+      },
+    });
+  }
+  members.sort((a, b) => (a.self === b.self ? a.name.localeCompare(b.name) : a.self ? -1 : 1));
+  const c = node.counters;
+  return {
+    node: {
+      name: node.self.name,
+      id: formatNodeId(node.self.id),
+      address: node.self.address,
+      address6: node.self.address6,
+      interface: node.tun.name,
+      port: node.transport.port,
+      uptimeMs: Math.round(now - node.startedAt),
+      config: node.configuration.file,
+    },
+    members,
+    drops: Object.fromEntries(c.drops),
+    handshakeRejects: Object.fromEntries(c.handshakeRejects),
+    control: {
+      probeBytesSent: c.probeBytesSent,
+      probeBytesReceived: c.probeBytesReceived,
+      controlBytesSent: c.controlBytesSent,
+      controlBytesReceived: c.controlBytesReceived,
+    },
+    links: node.router.linkState().map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
+  };
+}
+
+/** The member named by `target`: a name, an overlay address, or a node id in hex. */
+export function resolveMember(node: OverlayNode, target: string): NodeId | undefined {
+  for (const m of node.peers.all()) {
+    if (m.name === target || m.address === target || m.address6 === target || formatNodeId(m.id) === target) return m.id;
+  }
+  return undefined;
+}
+
+function round(n: number): number {
+  return Number.isFinite(n) ? Math.round(n * 1000) / 1000 : n;
+}

@@ -1,0 +1,258 @@
+// Composition root: builds every component of a running node from its inputs, wires their ports
+// together, and owns the one timer that drives the pure parts (sessions, prober, router).
+//
+//   tun ──► forward/inside ──► DataPlane.sendIp ──► transport
+//   transport ──► DataPlane.receive ──► tun | relay ──► transport
+//   timer ──► prober.tick (probes out) · router.tick (adverts out, routes) · sessions.tick (handshakes out)
+import { systemClock, type Clock } from './clock.js';
+import { diffConfig } from './config/diff.js';
+import { loadConfig } from './config/load.js';
+import { findSelf } from './config/self.js';
+import { controlHandlers } from './control/handlers.js';
+import { ControlServer } from './control/server.js';
+import { OverlayError } from './errors.js';
+import type { OverlayConfig, PeerConfig } from './config/types.js';
+import { DataPlaneCounters } from './forward/counters.js';
+import { DataPlane } from './forward/data-plane.js';
+import { insideHandler } from './forward/inside.js';
+import { PeerTable } from './forward/peer-table.js';
+import { sign, verify, type KeyPair } from './identity/keys.js';
+import { formatNodeId, type NodeId } from './identity/node-id.js';
+import type { Logger } from './log.js';
+import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
+import { RouteHistory } from './node/route-history.js';
+import { describeRouteChange } from './node/route-log.js';
+import { Prober } from './probe/prober.js';
+import type { ProbeParams } from './probe/probe-params.js';
+import { Router } from './routing/router.js';
+import type { RoutingParams } from './routing/routing-params.js';
+import { SessionTable } from './session/session-table.js';
+import type { SessionParamsInput } from './session/params.js';
+import type { TunDevice, TunOptions } from './tun/tun-device.js';
+import type { Transport } from './transport/transport.js';
+
+/** How often the pure components get a tick: well below the 50 ms active probe interval. */
+const TICK_MS = 10;
+
+export interface NodeInputs {
+  config: OverlayConfig;
+  keyPair: KeyPair;
+  interfaceName: string;
+  log: Logger;
+  openTun: (opts: TunOptions) => TunDevice;
+  openTransport: (port: number) => Promise<Transport>;
+  /** UDP port; default network.port. */
+  port?: number;
+  /** peers.yaml as the operator named it (reload rereads it); default config.file. */
+  configPath?: string;
+  /** Unix socket for the CLI; null for none (in-process tests). */
+  controlSocket?: string | null;
+  clock?: Clock;
+  resolve?: ResolveFn;
+  probeParams?: Partial<ProbeParams>;
+  routingParams?: RoutingParams;
+  sessionParams?: SessionParamsInput;
+}
+
+export interface ReloadSummary {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+export class OverlayNode {
+  readonly self: PeerConfig;
+  readonly counters = new DataPlaneCounters();
+  readonly peers: PeerTable;
+  readonly sessions: SessionTable;
+  readonly prober: Prober;
+  readonly router: Router;
+  readonly dataPlane: DataPlane;
+  readonly startedAt: number;
+  readonly routeHistory = new RouteHistory();
+  private config: OverlayConfig;
+  private readonly configPath: string;
+  private readonly keyPair: KeyPair;
+  private readonly log: Logger;
+  private control: ControlServer | undefined;
+  private readonly resolver: EndpointResolver;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(
+    inputs: NodeInputs,
+    readonly tun: TunDevice,
+    readonly transport: Transport,
+  ) {
+    const { config, keyPair, log } = inputs;
+    const clock = inputs.clock ?? systemClock;
+    this.config = config;
+    this.configPath = inputs.configPath ?? config.file;
+    this.keyPair = keyPair;
+    this.log = log;
+    this.self = findSelf(config, keyPair.publicKey);
+    this.startedAt = clock.now();
+    const others = config.peers.filter((p) => p.id !== this.self.id);
+    this.peers = new PeerTable(config.peers);
+    this.sessions = new SessionTable({
+      localKeyPair: keyPair,
+      localId: this.self.id,
+      peers: others,
+      params: inputs.sessionParams,
+    });
+    // The ports close over `this.dataPlane`, which exists before any tick can call them.
+    this.prober = new Prober({
+      params: inputs.probeParams,
+      ports: { sendProbe: (member, key, id) => this.dataPlane.sendProbe(member, key, id) },
+    });
+    this.router = new Router({
+      self: this.self.id,
+      members: config.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })),
+      params: inputs.routingParams,
+      prober: this.prober,
+      ports: {
+        sendControl: (neighbor, message) => this.dataPlane.sendControl(neighbor, message),
+        sign: (message) => sign(message, keyPair.secretKey),
+        verify,
+        wallClock: Date.now,
+        cpuClock: () => performance.now(),
+      },
+    });
+    this.dataPlane = new DataPlane({
+      self: this.self.id,
+      peers: this.peers,
+      sessions: this.sessions,
+      prober: this.prober,
+      router: this.router,
+      transport,
+      tun,
+      counters: this.counters,
+      clock,
+      log: log.child('forward'),
+    });
+    this.resolver = new EndpointResolver({
+      log: log.child('resolve'),
+      resolve: inputs.resolve,
+      apply: (member, endpoints) => {
+        const keys = this.peers.setEndpoints(member, endpoints);
+        this.prober.setEndpoints(member, keys);
+      },
+    });
+    const routeLog = log.child('route');
+    this.router.onRouteChange((change) => {
+      routeLog.info(describeRouteChange(change, this.nameOf));
+      const record = this.routeHistory.add(change, Date.now());
+      this.control?.broadcast({ event: 'route-change', data: record });
+    });
+    transport.onMessage((data, from) => this.dataPlane.receive(data, from));
+    tun.start(insideHandler(this.dataPlane));
+    this.resolver.setPeers(others);
+    this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);
+    log.info(
+      `up: ${this.self.name} (${formatNodeId(this.self.id)}) ${this.self.address} on ${tun.name}, ` +
+        `udp port ${transport.port}, ${others.length} other members`,
+    );
+  }
+
+  static async start(inputs: NodeInputs): Promise<OverlayNode> {
+    const { config } = inputs;
+    const self = findSelf(config, inputs.keyPair.publicKey);
+    const addresses = [{ address: self.address, prefixLength: config.network.prefix.prefixLength }];
+    if (self.address6 && config.network.prefix6) {
+      addresses.push({ address: self.address6, prefixLength: config.network.prefix6.prefixLength });
+    }
+    const transport = await inputs.openTransport(inputs.port ?? config.network.port);
+    let tun: TunDevice;
+    try {
+      tun = inputs.openTun({ name: inputs.interfaceName, mtu: config.network.mtu, addresses });
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
+    const node = new OverlayNode(inputs, tun, transport);
+    if (inputs.controlSocket) {
+      try {
+        const clock = inputs.clock ?? systemClock;
+        node.control = await ControlServer.listen(
+          inputs.controlSocket,
+          controlHandlers(node, () => clock.now()),
+          inputs.log.child('control'),
+        );
+      } catch (err) {
+        await node.stop();
+        throw err;
+      }
+    }
+    return node;
+  }
+
+  /** Rereads peers.yaml (SIGHUP, `overlayd reload`). A bad file throws and changes nothing. */
+  reloadFromFile(): ReloadSummary {
+    return this.reload(loadConfig(this.configPath));
+  }
+
+  /**
+   * Applies a new member list: added members join, removed ones are dropped with their sessions.
+   * Changes that need new sockets or a new interface (network section, our own address) are refused,
+   * and the running configuration stays.
+   */
+  reload(next: OverlayConfig): ReloadSummary {
+    const diff = diffConfig(this.config, next);
+    if (diff.networkChanged.length > 0) {
+      throw new OverlayError(
+        'ERR_CONFIG',
+        `${this.configPath}: network.${diff.networkChanged.join(', network.')} changed; that needs a restart ` +
+          `(the running configuration stays)`,
+      );
+    }
+    const self = findSelf(next, this.keyPair.publicKey);
+    if (self.address !== this.self.address || self.address6 !== this.self.address6) {
+      throw new OverlayError('ERR_CONFIG', `${this.configPath}: this node's own address changed; that needs a restart`);
+    }
+    this.config = next;
+    const others = next.peers.filter((p) => p.id !== this.self.id);
+    this.peers.setMembers(next.peers);
+    this.sessions.setPeers(others);
+    this.router.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
+    for (const p of diff.removed) {
+      this.prober.removeMember(p.id);
+      this.dataPlane.forget(p.id);
+    }
+    this.resolver.setPeers(others);
+    const summary = {
+      added: diff.added.map((p) => p.name),
+      removed: diff.removed.map((p) => p.name),
+      changed: diff.changed.map((p) => p.name),
+    };
+    this.log.info(
+      `reloaded ${this.configPath}: ${next.peers.length} members; added [${summary.added.join(', ')}], ` +
+        `removed [${summary.removed.join(', ')}], changed [${summary.changed.join(', ')}]`,
+    );
+    return summary;
+  }
+
+  /** The name of a member, for logs and status. */
+  readonly nameOf = (id: NodeId): string => this.peers.get(id)?.name ?? formatNodeId(id);
+
+  get configuration(): OverlayConfig {
+    return this.config;
+  }
+
+  private tick(now: number): void {
+    this.prober.tick(now);
+    this.router.tick(now);
+    for (const peer of this.sessions.tick(now)) this.dataPlane.sendHandshake(peer, now);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.resolver.stop();
+    await this.control?.close();
+    this.dataPlane.pinger.close();
+    this.tun.close();
+    await this.transport.close();
+    this.sessions.close();
+  }
+}

@@ -1,0 +1,27 @@
+// One readable log line per route change: what changed, from what to what, and why.
+//   route to carol: alice→carol (12.3 ms) ⇒ alice→bob→carol (4.1 ms), reason: dead
+import type { NodeId } from '../identity/node-id.js';
+import type { Path, RouteChange } from '../routing/path-selector.js';
+
+const REASONS: Record<RouteChange['reason'], string> = {
+  new: 'first path',
+  dead: 'current path died',
+  better: 'clearly better path held long enough',
+  unreachable: 'no path left',
+};
+
+export function formatPath(path: Path | undefined, nameOf: (id: NodeId) => string): string {
+  if (!path) return 'none';
+  return `${path.nodes.map(nameOf).join('→')} (${formatCost(path.cost)})`;
+}
+
+function formatCost(cost: number): string {
+  return Number.isFinite(cost) ? `${cost.toFixed(1)} ms` : 'dead';
+}
+
+export function describeRouteChange(change: RouteChange, nameOf: (id: NodeId) => string): string {
+  return (
+    `route to ${nameOf(change.dst)}: ${formatPath(change.from, nameOf)} ⇒ ${formatPath(change.to, nameOf)}, ` +
+    `reason: ${REASONS[change.reason]}`
+  );
+}
