@@ -1,0 +1,93 @@
+// The user-visible promise: an ssh session over overlay addresses survives the loss of the direct
+// path, and new sessions connect while it is down. A real sshd runs in C's namespace.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { labSkipReason } from '../lab/lab-prereqs.js';
+import { OverlayLab } from '../lab/overlay-lab.js';
+
+const SSHD = '/usr/sbin/sshd';
+const skip = labSkipReason({ latency: true }) ?? (existsSync(SSHD) ? undefined : 'needs openssh-server (/usr/sbin/sshd)');
+
+describe('ssh over the overlay survives a cut of the direct path', { skip }, () => {
+  let ol: OverlayLab;
+  let sshArgs: string[];
+
+  before(async () => {
+    ol = await OverlayLab.create({ sites: ['a', 'b', 'c'], latency: true });
+    await ol.lab.setLatency('a', 'c', 5);
+    await ol.lab.setLatency('a', 'b', 10);
+    await ol.lab.setLatency('b', 'c', 10);
+    ol.startAll();
+    await ol.waitConverged(30_000);
+
+    const dir = ol.lab.path('ssh');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await ol.lab.execOk('c', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/host_key`]);
+    await ol.lab.execOk('a', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/client_key`]);
+    writeFileSync(`${dir}/authorized_keys`, readFileSync(`${dir}/client_key.pub`), { mode: 0o600 });
+    writeFileSync(
+      `${dir}/sshd_config`,
+      [
+        `ListenAddress ${ol.addressOf('c')}`,
+        'Port 22',
+        `HostKey ${dir}/host_key`,
+        `AuthorizedKeysFile ${dir}/authorized_keys`,
+        `PidFile ${dir}/sshd.pid`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        // The session must survive on TCP retransmission alone, not on keepalive luck.
+        'ClientAliveInterval 0',
+      ].join('\n') + '\n',
+    );
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory
+    ol.lab.spawn('c', [SSHD, '-D', '-e', '-f', `${dir}/sshd_config`], { name: 'sshd' });
+    await ol.lab.waitForListen('c', 22, 'tcp');
+    sshArgs = [
+      'ssh',
+      '-i',
+      `${dir}/client_key`,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      `UserKnownHostsFile=${dir}/known_hosts`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      `root@${ol.addressOf('c')}`,
+    ];
+  });
+
+  after(async () => {
+    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
+    await ol?.destroy();
+  });
+
+  it('keeps a running session going across the cut and connects a new one while it is down', async () => {
+    // 60 lines, one every 100 ms: about 6 s of output; the cut comes after ~2 s.
+    const session = ol.lab.spawn('a', [...sshArgs, 'for i in $(seq 1 60); do echo line $i; sleep 0.1; done; echo done'], {
+      name: 'ssh-session',
+    });
+    await ol.lab.waitFor(() => readFileSync(session.stdoutPath, 'utf8').includes('line 10'), {
+      timeoutMs: 15_000,
+      what: 'the ssh session to print its first lines',
+    });
+    await ol.lab.cut('a', 'c');
+    const exit = await session.exited;
+    const out = readFileSync(session.stdoutPath, 'utf8');
+    assert.equal(exit.code, 0, `ssh exited with ${exit.code}: ${session.readLogs()}`);
+    assert.match(out, /line 60\ndone\n$/);
+    for (let i = 1; i <= 60; i++) assert.ok(out.includes(`line ${i}\n`), `line ${i} missing`);
+    assert.deepEqual(await ol.pathOf('a', 'c'), ['a', 'b', 'c'], 'the session moved to the relay');
+
+    // A new connection while a–c is still cut.
+    assert.ok(ol.lab.isCut('a', 'c'));
+    const fresh = await ol.lab.exec('a', [...sshArgs, 'echo hello from $(hostname) over the overlay'], { timeoutMs: 30_000 });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stdout, /hello from .* over the overlay/);
+  });
+});
