@@ -5,6 +5,8 @@ import { loadConfig } from '../config/load.js';
 import { defaultSocketPath } from '../control/protocol.js';
 import { OverlayError, isOverlayError } from '../errors.js';
 import { createLogger, isLogLevel } from '../log.js';
+import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
 import { UdpTransport } from '../transport/udp-transport.js';
@@ -16,6 +18,7 @@ export interface UpArgs {
   port?: number;
   'log-level': string;
   control?: string | false;
+  metrics: string | false;
 }
 
 export const upCommand: CommandModule<object, UpArgs> = {
@@ -24,12 +27,24 @@ export const upCommand: CommandModule<object, UpArgs> = {
   builder: (y) =>
     y
       .option('peers', { type: 'string', demandOption: true, describe: 'Path to peers.yaml' })
-      .option('key', { type: 'string', default: '/etc/overlayd/key', describe: 'Private key file (mode 0600)' })
+      .option('key', {
+        type: 'string',
+        default: '/etc/overlayd/key',
+        describe: 'Private key file (mode 0600)',
+      })
       .option('interface', { type: 'string', default: 'ovl0', describe: 'TUN interface name' })
       .option('port', { type: 'number', describe: 'UDP port (default: network.port of peers.yaml)' })
       .option('control', {
         type: 'string',
-        describe: 'Control socket for status/paths/ping/trace/reload (default /run/overlayd/<interface>.sock; --no-control to disable)',
+        describe:
+          'Control socket for status/paths/ping/trace/reload (default /run/overlayd/<interface>.sock; --no-control to disable)',
+      })
+      .option('metrics', {
+        type: 'string',
+        default: DEFAULT_METRICS_LISTEN,
+        describe:
+          'Prometheus exporter HOST:PORT ([::1]:9477 for IPv6); loopback by default, the overlay address to let ' +
+          'members scrape it; --no-metrics to disable',
       })
       .option('log-level', {
         type: 'string',
@@ -38,10 +53,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
         describe: 'Least severe log level printed',
       }),
   handler: async (args) => {
-    if (!isLogLevel(args['log-level'])) throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
+    if (!isLogLevel(args['log-level']))
+      throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
     if (args.port !== undefined && !(Number.isInteger(args.port) && args.port > 0 && args.port < 65536)) {
       throw new OverlayError('ERR_USAGE', `--port must be an integer in 1..65535, got ${args.port}`);
     }
+    // A bad --metrics value is a usage error before anything is opened, not after the TUN is up.
+    const metricsListen = args.metrics === false ? null : parseListenAddress(String(args.metrics));
     const log = createLogger(args['log-level']);
     const config = loadConfig(args.peers);
     const keyPair = readKeyFile(args.key);
@@ -56,11 +74,22 @@ export const upCommand: CommandModule<object, UpArgs> = {
       openTun,
       openTransport: (port) => UdpTransport.open({ port, log: log.child('udp') }),
     });
+    let metrics: MetricsServer | undefined;
+    if (metricsListen) {
+      try {
+        metrics = await startMetricsServer(node, metricsListen, log.child('metrics'));
+      } catch (err) {
+        await node.stop();
+        throw err;
+      }
+    }
     process.on('SIGHUP', () => {
       try {
         node.reloadFromFile();
       } catch (err) {
-        log.error(`reload failed, running configuration kept: ${isOverlayError(err) ? err.message : String(err)}`);
+        log.error(
+          `reload failed, running configuration kept: ${isOverlayError(err) ? err.message : String(err)}`,
+        );
       }
     });
     await new Promise<void>((resolve) => {
@@ -71,6 +100,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
+    await metrics?.close();
     await node.stop();
     log.info('stopped');
   },
