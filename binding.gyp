@@ -5,6 +5,12 @@
       "sources": ["native/tun.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
+    },
+    {
+      "target_name": "overlayd_udp",
+      "sources": ["native/udp.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"]
     }
   ]
 }

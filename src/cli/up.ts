@@ -9,7 +9,7 @@ import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-ad
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
-import { UdpTransport } from '../transport/udp-transport.js';
+import { openUnderlay } from '../transport/open-underlay.js';
 
 export interface UpArgs {
   peers: string;
@@ -72,7 +72,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
       log,
       openTun,
-      openTransport: (port) => UdpTransport.open({ port, log: log.child('udp') }),
+      openTransport: (port) => openUnderlay(port, log.child('udp')),
     });
     let metrics: MetricsServer | undefined;
     if (metricsListen) {

@@ -72,6 +72,8 @@ export class DataPlane {
   readonly pinger: PathPinger;
   // The relay list of each selected path, computed once per path object (paths are replaced, not mutated).
   private readonly relaysOf = new WeakMap<PathPort, NodeId[]>();
+  // Every datagram is sealed here, then copied into the transport's send queue: no allocation per packet.
+  private readonly scratch = Buffer.allocUnsafe(MAX_PACKET_BYTES + 64);
 
   constructor(deps: DataPlaneDeps) {
     this.self = deps.self;
@@ -175,9 +177,12 @@ export class DataPlane {
     now: number,
     isData: boolean,
   ): number {
-    const out = Buffer.allocUnsafe(
-      4 + 4 * target.relays.length + 8 + DATA_AD_BYTES + plaintext.length + TAG_BYTES,
-    );
+    const size = 4 + 4 * target.relays.length + 8 + DATA_AD_BYTES + plaintext.length + TAG_BYTES;
+    if (size > this.scratch.length) {
+      this.counters.drop('oversized');
+      return 0;
+    }
+    const out = this.scratch;
     const bodyOffset = writeRoutedHeader(out, PacketType.Data, INITIAL_TTL, target.relays, this.self, dst);
     const end = keypair.seal(out, bodyOffset - 8, plaintext, now);
     if (end < 0) {
@@ -186,7 +191,7 @@ export class DataPlane {
       this.counters.drop('expired');
       return 0;
     }
-    this.transport.send(end === out.length ? out : out.subarray(0, end), target.endpoint);
+    this.transport.sendQueued(out.subarray(0, end), target.endpoint);
     if (isData) this.prober.markActive(target.nextHop, now);
     return end;
   }
@@ -329,7 +334,8 @@ export class DataPlane {
         return this.pinger.onReply(data.readUInt32BE(pt + 1), now);
       case InnerKind.Control:
         this.counters.controlBytesReceived += data.length;
-        return this.router.receiveControl(h.src, data.subarray(pt + 1, pt + n), now);
+        // A copy: the receive buffer may be the transport's, and the router may keep advert bytes.
+        return this.router.receiveControl(h.src, Buffer.from(data.subarray(pt + 1, pt + n)), now);
       default:
         return this.counters.drop('bad-inner');
     }

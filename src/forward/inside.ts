@@ -10,5 +10,7 @@ export function insideHandler(dp: DataPlane): (batch: TunBatch) => void {
     for (let i = 0; i < count; i++) {
       dp.sendIp(buffer, i * stride + headroom, lengths[i], now);
     }
+    // One sendmmsg for the whole batch.
+    dp.transport.flush();
   };
 }

@@ -33,7 +33,8 @@ export function relay(dp: DataPlane, data: Buffer, h: RoutedHeader, from: Endpoi
 }
 
 function send(dp: DataPlane, packet: Buffer, src: NodeId, next: NodeId, endpoint: Endpoint, now: number): void {
-  dp.transport.send(packet, endpoint);
+  // Queued as a copy: `packet` may be the transport's own receive buffer.
+  dp.transport.sendQueued(packet, endpoint);
   dp.prober.markActive(next, now);
   const t = dp.counters.peer(src);
   t.relayedPackets++;

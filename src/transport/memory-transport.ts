@@ -81,6 +81,12 @@ export class MemoryTransport implements Transport {
     if (!this.closed) this.net.deliver(this.local, to, data);
   }
 
+  sendQueued(data: Uint8Array, to: Endpoint): void {
+    this.send(Buffer.from(data), to);
+  }
+
+  flush(): void {}
+
   receive(data: Buffer, from: Endpoint): void {
     if (!this.closed) this.handler(data, from);
   }

@@ -77,6 +77,13 @@ export class UdpTransport implements Transport {
     sock.send(data, to.port, to.host, this.onSent);
   }
 
+  /** dgram keeps the buffer until the send completes, so queuing means copying and sending now. */
+  sendQueued(data: Uint8Array, to: Endpoint): void {
+    this.send(Buffer.from(data), to);
+  }
+
+  flush(): void {}
+
   async close(): Promise<void> {
     await Promise.all([closeSocket(this.sock4), this.sock6 ? closeSocket(this.sock6) : undefined]);
   }

@@ -1,0 +1,797 @@
+// overlayd's UDP binding: one non-blocking datagram socket per handle, received in batches with
+// recvmmsg (driven by a libuv poll handle) and sent in batches with sendmmsg.
+//
+// Holepunch style, like native/tun.c: a thin layer of flat C-named functions, and JS owns every byte of
+// memory: the socket state (udp_t, in a Buffer of `sizeof_udp_t` bytes), the receive slots, the lengths,
+// the source addresses, the send ring and the counters. Native code never allocates: the mmsghdr, iovec
+// and sockaddr arrays a syscall needs live on the stack for the duration of that call. While the socket
+// polls, native holds strong references to the JS objects it writes into, released in the uv_close
+// callback, so that memory outlives the handle.
+//
+// Address records (UDP_ADDR_BYTES each, shared by receive and send): bytes 0..15 the address (IPv4 in
+// bytes 0..3), 16..17 the port in network order, 18 the family (4 or 6), 19 reserved (zero).
+//
+// Receive flow (udp_on_readable):
+//   1. epoll says the socket is readable (level-triggered, so leftovers wake us again);
+//   2. recvmmsg into slot i at i*slot_size, source address into record i, until the batch is full or the
+//      queue is empty. MSG_TRUNC makes the kernel report a datagram's real length: lengths[i] > slot_size
+//      means "truncated", and JS drops it;
+//   3. call the JS callback with the count, inside a callback scope (microtasks and nextTicks run after);
+//   4. repeat while datagrams remain, at most MAX_BATCHES_PER_WAKEUP batches, then yield to the loop.
+//   An error the kernel queued on the socket (an ICMP unreachable, reported as ECONNREFUSED etc. on the
+//   next recv, or as POLLERR, which makes libuv stop the poll handle) is counted and reading goes on.
+//
+// Send flow (udp_send_batch): one sendmmsg per 64 datagrams; a datagram the kernel refuses outright is
+// counted and skipped; EAGAIN/ENOBUFS (socket buffer or queue full) drop the rest of the batch, counted.
+// Send results come back as numbers (negative errno), never exceptions: the underlay may lose packets.
+//
+// Errors thrown here look like Node's system errors: `code` is the errno name, `errno` is the negative
+// errno, `syscall` names the operation, and the message names the local address.
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+// A flood never empties the queue; after this many batches we return to the event loop so timers,
+// the TUN and the control socket get their turn. epoll is level-triggered: we are called again at once.
+#define MAX_BATCHES_PER_WAKEUP 16
+// Datagrams per recvmmsg/sendmmsg call: bounds the stack arrays (about 7 KiB), not the JS batch size.
+#define UDP_CHUNK 64
+#define UDP_ADDR_BYTES 20
+#define UDP_MAX_SLOT (64 * 1024)
+// POLLERR that no pending error explains, this many times in a row: give up rather than spin.
+#define MAX_UNEXPLAINED_POLL_ERRORS 64
+
+// Counters JS reads from the Uint32Array passed to udp_start (indexes shared with native-udp-transport.ts).
+enum { STAT_RX_ERRORS = 0, STAT_RX_LAST_ERRNO = 1, STAT_POLL_RESTARTS = 2, STAT_COUNT = 3 };
+// Results of one udp_send_batch, in the Int32Array passed to it.
+enum { RES_DROPPED = 0, RES_FAILED = 1, RES_LAST_FAIL_ERRNO = 2, RES_LAST_DROP_ERRNO = 3, RES_COUNT = 4 };
+// udp_open flags.
+enum { OPEN_RECVERR = 1 };
+
+enum { UDP_OPEN = 1, UDP_POLLING = 2, UDP_CLOSING = 3, UDP_CLOSED = 4 };
+
+typedef struct {
+  uv_poll_t poll;
+  int fd;
+  int state;
+  int family; // AF_INET or AF_INET6
+  char name[64]; // "host port N", for error messages
+
+  napi_env env;
+  napi_ref self_ref;    // the Buffer holding this struct
+  napi_ref buffer_ref;  // receive slots
+  napi_ref lengths_ref; // Uint32Array of datagram lengths
+  napi_ref addrs_ref;   // Uint8Array of source address records
+  napi_ref stats_ref;   // Uint32Array of counters
+  napi_ref on_batch_ref;
+  napi_ref on_error_ref;
+  napi_ref on_closed_ref; // optional, set by udp_close
+  napi_async_context async_context;
+  napi_async_cleanup_hook_handle cleanup_hook;
+  int env_gone; // the env is being torn down: no more calls into JS
+  int unexplained_poll_errors;
+
+  uint8_t *buffer;
+  uint32_t *lengths;
+  uint8_t *addrs;
+  uint32_t *stats;
+  uint32_t slot_size;
+  uint32_t batch;
+} udp_t;
+
+// --- errors ---------------------------------------------------------------------------------------
+
+static napi_value udp_errno_error(napi_env env, int err, const char *syscall, const char *where, const char *why) {
+  const char *code = uv_err_name(-err);
+  char fallback[24];
+  if (strncmp(code, "Unknown", 7) == 0) {
+    snprintf(fallback, sizeof(fallback), "ERRNO%d", err);
+    code = fallback;
+  }
+  char msg[256];
+  snprintf(msg, sizeof(msg), "%s: %s, %s %s", code, why != NULL ? why : uv_strerror(-err), syscall, where);
+
+  napi_value code_v, msg_v, error, errno_v, syscall_v;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
+  napi_create_error(env, code_v, msg_v, &error);
+  napi_create_int32(env, -err, &errno_v);
+  napi_set_named_property(env, error, "errno", errno_v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
+  napi_set_named_property(env, error, "syscall", syscall_v);
+  return error;
+}
+
+static void udp_throw_errno(napi_env env, int err, const char *syscall, const char *where, const char *why) {
+  napi_throw(env, udp_errno_error(env, err, syscall, where, why));
+}
+
+// A failed napi_* call (usually a wrong argument type) becomes a TypeError unless it already threw.
+static void udp_throw_napi(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  const char *msg = info != NULL && info->error_message != NULL ? info->error_message : "invalid argument";
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+}
+
+#define UDP_CALL(call)                                                                                       \
+  do {                                                                                                       \
+    if ((call) != napi_ok) {                                                                                 \
+      udp_throw_napi(env);                                                                                   \
+      return NULL;                                                                                           \
+    }                                                                                                        \
+  } while (0)
+
+#define UDP_ARGS(n)                                                                                          \
+  size_t argc = (n);                                                                                         \
+  napi_value argv[(n)];                                                                                      \
+  UDP_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                                            \
+  if (argc < (n)) {                                                                                          \
+    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");                               \
+    return NULL;                                                                                             \
+  }
+
+static udp_t *udp_from(napi_env env, napi_value handle) {
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, handle, &data, &len) != napi_ok || len < sizeof(udp_t) ||
+      ((uintptr_t)data % sizeof(void *)) != 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must be an aligned Buffer of sizeof_udp_t bytes");
+    return NULL;
+  }
+  return (udp_t *)data;
+}
+
+#define UDP_HANDLE(u, v)                                                                                     \
+  udp_t *u = udp_from(env, (v));                                                                             \
+  if (u == NULL) return NULL;
+
+// A typed array of the given type with at least `min_len` elements; NULL (and a RangeError) otherwise.
+static void *udp_typed(napi_env env, napi_value v, napi_typedarray_type want, size_t min_len, const char *what) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok) {
+    udp_throw_napi(env);
+    return NULL;
+  }
+  if (type != want || len < min_len) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s has the wrong type or is too short", what);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value udp_undefined(napi_env env) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
+}
+
+static napi_value udp_int(napi_env env, int32_t n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+// --- address records ------------------------------------------------------------------------------
+
+static void udp_record_from_sockaddr(uint8_t *rec, const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+    memcpy(rec, &sin->sin_addr, 4);
+    memset(rec + 4, 0, 12);
+    memcpy(rec + 16, &sin->sin_port, 2);
+    rec[18] = 4;
+  } else {
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+    memcpy(rec, &sin6->sin6_addr, 16);
+    memcpy(rec + 16, &sin6->sin6_port, 2);
+    rec[18] = 6;
+  }
+  rec[19] = 0;
+}
+
+// Fills a sockaddr for this socket's family from a record; returns its length, or 0 if the record's
+// family is not the socket's (JS picks the socket by family, so this is a bug guard, not a hot path).
+static socklen_t udp_sockaddr_from_record(const udp_t *u, const uint8_t *rec, struct sockaddr_in6 *out) {
+  memset(out, 0, sizeof(*out));
+  if (u->family == AF_INET) {
+    if (rec[18] != 4) return 0;
+    struct sockaddr_in *sin = (struct sockaddr_in *)out;
+    sin->sin_family = AF_INET;
+    memcpy(&sin->sin_addr, rec, 4);
+    memcpy(&sin->sin_port, rec + 16, 2);
+    return sizeof(struct sockaddr_in);
+  }
+  if (rec[18] != 6) return 0;
+  out->sin6_family = AF_INET6;
+  memcpy(&out->sin6_addr, rec, 16);
+  memcpy(&out->sin6_port, rec + 16, 2);
+  return sizeof(struct sockaddr_in6);
+}
+
+// --- open -----------------------------------------------------------------------------------------
+
+// Large buffers absorb bursts. The FORCE variants ignore net.core.{r,w}mem_max but need CAP_NET_ADMIN;
+// without it the plain option is capped at the sysctl. Either way a failure is not fatal.
+static void udp_set_buffer(int fd, int force_opt, int opt, int bytes) {
+  if (bytes <= 0) return;
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)) == 0) return;
+  (void)setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+}
+
+static uint32_t udp_get_int_opt(int fd, int level, int opt) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (getsockopt(fd, level, opt, &value, &len) < 0) return 0;
+  return (uint32_t)value;
+}
+
+// udp_open(handle, family 4|6, host, port, bufferBytes, flags, info Uint32Array(3))
+// Binds a non-blocking socket (IPv6 sockets are IPV6_V6ONLY). info receives [bound port, SO_RCVBUF,
+// SO_SNDBUF] as the kernel reports them (it doubles what was asked, for bookkeeping overhead).
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  UDP_ARGS(7)
+  UDP_HANDLE(u, argv[0])
+  uint32_t family, port, flags;
+  int32_t buffer_bytes;
+  char host[INET6_ADDRSTRLEN];
+  UDP_CALL(napi_get_value_uint32(env, argv[1], &family));
+  UDP_CALL(napi_get_value_string_utf8(env, argv[2], host, sizeof(host), NULL));
+  UDP_CALL(napi_get_value_uint32(env, argv[3], &port));
+  UDP_CALL(napi_get_value_int32(env, argv[4], &buffer_bytes));
+  UDP_CALL(napi_get_value_uint32(env, argv[5], &flags));
+  uint32_t *out = udp_typed(env, argv[6], napi_uint32_array, 3, "info");
+  if (out == NULL) return NULL;
+
+  char where[96];
+  snprintf(where, sizeof(where), family == 6 ? "[%s]:%u" : "%s:%u", host, port);
+  if ((family != 4 && family != 6) || port > 65535) {
+    udp_throw_errno(env, EINVAL, "bind", where, "family must be 4 or 6 and port 0..65535");
+    return NULL;
+  }
+  if (u->state != 0 && u->state != UDP_CLOSED) {
+    udp_throw_errno(env, EALREADY, "bind", where, "handle is already in use");
+    return NULL;
+  }
+
+  struct sockaddr_in6 addr;
+  memset(&addr, 0, sizeof(addr));
+  socklen_t addr_len;
+  int af = family == 4 ? AF_INET : AF_INET6;
+  if (af == AF_INET) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)&addr;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    addr_len = sizeof(*sin);
+    if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+      udp_throw_errno(env, EINVAL, "bind", where, "not an IPv4 address");
+      return NULL;
+    }
+  } else {
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons((uint16_t)port);
+    addr_len = sizeof(addr);
+    if (inet_pton(AF_INET6, host, &addr.sin6_addr) != 1) {
+      udp_throw_errno(env, EINVAL, "bind", where, "not an IPv6 address");
+      return NULL;
+    }
+  }
+
+  int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    udp_throw_errno(env, errno, "socket", where, NULL);
+    return NULL;
+  }
+  int one = 1;
+  if (af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+    int err = errno;
+    close(fd);
+    udp_throw_errno(env, err, "setsockopt IPV6_V6ONLY", where, NULL);
+    return NULL;
+  }
+  if (flags & OPEN_RECVERR) {
+    // ICMP errors become visible (counted) instead of silently ignored on an unconnected socket.
+    if (af == AF_INET) (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+    else (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+  }
+  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, buffer_bytes);
+  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer_bytes);
+  if (bind(fd, (struct sockaddr *)&addr, addr_len) < 0) {
+    int err = errno;
+    close(fd);
+    udp_throw_errno(env, err, "bind", where, NULL);
+    return NULL;
+  }
+  struct sockaddr_in6 bound;
+  socklen_t bound_len = sizeof(bound);
+  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) < 0) {
+    int err = errno;
+    close(fd);
+    udp_throw_errno(env, err, "getsockname", where, NULL);
+    return NULL;
+  }
+
+  memset(u, 0, sizeof(*u));
+  u->fd = fd;
+  u->family = af;
+  u->state = UDP_OPEN;
+  // sin_port and sin6_port sit at the same offset.
+  uint16_t bound_port = ntohs(bound.sin6_port);
+  snprintf(u->name, sizeof(u->name), family == 6 ? "[%s]:%u" : "%s:%u", host, bound_port);
+  out[0] = bound_port;
+  out[1] = udp_get_int_opt(fd, SOL_SOCKET, SO_RCVBUF);
+  out[2] = udp_get_int_opt(fd, SOL_SOCKET, SO_SNDBUF);
+  return udp_undefined(env);
+}
+
+// --- batched receive ------------------------------------------------------------------------------
+
+// Calls a JS function from the event loop: inside a callback scope (async context), with an exception
+// raised as an uncaught exception, exactly like any other callback Node makes.
+static void udp_call_js(udp_t *u, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = u->env;
+  napi_value fn, global, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
+  if (napi_make_callback(env, u->async_context, global, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_value exception;
+    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+  }
+}
+
+static void udp_count_rx_error(udp_t *u, int err) {
+  u->stats[STAT_RX_ERRORS]++;
+  u->stats[STAT_RX_LAST_ERRNO] = (uint32_t)err;
+}
+
+// Reading cannot go on (the fd is gone or the kernel refuses the call itself): stop polling, or
+// level-triggered epoll spins, and tell JS. The socket stays open until udp_close.
+static void udp_fail(udp_t *u, int err, const char *syscall) {
+  uv_poll_stop(&u->poll);
+  udp_count_rx_error(u, err);
+  napi_value error = udp_errno_error(u->env, err, syscall, u->name, NULL);
+  udp_call_js(u, u->on_error_ref, 1, &error);
+}
+
+// Errors that mean this socket (not the network) is broken; everything else recv reports is an
+// asynchronous network error (ICMP: ECONNREFUSED, EHOSTUNREACH, EMSGSIZE...) or a transient shortage.
+static bool udp_fatal_errno(int err) {
+  return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL || err == EOPNOTSUPP;
+}
+
+// POLLERR: libuv has stopped the poll handle. Collect what the kernel queued (SO_ERROR clears the pending
+// error; with IP_RECVERR, ICMP reports also sit in the error queue), count it, and poll again.
+static int udp_recover_poll_error(udp_t *u) {
+  int soerr = 0;
+  socklen_t len = sizeof(soerr);
+  if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) {
+    udp_fail(u, errno, "getsockopt SO_ERROR");
+    return -1;
+  }
+  int explained = soerr != 0;
+  if (soerr != 0) udp_count_rx_error(u, soerr);
+  uint8_t scratch[256];
+  uint8_t control[512];
+  for (int i = 0; i < UDP_CHUNK; i++) {
+    struct iovec iov = {scratch, sizeof(scratch)};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (recvmsg(u->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    // Not counted again: the same ICMP report also set the pending error, counted via SO_ERROR or recv.
+    explained = 1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        uint32_t ee_errno;
+        memcpy(&ee_errno, CMSG_DATA(c), sizeof(ee_errno)); // struct sock_extended_err starts with ee_errno
+        if (ee_errno != 0) u->stats[STAT_RX_LAST_ERRNO] = ee_errno;
+      }
+    }
+  }
+  u->unexplained_poll_errors = explained ? 0 : u->unexplained_poll_errors + 1;
+  if (u->unexplained_poll_errors > MAX_UNEXPLAINED_POLL_ERRORS) {
+    udp_fail(u, EIO, "poll");
+    return -1;
+  }
+  u->stats[STAT_POLL_RESTARTS]++;
+  return 0;
+}
+
+static void udp_on_readable(uv_poll_t *poll, int status, int events);
+
+static void udp_on_poll(uv_poll_t *poll, int status, int events) {
+  udp_t *u = (udp_t *)poll->data;
+  napi_env env = u->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (status < 0) {
+    if (udp_recover_poll_error(u) < 0 || u->state != UDP_POLLING) goto done;
+    int rc = uv_poll_start(&u->poll, UV_READABLE, udp_on_poll);
+    if (rc < 0) {
+      udp_fail(u, -rc, "uv_poll_start");
+      goto done;
+    }
+  }
+  udp_on_readable(poll, status, events);
+done:
+  napi_close_handle_scope(env, scope);
+}
+
+// Reads up to u->batch datagrams; returns how many, and the errno that stopped it early (0 if full).
+static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
+  struct mmsghdr msgs[UDP_CHUNK];
+  struct iovec iovs[UDP_CHUNK];
+  struct sockaddr_storage names[UDP_CHUNK];
+  uint32_t n = 0;
+  *stop_err = 0;
+  while (n < u->batch) {
+    uint32_t want = u->batch - n < UDP_CHUNK ? u->batch - n : UDP_CHUNK;
+    for (uint32_t i = 0; i < want; i++) {
+      iovs[i].iov_base = u->buffer + (size_t)(n + i) * u->slot_size;
+      iovs[i].iov_len = u->slot_size;
+      memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+    }
+    int r = recvmmsg(u->fd, msgs, want, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *stop_err = errno;
+      break;
+    }
+    for (int i = 0; i < r; i++) {
+      uint32_t len = msgs[i].msg_len;
+      // With MSG_TRUNC, msg_len is already the real length; the flag check covers kernels that don't.
+      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) && len <= u->slot_size) len = u->slot_size + 1;
+      u->lengths[n] = len;
+      udp_record_from_sockaddr(u->addrs + (size_t)n * UDP_ADDR_BYTES, &names[i]);
+      n++;
+    }
+    if ((uint32_t)r < want) {
+      *stop_err = EAGAIN; // the queue is empty: a short read means nothing more right now
+      break;
+    }
+  }
+  return n;
+}
+
+static void udp_on_readable(uv_poll_t *poll, int status, int events) {
+  (void)status;
+  (void)events;
+  udp_t *u = (udp_t *)poll->data;
+  napi_env env = u->env;
+  for (int round = 0; round < MAX_BATCHES_PER_WAKEUP && u->state == UDP_POLLING; round++) {
+    int err;
+    uint32_t n = udp_recv_batch(u, &err);
+    if (n > 0) {
+      u->unexplained_poll_errors = 0;
+      napi_value count;
+      napi_create_uint32(env, n, &count);
+      udp_call_js(u, u->on_batch_ref, 1, &count);
+    }
+    if (err == 0) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (u->state != UDP_POLLING) break;
+    if (udp_fatal_errno(err)) {
+      udp_fail(u, err, "recvmmsg");
+      break;
+    }
+    // A queued network error (consumed by this very call) or a memory shortage: count, keep reading.
+    udp_count_rx_error(u, err);
+    if (err == ENOMEM || err == ENOBUFS) break;
+  }
+}
+
+static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg);
+
+// udp_start(handle, buffer, slotSize, lengths, addrs, batch, stats, onBatch(count), onError(err))
+static napi_value udp_start(napi_env env, napi_callback_info info) {
+  UDP_ARGS(9)
+  UDP_HANDLE(u, argv[0])
+  if (u->state != UDP_OPEN) {
+    udp_throw_errno(env, u->state == UDP_POLLING ? EALREADY : EBADF, "start", u->name, NULL);
+    return NULL;
+  }
+  void *buffer;
+  size_t buffer_len;
+  uint32_t slot_size, batch;
+  UDP_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
+  UDP_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
+  UDP_CALL(napi_get_value_uint32(env, argv[5], &batch));
+  if (batch == 0 || slot_size == 0 || slot_size > UDP_MAX_SLOT || (size_t)slot_size * batch > buffer_len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_start: buffer, slot size or batch is inconsistent");
+    return NULL;
+  }
+  uint32_t *lengths = udp_typed(env, argv[3], napi_uint32_array, batch, "lengths");
+  if (lengths == NULL) return NULL;
+  uint8_t *addrs = udp_typed(env, argv[4], napi_uint8_array, (size_t)batch * UDP_ADDR_BYTES, "addrs");
+  if (addrs == NULL) return NULL;
+  uint32_t *stats = udp_typed(env, argv[6], napi_uint32_array, STAT_COUNT, "stats");
+  if (stats == NULL) return NULL;
+
+  uv_loop_t *loop;
+  UDP_CALL(napi_get_uv_event_loop(env, &loop));
+  int rc = uv_poll_init(loop, &u->poll, u->fd);
+  if (rc < 0) {
+    udp_throw_errno(env, -rc, "uv_poll_init", u->name, NULL);
+    return NULL;
+  }
+  u->poll.data = u;
+  u->env = env;
+  u->buffer = buffer;
+  u->lengths = lengths;
+  u->addrs = addrs;
+  u->stats = stats;
+  u->slot_size = slot_size;
+  u->batch = batch;
+  napi_value resource_name;
+  napi_create_string_utf8(env, "overlayd:udp", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, NULL, resource_name, &u->async_context);
+  napi_create_reference(env, argv[0], 1, &u->self_ref);
+  napi_create_reference(env, argv[1], 1, &u->buffer_ref);
+  napi_create_reference(env, argv[3], 1, &u->lengths_ref);
+  napi_create_reference(env, argv[4], 1, &u->addrs_ref);
+  napi_create_reference(env, argv[6], 1, &u->stats_ref);
+  napi_create_reference(env, argv[7], 1, &u->on_batch_ref);
+  napi_create_reference(env, argv[8], 1, &u->on_error_ref);
+  napi_add_async_cleanup_hook(env, udp_on_env_teardown, u, &u->cleanup_hook);
+  u->state = UDP_POLLING;
+  // Any failure after uv_poll_init must still uv_close the handle: udp_close does that via UDP_POLLING.
+  rc = uv_poll_start(&u->poll, UV_READABLE, udp_on_poll);
+  if (rc < 0) {
+    udp_throw_errno(env, -rc, "uv_poll_start", u->name, NULL);
+    return NULL;
+  }
+  return udp_undefined(env);
+}
+
+// --- send -----------------------------------------------------------------------------------------
+
+static bool udp_can_send(const udp_t *u) {
+  return u->state == UDP_OPEN || u->state == UDP_POLLING;
+}
+
+// udp_send(handle, data Uint8Array, offset, length, addr Uint8Array record) -> 0, or a negative errno.
+// One sendto, synchronous: the kernel has copied the bytes when this returns.
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  UDP_ARGS(5)
+  UDP_HANDLE(u, argv[0])
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  uint32_t offset, length;
+  UDP_CALL(napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL));
+  UDP_CALL(napi_get_value_uint32(env, argv[2], &offset));
+  UDP_CALL(napi_get_value_uint32(env, argv[3], &length));
+  if (type != napi_uint8_array || (size_t)offset + length > len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_send: offset/length outside the Uint8Array");
+    return NULL;
+  }
+  const uint8_t *rec = udp_typed(env, argv[4], napi_uint8_array, UDP_ADDR_BYTES, "addr");
+  if (rec == NULL) return NULL;
+  if (!udp_can_send(u)) return udp_int(env, -EBADF);
+  struct sockaddr_in6 to;
+  socklen_t to_len = udp_sockaddr_from_record(u, rec, &to);
+  if (to_len == 0) return udp_int(env, -EAFNOSUPPORT);
+  ssize_t r;
+  do {
+    r = sendto(u->fd, (uint8_t *)data + offset, length, MSG_DONTWAIT, (struct sockaddr *)&to, to_len);
+  } while (r < 0 && errno == EINTR);
+  return udp_int(env, r < 0 ? -errno : 0);
+}
+
+static void udp_note(int32_t *res, int slot, int errno_slot, int32_t how_many, int err) {
+  res[slot] += how_many;
+  res[errno_slot] = -err;
+}
+
+// udp_send_batch(handle, buffer, slotSize, lengths, addrs, count, result Int32Array(4)) -> datagrams sent.
+// Datagram i is lengths[i] bytes at i*slotSize, to address record i. result: [dropped, failed, last
+// failure errno (negative), last drop errno (negative)]; sent + dropped + failed == count.
+//
+// EAGAIN/ENOBUFS (the socket buffer or the device queue is full) drop the rest of the batch instead of
+// waiting for writability: the caller is a synchronous packet loop that reuses the ring at once, so
+// waiting would mean stalling the event loop (TUN reads, timers) or copying into an unbounded backlog.
+// A full queue is what a NIC does too; TCP inside the tunnel sees the loss and slows down. With
+// multi-megabyte SO_SNDBUFFORCE buffers it only happens when the underlay is truly saturated.
+static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
+  UDP_ARGS(7)
+  UDP_HANDLE(u, argv[0])
+  void *buffer;
+  size_t buffer_len;
+  uint32_t slot_size, count;
+  UDP_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
+  UDP_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
+  UDP_CALL(napi_get_value_uint32(env, argv[5], &count));
+  if ((size_t)slot_size * count > buffer_len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_send_batch: count * slotSize exceeds the buffer");
+    return NULL;
+  }
+  const uint32_t *lengths = udp_typed(env, argv[3], napi_uint32_array, count, "lengths");
+  if (lengths == NULL) return NULL;
+  const uint8_t *addrs = udp_typed(env, argv[4], napi_uint8_array, (size_t)count * UDP_ADDR_BYTES, "addrs");
+  if (addrs == NULL) return NULL;
+  int32_t *res = udp_typed(env, argv[6], napi_int32_array, RES_COUNT, "result");
+  if (res == NULL) return NULL;
+  memset(res, 0, RES_COUNT * sizeof(int32_t));
+  // JS picks the socket by family and copies at most a slot: anything else is a bug, not a network error.
+  const uint8_t want_family = u->family == AF_INET ? 4 : 6;
+  for (uint32_t i = 0; i < count; i++) {
+    if (lengths[i] > slot_size || addrs[(size_t)i * UDP_ADDR_BYTES + 18] != want_family) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_send_batch: a length or address family is wrong");
+      return NULL;
+    }
+  }
+  if (!udp_can_send(u)) {
+    if (count > 0) udp_note(res, RES_FAILED, RES_LAST_FAIL_ERRNO, (int32_t)count, EBADF);
+    return udp_int(env, 0);
+  }
+
+  struct mmsghdr msgs[UDP_CHUNK];
+  struct iovec iovs[UDP_CHUNK];
+  struct sockaddr_in6 names[UDP_CHUNK];
+  uint32_t sent = 0;
+  for (uint32_t first = 0; first < count; first += UDP_CHUNK) {
+    uint32_t n = count - first < UDP_CHUNK ? count - first : UDP_CHUNK;
+    for (uint32_t i = 0; i < n; i++) {
+      // The family was checked above, so the length is never 0 here.
+      socklen_t name_len = udp_sockaddr_from_record(u, addrs + (size_t)(first + i) * UDP_ADDR_BYTES, &names[i]);
+      iovs[i].iov_base = (uint8_t *)buffer + (size_t)(first + i) * slot_size;
+      iovs[i].iov_len = lengths[first + i];
+      memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = name_len;
+    }
+    // The kernel may take only part of the chunk per call: it stops at the first datagram that fails.
+    uint32_t done = 0;
+    while (done < n) {
+      int r = sendmmsg(u->fd, msgs + done, n - done, MSG_DONTWAIT);
+      if (r > 0) {
+        done += (uint32_t)r;
+        sent += (uint32_t)r;
+        continue;
+      }
+      int err = r < 0 ? errno : EIO;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        // Full: drop this datagram and everything after it (see above).
+        udp_note(res, RES_DROPPED, RES_LAST_DROP_ERRNO, (int32_t)(count - (first + done)), err);
+        return udp_int(env, (int32_t)sent);
+      }
+      // The kernel refused datagram first+done itself (unreachable, too big, not permitted...): it is
+      // lost, the ones after it may still go.
+      udp_note(res, RES_FAILED, RES_LAST_FAIL_ERRNO, 1, err);
+      done++;
+    }
+  }
+  return udp_int(env, (int32_t)sent);
+}
+
+// --- close ----------------------------------------------------------------------------------------
+
+static void udp_release(udp_t *u) {
+  napi_env env = u->env;
+  napi_async_destroy(env, u->async_context);
+  napi_delete_reference(env, u->buffer_ref);
+  napi_delete_reference(env, u->lengths_ref);
+  napi_delete_reference(env, u->addrs_ref);
+  napi_delete_reference(env, u->stats_ref);
+  napi_delete_reference(env, u->on_batch_ref);
+  napi_delete_reference(env, u->on_error_ref);
+}
+
+static void udp_on_closed(uv_handle_t *handle) {
+  udp_t *u = (udp_t *)handle->data;
+  close(u->fd);
+  u->fd = -1;
+  u->state = UDP_CLOSED;
+  napi_remove_async_cleanup_hook(u->cleanup_hook);
+  if (u->env_gone) return; // the env releases its references itself
+  napi_env env = u->env;
+  napi_ref on_closed = u->on_closed_ref;
+  u->on_closed_ref = NULL;
+  if (on_closed != NULL) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      udp_call_js(u, on_closed, 0, NULL);
+      napi_close_handle_scope(env, scope);
+    }
+    napi_delete_reference(env, on_closed);
+  }
+  udp_release(u);
+  napi_delete_reference(env, u->self_ref); // last: u may be garbage once its Buffer is unreferenced
+}
+
+// Returns true if the fd closes later (in the uv_close callback).
+static bool udp_close_handle(udp_t *u) {
+  if (u->state == UDP_POLLING) {
+    u->state = UDP_CLOSING;
+    uv_poll_stop(&u->poll);
+    uv_close((uv_handle_t *)&u->poll, udp_on_closed);
+    return true;
+  }
+  if (u->state == UDP_OPEN) {
+    close(u->fd);
+    u->fd = -1;
+    u->state = UDP_CLOSED;
+  }
+  return u->state == UDP_CLOSING;
+}
+
+// A worker thread (or the main env) is going away with the socket still polling: close it so the loop
+// can be closed, and stop calling into JS.
+static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  (void)hook;
+  udp_t *u = (udp_t *)arg;
+  u->env_gone = 1;
+  udp_close_handle(u);
+}
+
+// udp_close(handle, onClosed?) -> true if onClosed will be called once the fd is closed, false if it is
+// closed already. Idempotent; safe inside the batch callback (reading stops after it returns).
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  UDP_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");
+    return NULL;
+  }
+  UDP_HANDLE(u, argv[0])
+  bool later = udp_close_handle(u);
+  if (later && argc >= 2 && u->on_closed_ref == NULL) {
+    napi_valuetype type;
+    UDP_CALL(napi_typeof(env, argv[1], &type));
+    if (type == napi_function) UDP_CALL(napi_create_reference(env, argv[1], 1, &u->on_closed_ref));
+    else later = false;
+  } else {
+    later = false;
+  }
+  napi_value result;
+  UDP_CALL(napi_get_boolean(env, later, &result));
+  return result;
+}
+
+// --- module ---------------------------------------------------------------------------------------
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_property_descriptor fns[] = {
+    {"udp_open", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_start", NULL, udp_start, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_send", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_send_batch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
+  napi_value v;
+  if (napi_create_uint32(env, sizeof(udp_t), &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "sizeof_udp_t", v) != napi_ok) return NULL;
+  if (napi_create_uint32(env, UDP_ADDR_BYTES, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "udp_addr_bytes", v) != napi_ok) return NULL;
+  return exports;
+}

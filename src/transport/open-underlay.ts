@@ -1,0 +1,16 @@
+// The daemon's underlay: the batched native transport (recvmmsg/sendmmsg), or Node's dgram when the
+// addon is missing (a platform node-gyp couldn't build for): slower, but the same protocol.
+import type { Logger } from '../log.js';
+import { NativeUdpTransport } from './native-udp-transport.js';
+import type { Transport } from './transport.js';
+import { UdpTransport } from './udp-transport.js';
+
+export async function openUnderlay(port: number, log: Logger): Promise<Transport> {
+  try {
+    return await NativeUdpTransport.open({ port, log });
+  } catch (err) {
+    if (!/native UDP binding not built/.test((err as Error).message)) throw err;
+    log.warn(`${(err as Error).message}; falling back to Node's dgram (slower)`);
+    return UdpTransport.open({ port, log });
+  }
+}
