@@ -16,7 +16,9 @@ import { upCommand } from './cli/up.js';
 async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('overlayd')
-    .usage('$0 <command> [options]\n\nA user-space overlay routing daemon: measured, multi-hop, end-to-end encrypted paths.')
+    .usage(
+      '$0 <command> [options]\n\nA user-space overlay routing daemon: measured, multi-hop, end-to-end encrypted paths.',
+    )
     .command(keygenCommand)
     .command(pubkeyCommand)
     .command(checkCommand)
@@ -43,7 +45,9 @@ main(hideBin(process.argv)).catch((err: unknown) => {
   if (isOverlayError(err)) {
     process.stderr.write(`overlayd: ${err.message}\n`);
   } else {
-    process.stderr.write(`overlayd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `overlayd: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -207,7 +207,10 @@ export class OverlayNode {
     }
     const self = findSelf(next, this.keyPair.publicKey);
     if (self.address !== this.self.address || self.address6 !== this.self.address6) {
-      throw new OverlayError('ERR_CONFIG', `${this.configPath}: this node's own address changed; that needs a restart`);
+      throw new OverlayError(
+        'ERR_CONFIG',
+        `${this.configPath}: this node's own address changed; that needs a restart`,
+      );
     }
     this.config = next;
     const others = next.peers.filter((p) => p.id !== this.self.id);

@@ -5,8 +5,21 @@ import { duration, ms, table } from './format.js';
 
 interface PathsResult {
   node: string;
-  paths: Array<{ destination: string; path: string[]; hops: number; costMs: number; ageMs: number; lastChange?: string }>;
-  changes: Array<{ at: string; destination: string; from: string[] | null; to: string[] | null; reason: string }>;
+  paths: Array<{
+    destination: string;
+    path: string[];
+    hops: number;
+    costMs: number;
+    ageMs: number;
+    lastChange?: string;
+  }>;
+  changes: Array<{
+    at: string;
+    destination: string;
+    from: string[] | null;
+    to: string[] | null;
+    reason: string;
+  }>;
 }
 
 export const pathsCommand: CommandModule<object, ControlArgs> = {
@@ -18,10 +31,20 @@ export const pathsCommand: CommandModule<object, ControlArgs> = {
     if (args.json) return printJson(r);
     const rows = r.paths
       .sort((a, b) => a.destination.localeCompare(b.destination))
-      .map((p) => [p.destination, p.path.join('→'), String(p.hops), ms(p.costMs), duration(p.ageMs), p.lastChange ?? '-']);
+      .map((p) => [
+        p.destination,
+        p.path.join('→'),
+        String(p.hops),
+        ms(p.costMs),
+        duration(p.ageMs),
+        p.lastChange ?? '-',
+      ]);
     const changes = r.changes
       .slice(-10)
-      .map((c) => `  ${c.at}  ${c.destination}: ${c.from?.join('→') ?? 'none'} ⇒ ${c.to?.join('→') ?? 'none'} (${c.reason})`);
+      .map(
+        (c) =>
+          `  ${c.at}  ${c.destination}: ${c.from?.join('→') ?? 'none'} ⇒ ${c.to?.join('→') ?? 'none'} (${c.reason})`,
+      );
     process.stdout.write(
       `paths from ${r.node}\n\n` +
         table(['DESTINATION', 'PATH', 'HOPS', 'COST', 'SINCE', 'WHY'], rows) +

@@ -28,7 +28,11 @@ export const pingCommand: CommandModule<object, PingArgs> = {
   describe: 'Round-trip times to a member (name or overlay address): chosen path and direct link',
   builder: (y) =>
     withControlOptions(y)
-      .positional('target', { type: 'string', demandOption: true, describe: 'Member name or overlay address' })
+      .positional('target', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Member name or overlay address',
+      })
       .option('count', { alias: 'c', type: 'number', default: 3, describe: 'Probes to send (max 100)' }),
   handler: async (args) => {
     const r = await callDaemon<PingResult>(args, 'ping', { target: args.target, count: args.count }, 120_000);

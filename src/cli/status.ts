@@ -5,7 +5,13 @@ import type { CommandModule } from 'yargs';
 import { ControlClient } from '../control/client.js';
 import type { RouteChangeRecord } from '../node/route-history.js';
 import type { NodeStatus } from '../control/status.js';
-import { callDaemon, printJson, socketPath, withControlOptions, type ControlArgs } from './control-options.js';
+import {
+  callDaemon,
+  printJson,
+  socketPath,
+  withControlOptions,
+  type ControlArgs,
+} from './control-options.js';
 import { bytes, duration, ms, pct, table } from './format.js';
 
 interface StatusArgs extends ControlArgs {
@@ -39,7 +45,20 @@ export function renderStatus(s: NodeStatus): string {
     head,
     '',
     table(
-      ['MEMBER', 'ADDRESS', 'REACH', 'PATH', 'HOPS', 'COST', 'DIRECT RTT', 'LOSS', 'SESSION', 'TX', 'RX', 'RELAYED'],
+      [
+        'MEMBER',
+        'ADDRESS',
+        'REACH',
+        'PATH',
+        'HOPS',
+        'COST',
+        'DIRECT RTT',
+        'LOSS',
+        'SESSION',
+        'TX',
+        'RX',
+        'RELAYED',
+      ],
       rows,
     ),
     '',
@@ -89,7 +108,13 @@ async function watch(args: StatusArgs): Promise<void> {
     const s = await client.call<NodeStatus>('status');
     names = new Map(s.members.map((m) => [parseInt(m.id, 16), m.name]));
     if (args.json) return;
-    process.stdout.write('\x1b[H\x1b[2J' + renderStatus(s) + '\n\npath changes:\n' + (timeline.join('\n') || '  (none yet)') + '\n');
+    process.stdout.write(
+      '\x1b[H\x1b[2J' +
+        renderStatus(s) +
+        '\n\npath changes:\n' +
+        (timeline.join('\n') || '  (none yet)') +
+        '\n',
+    );
   };
   await draw();
   const timer = setInterval(() => void draw().catch(() => process.exit(1)), 1000);

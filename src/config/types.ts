@@ -2,7 +2,7 @@
 import type { NodeId } from '../identity/node-id.js';
 
 export interface Cidr {
-  /** Network address literal as written (e.g. "10.77.0.0" or "fd77::"). */
+  /** Network address literal, canonical form (e.g. "10.77.0.0" or "fd77::"). */
   address: string;
   prefixLength: number;
   family: 4 | 6;

@@ -21,7 +21,10 @@ export class ControlClient {
     });
     ws.on('close', () => {
       for (const resolve of this.pending.values()) {
-        resolve({ id: -1, error: { code: 'ERR_CONTROL', message: 'the daemon closed the control connection' } });
+        resolve({
+          id: -1,
+          error: { code: 'ERR_CONTROL', message: 'the daemon closed the control connection' },
+        });
       }
       this.pending.clear();
     });
@@ -34,7 +37,12 @@ export class ControlClient {
       ws.once('open', () => resolve());
       ws.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'EACCES' || err.code === 'EPERM') {
-          reject(new OverlayError('ERR_CONTROL', `permission denied on ${socketPath}: run as root (or the daemon's user)`));
+          reject(
+            new OverlayError(
+              'ERR_CONTROL',
+              `permission denied on ${socketPath}: run as root (or the daemon's user)`,
+            ),
+          );
         } else reject(notRunning(socketPath, err.code ?? err.message));
       });
     });
@@ -46,7 +54,10 @@ export class ControlClient {
     const res = await new Promise<ControlResponse>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ id, error: { code: 'ERR_CONTROL', message: `no answer to ${method} within ${timeoutMs} ms` } });
+        resolve({
+          id,
+          error: { code: 'ERR_CONTROL', message: `no answer to ${method} within ${timeoutMs} ms` },
+        });
       }, timeoutMs);
       this.pending.set(id, (r) => {
         clearTimeout(timer);
@@ -54,7 +65,11 @@ export class ControlClient {
       });
       this.ws.send(JSON.stringify({ id, method, params }));
     });
-    if (res.error) throw new OverlayError(res.error.code === 'ERR_CONFIG' ? 'ERR_CONFIG' : 'ERR_CONTROL', res.error.message);
+    if (res.error)
+      throw new OverlayError(
+        res.error.code === 'ERR_CONFIG' ? 'ERR_CONFIG' : 'ERR_CONTROL',
+        res.error.message,
+      );
     return res.result as T;
   }
 

@@ -25,7 +25,11 @@ export class ControlServer {
     private readonly wss: WebSocketServer,
   ) {}
 
-  static async listen(path: string, handlers: Record<string, ControlHandler>, log: Logger): Promise<ControlServer> {
+  static async listen(
+    path: string,
+    handlers: Record<string, ControlHandler>,
+    log: Logger,
+  ): Promise<ControlServer> {
     const dir = dirname(path);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     await removeStaleSocket(path);
@@ -38,7 +42,12 @@ export class ControlServer {
     wss.on('connection', (ws) => server.serve(ws, handlers, log));
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new OverlayError('ERR_CONTROL', `cannot listen on control socket ${path}: ${err.code ?? err.message}`)),
+        reject(
+          new OverlayError(
+            'ERR_CONTROL',
+            `cannot listen on control socket ${path}: ${err.code ?? err.message}`,
+          ),
+        ),
       );
       // The umask makes the socket owner-only from its first instant; chmod below states it for sure.
       const oldMask = process.umask(0o177);
@@ -70,7 +79,8 @@ export class ControlServer {
         if (!handler) throw new OverlayError('ERR_USAGE', `unknown method ${req.method}`);
         res = { id: req.id, result: await handler(req.params ?? {}, client) };
       } catch (err) {
-        if (!isOverlayError(err)) log.warn(`control ${req.method} failed: ${(err as Error).stack ?? String(err)}`);
+        if (!isOverlayError(err))
+          log.warn(`control ${req.method} failed: ${(err as Error).stack ?? String(err)}`);
         res = {
           id: req.id,
           error: { code: isOverlayError(err) ? err.code : 'ERR_INTERNAL', message: (err as Error).message },
@@ -110,6 +120,7 @@ async function removeStaleSocket(path: string): Promise<void> {
     });
     s.once('error', () => resolve(false));
   });
-  if (alive) throw new OverlayError('ERR_CONTROL', `another overlayd is already running with control socket ${path}`);
+  if (alive)
+    throw new OverlayError('ERR_CONTROL', `another overlayd is already running with control socket ${path}`);
   unlinkSync(path);
 }

@@ -29,15 +29,36 @@ export interface MemberStatus {
   lastChange?: string;
   direct: DirectLinkStatus | null;
   session: { established: boolean; ageMs: number | null; handshakeAttempts: number };
-  traffic: { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; relayedPackets: number; relayedBytes: number };
+  traffic: {
+    txPackets: number;
+    txBytes: number;
+    rxPackets: number;
+    rxBytes: number;
+    relayedPackets: number;
+    relayedBytes: number;
+  };
 }
 
 export interface NodeStatus {
-  node: { name: string; id: string; address: string; address6?: string; interface: string; port: number; uptimeMs: number; config: string };
+  node: {
+    name: string;
+    id: string;
+    address: string;
+    address6?: string;
+    interface: string;
+    port: number;
+    uptimeMs: number;
+    config: string;
+  };
   members: MemberStatus[];
   drops: Record<string, number>;
   handshakeRejects: Record<string, number>;
-  control: { probeBytesSent: number; probeBytesReceived: number; controlBytesSent: number; controlBytesReceived: number };
+  control: {
+    probeBytesSent: number;
+    probeBytesReceived: number;
+    controlBytesSent: number;
+    controlBytesReceived: number;
+  };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
 }
 
@@ -109,14 +130,17 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       controlBytesSent: c.controlBytesSent,
       controlBytesReceived: c.controlBytesReceived,
     },
-    links: node.router.linkState().map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
+    links: node.router
+      .linkState()
+      .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
   };
 }
 
 /** The member named by `target`: a name, an overlay address, or a node id in hex. */
 export function resolveMember(node: OverlayNode, target: string): NodeId | undefined {
   for (const m of node.peers.all()) {
-    if (m.name === target || m.address === target || m.address6 === target || formatNodeId(m.id) === target) return m.id;
+    if (m.name === target || m.address === target || m.address6 === target || formatNodeId(m.id) === target)
+      return m.id;
   }
   return undefined;
 }

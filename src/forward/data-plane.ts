@@ -19,13 +19,7 @@ import { parseRoutedHeader, routeAt, writeRoutedHeader, type RoutedHeader } from
 import { openErrorReason } from '../session/keypair.js';
 import type { DataPlaneCounters, DropReason } from './counters.js';
 import { deliverIp } from './deliver-ip.js';
-import {
-  ipv4Dst,
-  ipv6Dst,
-  ipVersion,
-  isIpv4Multicast,
-  isIpv6Multicast,
-} from './ip-packet.js';
+import { ipv4Dst, ipv6Dst, ipVersion, isIpv4Multicast, isIpv6Multicast } from './ip-packet.js';
 import type { PeerTable } from './peer-table.js';
 import { PathPinger } from './path-pinger.js';
 import { PendingQueue } from './pending-queue.js';
@@ -243,12 +237,16 @@ export class DataPlane {
     const member = this.peers.get(peer);
     this.counters.handshakesSent++;
     if (target) {
-      this.transport.send(this.handshakePacket(PacketType.HandshakeInit, target.relays, peer, body), target.endpoint);
+      this.transport.send(
+        this.handshakePacket(PacketType.HandshakeInit, target.relays, peer, body),
+        target.endpoint,
+      );
       return;
     }
     for (const key of member?.endpointKeys ?? []) {
       const endpoint = this.peers.endpoint(key);
-      if (endpoint) this.transport.send(this.handshakePacket(PacketType.HandshakeInit, [], peer, body), endpoint);
+      if (endpoint)
+        this.transport.send(this.handshakePacket(PacketType.HandshakeInit, [], peer, body), endpoint);
     }
   }
 
@@ -342,7 +340,14 @@ export class DataPlane {
   }
 
   /** Echo a probe back over the path it came by, so the prober measures exactly that path. */
-  private answerProbe(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
+  private answerProbe(
+    data: Buffer,
+    h: RoutedHeader,
+    pt: number,
+    n: number,
+    from: Endpoint,
+    now: number,
+  ): void {
     if (n !== 5) return this.counters.drop('bad-inner');
     this.counters.probeBytesReceived += data.length;
     if (h.routeLen === 0) this.prober.onProbeReceived(h.src, endpointKey(from), now);

@@ -32,7 +32,14 @@ export function relay(dp: DataPlane, data: Buffer, h: RoutedHeader, from: Endpoi
   send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
 }
 
-function send(dp: DataPlane, packet: Buffer, src: NodeId, next: NodeId, endpoint: Endpoint, now: number): void {
+function send(
+  dp: DataPlane,
+  packet: Buffer,
+  src: NodeId,
+  next: NodeId,
+  endpoint: Endpoint,
+  now: number,
+): void {
   // Queued as a copy: `packet` may be the transport's own receive buffer.
   dp.transport.sendQueued(packet, endpoint);
   dp.prober.markActive(next, now);
@@ -48,7 +55,12 @@ interface Repaired {
 }
 
 /** Rewrites the rest of the route with our own path to dst. `pos` is the index after us. */
-function repair(dp: DataPlane, data: Buffer, h: RoutedHeader, pos: number): Repaired | 'no-next-hop' | 'route-too-long' {
+function repair(
+  dp: DataPlane,
+  data: Buffer,
+  h: RoutedHeader,
+  pos: number,
+): Repaired | 'no-next-hop' | 'route-too-long' {
   const path = dp.router.route(h.dst);
   if (!path || path.nodes.length < 2) return 'no-next-hop';
   const next = path.nodes[1];

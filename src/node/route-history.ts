@@ -42,7 +42,8 @@ export class RouteHistory {
 
   /** The reason of the last change towards `dst`, if any. */
   lastReason(dst: NodeId): RouteChange['reason'] | undefined {
-    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i].dst === dst) return this.records[i].reason;
+    for (let i = this.records.length - 1; i >= 0; i--)
+      if (this.records[i].dst === dst) return this.records[i].reason;
     return undefined;
   }
 

@@ -101,9 +101,13 @@ function bind(
     const onError = (err: NodeJS.ErrnoException): void => {
       sock.close();
       reject(
-        new OverlayError('ERR_TRANSPORT', `cannot bind UDP ${host} port ${port}: ${err.code ?? err.message}`, {
-          cause: err,
-        }),
+        new OverlayError(
+          'ERR_TRANSPORT',
+          `cannot bind UDP ${host} port ${port}: ${err.code ?? err.message}`,
+          {
+            cause: err,
+          },
+        ),
       );
     };
     sock.once('error', onError);

@@ -40,5 +40,7 @@ export const MAX_PACKET_BYTES = 1500;
 
 /** Bytes overlayd adds to an IP packet sent with `relays` intermediate hops. */
 export function dataOverhead(relays: number): number {
-  return ROUTE_PREFIX_BYTES + 4 * relays + ADDRESS_BYTES + DATA_FIELDS_BYTES + INNER_KIND_BYTES + AEAD_TAG_BYTES;
+  return (
+    ROUTE_PREFIX_BYTES + 4 * relays + ADDRESS_BYTES + DATA_FIELDS_BYTES + INNER_KIND_BYTES + AEAD_TAG_BYTES
+  );
 }

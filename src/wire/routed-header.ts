@@ -34,7 +34,11 @@ export interface RoutedHeader {
 export function parseRoutedHeader(buf: Uint8Array, len: number): RoutedHeader | string {
   if (len < ROUTE_PREFIX_BYTES + ADDRESS_BYTES) return 'truncated';
   const type = buf[0];
-  if (type !== PacketType.HandshakeInit && type !== PacketType.HandshakeResponse && type !== PacketType.Data) {
+  if (
+    type !== PacketType.HandshakeInit &&
+    type !== PacketType.HandshakeResponse &&
+    type !== PacketType.Data
+  ) {
     return 'unknown-type';
   }
   const routeLen = buf[2];

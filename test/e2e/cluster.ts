@@ -99,7 +99,8 @@ export function sleep(ms: number): Promise<void> {
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const start = Date.now();
   while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
 }

@@ -34,10 +34,17 @@ describe('three nodes over a memory underlay', () => {
     const b = c.get('b').node;
     const relayedBefore = b.counters.peer(c.get('a').node.self.id).relayedPackets;
     c.net.cut(c.get('a').host, c.get('c').host);
-    await waitFor(() => c.get('a').node.router.route(c.get('c').node.self.id)?.nodes.length === 3, 5000, 'a→b→c');
+    await waitFor(
+      () => c.get('a').node.router.route(c.get('c').node.self.id)?.nodes.length === 3,
+      5000,
+      'a→b→c',
+    );
     await c.deliver('a', 'c', Buffer.from('via b'));
     await c.deliver('c', 'a', Buffer.from('back via b'));
-    assert.ok(b.counters.peer(c.get('a').node.self.id).relayedPackets > relayedBefore, 'b relayed a’s packets');
+    assert.ok(
+      b.counters.peer(c.get('a').node.self.id).relayedPackets > relayedBefore,
+      'b relayed a’s packets',
+    );
     c.net.restore(c.get('a').host, c.get('c').host);
   });
 });

@@ -29,7 +29,12 @@ async function pathTable(ol: OverlayLab, sites: string[]): Promise<string> {
     const s = await ol.status(from);
     for (const m of s.members) {
       if (m.self) continue;
-      rows.push([from, m.name, m.path ? m.path.join(' → ') : 'unreachable', m.costMs === null ? '-' : `${m.costMs.toFixed(1)} ms`]);
+      rows.push([
+        from,
+        m.name,
+        m.path ? m.path.join(' → ') : 'unreachable',
+        m.costMs === null ? '-' : `${m.costMs.toFixed(1)} ms`,
+      ]);
     }
   }
   return table(['FROM', 'TO', 'PATH', 'COST'], rows);
@@ -60,10 +65,13 @@ async function main(): Promise<void> {
     say('\nstarting overlayd in each site (keys from `overlayd keygen`, one shared peers.yaml) ...');
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo', {
-      timeoutMs: 30_000,
-      what: 'london to settle on its best path to tokyo',
-    });
+    await ol.lab.waitFor(
+      async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo',
+      {
+        timeoutMs: 30_000,
+        what: 'london to settle on its best path to tokyo',
+      },
+    );
 
     say('\npaths each site chose (Dijkstra over measured RTT and loss):\n');
     say(await pathTable(ol, ['london', 'tokyo']));
@@ -71,10 +79,16 @@ async function main(): Promise<void> {
     const direct = await ol.lab.ping('london', ol.lab.addressOf('tokyo'), { count: 5, intervalS: 0.2 });
     const overlay = await ol.lab.ping('london', ol.addressOf('tokyo'), { count: 5, intervalS: 0.2 });
     say(`\nping london → tokyo, ISP path:     ${direct.rttAvgMs?.toFixed(1)} ms`);
-    say(`ping london → tokyo, over overlayd: ${overlay.rttAvgMs?.toFixed(1)} ms  (via paris, sealed end to end)`);
+    say(
+      `ping london → tokyo, over overlayd: ${overlay.rttAvgMs?.toFixed(1)} ms  (via paris, sealed end to end)`,
+    );
 
     say('\ncutting the paris–tokyo underlay while london pings tokyo every 20 ms ...');
-    const ping = ol.lab.spawn('london', ['ping', '-D', '-n', '-i', '0.02', '-c', '200', ol.addressOf('tokyo')], { name: 'demo-ping' });
+    const ping = ol.lab.spawn(
+      'london',
+      ['ping', '-D', '-n', '-i', '0.02', '-c', '200', ol.addressOf('tokyo')],
+      { name: 'demo-ping' },
+    );
     await sleep(1500);
     await ol.lab.cut('paris', 'tokyo');
     await ping.exited;
@@ -82,24 +96,36 @@ async function main(): Promise<void> {
     const changes = (await ol.paths('london')).changes.filter((c) => c.destination === 'tokyo').slice(-1);
     say(`  longest gap between replies: ${gap.toFixed(0)} ms`);
     for (const c of changes) {
-      say(`  london's route change: ${c.from?.join(' → ') ?? 'none'}  ⇒  ${c.to?.join(' → ') ?? 'none'}  (${c.reason})`);
+      say(
+        `  london's route change: ${c.from?.join(' → ') ?? 'none'}  ⇒  ${c.to?.join(' → ') ?? 'none'}  (${c.reason})`,
+      );
     }
     say('\npaths after the cut:\n');
     say(await pathTable(ol, ['london', 'tokyo']));
 
     say('\nrestoring paris–tokyo: traffic moves back once the link has proven itself (hysteresis hold) ...');
     await ol.lab.restore('paris', 'tokyo');
-    await ol.lab.waitFor(async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo', {
-      timeoutMs: 60_000,
-      what: 'london back on paris',
-    });
-    const history = await ol.call<{ changes: Array<{ at: string; destination: string; from: string[] | null; to: string[] | null; reason: string }> }>(
-      'london',
-      'paths',
+    await ol.lab.waitFor(
+      async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo',
+      {
+        timeoutMs: 60_000,
+        what: 'london back on paris',
+      },
     );
+    const history = await ol.call<{
+      changes: Array<{
+        at: string;
+        destination: string;
+        from: string[] | null;
+        to: string[] | null;
+        reason: string;
+      }>;
+    }>('london', 'paths');
     say('\nlondon → tokyo path changes during the demo:');
     for (const c of history.changes.filter((x) => x.destination === 'tokyo')) {
-      say(`  ${c.at.slice(11, 23)}  ${c.from?.join('→') ?? 'none'} ⇒ ${c.to?.join('→') ?? 'none'} (${c.reason})`);
+      say(
+        `  ${c.at.slice(11, 23)}  ${c.from?.join('→') ?? 'none'} ⇒ ${c.to?.join('→') ?? 'none'} (${c.reason})`,
+      );
     }
     say('\nwatch it live next time with: overlayd status --watch --socket <site socket>');
   } finally {

@@ -64,7 +64,9 @@ export class OverlayLab {
       const keyFile = this.lab.path(`${name}.key`);
       // Keys come from the real CLI, run in the site's namespace like an operator would.
       const site = this.opts.sites.includes(name) ? name : this.opts.sites[0];
-      const publicKey = (await this.lab.execOk(site, [process.execPath, OVERLAYD_BIN, 'keygen', '--out', keyFile])).trim();
+      const publicKey = (
+        await this.lab.execOk(site, [process.execPath, OVERLAYD_BIN, 'keygen', '--out', keyFile])
+      ).trim();
       this.sites.set(name, {
         name,
         index: i + 1,
@@ -79,7 +81,13 @@ export class OverlayLab {
 
   /** Writes peers.yaml listing `members` (all sites by default), each with its underlay endpoints. */
   writePeers(members: string[] = [...this.sites.keys()], mutate?: (yaml: string) => string): void {
-    const lines = ['network:', '  prefix: 10.77.0.0/24', '  prefix6: fd77::/64', `  port: ${OVERLAY_PORT}`, 'peers:'];
+    const lines = [
+      'network:',
+      '  prefix: 10.77.0.0/24',
+      '  prefix6: fd77::/64',
+      `  port: ${OVERLAY_PORT}`,
+      'peers:',
+    ];
     for (const name of members) {
       const s = this.site(name);
       const endpoints = [`${this.underlay(name, 4)}:${OVERLAY_PORT}`];
@@ -153,7 +161,12 @@ export class OverlayLab {
     return s.members.find((m) => m.name === to)?.path ?? null;
   }
 
-  async call<T>(name: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<T> {
+  async call<T>(
+    name: string,
+    method: string,
+    params: Record<string, unknown> = {},
+    timeoutMs = 10_000,
+  ): Promise<T> {
     const client = await ControlClient.connect(this.site(name).socket);
     try {
       return await client.call<T>(method, params, timeoutMs);

@@ -40,13 +40,35 @@ describe('overlayd on three sites (netns, real TUN and UDP)', { skip }, () => {
   });
 
   it('carries a 50 MB TCP transfer whose sha256 matches', async () => {
-    const sink = ol.lab.spawn('c', [process.execPath, FIXTURES + 'tcp-transfer.js', 'sink', '--listen', ol.addressOf('c'), '--port', '5201'], {
-      name: 'sink-50mb',
-    });
+    const sink = ol.lab.spawn(
+      'c',
+      [
+        process.execPath,
+        FIXTURES + 'tcp-transfer.js',
+        'sink',
+        '--listen',
+        ol.addressOf('c'),
+        '--port',
+        '5201',
+      ],
+      {
+        name: 'sink-50mb',
+      },
+    );
     await ol.lab.waitForListen('c', 5201, 'tcp');
     const source = await ol.lab.execOk(
       'a',
-      [process.execPath, FIXTURES + 'tcp-transfer.js', 'source', '--to', ol.addressOf('c'), '--port', '5201', '--bytes', String(50 * 1024 * 1024)],
+      [
+        process.execPath,
+        FIXTURES + 'tcp-transfer.js',
+        'source',
+        '--to',
+        ol.addressOf('c'),
+        '--port',
+        '5201',
+        '--bytes',
+        String(50 * 1024 * 1024),
+      ],
       { timeoutMs: 120_000 },
     );
     await sink.exited;
@@ -68,7 +90,19 @@ describe('overlayd on three sites (netns, real TUN and UDP)', { skip }, () => {
     const x = ol.site('x');
     const stranger = ol.lab.spawn(
       'x',
-      [process.execPath, OVERLAYD_BIN, 'up', '--peers', strangerPeers, '--key', x.keyFile, '--control', x.socket, '--log-level', 'debug'],
+      [
+        process.execPath,
+        OVERLAYD_BIN,
+        'up',
+        '--peers',
+        strangerPeers,
+        '--key',
+        x.keyFile,
+        '--control',
+        x.socket,
+        '--log-level',
+        'debug',
+      ],
       { name: 'overlayd-stranger' },
     );
     // The stranger's node id is no member's, so a drops its handshakes before any cryptography.
@@ -92,7 +126,16 @@ describe('overlayd on three sites (netns, real TUN and UDP)', { skip }, () => {
     const dropsBefore = Object.values(before.drops).reduce((s, v) => s + v, 0);
     const out = await ol.lab.execOk(
       'b',
-      [process.execPath, FIXTURES + 'udp-garbage.js', '--to', ol.lab.addressOf('a', 4), '--port', '7946', '--count', '10000'],
+      [
+        process.execPath,
+        FIXTURES + 'udp-garbage.js',
+        '--to',
+        ol.lab.addressOf('a', 4),
+        '--port',
+        '7946',
+        '--count',
+        '10000',
+      ],
       { timeoutMs: 90_000 },
     );
     assert.equal(JSON.parse(out).sent, 10_000);

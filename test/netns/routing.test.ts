@@ -54,7 +54,10 @@ describe('cut link: A→C moves to A→B→C with no lost TCP connection', { ski
     await ol.lab.setLatency('b', 'c', 10);
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', { timeoutMs: 20_000, what: 'a→c direct' });
+    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', {
+      timeoutMs: 20_000,
+      what: 'a→c direct',
+    });
   });
   after(async () => {
     if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
@@ -62,14 +65,38 @@ describe('cut link: A→C moves to A→B→C with no lost TCP connection', { ski
   });
 
   it('keeps a ping and a TCP transfer going across the cut; checksums match', async () => {
-    const sink = ol.lab.spawn('c', [process.execPath, FIXTURES + 'tcp-transfer.js', 'sink', '--listen', ol.addressOf('c'), '--port', '5202'], {
-      name: 'sink-cut',
-    });
+    const sink = ol.lab.spawn(
+      'c',
+      [
+        process.execPath,
+        FIXTURES + 'tcp-transfer.js',
+        'sink',
+        '--listen',
+        ol.addressOf('c'),
+        '--port',
+        '5202',
+      ],
+      {
+        name: 'sink-cut',
+      },
+    );
     await ol.lab.waitForListen('c', 5202, 'tcp');
     // 8 Mbit/s for ~6 s: the transfer is in flight when the cut comes at ~2 s.
     const source = ol.lab.spawn(
       'a',
-      [process.execPath, FIXTURES + 'tcp-transfer.js', 'source', '--to', ol.addressOf('c'), '--port', '5202', '--bytes', String(6_000_000), '--rate-mbit', '8'],
+      [
+        process.execPath,
+        FIXTURES + 'tcp-transfer.js',
+        'source',
+        '--to',
+        ol.addressOf('c'),
+        '--port',
+        '5202',
+        '--bytes',
+        String(6_000_000),
+        '--rate-mbit',
+        '8',
+      ],
       { name: 'source-cut' },
     );
     const ping = ol.lab.ping('a', ol.addressOf('c'), { count: 60, intervalS: 0.1, waitS: 1 });
@@ -104,7 +131,10 @@ describe('lossy link: 30 % random loss on A–C moves traffic to A→B→C', { s
     ol = await OverlayLab.create({ sites: ['a', 'b', 'c'] });
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', { timeoutMs: 20_000, what: 'a→c direct' });
+    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', {
+      timeoutMs: 20_000,
+      what: 'a→c direct',
+    });
   });
   after(async () => {
     if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
@@ -138,7 +168,10 @@ describe('dead relay: traffic finds another relay (4 sites)', { skip }, () => {
     await ol.lab.cut('a', 'c');
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', { timeoutMs: 20_000, what: 'a→b→c' });
+    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', {
+      timeoutMs: 20_000,
+      what: 'a→b→c',
+    });
   });
   after(async () => {
     if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
@@ -177,11 +210,18 @@ describe('partition and heal: every pair reaches every other again', { skip }, (
     await ol.lab.waitFor(
       async () => {
         const s = await ol.status('a');
-        return !s.members.find((m) => m.name === 'c')?.reachable && !s.members.find((m) => m.name === 'd')?.reachable;
+        return (
+          !s.members.find((m) => m.name === 'c')?.reachable &&
+          !s.members.find((m) => m.name === 'd')?.reachable
+        );
       },
       { timeoutMs: 15_000, what: 'a to lose c and d' },
     );
-    assert.equal((await ol.lab.ping('a', ol.addressOf('b'), { count: 3, intervalS: 0.1 })).received, 3, 'a–b still talk');
+    assert.equal(
+      (await ol.lab.ping('a', ol.addressOf('b'), { count: 3, intervalS: 0.1 })).received,
+      3,
+      'a–b still talk',
+    );
     await ol.lab.heal();
     await ol.waitConverged(30_000);
     for (const from of sites) {

@@ -7,7 +7,9 @@ import { labSkipReason } from '../lab/lab-prereqs.js';
 import { OverlayLab } from '../lab/overlay-lab.js';
 
 const SSHD = '/usr/sbin/sshd';
-const skip = labSkipReason({ latency: true }) ?? (existsSync(SSHD) ? undefined : 'needs openssh-server (/usr/sbin/sshd)');
+const skip =
+  labSkipReason({ latency: true }) ??
+  (existsSync(SSHD) ? undefined : 'needs openssh-server (/usr/sbin/sshd)');
 
 describe('ssh over the overlay survives a cut of the direct path', { skip }, () => {
   let ol: OverlayLab;
@@ -69,9 +71,13 @@ describe('ssh over the overlay survives a cut of the direct path', { skip }, () 
 
   it('keeps a running session going across the cut and connects a new one while it is down', async () => {
     // 60 lines, one every 100 ms: about 6 s of output; the cut comes after ~2 s.
-    const session = ol.lab.spawn('a', [...sshArgs, 'for i in $(seq 1 60); do echo line $i; sleep 0.1; done; echo done'], {
-      name: 'ssh-session',
-    });
+    const session = ol.lab.spawn(
+      'a',
+      [...sshArgs, 'for i in $(seq 1 60); do echo line $i; sleep 0.1; done; echo done'],
+      {
+        name: 'ssh-session',
+      },
+    );
     await ol.lab.waitFor(() => readFileSync(session.stdoutPath, 'utf8').includes('line 10'), {
       timeoutMs: 15_000,
       what: 'the ssh session to print its first lines',
@@ -86,7 +92,9 @@ describe('ssh over the overlay survives a cut of the direct path', { skip }, () 
 
     // A new connection while a–c is still cut.
     assert.ok(ol.lab.isCut('a', 'c'));
-    const fresh = await ol.lab.exec('a', [...sshArgs, 'echo hello from $(hostname) over the overlay'], { timeoutMs: 30_000 });
+    const fresh = await ol.lab.exec('a', [...sshArgs, 'echo hello from $(hostname) over the overlay'], {
+      timeoutMs: 30_000,
+    });
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.match(fresh.stdout, /hello from .* over the overlay/);
   });
