@@ -1,0 +1,253 @@
+// Single-flow TCP throughput and ping RTT A→C on one three-site lab (no latency emulation), overlayd side
+// by side with its anchors measured in the same run: raw underlay, overlayd direct, overlayd relayed
+// A→B→C (a–c cut in the wan), wireguard-go direct, tinc 1.0 direct and relayed (a–c cut before start).
+// One system runs at a time. The runs are interleaved in rounds (each round runs every configuration once)
+// so that other load on a shared machine, which comes and goes, does not fall on one system only. The
+// wan's per-pair counters prove which underlay paths each system used.
+//
+//   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
+//                                      [--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json out.json]
+//
+// --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
+// --wait-quiet S: before each run, wait up to S s for the machine to be idle (< 0.3 busy cores).
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { OverlayLab } from '../test/lab/overlay-lab.js';
+import type { Lab } from '../test/lab/lab.js';
+import { waitQuiet } from './lib/cpu.js';
+import { fileSize, routeChangesSince } from './lib/failover-trial.js';
+import { runIperf } from './lib/iperf.js';
+import { overlayPids, stopOverlay, waitPath } from './lib/overlay.js';
+import { measurePairs } from './lib/pair-traffic.js';
+import { codeVersion, machineLine, numberOption, progress, requireRoot, usageError } from './lib/progress.js';
+import { TincMesh } from './lib/tinc.js';
+import { reportThroughput, ThroughputResults } from './lib/throughput-report.js';
+import { WireguardPair } from './lib/wireguard.js';
+
+const SITES = ['a', 'b', 'c'] as const;
+const SYSTEMS = ['raw', 'overlayd', 'wireguard-go', 'tinc'] as const;
+type System = (typeof SYSTEMS)[number];
+
+interface Settings {
+  rounds: number;
+  seconds: number;
+  cc: string | undefined;
+  systems: Set<System>;
+  waitQuietS: number;
+  json: string | undefined;
+}
+
+function parse(): Settings {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      cc: { type: 'string' },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      systems: { type: 'string' },
+      json: { type: 'string' },
+      'wait-quiet': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
+        '[--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json FILE]\n',
+    );
+    process.exit(0);
+  }
+  const systems = new Set((values.systems ?? SYSTEMS.join(',')).split(',') as System[]);
+  for (const s of systems)
+    if (!SYSTEMS.includes(s)) usageError(`unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
+  return {
+    rounds: numberOption(values.rounds, values.quick ? 1 : 3, 'rounds'),
+    seconds: numberOption(values.seconds, values.quick ? 5 : 10, 'seconds'),
+    cc: values.cc,
+    systems,
+    waitQuietS: numberOption(values['wait-quiet'], 0, 'wait-quiet'),
+    json: values.json,
+  };
+}
+
+/** One run of one configuration: RTT (20 pings at 0.05 s, as the anchors), then iperf3, pairs counted around both. */
+async function measureOnce(
+  lab: Lab,
+  s: Settings,
+  res: ThroughputResults,
+  key: string,
+  label: string,
+  dst: string,
+  watch: Record<string, number | undefined>,
+): Promise<void> {
+  const background = await waitQuiet(s.waitQuietS, 0.3, (b) =>
+    progress(`waiting for a quiet machine (${b.toFixed(2)} cores busy)`),
+  );
+  const { result, pairs } = await measurePairs(lab, async () => {
+    const ping = await lab.ping('a', dst, { count: 20, intervalS: 0.05 });
+    const run = await runIperf(lab, { from: 'a', to: 'c', dst, seconds: s.seconds, cc: s.cc, watch });
+    return { ping, run };
+  });
+  const { ping, run } = result;
+  res.add(key, label, {
+    run,
+    rttAvgMs: ping.rttAvgMs,
+    rttLossPercent: ping.lossPercent,
+    background,
+    pairs,
+  });
+  progress(
+    `${label}: ${run.gbps.toFixed(3)} Gbit/s, ${run.retransmits} retransmits, RTT ${ping.rttAvgMs} ms, ` +
+      `machine ${run.cpu.machineBusy.toFixed(2)} cores (background before ${background.toFixed(2)})`,
+  );
+}
+
+async function runOverlayd(ol: OverlayLab, s: Settings, res: ThroughputResults): Promise<void> {
+  const lab = ol.lab;
+  ol.startAll();
+  try {
+    await ol.waitConverged(30_000);
+    await waitPath(ol, 'a', 'c', 'a>c');
+    await waitPath(ol, 'c', 'a', 'c>a');
+    const pids = overlayPids(ol, SITES);
+    const direct = ['overlayd-direct', 'overlayd direct A→C'] as const;
+    const changes = await routeChangesDuring(ol, () =>
+      measureOnce(lab, s, res, ...direct, ol.addressOf('c'), pids),
+    );
+    // A direct flow that the router moves elsewhere is a finding, not noise: say so next to the numbers.
+    if (changes.length) res.note(...direct, `route changes during a run: ${changes.join(', ')}`);
+
+    await lab.cut('a', 'c');
+    const ms = await waitPath(ol, 'a', 'c', 'a>b>c');
+    await waitPath(ol, 'c', 'a', 'c>b>a');
+    progress(`overlayd: a→c moved to a>b>c ${ms} ms after the cut`);
+    const relayed = ['overlayd-relayed', 'overlayd relayed A→B→C (a–c cut)'] as const;
+    const before = await relayedByB(ol);
+    await measureOnce(lab, s, res, ...relayed, ol.addressOf('c'), pids);
+    res.noteValue(...relayed, 'packets b relayed, per round', String((await relayedByB(ol)) - before));
+  } finally {
+    await stopOverlay(ol, SITES);
+    await lab.restore('a', 'c');
+  }
+}
+
+/** Route changes a (to c) and c (to a) logged while `work` ran, as "a: a→c ⇒ a→b→c (reason)". */
+async function routeChangesDuring(ol: OverlayLab, work: () => Promise<void>): Promise<string[]> {
+  const logs = (['a', 'c'] as const).map((x) => ({ x, path: ol.site(x).process!.stderrPath }));
+  const offsets = logs.map((l) => fileSize(l.path));
+  await work();
+  return logs.flatMap((l, i) =>
+    routeChangesSince(l.path, offsets[i]!)
+      .filter((c) => c.dst === (l.x === 'a' ? 'c' : 'a'))
+      .map((c) => `${l.x}: ${c.from} ⇒ ${c.to} (${c.reason})`),
+  );
+}
+
+/** Packets b relayed on behalf of a and c (its own counters). */
+async function relayedByB(ol: OverlayLab): Promise<number> {
+  const st = await ol.status('b');
+  return st.members
+    .filter((m) => m.name === 'a' || m.name === 'c')
+    .reduce((n, m) => n + m.traffic.relayedPackets, 0);
+}
+
+async function runWireguard(lab: Lab, s: Settings, res: ThroughputResults): Promise<void> {
+  const wg = await WireguardPair.start(lab, 'a', 'c');
+  try {
+    await measureOnce(
+      lab,
+      s,
+      res,
+      'wireguard-go-direct',
+      'wireguard-go direct A↔C',
+      wg.addressOf('c'),
+      wg.pids(),
+    );
+  } finally {
+    await wg.stop();
+  }
+}
+
+async function runTinc(lab: Lab, s: Settings, res: ThroughputResults): Promise<void> {
+  const direct = ['tinc-direct', 'tinc 1.0 direct A→C'] as const;
+  let mesh = new TincMesh(lab, SITES);
+  try {
+    const { state: st, starts } = await mesh.startSettled('direct', { timeoutS: 40, onRetry: tincRetry });
+    await measureOnce(lab, s, res, ...direct, mesh.addressOf('c'), mesh.pids());
+    res.note(...direct, `a's view of c: nexthop ${st.nexthop} via ${st.via} pmtu ${st.pmtu}`);
+    if (starts > 1) res.note(...direct, `a start never settled (min 0) and was redone`);
+  } finally {
+    await mesh.stop();
+  }
+  // As in the anchors: the a–c underlay is cut before tinc starts, so it can only relay through B.
+  const relayed = ['tinc-relayed', 'tinc 1.0 relayed A→B→C (a–c cut)'] as const;
+  await lab.cut('a', 'c');
+  mesh = new TincMesh(lab, SITES);
+  try {
+    const { state: st, starts } = await mesh.startSettled('relay', { timeoutS: 40, onRetry: tincRetry });
+    await measureOnce(lab, s, res, ...relayed, mesh.addressOf('c'), mesh.pids());
+    res.note(...relayed, `a's view of c: nexthop ${st.nexthop} via ${st.via}; a↔b, b↔c PMTU settled`);
+    if (starts > 1) res.note(...relayed, `a start never settled (min 0) and was redone`);
+  } finally {
+    await mesh.stop();
+    await lab.restore('a', 'c');
+  }
+}
+
+function tincRetry(why: string): void {
+  progress(`tinc did not settle, starting it afresh: ${why.split('\n')[0]}`);
+}
+
+async function main(): Promise<void> {
+  requireRoot();
+  const s = parse();
+  const machine = `${await machineLine()}; overlayd ${await codeVersion()}`;
+  const ol = await OverlayLab.create({ sites: [...SITES] });
+  const res = new ThroughputResults();
+  const failures: string[] = [];
+  let cc: string;
+  try {
+    const lab = ol.lab;
+    const ccDefault = (await lab.execOk('a', ['sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).trim();
+    cc = s.cc ?? `${ccDefault} (kernel default)`;
+    progress(`lab ${lab.runId}: ${machine}; sender congestion control ${cc}`);
+    // A system that fails in a round is reported and skipped: the others' numbers are still worth having.
+    const attempt = async (round: number, system: System, run: () => Promise<void>): Promise<void> => {
+      if (!s.systems.has(system)) return;
+      try {
+        await run();
+      } catch (err) {
+        failures.push(`round ${round}, ${system}: ${err instanceof Error ? err.message : String(err)}`);
+        progress(`${system} FAILED: ${String(err)}`);
+      }
+    };
+    for (let round = 1; round <= s.rounds; round++) {
+      progress(`round ${round}/${s.rounds}`);
+      await attempt(round, 'raw', () =>
+        measureOnce(lab, s, res, 'raw', 'raw underlay A→C', lab.addressOf('c'), {}),
+      );
+      await attempt(round, 'overlayd', () => runOverlayd(ol, s, res));
+      await attempt(round, 'wireguard-go', () => runWireguard(lab, s, res));
+      await attempt(round, 'tinc', () => runTinc(lab, s, res));
+    }
+  } finally {
+    await ol.destroy();
+  }
+  reportThroughput(res.all(), { rounds: s.rounds, seconds: s.seconds, cc, machine });
+  if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
+  if (s.json) {
+    const results = res.all().map((r) => ({ ...r, pairs: Object.fromEntries(r.pairs) }));
+    const settings = { ...s, systems: [...s.systems] };
+    writeFileSync(
+      s.json,
+      JSON.stringify({ date: new Date().toISOString(), machine, settings, results }, null, 2),
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `throughput benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});
