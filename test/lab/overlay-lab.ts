@@ -167,7 +167,8 @@ export class OverlayLab {
     params: Record<string, unknown> = {},
     timeoutMs = 10_000,
   ): Promise<T> {
-    const client = await ControlClient.connect(this.site(name).socket);
+    // A loaded machine (dozens of daemons on two cores) answers slowly: connect gets the same budget.
+    const client = await ControlClient.connect(this.site(name).socket, timeoutMs);
     try {
       return await client.call<T>(method, params, timeoutMs);
     } finally {

@@ -18,6 +18,12 @@ describe('operating a running lab with the CLI', { skip }, () => {
     ol.writePeers(['a', 'b', 'c']);
     for (const s of ['a', 'b', 'c']) ol.start(s);
     await ol.waitConverged(20_000, ['a', 'b', 'c']);
+    for (const to of ['b', 'c']) {
+      await ol.lab.waitFor(async () => (await ol.pathOf('a', to))?.length === 2, {
+        timeoutMs: 20_000,
+        what: `a→${to} direct`,
+      });
+    }
   });
 
   after(async () => {
