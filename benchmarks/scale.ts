@@ -1,0 +1,158 @@
+// Scale benchmark of the routing core, on the discrete-event simulator (test/sim/).
+//
+//   node dist/benchmarks/scale.js                 probe overhead for 3/10/50 members, then N = 50, 200, 1000
+//   node dist/benchmarks/scale.js 50 200          only those sizes
+//   node dist/benchmarks/scale.js --probe-only    only the probe overhead table
+//   --all-pairs / --bounded                       only that probing mode (default: all-pairs up to 200,
+//                                                 bounded K = 8 from 200 up)
+//   --no-partition                                skip the partition and heal
+// N = 1000 needs a bigger heap: node --max-old-space-size=12000 dist/benchmarks/scale.js 1000
+// (1000 simulated nodes each hold the whole link-state database: N² state in one process).
+//
+// For each size: convergence after a cold start (all nodes boot within 0.5 s), after cutting a link
+// that carries a flow (time until the flows, and all pairs, have valid paths again), after
+// partitioning off a quarter of the nodes and after healing; steady-state bytes per node per second
+// (probes, control); route computation time per update (median, p95) measured on real CPU time.
+// Times are virtual (the simulated network's clock); "cpu" is what the simulation cost here.
+import { DEFAULT_PROBE_PARAMS } from '../src/probe/probe-params.js';
+import {
+  addFlows,
+  cutUsedLink,
+  heal,
+  partitionRegion,
+  startUp,
+  steadyTraffic,
+} from '../test/sim/scenarios.js';
+import { Simulator, type SimOptions } from '../test/sim/simulator.js';
+
+interface Row {
+  label: string;
+  cells: Record<string, string>;
+}
+
+function fmtMs(ms: number | undefined): string {
+  return ms === undefined ? 'never' : ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function fmtBps(bps: number): string {
+  return bps < 1000 ? `${Math.round(bps)} B/s` : `${(bps / 1000).toFixed(1)} kB/s`;
+}
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+function printTable(title: string, rows: Row[]): void {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r.cells)))];
+  const width = (c: string): number => Math.max(c.length, ...rows.map((r) => (r.cells[c] ?? '').length));
+  const labelW = Math.max(...rows.map((r) => r.label.length), 4);
+  console.log(`\n${title}`);
+  console.log(`${''.padEnd(labelW)} | ${cols.map((c) => c.padStart(width(c))).join(' | ')}`);
+  console.log(`${'-'.repeat(labelW)}-+-${cols.map((c) => '-'.repeat(width(c))).join('-+-')}`);
+  for (const r of rows)
+    console.log(
+      `${r.label.padEnd(labelW)} | ${cols.map((c) => (r.cells[c] ?? '').padStart(width(c))).join(' | ')}`,
+    );
+}
+
+/** Probe and control overhead of a small all-pairs network, idle and with every pair active. */
+function probeOverhead(n: number): Row {
+  const sim = new Simulator({ nodes: n, seed: 11, startSpreadMs: 200, underlay: { blockedFraction: 0 } });
+  startUp(sim, 10_000);
+  sim.run(40_000 - sim.now()); // past the first refresh, exploration and anti-entropy rounds
+  const idle = steadyTraffic(sim, 30_000);
+  // Now data to every member: every direct link is probed at the active rate.
+  for (let s = 0; s < n; s++) for (let d = s + 1; d < n; d++) sim.addFlow(s, d);
+  sim.run(3000);
+  const busy = steadyTraffic(sim, 10_000);
+  return {
+    label: `N=${n}`,
+    cells: {
+      'probe idle': fmtBps(idle.probeBps),
+      'control idle': fmtBps(idle.controlBps),
+      'probe, all links active': fmtBps(busy.probeBps),
+      'control, all active': fmtBps(busy.controlBps),
+      'per member idle': fmtBps(idle.probeBps / (n - 1)),
+    },
+  };
+}
+
+function scaleRun(label: string, opts: SimOptions, partition: boolean): Row {
+  const cpu0 = performance.now();
+  const progress = (what: string): void =>
+    console.error(
+      `  ${label}: ${what} at t=${(sim.now() / 1000).toFixed(1)} s (cpu ${((performance.now() - cpu0) / 1000).toFixed(0)} s)`,
+    );
+  const sim = new Simulator(opts);
+  const start = startUp(sim, 30_000);
+  progress('started');
+  addFlows(sim, 20, 5);
+  const cut = cutUsedLink(sim);
+  progress('cut');
+  sim.run(Math.max(0, 40_000 - sim.now()));
+  const steady = steadyTraffic(sim, 10_000);
+  progress('steady');
+  const split = partition ? partitionRegion(sim, 0.25) : undefined;
+  if (partition) progress('partitioned');
+  sim.run(3000);
+  const healed = partition ? heal(sim) : undefined;
+  if (partition) progress('healed');
+  const times: number[] = [];
+  let probed = 0;
+  for (const node of sim.nodes) {
+    times.push(...(node.router?.stats().recentComputeMs ?? []));
+    probed += node.prober?.probedMembers().length ?? 0;
+  }
+  const v = sim.verifier;
+  return {
+    label,
+    cells: {
+      probed: (probed / sim.size()).toFixed(1),
+      start: fmtMs(start.allPairsMs),
+      'cut: flows': fmtMs(cut?.result.flowsMs),
+      'cut: all': fmtMs(cut?.result.allPairsMs),
+      partition: split ? fmtMs(split.allPairsMs) : 'not run',
+      heal: healed ? fmtMs(healed.allPairsMs) : 'not run',
+      'probe/node': fmtBps(steady.probeBps),
+      'control/node': fmtBps(steady.controlBps),
+      'spf p50': `${percentile(times, 0.5).toFixed(2)} ms`,
+      'spf p95': `${percentile(times, 0.95).toFixed(2)} ms`,
+      verifies: `${v.realVerifications}/${v.calls}`,
+      cpu: `${((performance.now() - cpu0) / 1000).toFixed(0)} s`,
+    },
+  };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const probeOnly = args.includes('--probe-only');
+  const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
+  console.log(
+    `probe packet: ${DEFAULT_PROBE_PARAMS.probeBytes} bytes on the wire; control messages: payload + 69 bytes`,
+  );
+
+  if (sizes.length === 0 || probeOnly) {
+    printTable(
+      'Probe overhead, all-pairs (bytes sent per node per second, probes + echoes)',
+      [3, 10, 50].map(probeOverhead),
+    );
+  }
+  if (probeOnly) return;
+  const rows: Row[] = [];
+  const partition = !args.includes('--no-partition');
+  const allPairs = !args.includes('--bounded');
+  const bounded = !args.includes('--all-pairs');
+  const run = (label: string, opts: SimOptions): void => {
+    rows.push(scaleRun(label, opts, partition));
+    printTable('Scale (virtual times; cpu = simulation cost on this machine)', rows);
+  };
+  for (const n of sizes.length > 0 ? sizes : [50, 200, 1000]) {
+    const base = { nodes: n, seed: 3, startSpreadMs: 500, verifyCache: true };
+    if (allPairs && n <= 200) run(`N=${n} all-pairs`, base);
+    if (bounded && n >= 200) run(`N=${n} K=8`, { ...base, probe: { maxProbedMembers: 8 } });
+  }
+}
+
+main();

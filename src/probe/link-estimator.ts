@@ -1,0 +1,122 @@
+// Measurement state of one direct path (member, endpoint): RTT, loss, jitter and liveness.
+//
+// Every probe resolves exactly once, either as a sample (an in-time reply) or as lost (its timeout
+// passed). A reply that comes after the timeout does not un-lose the probe: the prober has already
+// acted on the loss, and letting late replies rewrite history would make the loss ratio depend on
+// how late "late" was. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
+// losses, ALIVE again on the first reply. Moving traffic back onto a revived link is the path
+// selector's decision (its hold time), not ours.
+import type { EndpointView } from './link-view.js';
+import { probeTimeoutMs, type ProbeParams } from './probe-params.js';
+
+/** RFC 6298 gains. */
+const ALPHA = 1 / 8;
+const BETA = 1 / 4;
+/** RFC 3550 jitter gain. */
+const JITTER_GAIN = 1 / 16;
+
+export type Transition = 'none' | 'up' | 'down';
+
+export class LinkEstimator {
+  srttMs = 0;
+  rttvarMs = 0;
+  lastRttMs = 0;
+  jitterMs = 0;
+  consecutiveLost = 0;
+  alive = false;
+  lastReplyAt = -Infinity;
+  private hasSample = false;
+  private readonly recent: number[] = [];
+  /** Ring of outcomes, 1 = lost; `filled` of them are valid. */
+  private readonly window: Uint8Array;
+  private windowPos = 0;
+  private filled = 0;
+  private lostInWindow = 0;
+
+  constructor(private readonly params: Pick<ProbeParams, 'lossWindow' | 'recentWindow' | 'deadAfterLost'>) {
+    this.window = new Uint8Array(Math.max(1, params.lossWindow));
+  }
+
+  /** A reply arrived in time. */
+  onSample(rttMs: number, now: number): Transition {
+    const rtt = Math.max(0, rttMs);
+    if (!this.hasSample) {
+      this.srttMs = rtt;
+      this.rttvarMs = rtt / 2;
+      this.hasSample = true;
+    } else {
+      this.rttvarMs = (1 - BETA) * this.rttvarMs + BETA * Math.abs(this.srttMs - rtt);
+      this.srttMs = (1 - ALPHA) * this.srttMs + ALPHA * rtt;
+      this.jitterMs += (Math.abs(rtt - this.lastRttMs) - this.jitterMs) * JITTER_GAIN;
+    }
+    this.lastRttMs = rtt;
+    this.recent.push(rtt);
+    if (this.recent.length > Math.max(1, this.params.recentWindow)) this.recent.shift();
+    this.lastReplyAt = now;
+    this.consecutiveLost = 0;
+    this.record(0);
+    if (this.alive) return 'none';
+    this.alive = true;
+    return 'up';
+  }
+
+  /** A probe's timeout passed without a reply. */
+  onLost(): Transition {
+    this.consecutiveLost++;
+    this.record(1);
+    if (this.alive && this.consecutiveLost >= this.params.deadAfterLost) {
+      this.alive = false;
+      return 'down';
+    }
+    return 'none';
+  }
+
+  get sampled(): boolean {
+    return this.hasSample;
+  }
+
+  /**
+   * Lost fraction of the last `lossWindow` probes. Until the window has filled, the probes not yet
+   * sent count as answered: one early loss reads 1/20, not 1/3. Three samples say almost nothing
+   * about a 2 % link, and an estimate that swings from 0 to 33 % and back made every node with a
+   * lossy link re-advertise once a second after boot.
+   */
+  get lossRatio(): number {
+    return this.lostInWindow / this.window.length;
+  }
+
+  /** Minimum of the last few samples (0 before any). */
+  get recentRttMs(): number {
+    let m = Infinity;
+    for (const r of this.recent) if (r < m) m = r;
+    return m === Infinity ? 0 : m;
+  }
+
+  timeoutMs(p: Parameters<typeof probeTimeoutMs>[3]): number {
+    return probeTimeoutMs(this.hasSample, this.srttMs, this.rttvarMs, p);
+  }
+
+  view(endpointKey: string, configured: boolean): EndpointView {
+    return {
+      endpointKey,
+      configured,
+      alive: this.alive,
+      srttMs: this.srttMs,
+      rttvarMs: this.rttvarMs,
+      recentRttMs: this.recentRttMs,
+      lastRttMs: this.lastRttMs,
+      lossRatio: this.lossRatio,
+      jitterMs: this.jitterMs,
+      consecutiveLost: this.consecutiveLost,
+      lastReplyAt: this.lastReplyAt,
+    };
+  }
+
+  private record(lost: 0 | 1): void {
+    if (this.filled === this.window.length) this.lostInWindow -= this.window[this.windowPos];
+    else this.filled++;
+    this.window[this.windowPos] = lost;
+    this.lostInWindow += lost;
+    this.windowPos = (this.windowPos + 1) % this.window.length;
+  }
+}

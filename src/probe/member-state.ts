@@ -1,0 +1,96 @@
+// Per-member and per-endpoint state of the prober, and the policies that only need that state: the
+// probe schedule and the choice of a member's best endpoint.
+import { LinkEstimator } from './link-estimator.js';
+import { jittered, type ProbeParams } from './probe-params.js';
+
+export interface EndpointState {
+  key: string;
+  configured: boolean;
+  est: LinkEstimator;
+  nextProbeAt: number;
+  lastSentAt: number;
+  /** Probes sent since the endpoint was last alive: drives the dead backoff. */
+  deadProbes: number;
+  /** Alive but the last probe was lost: probe at the active rate until a reply settles it. */
+  suspect: boolean;
+  /** Last time traffic (a reply, or for learned endpoints any authenticated packet) came from it. */
+  lastHeardAt: number;
+  /** Bumped whenever nextProbeAt is rescheduled: older timer entries for it are stale. */
+  gen: number;
+}
+
+export interface MemberState {
+  endpoints: Map<string, EndpointState>;
+  activeUntil: number;
+  bestKey: string | undefined;
+  probed: boolean;
+}
+
+export function newEndpoint(
+  key: string,
+  configured: boolean,
+  now: number,
+  params: ProbeParams,
+): EndpointState {
+  return {
+    key,
+    configured,
+    est: new LinkEstimator(params),
+    nextProbeAt: now,
+    lastSentAt: -Infinity,
+    deadProbes: 0,
+    suspect: false,
+    lastHeardAt: now,
+    gen: 0,
+  };
+}
+
+/**
+ * Time until the next probe of `ep` (see the schedule in prober.ts). Only the member's best
+ * endpoint goes to the active rate: data uses that one, the others only need to be known.
+ */
+export function probeInterval(
+  m: MemberState,
+  ep: EndpointState,
+  now: number,
+  p: ProbeParams,
+  random: () => number,
+): number {
+  let base: number;
+  if (!ep.est.alive)
+    base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
+  else if (ep.suspect || (now < m.activeUntil && m.bestKey === ep.key)) base = p.activeIntervalMs;
+  else base = p.idleIntervalMs;
+  return jittered(base, p.jitterRatio, random);
+}
+
+/** Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. */
+export function endpointScore(ep: EndpointState, p: ProbeParams): number {
+  if (!ep.est.alive) return Infinity;
+  return ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+}
+
+/**
+ * Best alive endpoint, sticky: another one must be clearly better to take over (the same margin as
+ * path hysteresis), so two NAT mappings of similar quality do not swap back and forth. With none
+ * alive the previous choice stays, so the view still names the endpoint that was last good.
+ */
+export function selectBestEndpoint(m: MemberState, p: ProbeParams): void {
+  let best: EndpointState | undefined;
+  for (const ep of m.endpoints.values()) {
+    if (!ep.est.alive) continue;
+    if (!best || endpointScore(ep, p) < endpointScore(best, p)) best = ep;
+  }
+  const cur = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+  if (!best) {
+    if (!cur) m.bestKey = m.endpoints.keys().next().value;
+    return;
+  }
+  if (!cur || !cur.est.alive) {
+    m.bestKey = best.key;
+    return;
+  }
+  const c = endpointScore(cur, p);
+  if (best !== cur && endpointScore(best, p) < c * (1 - p.endpointSwitchRatio) - p.endpointSwitchMs)
+    m.bestKey = best.key;
+}

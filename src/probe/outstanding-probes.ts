@@ -1,0 +1,88 @@
+// Probes sent and not yet resolved, keyed by probe id.
+//
+// Ids are u32: the top bit marks an exploration trial (TRIAL_BIT, "do not probe me back"), the other
+// 31 bits count up from a random start so that ids are not predictable across restarts. What
+// actually rejects a stale, duplicated or forged reply is this table: a reply must match an
+// outstanding id AND the member and endpoint it was sent to, and each id resolves once. The table is
+// bounded; when full, the oldest probe is given up (and counted lost by the caller). Deadlines sit
+// in a heap, so timing out costs O(log n) per probe rather than a scan per tick.
+import type { NodeId } from '../identity/node-id.js';
+import { BinaryHeap } from './min-heap.js';
+
+export const TRIAL_BIT = 0x8000_0000;
+
+export interface Outstanding {
+  member: NodeId;
+  key: string;
+  sentAt: number;
+  deadline: number;
+}
+
+export class OutstandingProbes {
+  private readonly table = new Map<number, Outstanding>();
+  private readonly deadlines = new BinaryHeap<{ deadline: number; id: number; entry: Outstanding }>(
+    (a, b) => a.deadline < b.deadline,
+  );
+  private nextId: number;
+
+  constructor(
+    private readonly max: number,
+    random: () => number,
+  ) {
+    this.nextId = Math.floor(random() * 0x8000_0000);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** The oldest outstanding probe, removed, when the table is full (the caller counts it lost). */
+  evictIfFull(): Outstanding | undefined {
+    if (this.table.size < this.max) return undefined;
+    const first = this.table.entries().next().value;
+    if (!first) return undefined;
+    this.table.delete(first[0]);
+    return first[1];
+  }
+
+  /** Records a probe and returns its id. */
+  add(entry: Outstanding, trial: boolean): number {
+    const id = (this.nextId | (trial ? TRIAL_BIT : 0)) >>> 0;
+    this.nextId = (this.nextId + 1) & ~TRIAL_BIT;
+    this.table.set(id, entry);
+    this.deadlines.push({ deadline: entry.deadline, id, entry });
+    return id;
+  }
+
+  /** Resolves a reply: the entry if `id` is outstanding for exactly this member and endpoint. */
+  take(id: number, member: NodeId, key: string): Outstanding | undefined {
+    const o = this.table.get(id);
+    if (!o || o.member !== member || o.key !== key) return undefined;
+    this.table.delete(id);
+    return o;
+  }
+
+  /** Removes and returns every probe whose deadline is at or before `now`. */
+  expire(now: number): Outstanding[] {
+    const out: Outstanding[] = [];
+    for (let top = this.live(); top !== undefined && top.deadline <= now; top = this.live()) {
+      this.deadlines.pop();
+      this.table.delete(top.id);
+      out.push(top.entry);
+    }
+    return out;
+  }
+
+  earliestDeadline(): number {
+    return this.live()?.deadline ?? Infinity;
+  }
+
+  /** The heap's top once entries already resolved (replied, evicted) are dropped. */
+  private live(): { deadline: number; id: number; entry: Outstanding } | undefined {
+    for (let top = this.deadlines.peek(); top !== undefined; top = this.deadlines.peek()) {
+      if (this.table.get(top.id) === top.entry) return top;
+      this.deadlines.pop();
+    }
+    return undefined;
+  }
+}

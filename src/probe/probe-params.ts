@@ -1,0 +1,127 @@
+// Tunables of direct-link measurement, with the reasoning behind each default. Every value can be
+// overridden (the simulator and the tests do), but the defaults are what the daemon ships with.
+
+export interface ProbeParams {
+  /** Probe interval for a member whose direct link carries data (marked active within `activeWindowMs`). */
+  activeIntervalMs: number;
+  /** How long a `markActive` keeps a member on the active interval. */
+  activeWindowMs: number;
+  /** Probe interval for an alive link nobody is using. */
+  idleIntervalMs: number;
+  /** First interval after a link is declared dead (or has never answered); doubles per probe... */
+  deadFirstIntervalMs: number;
+  /** ...up to this cap. */
+  deadMaxIntervalMs: number;
+  /** Every interval is multiplied by a uniform factor in [1 - jitterRatio, 1 + jitterRatio]. */
+  jitterRatio: number;
+  /** Per-probe timeout before the link has an RTT sample. */
+  initialTimeoutMs: number;
+  /** Timeout = clamp(srtt + 4·rttvar + timeoutSlackMs, minTimeoutMs, maxTimeoutMs). */
+  timeoutSlackMs: number;
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** Consecutive lost probes that make an alive link dead. */
+  deadAfterLost: number;
+  /** Sliding window, in probes, over which the loss ratio is computed. */
+  lossWindow: number;
+  /** Samples over which `recentRttMs` (the minimum) is taken. */
+  recentWindow: number;
+  /** Bytes one probe (or one reply) occupies on the wire, IP and UDP headers included: for overhead stats. */
+  probeBytes: number;
+  /** Endpoints learned from traffic (NAT, roaming) kept per member, on top of the configured ones. */
+  maxLearnedEndpoints: number;
+  /** A learned endpoint that is dead and silent for this long is forgotten. */
+  learnedEndpointTtlMs: number;
+  /** Bound on probes awaiting a reply across all members; the oldest is counted lost when exceeded. */
+  maxOutstanding: number;
+  /** Another endpoint of the same member replaces the current one only when its score is lower than
+   *  current·(1 - endpointSwitchRatio) - endpointSwitchMs (the same shape as path hysteresis). */
+  endpointSwitchRatio: number;
+  endpointSwitchMs: number;
+  /** Endpoint score = srtt/2 + endpointLossPenaltyMs·loss; mirrors routing's link cost. */
+  endpointLossPenaltyMs: number;
+  /**
+   * Bounded neighbour set for large networks: 0 probes every member (all pairs, O(N²) network-wide).
+   * K > 0 keeps K "chosen" members (best measured plus `randomProbedMembers` random long links), one
+   * rotating explorer, members in active use, and members that probe us (reciprocity).
+   */
+  maxProbedMembers: number;
+  /** Of the chosen slots, how many are random members kept as long links (small-world shortcuts). */
+  randomProbedMembers: number;
+  /** Gap before the first exploration trial; doubles after each trial that found nothing better. */
+  exploreIntervalMs: number;
+  /** How long an explorer is measured before it is judged. */
+  exploreTrialMs: number;
+  exploreMaxIntervalMs: number;
+  /** A chosen member dead (or silent) this long is replaced by another (see ProbeSet). */
+  deadReplaceMs: number;
+  /** A member that probed us within this window is probed back (see ProbeSet). */
+  reciprocalTtlMs: number;
+}
+
+export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
+  // 50 ms while data flows: four lost probes then span ~150 ms of sending plus one timeout, so a cut
+  // path is declared dead ≈ 250–350 ms after the cut, which is what makes sub-second failover possible.
+  // At 60 bytes per probe that is 1.2 kB/s each way per link in use, a fair price for a link carrying data.
+  activeIntervalMs: 50,
+  activeWindowMs: 2000,
+  // Idle links only need to be known good when traffic moves onto them; once a second keeps the
+  // measurement fresh for path selection at 60 B/s per member.
+  idleIntervalMs: 1000,
+  // Dead links back off 1 s → 2 s → 4 s and then stay at 5 s: a healed path (usually the cheapest
+  // one, since it was direct) is noticed within ~5 s, while a member that is simply gone costs one
+  // small probe per 5 s. A longer cap would save almost nothing and keep traffic on detours longer.
+  deadFirstIntervalMs: 1000,
+  deadMaxIntervalMs: 5000,
+  // Without jitter, members started together probe in lockstep and their bursts line up forever.
+  jitterRatio: 0.1,
+  initialTimeoutMs: 1000,
+  // RFC 6298's RTO shape (srtt + 4·rttvar) plus slack for the echoing host's scheduling delay; the
+  // floor keeps a 1 ms LAN link from calling a 2 ms hiccup a loss, the ceiling bounds dead detection.
+  timeoutSlackMs: 20,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 2000,
+  // Four in a row, not one: with independent random loss p a healthy link is falsely declared dead
+  // with probability p⁴ per probe — 10⁻⁸ at 1 % loss, 6·10⁻⁶ at 5 % (once per ~2 h of active probing),
+  // 1.6·10⁻³ at 20 % (every ~30 s active): a link that lossy is a bad path anyway, and its cost already
+  // pushed traffic elsewhere. Three would halve detection time but make 10 %-loss links flap; five
+  // would add another 50 ms to every failover for little gain.
+  deadAfterLost: 4,
+  lossWindow: 20,
+  recentWindow: 5,
+  // Sealed probe on a direct path: routed header 12 + receiver index/counter 12 + kind 1 + payload 8 +
+  // tag 16 = 49 bytes of UDP payload, + 28 bytes IPv4/UDP ≈ 77. The lead sets the exact value.
+  probeBytes: 77,
+  maxLearnedEndpoints: 4,
+  learnedEndpointTtlMs: 120_000,
+  maxOutstanding: 8192,
+  endpointSwitchRatio: 0.1,
+  endpointSwitchMs: 1,
+  endpointLossPenaltyMs: 400,
+  maxProbedMembers: 0,
+  randomProbedMembers: 3,
+  // The first trial waits 30 s: exploring while the network is still converging after a start would
+  // only add churn to a busy moment.
+  exploreIntervalMs: 30_000,
+  exploreTrialMs: 5000,
+  exploreMaxIntervalMs: 300_000,
+  deadReplaceMs: 3000,
+  reciprocalTtlMs: 30_000,
+});
+
+/** `interval` scaled by a uniform random factor in [1 - ratio, 1 + ratio]. */
+export function jittered(interval: number, ratio: number, random: () => number): number {
+  return interval * (1 + (random() * 2 - 1) * ratio);
+}
+
+/** RFC 6298-style retransmission timeout for one probe, clamped (see the defaults above). */
+export function probeTimeoutMs(
+  hasSample: boolean,
+  srttMs: number,
+  rttvarMs: number,
+  p: Pick<ProbeParams, 'initialTimeoutMs' | 'timeoutSlackMs' | 'minTimeoutMs' | 'maxTimeoutMs'>,
+): number {
+  if (!hasSample) return p.initialTimeoutMs;
+  const t = srttMs + 4 * rttvarMs + p.timeoutSlackMs;
+  return Math.min(p.maxTimeoutMs, Math.max(p.minTimeoutMs, t));
+}

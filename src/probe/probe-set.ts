@@ -1,0 +1,251 @@
+// Which members to probe when the network is too big to probe everyone (maxProbedMembers = K > 0).
+//
+// RON probed all pairs and stopped near 50 nodes: N members probing N members is O(N²) packets,
+// and every probed link is also a neighbour that floods adverts. Past a few hundred members we keep
+// a bounded set instead:
+//
+//   - K "chosen" members: K - R kept because they measured best (a latency-local neighbourhood), and
+//     R random members kept as long links. Local links alone give a graph whose diameter grows like
+//     √N and would exceed the 8-hop path limit; a few random long links make it a small world
+//     (diameter ~ log N), like Kleinberg's grid.
+//   - one explorer at a time: a random member probed for exploreTrialMs; if it beats the worst
+//     best-slot member by a clear margin it takes that slot. The gap before the next trial starts at
+//     exploreIntervalMs and doubles after each trial that found nothing (up to exploreMaxIntervalMs),
+//     so a settled node stops churning; a chosen member dying resets it. A trial is invisible to
+//     routing (see isTrial) so that exploring costs probes, not network-wide adverts.
+//   - reciprocity: a member that probes us is probed back (up to 2K of them), so the link is measured at both ends and
+//     passes the two-way check other nodes apply to adverts. Without it a link chosen by one side
+//     only would be invisible to everyone else.
+//   - members in active use are always probed (the prober handles that, not this class).
+//
+// Dead chosen members are replaced after `deadReplaceMs` (3 s), and one that died is not picked again
+// for a minute, so a partition or a policy-blocked pair does not waste slots for long. A node left
+// with fewer than two alive members (its region was cut off from where its neighbours live) tries
+// eight more at once, replacing those that do not answer within a second: with most random picks on
+// the far side of a partition, one at a time would leave it isolated for many rounds.
+import type { NodeId } from '../identity/node-id.js';
+import { jittered, type ProbeParams } from './probe-params.js';
+
+type SetParams = Pick<
+  ProbeParams,
+  | 'maxProbedMembers'
+  | 'randomProbedMembers'
+  | 'exploreIntervalMs'
+  | 'exploreTrialMs'
+  | 'exploreMaxIntervalMs'
+  | 'reciprocalTtlMs'
+  | 'jitterRatio'
+  | 'deadReplaceMs'
+>;
+
+/** The explorer must have beaten the worst best-slot member by this fraction to take its slot. */
+const EXPLORE_MARGIN = 0.1;
+/** Fewer alive members than this in the set triggers a rescue (see tick). */
+const RESCUE_BELOW_ALIVE = 2;
+const RESCUE_EXTRA = 8;
+/** While rescuing, a pick that has not answered within this long is replaced. */
+const RESCUE_REPLACE_MS = 1000;
+/** A chosen member silent this long counts towards a rescue. */
+const RESCUE_AFTER_MS = 1500;
+/** How often tick() looks at the set (dead replacement takes seconds; no need to look per probe). */
+const MAINTENANCE_MS = 200;
+/** A chosen member dropped for being dead is not picked again for this long. */
+const RECENTLY_DEAD_MS = 60_000;
+
+interface Chosen {
+  kind: 'best' | 'random';
+  /** When the member was first seen dead (score Infinity) without recovering since; undefined if alive. */
+  deadSince: number | undefined;
+}
+
+export class ProbeSet {
+  private readonly chosen = new Map<NodeId, Chosen>();
+  private explorer: NodeId | undefined;
+  private readonly reciprocal = new Map<NodeId, number>();
+  private readonly recentlyDead = new Map<NodeId, number>();
+  private nextMaintenanceAt = -Infinity;
+  private rescuing = false;
+  private exploreInterval: number;
+  private nextExploreAt: number | undefined;
+  private trialEndsAt = Infinity;
+  /** Members whose membership may have changed since the last drainTouched(). */
+  private readonly touched = new Set<NodeId>();
+
+  constructor(
+    private readonly params: SetParams,
+    private readonly random: () => number,
+  ) {
+    this.exploreInterval = params.exploreIntervalMs;
+  }
+
+  get bounded(): boolean {
+    return this.params.maxProbedMembers > 0;
+  }
+
+  /** Whether `member` is in the set (active use is the caller's business). */
+  has(member: NodeId): boolean {
+    return (
+      !this.bounded || this.chosen.has(member) || this.explorer === member || this.reciprocal.has(member)
+    );
+  }
+
+  /**
+   * `member` probed us at `now`. At most 2K reciprocal members: each node is chosen by K others on
+   * average, so 2K covers all but the most popular. When full we do NOT evict to make room — an
+   * evicted member probes again a second later, gets re-added, evicts another, and every such flip
+   * is a link coming and going in our advert. Newcomers simply wait for a slot (TTL expiry).
+   */
+  noteProbedBy(member: NodeId, now: number): void {
+    if (!this.bounded) return;
+    if (this.reciprocal.has(member)) {
+      this.reciprocal.set(member, now);
+      return;
+    }
+    if (this.reciprocal.size >= 2 * this.params.maxProbedMembers) return;
+    this.reciprocal.set(member, now);
+    this.touched.add(member);
+  }
+
+  forget(member: NodeId): void {
+    this.chosen.delete(member);
+    this.reciprocal.delete(member);
+    if (this.explorer === member) this.explorer = undefined;
+    this.touched.add(member);
+  }
+
+  /** Members added to or removed from the set since the previous call. */
+  drainTouched(): NodeId[] {
+    if (this.touched.size === 0) return [];
+    const out = [...this.touched];
+    this.touched.clear();
+    return out;
+  }
+
+  /** When `tick` next has work (exploration), or Infinity. */
+  nextEventAt(): number {
+    if (!this.bounded) return Infinity;
+    if (this.explorer !== undefined) return this.trialEndsAt;
+    return this.nextExploreAt ?? -Infinity;
+  }
+
+  /**
+   * Maintains the set. `candidates` are the members we could probe (they have an endpoint);
+   * `score(m)` is the measured cost of m's best endpoint, Infinity when dead or never answered.
+   */
+  tick(now: number, candidates: readonly NodeId[], score: (m: NodeId) => number): void {
+    if (!this.bounded) return;
+    // The prober ticks for every probe it sends; the set only needs a look a few times a second.
+    if (now < this.nextMaintenanceAt && now < this.nextEventAt()) return;
+    this.nextMaintenanceAt = now + MAINTENANCE_MS;
+    const K = this.params.maxProbedMembers;
+    const R = Math.min(this.params.randomProbedMembers, K);
+    for (const [m, at] of this.reciprocal)
+      if (now - at > this.params.reciprocalTtlMs) this.drop(this.reciprocal, m);
+
+    let alive = 0;
+    let silent = 0;
+    // Cut off (see rescue below), unanswered picks are given up after a second rather than three.
+    const replaceAfter = this.rescuing ? RESCUE_REPLACE_MS : this.params.deadReplaceMs;
+    for (const [m, c] of this.chosen) {
+      if (score(m) < Infinity) {
+        c.deadSince = undefined;
+        alive++;
+      } else if (c.deadSince === undefined) c.deadSince = now;
+      else if (now - c.deadSince > RESCUE_AFTER_MS) silent++;
+      if (c.deadSince !== undefined && now - c.deadSince > replaceAfter) {
+        this.drop(this.chosen, m);
+        this.recentlyDead.set(m, now);
+        this.exploreInterval = this.params.exploreIntervalMs; // the neighbourhood changed: look again
+      }
+    }
+    for (const m of this.reciprocal.keys()) if (score(m) < Infinity) alive++;
+    for (const [m, at] of this.recentlyDead) if (now - at > RECENTLY_DEAD_MS) this.recentlyDead.delete(m);
+    // Rescue: cut off from nearly everyone we measure (a partition took our side away), try
+    // RESCUE_EXTRA more members at once rather than one replacement per deadReplaceMs.
+    // (Only once members have had time to answer: at boot nothing is alive yet.)
+    this.rescuing = alive < RESCUE_BELOW_ALIVE && (this.rescuing || silent >= K / 2);
+    const target = K + (this.rescuing ? RESCUE_EXTRA : 0);
+    let randoms = 0;
+    for (const c of this.chosen.values()) if (c.kind === 'random') randoms++;
+    while (this.chosen.size < target) {
+      const m = this.pickUnused(candidates);
+      if (m === undefined) break;
+      this.chosen.set(m, { kind: randoms < R ? 'random' : 'best', deadSince: undefined });
+      this.touched.add(m);
+      if (randoms < R) randoms++;
+    }
+    // Back to normal: shed the surplus rescue left, worst first (withdrawn quietly: nobody uses them).
+    if (alive >= RESCUE_BELOW_ALIVE && this.chosen.size > K) this.shed(K, score);
+
+    if (this.explorer !== undefined) {
+      if (now < this.trialEndsAt) return;
+      this.concludeExploration(score);
+      this.scheduleExplore(now);
+    } else if (this.nextExploreAt === undefined) {
+      this.scheduleExplore(now);
+    } else if (now >= this.nextExploreAt) {
+      this.explorer = this.pickUnused(candidates);
+      if (this.explorer !== undefined) this.touched.add(this.explorer);
+      this.trialEndsAt = now + this.params.exploreTrialMs;
+      this.nextExploreAt = undefined;
+    }
+  }
+
+  /**
+   * Whether `member` is probed only as the explorer on trial. Its link is measured but not handed
+   * to routing, and its probes are marked so the member does not probe back: a trial that fails
+   * must not make two nodes advertise a link and then withdraw it.
+   */
+  isTrial(member: NodeId): boolean {
+    return this.explorer === member && !this.chosen.has(member) && !this.reciprocal.has(member);
+  }
+
+  private shed(K: number, score: (m: NodeId) => number): void {
+    const worst = [...this.chosen.keys()].sort((a, b) => score(b) - score(a));
+    for (const m of worst.slice(0, this.chosen.size - K)) this.drop(this.chosen, m);
+  }
+
+  private concludeExploration(score: (m: NodeId) => number): void {
+    const explorer = this.explorer as NodeId;
+    this.explorer = undefined;
+    this.touched.add(explorer);
+    let worst: NodeId | undefined;
+    let worstScore = -Infinity;
+    for (const [m, c] of this.chosen) {
+      if (c.kind !== 'best') continue;
+      const s = score(m);
+      if (s > worstScore) {
+        worst = m;
+        worstScore = s;
+      }
+    }
+    const s = score(explorer);
+    if (worst !== undefined && s < worstScore * (1 - EXPLORE_MARGIN)) {
+      this.drop(this.chosen, worst);
+      this.chosen.set(explorer, { kind: 'best', deadSince: undefined });
+      this.exploreInterval = this.params.exploreIntervalMs;
+    } else {
+      this.exploreInterval = Math.min(this.exploreInterval * 2, this.params.exploreMaxIntervalMs);
+    }
+  }
+
+  private drop<V>(map: Map<NodeId, V>, m: NodeId): void {
+    map.delete(m);
+    this.touched.add(m);
+  }
+
+  private scheduleExplore(now: number): void {
+    this.nextExploreAt = now + jittered(this.exploreInterval, this.params.jitterRatio, this.random);
+  }
+
+  /** A random candidate not already in the set; bounded tries so a full set costs little. */
+  private pickUnused(candidates: readonly NodeId[]): NodeId | undefined {
+    if (candidates.length === 0) return undefined;
+    for (let tries = 0; tries < 16; tries++) {
+      const m = candidates[Math.floor(this.random() * candidates.length)];
+      if (!this.has(m) && !this.recentlyDead.has(m)) return m;
+    }
+    for (const m of candidates) if (!this.has(m) && !this.recentlyDead.has(m)) return m;
+    return undefined;
+  }
+}

@@ -1,0 +1,422 @@
+// Direct-link prober: decides when to probe each (member, endpoint), matches replies, and keeps the
+// measurements the router turns into link costs. Pure: time arrives as `now`, probes leave through
+// `ports.sendProbe`, replies come back through `onReply`. The daemon seals each probe end to end and
+// sends it over the DIRECT underlay path to that endpoint; the member echoes it over the same path,
+// so a reply proves the very path data would take (an authenticated round trip, not a handshake).
+//
+// Schedule per endpoint (see probe-params.ts for the numbers):
+//   alive, member active, best endpoint → activeIntervalMs    (links carrying data)
+//   alive, otherwise                    → idleIntervalMs
+//   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
+//   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
+import type { NodeId } from '../identity/node-id.js';
+import type { EndpointView, LinkSource, LinkView, ProbeStats } from './link-view.js';
+import {
+  endpointScore,
+  newEndpoint,
+  probeInterval,
+  selectBestEndpoint,
+  type EndpointState,
+  type MemberState,
+} from './member-state.js';
+import { BinaryHeap } from './min-heap.js';
+import { OutstandingProbes, TRIAL_BIT } from './outstanding-probes.js';
+import { DEFAULT_PROBE_PARAMS, type ProbeParams } from './probe-params.js';
+import { ProbeSet } from './probe-set.js';
+
+export interface ProberPorts {
+  /** Send probe `probeId` to `member` at `endpointKey`; fire and forget. */
+  sendProbe(member: NodeId, endpointKey: string, probeId: number): void;
+  /** Uniform [0, 1); injected so the simulator is reproducible. Defaults to Math.random. */
+  random?(): number;
+}
+
+interface ProbeTimer {
+  at: number;
+  member: NodeId;
+  ep: EndpointState;
+  gen: number;
+}
+
+export class Prober implements LinkSource {
+  readonly params: Readonly<ProbeParams>;
+  private readonly ports: ProberPorts;
+  private readonly random: () => number;
+  private readonly members = new Map<NodeId, MemberState>();
+  private readonly outstanding: OutstandingProbes;
+  /** Probe timers (nextProbeAt of probed endpoints), with lazy deletion: see schedule(). */
+  private readonly timers = new BinaryHeap<ProbeTimer>((a, b) => a.at < b.at);
+  private readonly changed = new Set<NodeId>();
+  /** Members with m.probed set; and members whose probed status may change at the next tick. */
+  private readonly probedIds = new Set<NodeId>();
+  private readonly recheck = new Set<NodeId>();
+  private candidateCache: NodeId[] | undefined;
+  private readonly set: ProbeSet;
+  private lastNow = -Infinity;
+  private wakeAt: number | undefined = -Infinity;
+  private readonly counters = { probesSent: 0, repliesReceived: 0, repliesLate: 0, repliesUnknown: 0 };
+  private probesAnswered = 0;
+  private probesLost = 0;
+
+  constructor(opts: { params?: Partial<ProbeParams>; ports: ProberPorts }) {
+    this.params = { ...DEFAULT_PROBE_PARAMS, ...opts.params };
+    this.ports = opts.ports;
+    this.random = opts.ports.random ?? Math.random;
+    this.set = new ProbeSet(this.params, this.random);
+    this.outstanding = new OutstandingProbes(this.params.maxOutstanding, this.random);
+  }
+
+  /** Configured endpoints of `member` (replaces the previous list; learned endpoints are kept). */
+  setEndpoints(member: NodeId, endpointKeys: readonly string[]): void {
+    const m = this.member(member);
+    for (const [key, ep] of m.endpoints)
+      if (ep.configured && !endpointKeys.includes(key)) m.endpoints.delete(key);
+    for (const key of endpointKeys) {
+      const ep = m.endpoints.get(key);
+      if (ep) ep.configured = true;
+      else this.addEndpoint(member, m, this.newEndpoint(key, true, this.lastNow));
+    }
+    this.afterEndpointChange(member, m);
+  }
+
+  /**
+   * An authenticated direct packet from `member` came from `endpointKey`, which is not configured
+   * (NAT rebinding, roaming): probe it too. At most `maxLearnedEndpoints` per member; the one heard
+   * from least recently (dead first) makes room.
+   */
+  learnEndpoint(member: NodeId, endpointKey: string, now: number): void {
+    this.lastNow = now;
+    const m = this.member(member);
+    const known = m.endpoints.get(endpointKey);
+    if (known) {
+      known.lastHeardAt = now;
+      return;
+    }
+    const learned = [...m.endpoints.values()].filter((e) => !e.configured);
+    if (learned.length >= this.params.maxLearnedEndpoints) {
+      learned.sort((a, b) => Number(a.est.alive) - Number(b.est.alive) || a.lastHeardAt - b.lastHeardAt);
+      m.endpoints.delete(learned[0].key);
+    }
+    this.addEndpoint(member, m, this.newEndpoint(endpointKey, false, now));
+    this.afterEndpointChange(member, m);
+  }
+
+  removeMember(member: NodeId): void {
+    if (!this.members.delete(member)) return;
+    this.probedIds.delete(member);
+    this.candidateCache = undefined;
+    this.set.forget(member);
+    this.changed.add(member);
+    this.wakeAt = undefined;
+  }
+
+  /** Data was sent or relayed over the direct link to `member`: probe it at the active rate. */
+  markActive(member: NodeId, now: number): void {
+    const m = this.members.get(member);
+    if (!m) return;
+    this.lastNow = now;
+    const wasActive = now < m.activeUntil;
+    m.activeUntil = now + this.params.activeWindowMs;
+    if (wasActive) return; // the per-packet path: nothing else to do
+    this.changed.add(member);
+    this.recheck.add(member);
+    this.wakeAt = undefined;
+    const ep = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+    if (!ep || !ep.est.alive) return; // dead links keep their backoff: data should not be using them
+    // Do not call a link dead just because the idle schedule left its last reply ~1 s behind: look now.
+    const activeDeadWindow = this.params.activeIntervalMs * this.params.deadAfterLost;
+    if (now - ep.est.lastReplyAt > activeDeadWindow) this.probeBy(member, ep, now);
+    else this.probeBy(member, ep, ep.lastSentAt + this.params.activeIntervalMs);
+  }
+
+  /** See LinkSource.suspect: treat as active for a window, which probes now at the fast rate. */
+  suspect(member: NodeId, now: number): void {
+    const m = this.members.get(member);
+    if (!m) return;
+    if (now < m.activeUntil) return;
+    this.markActive(member, now);
+    const ep = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+    if (ep?.est.alive) this.probeBy(member, ep, now);
+  }
+
+  /**
+   * We echoed probe `probeId` from `member`: count it, and (bounded mode) probe it back, unless
+   * the id is marked as an exploration trial (top bit; see ProbeSet.isTrial).
+   */
+  onProbeReceived(member: NodeId, _endpointKey: string, now: number, probeId = 0): void {
+    this.probesAnswered++;
+    if (!this.members.has(member) || (probeId & TRIAL_BIT) !== 0) return;
+    this.lastNow = now;
+    this.set.noteProbedBy(member, now);
+    for (const id of this.set.drainTouched()) {
+      this.recheck.add(id);
+      this.wakeAt = undefined;
+    }
+  }
+
+  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void {
+    this.lastNow = now;
+    const o = this.outstanding.take(probeId, member, endpointKey);
+    if (!o) {
+      this.counters.repliesUnknown++;
+      return;
+    }
+    this.wakeAt = undefined;
+    const m = this.members.get(member);
+    const ep = m?.endpoints.get(endpointKey);
+    if (!m || !ep) {
+      this.counters.repliesUnknown++;
+      return;
+    }
+    if (now > o.deadline) {
+      this.counters.repliesLate++;
+      this.lost(member, m, ep, now);
+      return;
+    }
+    this.counters.repliesReceived++;
+    ep.lastHeardAt = now;
+    ep.suspect = false;
+    if (ep.est.onSample(now - o.sentAt, now) === 'up') {
+      ep.deadProbes = 0;
+      this.probeBy(member, ep, now + this.interval(m, ep, now));
+    }
+    this.selectBest(m);
+    this.changed.add(member);
+  }
+
+  /** Times out lost probes, maintains the probed set, and sends every probe that is due. */
+  tick(now: number): void {
+    this.lastNow = now;
+    this.wakeAt = undefined;
+    for (const o of this.outstanding.expire(now)) {
+      const m = this.members.get(o.member);
+      const ep = m?.endpoints.get(o.key);
+      if (m && ep) this.lost(o.member, m, ep, now);
+    }
+    if (this.set.bounded) {
+      this.set.tick(now, this.candidates(), (id) => this.score(id));
+      for (const id of this.set.drainTouched()) {
+        this.recheck.add(id);
+        this.changed.add(id); // e.g. a trial promoted: its link becomes visible to routing
+      }
+    }
+    // Only members whose probed status may have changed are visited (in bounded mode also the few
+    // probed ones, whose active window may have ended): a tick costs O(changes + due probes), not
+    // O(members), which matters with hundreds of members and a tick per probe.
+    const visit = this.set.bounded ? new Set([...this.probedIds, ...this.recheck]) : this.recheck;
+    for (const id of [...visit]) {
+      const m = this.members.get(id);
+      if (!m) continue;
+      const probed = this.shouldProbe(id, m, now);
+      if (probed !== m.probed) this.setProbed(id, m, probed, now);
+    }
+    this.recheck.clear();
+    for (let guard = 0; guard < 100_000; guard++) {
+      const t = this.liveTimer();
+      if (!t || t.at > now) break;
+      this.timers.pop();
+      const m = this.members.get(t.member) as MemberState;
+      const ep = t.ep;
+      if (!ep.configured && !ep.est.alive && now - ep.lastHeardAt > this.params.learnedEndpointTtlMs) {
+        m.endpoints.delete(ep.key);
+        this.afterEndpointChange(t.member, m);
+        continue;
+      }
+      this.send(t.member, m, ep, now);
+    }
+  }
+
+  /** When `tick` must next run (monotonic ms); at or before the last `now` means "immediately". */
+  nextWakeAt(): number {
+    if (this.wakeAt !== undefined) return this.wakeAt;
+    if (this.recheck.size > 0) return (this.wakeAt = this.lastNow);
+    let w = Math.min(
+      this.set.nextEventAt(),
+      this.outstanding.earliestDeadline(),
+      this.liveTimer()?.at ?? Infinity,
+    );
+    // Bounded mode: a member probed only because it was active leaves the set when its window ends.
+    if (this.set.bounded) {
+      for (const id of this.probedIds) {
+        const m = this.members.get(id);
+        if (m && m.activeUntil > this.lastNow && m.activeUntil < w && !this.set.has(id)) w = m.activeUntil;
+      }
+    }
+    return (this.wakeAt = w);
+  }
+
+  link(member: NodeId): LinkView | undefined {
+    const m = this.members.get(member);
+    if (!m || !m.probed || m.bestKey === undefined) return undefined;
+    if (this.set.isTrial(member) && !(this.lastNow < m.activeUntil)) return undefined;
+    const ep = m.endpoints.get(m.bestKey);
+    if (!ep) return undefined;
+    const e = ep.est;
+    return {
+      alive: e.alive,
+      srttMs: e.srttMs,
+      recentRttMs: e.recentRttMs,
+      lossRatio: e.lossRatio,
+      jitterMs: e.jitterMs,
+      endpointKey: ep.key,
+      lastReplyAt: e.lastReplyAt,
+      active: this.lastNow < m.activeUntil,
+      consecutiveLost: e.consecutiveLost,
+    };
+  }
+
+  /** Per-endpoint measurements of `member`, for status output. */
+  endpoints(member: NodeId): EndpointView[] {
+    const m = this.members.get(member);
+    return m ? [...m.endpoints.values()].map((ep) => ep.est.view(ep.key, ep.configured)) : [];
+  }
+
+  /** Members currently probed (all of them unless maxProbedMembers bounds the set). */
+  probedMembers(): NodeId[] {
+    return [...this.probedIds];
+  }
+
+  drainChanges(): NodeId[] {
+    if (this.changed.size === 0) return [];
+    const out = [...this.changed];
+    this.changed.clear();
+    return out;
+  }
+
+  stats(): ProbeStats {
+    const c = this.counters;
+    const b = this.params.probeBytes;
+    return {
+      ...c,
+      probesAnswered: this.probesAnswered,
+      probesLost: this.probesLost,
+      bytesSent: (c.probesSent + this.probesAnswered) * b,
+      bytesReceived: (c.repliesReceived + c.repliesLate + c.repliesUnknown + this.probesAnswered) * b,
+    };
+  }
+
+  private member(id: NodeId): MemberState {
+    let m = this.members.get(id);
+    if (!m) {
+      m = { endpoints: new Map(), activeUntil: -Infinity, bestKey: undefined, probed: false };
+      this.members.set(id, m);
+    }
+    return m;
+  }
+
+  private addEndpoint(id: NodeId, m: MemberState, ep: EndpointState): void {
+    m.endpoints.set(ep.key, ep);
+    if (m.probed) this.schedule(id, ep);
+  }
+
+  private newEndpoint(key: string, configured: boolean, now: number): EndpointState {
+    return newEndpoint(key, configured, now, this.params);
+  }
+
+  private afterEndpointChange(id: NodeId, m: MemberState): void {
+    if (m.bestKey !== undefined && !m.endpoints.has(m.bestKey)) m.bestKey = undefined;
+    this.selectBest(m);
+    this.changed.add(id);
+    this.recheck.add(id);
+    this.candidateCache = undefined;
+    this.wakeAt = undefined;
+  }
+
+  private setProbed(id: NodeId, m: MemberState, probed: boolean, now: number): void {
+    m.probed = probed;
+    if (probed) this.probedIds.add(id);
+    else this.probedIds.delete(id);
+    this.changed.add(id);
+    // Starting (again) from scratch: stale numbers from a previous stint would mislead the router.
+    for (const [key, ep] of m.endpoints) {
+      const fresh = this.newEndpoint(key, ep.configured, now);
+      fresh.lastHeardAt = ep.lastHeardAt;
+      m.endpoints.set(key, fresh);
+      if (probed) this.schedule(id, fresh);
+    }
+  }
+
+  private send(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
+    const old = this.outstanding.evictIfFull();
+    const om = old && this.members.get(old.member);
+    const oep = old && om?.endpoints.get(old.key);
+    if (old && om && oep) this.lost(old.member, om, oep, now);
+    const deadline = now + ep.est.timeoutMs(this.params);
+    const probeId = this.outstanding.add(
+      { member: id, key: ep.key, sentAt: now, deadline },
+      this.set.isTrial(id),
+    );
+    this.counters.probesSent++;
+    ep.lastSentAt = now;
+    if (!ep.est.alive) ep.deadProbes++;
+    ep.nextProbeAt = now + this.interval(m, ep, now);
+    this.schedule(id, ep);
+    this.ports.sendProbe(id, ep.key, probeId);
+  }
+
+  private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
+    this.probesLost++;
+    const wasAlive = ep.est.alive;
+    const t = ep.est.onLost();
+    if (t === 'down') {
+      ep.suspect = false;
+      ep.deadProbes = 0;
+      this.selectBest(m);
+    } else if (wasAlive) {
+      ep.suspect = true;
+      this.probeBy(id, ep, now + this.interval(m, ep, now));
+    }
+    this.changed.add(id);
+  }
+
+  private interval(m: MemberState, ep: EndpointState, now: number): number {
+    return probeInterval(m, ep, now, this.params, this.random);
+  }
+
+  private score(id: NodeId): number {
+    const m = this.members.get(id);
+    const ep = m?.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+    return ep ? endpointScore(ep, this.params) : Infinity;
+  }
+
+  private selectBest(m: MemberState): void {
+    selectBestEndpoint(m, this.params);
+  }
+
+  /** (Re)arms the timer of `ep` at ep.nextProbeAt; earlier entries for it become stale. */
+  private schedule(id: NodeId, ep: EndpointState): void {
+    ep.gen++;
+    this.timers.push({ at: ep.nextProbeAt, member: id, ep, gen: ep.gen });
+    this.wakeAt = undefined;
+  }
+
+  /** Moves ep's next probe earlier (never later) and re-arms its timer if it moved. */
+  private probeBy(id: NodeId, ep: EndpointState, at: number): void {
+    if (at >= ep.nextProbeAt) return;
+    ep.nextProbeAt = at;
+    this.schedule(id, ep);
+  }
+
+  /** The earliest timer that is still meant (member probed, endpoint current, not rescheduled). */
+  private liveTimer(): ProbeTimer | undefined {
+    for (let t = this.timers.peek(); t !== undefined; t = this.timers.peek()) {
+      const m = this.members.get(t.member);
+      if (t.gen === t.ep.gen && m?.probed && m.endpoints.get(t.ep.key) === t.ep) return t;
+      this.timers.pop();
+    }
+    return undefined;
+  }
+
+  private shouldProbe(id: NodeId, m: MemberState, now: number): boolean {
+    if (m.endpoints.size === 0) return false;
+    return !this.set.bounded || now < m.activeUntil || this.set.has(id);
+  }
+
+  private candidates(): NodeId[] {
+    if (!this.candidateCache) {
+      this.candidateCache = [];
+      for (const [id, m] of this.members) if (m.endpoints.size > 0) this.candidateCache.push(id);
+    }
+    return this.candidateCache;
+  }
+}

@@ -1,0 +1,156 @@
+// Signed link-state advert: what one node says about its own direct links. Big-endian:
+//
+//   0  u8   version      ADVERT_VERSION
+//   1  u32  origin       NodeId of the node whose links these are (and who signed)
+//   5  u64  seq          strictly increasing per origin; originated as max(last + 1, wall-clock ms)
+//  13  u32  lifetimeMs   receivers drop the advert this long after receiving it
+//  17  u16  linkCount    at most ADVERT_MAX_LINKS
+//  19       links        linkCount × [neighbor u32, rtt u16 (0.1 ms units, clamped), loss u8 (/255), flags u8]
+//   .       signature    64-byte Ed25519 over every byte before it, by the origin's key
+//
+// A node never accepts an advert for an origin that the origin did not sign: the key comes from the
+// member list, never from the message. Decoding is strict (exact length, known version and flags, no
+// duplicate or self links, members only) and returns a reason instead of throwing.
+import type { NodeId } from '../identity/node-id.js';
+import { SIGNATURE_BYTES } from '../identity/keys.js';
+
+export const ADVERT_VERSION = 1;
+export const ADVERT_HEADER_BYTES = 19;
+export const ADVERT_LINK_BYTES = 8;
+/** 19 + 140·8 + 64 = 1203 bytes: one advert always fits one 1400-byte packet with room for sealing. */
+export const ADVERT_MAX_LINKS = 140;
+export const ADVERT_MAX_BYTES = 1400;
+/** Link flag: the origin is sending data over this link (it is measured at the fast rate). */
+export const LINK_FLAG_ACTIVE = 0x01;
+/** Link flag: the origin chose this neighbour as a flooding relay (see flood-policy.ts). */
+export const LINK_FLAG_RELAY = 0x02;
+const KNOWN_FLAGS = LINK_FLAG_ACTIVE | LINK_FLAG_RELAY;
+/** Receivers refuse lifetimes outside this range (a year-long advert could never be retracted). */
+export const ADVERT_MIN_LIFETIME_MS = 1000;
+export const ADVERT_MAX_LIFETIME_MS = 3_600_000;
+
+export interface AdvertLink {
+  neighbor: NodeId;
+  /** Smoothed round-trip time as measured by the origin, 0.1 ms resolution, at most 6553.5 ms. */
+  rttMs: number;
+  /** Loss ratio in [0, 1], 1/255 resolution. */
+  loss: number;
+  flags: number;
+}
+
+export interface Advert {
+  origin: NodeId;
+  seq: number;
+  lifetimeMs: number;
+  links: AdvertLink[];
+}
+
+/** What the decoder needs to know about the network: injected so tests and the simulator share it. */
+export interface AdvertContext {
+  isMember(id: NodeId): boolean;
+  publicKeyOf(id: NodeId): Uint8Array | undefined;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+export function quantizeRtt(rttMs: number): number {
+  return Math.min(0xffff, Math.max(0, Math.round(rttMs * 10)));
+}
+
+export function quantizeLoss(loss: number): number {
+  return Math.min(255, Math.max(0, Math.round(loss * 255)));
+}
+
+/**
+ * One advertised link as a single number, the form the link-state database keeps: the quantized
+ * wire values (rtt in 0.1 ms units · 2¹⁶ + loss · 2⁸ + flags). A 1000-member database holds up to
+ * 140 000 links; numbers in a Map are a fraction of the memory of an object per link.
+ */
+export type PackedLink = number;
+
+export function packLink(l: Pick<AdvertLink, 'rttMs' | 'loss' | 'flags'>): PackedLink {
+  return quantizeRtt(l.rttMs) * 0x10000 + quantizeLoss(l.loss) * 0x100 + (l.flags & 0xff);
+}
+
+export function linkRttMs(p: PackedLink): number {
+  return Math.floor(p / 0x10000) / 10;
+}
+
+export function linkLoss(p: PackedLink): number {
+  return (Math.floor(p / 0x100) & 0xff) / 255;
+}
+
+export function linkFlags(p: PackedLink): number {
+  return p & 0xff;
+}
+
+/** Encodes and signs. Throws on a programming error (too many links, bad numbers): never on input. */
+export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint8Array): Uint8Array {
+  const n = advert.links.length;
+  if (n > ADVERT_MAX_LINKS) throw new RangeError(`advert has ${n} links (max ${ADVERT_MAX_LINKS})`);
+  if (!Number.isSafeInteger(advert.seq) || advert.seq < 0) throw new RangeError(`bad seq ${advert.seq}`);
+  const body = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  const out = new Uint8Array(body + SIGNATURE_BYTES);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, ADVERT_VERSION);
+  v.setUint32(1, advert.origin);
+  v.setBigUint64(5, BigInt(advert.seq));
+  v.setUint32(13, advert.lifetimeMs);
+  v.setUint16(17, n);
+  let o = ADVERT_HEADER_BYTES;
+  for (const l of advert.links) {
+    v.setUint32(o, l.neighbor);
+    v.setUint16(o + 4, quantizeRtt(l.rttMs));
+    v.setUint8(o + 6, quantizeLoss(l.loss));
+    v.setUint8(o + 7, l.flags);
+    o += ADVERT_LINK_BYTES;
+  }
+  const sig = sign(out.subarray(0, body));
+  if (sig.byteLength !== SIGNATURE_BYTES) throw new RangeError('signer returned a bad signature length');
+  out.set(sig, body);
+  return out;
+}
+
+/**
+ * Origin and seq without verifying anything: lets the receiver drop stale copies (the common case
+ * when flooding) before paying for a signature check.
+ */
+export function peekAdvert(bytes: Uint8Array): { origin: NodeId; seq: number } | string {
+  if (bytes.byteLength > ADVERT_MAX_BYTES) return 'oversized';
+  if (bytes.byteLength < ADVERT_HEADER_BYTES + SIGNATURE_BYTES) return 'truncated';
+  if (bytes[0] !== ADVERT_VERSION) return 'bad-version';
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const seq = v.getBigUint64(5);
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'bad-seq';
+  return { origin: v.getUint32(1), seq: Number(seq) };
+}
+
+export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | string {
+  const head = peekAdvert(bytes);
+  if (typeof head === 'string') return head;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lifetimeMs = v.getUint32(13);
+  const n = v.getUint16(17);
+  if (n > ADVERT_MAX_LINKS) return 'too-many-links';
+  const body = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  if (bytes.byteLength !== body + SIGNATURE_BYTES)
+    return bytes.byteLength < body + SIGNATURE_BYTES ? 'truncated' : 'bad-length';
+  if (!ctx.isMember(head.origin)) return 'not-member';
+  const key = ctx.publicKeyOf(head.origin);
+  if (!key) return 'not-member';
+  // Cheap structural checks first, then the signature, then the semantics it vouches for.
+  if (!ctx.verify(bytes.subarray(body), bytes.subarray(0, body), key)) return 'bad-signature';
+  if (lifetimeMs < ADVERT_MIN_LIFETIME_MS || lifetimeMs > ADVERT_MAX_LIFETIME_MS) return 'bad-lifetime';
+  const links: AdvertLink[] = [];
+  const seen = new Set<NodeId>();
+  for (let o = ADVERT_HEADER_BYTES; o < body; o += ADVERT_LINK_BYTES) {
+    const neighbor = v.getUint32(o);
+    const flags = v.getUint8(o + 7);
+    if (neighbor === head.origin) return 'self-link';
+    if (seen.has(neighbor)) return 'duplicate-link';
+    if (!ctx.isMember(neighbor)) return 'non-member-link';
+    if ((flags & ~KNOWN_FLAGS) !== 0) return 'bad-flags';
+    seen.add(neighbor);
+    links.push({ neighbor, rttMs: v.getUint16(o + 4) / 10, loss: v.getUint8(o + 6) / 255, flags });
+  }
+  return { origin: head.origin, seq: head.seq, lifetimeMs, links };
+}

@@ -1,0 +1,106 @@
+// Anti-entropy: neighbours compare link-state databases and fill each other's gaps.
+//
+// Flooding is fast but not reliable: a copy can be lost, a neighbour can be unreachable while an
+// advert goes by, and after a partition heals each side holds news the other never saw. So when a
+// link to a neighbour comes up, and every ~15 s afterwards, we send it a SUMMARY of (origin, seq)
+// for everything we hold. The receiver does not push the differences back; it hands them to the
+// announcer like any other news: adverts it holds newer are ANNOUNCEd to the peer (batched), and
+// adverts the peer holds newer are REQUESTed, at most one request per advert whichever neighbour
+// offers it first. When a partition heals, dozens of links come up at once and every one of them
+// carries the same differences; pushing them would deliver each missing advert once per healed
+// link, pulling delivers it once.
+//
+// The first summary to a neighbour goes out ~0.5 s after its link comes up, not at once: when many
+// links come up together (a node booting, a partition healing) the adverts that announce them are
+// spreading at that moment, and a summary taken before they land would list stale differences.
+import type { NodeId } from '../identity/node-id.js';
+import { encodeAdvertMessage, encodeSummaryChunks, type SummaryEntry } from './control-codec.js';
+import type { Announcer } from './announcer.js';
+import type { LinkStateDb } from './lsdb.js';
+import { jitter, type RoutingParams } from './routing-params.js';
+
+export interface AntiEntropyPorts {
+  send(neighbor: NodeId, message: Uint8Array): void;
+  isMember(id: NodeId): boolean;
+  random(): number;
+}
+
+export class AntiEntropy {
+  private readonly dueAtBy = new Map<NodeId, number>();
+  private chunks: Uint8Array[] | undefined;
+  /** dueAt() cache; undefined when dueAtBy changed since. */
+  private nextDue: number | undefined;
+  summariesSent = 0;
+  advertsPushed = 0;
+
+  constructor(
+    private readonly params: Pick<RoutingParams, 'antiEntropyMs' | 'summaryDelayMs' | 'jitterRatio'>,
+    private readonly lsdb: LinkStateDb,
+    private readonly announcer: Announcer,
+    private readonly ports: AntiEntropyPorts,
+  ) {}
+
+  /** The link-state database changed: the cached summary is stale. */
+  invalidate(): void {
+    this.chunks = undefined;
+  }
+
+  neighborUp(n: NodeId, now: number): void {
+    this.dueAtBy.set(n, now + jitter(this.params.summaryDelayMs, 0.5, this.ports.random));
+    this.nextDue = undefined;
+  }
+
+  neighborDown(n: NodeId): void {
+    this.dueAtBy.delete(n);
+    this.nextDue = undefined;
+  }
+
+  dueAt(): number {
+    if (this.nextDue !== undefined) return this.nextDue;
+    let t = Infinity;
+    for (const at of this.dueAtBy.values()) if (at < t) t = at;
+    return (this.nextDue = t);
+  }
+
+  tick(now: number): void {
+    if (this.dueAt() > now) return;
+    this.nextDue = undefined;
+    for (const [n, at] of this.dueAtBy) {
+      if (at > now) continue;
+      this.chunks ??= encodeSummaryChunks(this.lsdb.summary());
+      for (const c of this.chunks) this.ports.send(n, c);
+      this.summariesSent++;
+      this.dueAtBy.set(
+        n,
+        now + jitter(this.params.antiEntropyMs, this.params.jitterRatio, this.ports.random),
+      );
+    }
+  }
+
+  onSummary(
+    from: NodeId,
+    rangeLo: NodeId,
+    rangeHi: NodeId,
+    entries: readonly SummaryEntry[],
+    now: number,
+  ): void {
+    const { request, send } = this.lsdb.compare(rangeLo, rangeHi, entries, this.ports.isMember);
+    this.announcer.learnSummary(from, rangeLo, rangeHi, entries);
+    this.announcer.want(from, request, now);
+    for (const origin of send) {
+      const e = this.lsdb.get(origin);
+      if (e) this.announcer.announce(from, origin, e.seq, now);
+    }
+  }
+
+  /** A neighbour asks for adverts by origin: send what we hold. */
+  onRequest(from: NodeId, origins: readonly NodeId[]): void {
+    for (const origin of origins) {
+      const e = this.lsdb.get(origin);
+      if (!e) continue;
+      this.ports.send(from, encodeAdvertMessage(e.bytes));
+      this.announcer.noteHas(from, origin, e.seq);
+      this.advertsPushed++;
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// Which neighbours an accepted advert goes to, and how: pushed (the advert itself) or announced
+// (a 12-byte ANNOUNCE entry, pulled by whoever lacks it — see announcer.ts).
+//
+//   our own advert        pushed to every neighbour;
+//   urgent news           it withdraws a link that carried data (paths in use are broken): pushed
+//                         through multipoint relays (below), announced to everyone else;
+//   anything else         announced, except to the origin's own neighbours, which it pushed to
+//                         itself (a few backup announcers cover a lost push).
+//
+// Multipoint relays (OLSR, RFC 3626 §8):
+// Plain flooding (everyone forwards to every neighbour but the sender) delivers each advert to each
+// node once per neighbour. In a 200-member network where each node has ~27 direct links that was
+// ~27 copies of every advert at every node, and flooding dominated control traffic many times over.
+//
+// Instead every node X picks, among its neighbours, a small set of RELAYS such that every node two
+// hops away (by the two-way links in the database) is adjacent to at least `relayCoverage` of them,
+// and marks them in its own advert (LINK_FLAG_RELAY). A node Y that receives an advert from X
+// forwards it only if X's advert marks Y as a relay; then it sends it to every neighbour except X,
+// the origin, and those X lists as clean links of its own (X, a relay or the origin, sent them a
+// copy already). The origin sends to all neighbours. Coverage 2 rather than OLSR's 1 keeps one lost
+// copy or one stale view from leaving a node without the advert; anti-entropy (a SUMMARY to every
+// neighbour every ~15 s) repairs whatever still slips through.
+//
+// When Y does not know whether it is X's relay (it has no advert of X that lists Y: X is new, or Y
+// is new to X) it forwards: an unknown is treated like the plain flooding it replaces.
+//
+// Only urgent adverts are pushed this way (see Router.flood); every neighbour not pushed a copy is
+// sent an announcement instead, so a relay set that is out of date (it is recomputed only when we
+// originate) costs a round trip, not a lost advert. That is why a change of relays alone does not
+// make us originate.
+import type { NodeId } from '../identity/node-id.js';
+import { LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, linkFlags, linkLoss, type PackedLink } from './advert.js';
+import type { Announcer } from './announcer.js';
+import { encodeAdvertMessage } from './control-codec.js';
+import type { LinkGraph } from './graph.js';
+import type { LinkStateDb } from './lsdb.js';
+import type { RoutingParams } from './routing-params.js';
+
+const BACKUP_ANNOUNCERS = 3;
+
+type FloodParams = Pick<RoutingParams, 'floodRelays' | 'relayCoverage' | 'pruneMaxLoss'>;
+
+export class FloodPolicy {
+  constructor(
+    private readonly self: NodeId,
+    private readonly params: FloodParams,
+    private readonly lsdb: LinkStateDb,
+    private readonly graph: LinkGraph,
+    private readonly announcer: Announcer,
+    private readonly send: (neighbor: NodeId, message: Uint8Array) => void,
+  ) {}
+
+  /**
+   * Passes an accepted advert (origin, seq) on to `neighbors`; `from` is undefined for our own.
+   * Returns how many copies were pushed.
+   */
+  spread(
+    bytes: Uint8Array,
+    origin: NodeId,
+    seq: number,
+    from: NodeId | undefined,
+    urgent: boolean,
+    neighbors: Iterable<NodeId>,
+    now: number,
+  ): number {
+    const all = [...neighbors];
+    const pushed = new Set<NodeId>();
+    if (from === undefined || urgent) {
+      const msg = encodeAdvertMessage(bytes);
+      for (const n of from === undefined ? all : this.targets(origin, from, all)) {
+        if (n === origin) continue;
+        this.send(n, msg);
+        this.announcer.noteHas(n, origin, seq);
+        pushed.add(n);
+      }
+    }
+    const originLinks = from === undefined ? undefined : this.lsdb.get(origin)?.links;
+    for (const n of all) {
+      if (n === from || n === origin || pushed.has(n)) continue;
+      const l = originLinks?.get(n);
+      const covered = l !== undefined && linkLoss(l) <= this.params.pruneMaxLoss;
+      if (covered && !this.backupAnnouncer(origin, n, originLinks?.size ?? 0))
+        this.announcer.noteHas(n, origin, seq);
+      else this.announcer.announce(n, origin, seq, now);
+    }
+    return pushed.size;
+  }
+
+  /** Neighbours to send `origin`'s advert to, received from `from` (undefined: we originated it). */
+  targets(origin: NodeId, from: NodeId | undefined, neighbors: Iterable<NodeId>): NodeId[] {
+    const out: NodeId[] = [];
+    const fromLinks = from !== undefined && this.params.floodRelays ? this.lsdb.get(from)?.links : undefined;
+    const me = fromLinks?.get(this.self);
+    if (me !== undefined && (linkFlags(me) & LINK_FLAG_RELAY) === 0) return out; // X knows us, did not pick us
+    for (const z of neighbors) {
+      if (z === from || z === origin) continue;
+      const l = me !== undefined ? fromLinks?.get(z) : undefined;
+      if (l !== undefined && linkLoss(l) <= this.params.pruneMaxLoss) continue;
+      out.push(z);
+    }
+    return out;
+  }
+
+  /**
+   * The origin pushed its advert to each of its neighbours, so we need not announce it to those —
+   * unless that one push was lost. As a backup, about BACKUP_ANNOUNCERS of the origin's neighbours
+   * (a hash of (us, z, origin) against a threshold, so no list of candidates is needed) announce it
+   * to z anyway: 12 bytes each, and a lost push is repaired in a quarter second instead of by the
+   * next anti-entropy round.
+   */
+  backupAnnouncer(origin: NodeId, z: NodeId, originDegree: number): boolean {
+    return rank(this.self, z, origin) < (BACKUP_ANNOUNCERS / Math.max(1, originDegree)) * 0x1_0000_0000;
+  }
+
+  /**
+   * Greedy relay selection over our alive `neighbors`: first every neighbour that is among the only
+   * `relayCoverage` routes to some two-hop node, then, while a two-hop node is under-covered, the
+   * neighbour covering most of them (ties to the lower NodeId). Depends on topology only, never on
+   * costs, so measurement noise does not churn the set (and our adverts with it).
+   */
+  selectRelays(neighbors: readonly NodeId[]): Set<NodeId> {
+    const relays = new Set<NodeId>();
+    if (!this.params.floodRelays) return relays;
+    const n1 = new Set(neighbors);
+    const providers = new Map<NodeId, NodeId[]>();
+    for (const n of [...n1].sort((a, b) => a - b)) {
+      for (const w of this.graph.neighborsOf(n)) {
+        if (w === this.self || n1.has(w)) continue;
+        let p = providers.get(w);
+        if (!p) providers.set(w, (p = []));
+        p.push(n);
+      }
+    }
+    // A neighbour whose adjacency we cannot see yet (no advert of its that lists us) may lead anywhere.
+    for (const n of n1) if (!this.lsdb.get(n)?.links.has(this.self)) relays.add(n);
+    const need = new Map<NodeId, number>();
+    for (const [w, p] of providers) {
+      const k = Math.min(this.params.relayCoverage, p.length);
+      if (p.length <= this.params.relayCoverage) for (const n of p) relays.add(n);
+      need.set(w, k);
+    }
+    const covered = new Map<NodeId, number>();
+    for (const [w, p] of providers) covered.set(w, p.filter((n) => relays.has(n)).length);
+    for (let guard = n1.size; guard > 0; guard--) {
+      const gain = new Map<NodeId, number>();
+      for (const [w, p] of providers) {
+        if ((covered.get(w) ?? 0) >= (need.get(w) ?? 0)) continue;
+        for (const n of p) if (!relays.has(n)) gain.set(n, (gain.get(n) ?? 0) + 1);
+      }
+      let best: NodeId | undefined;
+      let bestGain = 0;
+      for (const [n, g] of gain)
+        if (g > bestGain || (g === bestGain && best !== undefined && n < best)) [best, bestGain] = [n, g];
+      if (best === undefined) break;
+      relays.add(best);
+      for (const [w, p] of providers) if (p.includes(best)) covered.set(w, (covered.get(w) ?? 0) + 1);
+    }
+    return relays;
+  }
+}
+
+function mix(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function rank(a: NodeId, b: NodeId, c: NodeId): number {
+  return mix(a ^ mix(b ^ mix(c)));
+}
+
+/**
+ * Whether `next` withdraws a link that `prev` flagged ACTIVE: data was flowing over it, so paths in
+ * use through it are broken now. That is the news that floods eagerly; a withdrawn idle link (a dead
+ * spare, or one a bounded neighbour set stopped measuring) breaks nothing and travels lazily.
+ */
+export function withdrawsActiveLink(
+  prev: ReadonlyMap<NodeId, PackedLink> | undefined,
+  next: ReadonlyMap<NodeId, PackedLink>,
+): boolean {
+  if (!prev) return false;
+  for (const [n, l] of prev) if ((linkFlags(l) & LINK_FLAG_ACTIVE) !== 0 && !next.has(n)) return true;
+  return false;
+}

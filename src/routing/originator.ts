@@ -1,0 +1,197 @@
+// When to originate our own advert, and what goes in it.
+//
+// Every origination floods the whole network, so we only speak when what we said is no longer
+// true enough to route on: a link appeared or vanished, its RTT moved by more than 20 % AND 2 ms
+// from the advertised value (both: 20 % of a 0.5 ms LAN link is noise, 2 ms of a 150 ms link is
+// too), or its loss moved by more than 5 points. A jittered refresh every 30 s keeps our advert
+// alive in everyone's database (lifetime 120 s) and repairs whatever flooding missed.
+//
+// Bad news travels fast, good news can wait a second. A link that carried data going away breaks
+// paths that are in use right now: it goes out as soon as minOriginationIntervalMs (100 ms) since
+// the previous advert allows — immediately after a quiet period. Everything else waits up to
+// goodNewsIntervalMs (1 s) since the previous advert: a new link or a changed measurement only
+// offers a better option, which path selectors hold for seconds anyway, and an idle link dying
+// breaks no traffic (and our own routes around it change at once, locally). So a node coming up
+// (links turning alive one by one over a few hundred ms) floods two or three adverts instead of
+// ten, and so does a node losing half its links in a partition.
+//
+// At most ADVERT_MAX_LINKS links fit one packet; a node with more alive links advertises the
+// cheapest ones. Those are the ones paths would use, and its other neighbours still carry our
+// floods and anti-entropy.
+import type { NodeId } from '../identity/node-id.js';
+import { ADVERT_MAX_LINKS, LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, type AdvertLink } from './advert.js';
+import { jitter, type RoutingParams } from './routing-params.js';
+
+/** With fewer advertised links than this, a new link is prompt news (we are barely reachable). */
+const FEW_LINKS = 3;
+
+export interface OwnLink {
+  /** Probes lost in a row right now: the link is in doubt, its loss figure is not settled. */
+  inDoubt?: boolean;
+  neighbor: NodeId;
+  rttMs: number;
+  loss: number;
+  costMs: number;
+  active: boolean;
+}
+
+type OriginatorParams = Pick<
+  RoutingParams,
+  | 'minOriginationIntervalMs'
+  | 'goodNewsIntervalMs'
+  | 'goodNewsMaxIntervalMs'
+  | 'firstAdvertDelayMs'
+  | 'driftIntervalMs'
+  | 'refreshMs'
+  | 'significantRttRatio'
+  | 'significantRttMs'
+  | 'significantLoss'
+  | 'jitterRatio'
+>;
+
+export class Originator {
+  private advertised = new Map<NodeId, { rttMs: number; loss: number; costMs: number; active: boolean }>();
+  private maxAdvertisedCost = 0;
+  private pending = false;
+  private urgent = false;
+  /**
+   * News that must not wait longer than goodNewsIntervalMs whatever the backoff: a link is gone (even
+   * an idle one — routes through it are invalid), or a link appeared while we had almost none (we
+   * are unreachable until others hear of it).
+   */
+  private prompt = false;
+  /** Only measurements drifted (RTT, loss): news that can wait driftIntervalMs. */
+  private drift = false;
+  private lastAt = -Infinity;
+  private refreshAt = Infinity;
+  /** Current spacing of bad-news adverts: doubles while changes keep coming (see dueAt). */
+  private urgentInterval: number;
+  /** Current spacing of good-news adverts: doubles while good news keeps coming (see dueAt). */
+  private goodInterval: number;
+
+  constructor(
+    private readonly params: OriginatorParams,
+    private readonly random: () => number,
+  ) {
+    this.urgentInterval = params.minOriginationIntervalMs;
+    this.goodInterval = params.goodNewsIntervalMs;
+  }
+
+  /**
+   * The node just started. Its first advert waits firstAdvertDelayMs: links turn alive one by one
+   * over the first second or so (our probes, then the members that probe us back), and each advert
+   * sent before they settle costs every node in the network a copy.
+   */
+  start(now: number): void {
+    this.lastAt = Math.max(
+      this.lastAt,
+      now + this.params.firstAdvertDelayMs - this.params.goodNewsIntervalMs,
+    );
+  }
+
+  /**
+   * Our link to `neighbor` changed; `link` undefined means it is gone — `urgent` when it carried
+   * data (paths in use are broken), otherwise it can wait like good news.
+   */
+  consider(neighbor: NodeId, link: OwnLink | undefined, urgent = true): void {
+    if (this.urgent) return;
+    const adv = this.advertised.get(neighbor);
+    if (!link) {
+      if (adv) {
+        this.pending = this.prompt = true;
+        this.urgent = urgent;
+      }
+      return;
+    }
+    if (this.pending) return;
+    if (!adv) {
+      // A full advert only changes if the new link would displace one of the advertised ones.
+      if (this.advertised.size < ADVERT_MAX_LINKS || link.costMs < this.maxAdvertisedCost * 0.9)
+        this.pending = true;
+      if (this.advertised.size < FEW_LINKS) this.prompt = true;
+      return;
+    }
+    // Compared unquantized: with a 20-probe window one lost probe moves the loss by exactly 0.05,
+    // which must not count as significant on its own (quantizing would round it just above).
+    const p = this.params;
+    // A link that starts carrying data must be flagged ACTIVE: that flag is what makes its loss
+    // urgent news for everyone else (see Router.flood). Going idle needs no advert.
+    if (link.active && !adv.active) this.pending = true;
+    // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
+    // figures are in flux, and advertising each step would flood twice for one event.
+    if (link.inDoubt) return;
+    const d = Math.abs(link.rttMs - adv.rttMs);
+    if (d > p.significantRttRatio * adv.rttMs && d > p.significantRttMs) this.drift = true;
+    else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drift = true;
+  }
+
+  /** Originate at the next opportunity whatever changed (seq jump, member list reload). */
+  force(): void {
+    this.pending = this.urgent = true;
+  }
+
+  isPending(): boolean {
+    return this.pending || this.drift;
+  }
+
+  /**
+   * When the next origination is due (Infinity: nothing to say yet). Bad news after a quiet spell
+   * goes out minOriginationIntervalMs after the previous advert; while links keep dying (a
+   * partition takes down half our links over a second or so) the spacing doubles up to
+   * goodNewsIntervalMs, so a node sends a handful of adverts for the whole event instead of ten,
+   * each of which every node would receive. Good news backs off the same way, from 1 s up to
+   * goodNewsMaxIntervalMs: when a partition heals, links come back over the ~5 s of dead-link
+   * backoff, and the first advert with a healed link is what restores reachability; the rest only
+   * refine costs. (A withdrawn idle link, or a new link when we had almost none, is not backed off
+   * past 1 s: routes through the former are invalid, and without the latter we are unreachable.) Two quiet spacings reset either. Measurements that merely drifted
+   * (RTT, loss: no link came or went) wait driftIntervalMs: in a mesh of 200 every node has a
+   * dozen lossy links whose 20-probe loss figure crosses the 5-point threshold every few seconds,
+   * and each such advert costs the whole network; our own routing uses the fresh figures at once.
+   */
+  dueAt(): number {
+    if (this.urgent) return this.lastAt + this.urgentInterval;
+    if (this.pending) return this.lastAt + (this.prompt ? this.params.goodNewsIntervalMs : this.goodInterval);
+    if (this.drift) return Math.min(this.refreshAt, this.lastAt + this.params.driftIntervalMs);
+    return this.refreshAt;
+  }
+
+  /** Picks the links to advertise from all alive `links`, and records them as said at `now`. */
+  take(links: readonly OwnLink[], relays: ReadonlySet<NodeId>, now: number): AdvertLink[] {
+    const chosen = [...links]
+      .filter((l) => Number.isFinite(l.costMs))
+      .sort((a, b) => a.costMs - b.costMs || a.neighbor - b.neighbor)
+      .slice(0, ADVERT_MAX_LINKS);
+    this.advertised = new Map();
+    this.maxAdvertisedCost = 0;
+    for (const l of chosen) {
+      this.advertised.set(l.neighbor, { rttMs: l.rttMs, loss: l.loss, costMs: l.costMs, active: l.active });
+      this.maxAdvertisedCost = Math.max(this.maxAdvertisedCost, l.costMs);
+    }
+    const p = this.params;
+    const gap = now - this.lastAt;
+    if (this.urgent && gap < 2 * this.urgentInterval) {
+      this.urgentInterval = Math.min(2 * this.urgentInterval, p.goodNewsIntervalMs);
+    } else if (gap >= 2 * this.urgentInterval) {
+      this.urgentInterval = p.minOriginationIntervalMs;
+    }
+    if (!this.urgent && gap < 2 * this.goodInterval) {
+      this.goodInterval = Math.min(2 * this.goodInterval, p.goodNewsMaxIntervalMs);
+    } else if (gap >= 2 * this.goodInterval) {
+      this.goodInterval = p.goodNewsIntervalMs;
+    }
+    this.pending = this.urgent = this.prompt = this.drift = false;
+    this.lastAt = now;
+    this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);
+    return chosen.map((l) => ({
+      neighbor: l.neighbor,
+      rttMs: l.rttMs,
+      loss: l.loss,
+      flags: (l.active ? LINK_FLAG_ACTIVE : 0) | (relays.has(l.neighbor) ? LINK_FLAG_RELAY : 0),
+    }));
+  }
+
+  /** Whether our last advert lists `neighbor`. */
+  advertises(neighbor: NodeId): boolean {
+    return this.advertised.has(neighbor);
+  }
+}

@@ -1,0 +1,106 @@
+// When to run Dijkstra, and turning its answer into selected paths through the path selector.
+//
+// Recomputation is driven by graph changes, never by the clock alone, and throttled by how bad the
+// news is:
+//   our own link died      → at once (that is the local half of failover);
+//   a link vanished or got much dearer ('down')  → within spfMajorIntervalMs (50 ms), never later;
+//   a link appeared or got much cheaper ('major') → OSPF-style throttle: 50 ms after a quiet spell,
+//                            doubling up to spfMaxIntervalMs while such changes keep coming (a node
+//                            booting or a partition healing delivers hundreds of adverts in a second,
+//                            and each would otherwise cost every node a full computation);
+//   a cost drifted ('minor') → at most every spfMinorIntervalMs; the hysteresis would ignore most
+//                            such changes anyway.
+// Between graph changes only the path selector's hold timers can change a decision; they are
+// re-evaluated against the last tree.
+import type { NodeId } from '../identity/node-id.js';
+import { fromCostUnits } from './cost.js';
+import { shortestPaths, type ShortestPathTree } from './dijkstra.js';
+import { worse, type GraphChange, type LinkGraph } from './graph.js';
+import { PathSelector, type RouteChange } from './path-selector.js';
+import type { RoutingParams } from './routing-params.js';
+
+export class RouteComputer {
+  readonly selector: PathSelector;
+  private tree: ShortestPathTree | undefined;
+  private dirty: GraphChange = 'none';
+  private urgent = false;
+  private lastComputeAt = -Infinity;
+  /** Current spacing after 'major' changes (backs off under churn). */
+  private spfInterval: number;
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly params: RoutingParams,
+    private readonly graph: LinkGraph,
+    /** Real-time clock for measuring computation cost, and where to report it. */
+    private readonly measure: { clock?: () => number; report(ms: number): void },
+  ) {
+    this.selector = new PathSelector(params);
+    this.spfInterval = params.spfMajorIntervalMs;
+  }
+
+  mark(change: GraphChange): void {
+    this.dirty = worse(this.dirty, change);
+  }
+
+  /** One of our own links died: recompute at the next tick whatever the throttle says. */
+  markUrgent(): void {
+    this.urgent = true;
+  }
+
+  /** When run() next has work. */
+  dueAt(): number {
+    if (this.dirty === 'none') return this.selector.nextDeadline();
+    if (this.urgent) return -Infinity;
+    const p = this.params;
+    if (this.dirty === 'down') return this.lastComputeAt + p.spfMajorIntervalMs;
+    return this.lastComputeAt + (this.dirty === 'major' ? this.spfInterval : p.spfMinorIntervalMs);
+  }
+
+  /** Recomputes if due, else lets expired hold timers decide; returns the route changes. */
+  run(now: number, destinations: Iterable<NodeId>): RouteChange[] {
+    if (this.dirty !== 'none') return this.dueAt() <= now ? this.recompute(now, destinations) : [];
+    if (this.selector.nextDeadline() > now) return [];
+    const changes: RouteChange[] = [];
+    for (const dst of [...this.selector.pendingDestinations()]) {
+      const c = this.evaluate(dst, now);
+      if (c) changes.push(c);
+    }
+    return changes;
+  }
+
+  private recompute(now: number, destinations: Iterable<NodeId>): RouteChange[] {
+    const t0 = this.measure.clock?.() ?? 0;
+    this.tree = shortestPaths(this.graph.snapshot(), this.self, this.params.maxHops);
+    const changes: RouteChange[] = [];
+    for (const dst of destinations) {
+      if (dst === this.self) continue;
+      const c = this.evaluate(dst, now);
+      if (c) changes.push(c);
+    }
+    const p = this.params;
+    if (this.dirty === 'major' && now - this.lastComputeAt < 2 * this.spfInterval) {
+      this.spfInterval = Math.min(2 * this.spfInterval, p.spfMaxIntervalMs);
+    } else if (now - this.lastComputeAt >= 2 * this.spfInterval) {
+      this.spfInterval = p.spfMajorIntervalMs;
+    }
+    this.dirty = 'none';
+    this.urgent = false;
+    this.lastComputeAt = now;
+    this.measure.report((this.measure.clock?.() ?? 0) - t0);
+    return changes;
+  }
+
+  /** The selector's decision for `dst` given the last tree and the current graph. */
+  private evaluate(dst: NodeId, now: number): RouteChange | undefined {
+    const tree = this.tree;
+    const units = tree?.costUnits(dst);
+    const cur = this.selector.get(dst);
+    const curCost = (): number => (cur ? fromCostUnits(this.graph.pathUnits(cur.nodes)) : Infinity);
+    if (!tree || units === undefined) return this.selector.evaluate(dst, undefined, curCost(), now);
+    const cost = fromCostUnits(units);
+    if (cur && tree.isTreePath(cur.nodes))
+      return this.selector.evaluate(dst, { nodes: cur.nodes, cost }, cost, now);
+    return this.selector.evaluate(dst, { nodes: tree.pathTo(dst) as NodeId[], cost }, curCost(), now);
+  }
+}

@@ -1,0 +1,383 @@
+// The routing core of one node: own links from the prober, adverts from the network, paths out.
+//
+// Flow of a tick (and of every received control message, which ends in a tick):
+//   1. drain the prober's changed links: update our graph edges, note neighbours coming up (they
+//      get a SUMMARY shortly) or going down (recompute at once: that is the failover path);
+//   2. expire adverts whose lifetime ran out;
+//   3. originate our advert if a significant change is pending and its pacing allows
+//      (originator.ts: bad news fast, good news batched);
+//   4. send due anti-entropy summaries and batched announcements;
+//   5. recompute paths if the graph changed (route-computer.ts), else let expired hold timers decide.
+// Adverts spread eagerly when they withdraw a link that carried data, lazily (announce, then pull)
+// otherwise — see flood(). Everything is pure: `now` comes in, messages leave through
+// ports.sendControl, and the selected paths are read with route(dst) — an O(1) map lookup, because
+// the data plane calls it per packet.
+import type { NodeId } from '../identity/node-id.js';
+import type { LinkSource } from '../probe/link-view.js';
+import { decodeAdvert, encodeAdvert, peekAdvert, type Advert, type PackedLink } from './advert.js';
+import { Announcer } from './announcer.js';
+import { AntiEntropy } from './anti-entropy.js';
+import { decodeControl } from './control-codec.js';
+import { fromCostUnits, linkCost } from './cost.js';
+import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
+import { LinkGraph } from './graph.js';
+import { LinkStateDb } from './lsdb.js';
+import { Originator, type OwnLink } from './originator.js';
+import type { Path, PathSelector, RouteChange } from './path-selector.js';
+import { RouteComputer } from './route-computer.js';
+import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
+import { RouterCounters, type LinkStateEntry, type RouterStats } from './router-stats.js';
+
+export interface RouterMember {
+  id: NodeId;
+  publicKey: Uint8Array;
+}
+
+export interface RouterPorts {
+  /** Seal and send `message` to direct neighbour `neighbor` (InnerKind.Control). Fire and forget. */
+  sendControl(neighbor: NodeId, message: Uint8Array): void;
+  /** Ed25519 signature by our key. */
+  sign(message: Uint8Array): Uint8Array;
+  /** Ed25519 verification (keys.ts `verify` fits as is); the router supplies the origin's member key. */
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /** Wall-clock ms, only to seed advert sequence numbers so a restart does not go backwards. */
+  wallClock(): number;
+  /** Uniform [0, 1) for timer jitter; defaults to Math.random. */
+  random?(): number;
+  /** A real-time ms clock used only to measure route computation cost for stats(). */
+  cpuClock?(): number;
+}
+
+export interface RouterOptions {
+  self: NodeId;
+  members: readonly RouterMember[];
+  params?: RoutingParams;
+  ports: RouterPorts;
+  /** Link measurements; the Prober implements LinkSource. */
+  prober: LinkSource;
+}
+
+export class Router {
+  readonly self: NodeId;
+  readonly params: RoutingParams;
+  private readonly ports: RouterPorts;
+  private readonly prober: LinkSource;
+  private readonly random: () => number;
+  private members = new Map<NodeId, Uint8Array>();
+  private readonly lsdb: LinkStateDb;
+  private readonly graph: LinkGraph;
+  private readonly computer: RouteComputer;
+  private readonly selector: PathSelector;
+  private readonly originator: Originator;
+  private readonly antiEntropy: AntiEntropy;
+  private readonly flooding: FloodPolicy;
+  private readonly announcer: Announcer;
+  private readonly ownLinks = new Map<NodeId, OwnLink>();
+  private readonly listeners: Array<(c: RouteChange) => void> = [];
+  private readonly counters = new RouterCounters();
+  private nextExpiryAt = Infinity;
+  private lastNow = 0;
+  private started = false;
+  private wakeAt: number | undefined;
+
+  constructor(opts: RouterOptions) {
+    this.self = opts.self;
+    this.params = opts.params ?? DEFAULT_ROUTING_PARAMS;
+    this.ports = opts.ports;
+    this.prober = opts.prober;
+    this.random = opts.ports.random ?? Math.random;
+    this.lsdb = new LinkStateDb(this.self);
+    this.graph = new LinkGraph(this.self, this.params.cost);
+    this.computer = new RouteComputer(this.self, this.params, this.graph, {
+      clock: opts.ports.cpuClock,
+      report: (ms) => this.counters.computed(ms),
+    });
+    this.selector = this.computer.selector;
+    this.originator = new Originator(this.params, this.random);
+    this.announcer = new Announcer(this.params, this.lsdb, {
+      send: (n, m) => this.send(n, m),
+      isMember: (id) => this.members.has(id),
+    });
+    this.antiEntropy = new AntiEntropy(this.params, this.lsdb, this.announcer, {
+      send: (n, m) => this.send(n, m),
+      isMember: (id) => this.members.has(id),
+      random: this.random,
+    });
+    this.flooding = new FloodPolicy(this.self, this.params, this.lsdb, this.graph, this.announcer, (n, m) =>
+      this.send(n, m),
+    );
+    for (const m of opts.members) this.members.set(m.id, m.publicKey);
+  }
+
+  /** The selected path to `dst` (self … dst), or undefined. O(1): called per packet. */
+  route(dst: NodeId): Path | undefined {
+    return this.selector.get(dst);
+  }
+
+  routes(): ReadonlyMap<NodeId, Path> {
+    return this.selector.all();
+  }
+
+  /** Members with an alive direct link: where control messages go. */
+  neighbors(): NodeId[] {
+    return [...this.ownLinks.keys()];
+  }
+
+  /** Subscribes to route changes; returns the unsubscribe function. */
+  onRouteChange(cb: (change: RouteChange) => void): () => void {
+    this.listeners.push(cb);
+    return () => {
+      const i = this.listeners.indexOf(cb);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Reloads the member list (peers.yaml changed). Removed members become unreachable at once. */
+  setMembers(members: readonly RouterMember[]): void {
+    this.members = new Map(members.map((m) => [m.id, m.publicKey]));
+    const now = this.lastNow;
+    for (const origin of this.lsdb.retainMembers((id) => this.members.has(id))) this.graph.removeNode(origin);
+    for (const n of [...this.ownLinks.keys()]) if (!this.members.has(n)) this.linkGone(n, true);
+    const changes: RouteChange[] = [];
+    for (const dst of [...this.selector.all().keys()]) {
+      if (this.members.has(dst)) continue;
+      const c = this.selector.remove(dst, now);
+      if (c) changes.push(c);
+    }
+    this.antiEntropy.invalidate();
+    this.originator.force(); // our advert may list links to members that are gone
+    this.computer.mark('major');
+    this.emit(changes);
+  }
+
+  tick(now: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.originator.start(now);
+    }
+    this.lastNow = now;
+    this.wakeAt = undefined;
+    for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+    if (now >= this.nextExpiryAt) this.expire(now);
+    if (this.originator.dueAt() <= now) this.originate(now);
+    this.antiEntropy.tick(now);
+    this.announcer.tick(now);
+    this.emit(this.computer.run(now, this.members.keys()));
+  }
+
+  /** When tick must next run (monotonic ms). */
+  nextWakeAt(): number {
+    if (this.wakeAt !== undefined) return this.wakeAt;
+    this.wakeAt = Math.min(
+      this.originator.dueAt(),
+      this.nextExpiryAt,
+      this.antiEntropy.dueAt(),
+      this.announcer.dueAt(),
+      this.computer.dueAt(),
+    );
+    return this.wakeAt;
+  }
+
+  /**
+   * A control message from direct neighbour `from` (already authenticated by the session). Never
+   * throws: malformed, forged or unwanted messages are counted by reason and dropped.
+   */
+  receiveControl(from: NodeId, message: Uint8Array, now: number): void {
+    this.counters.controlMessagesReceived++;
+    this.counters.controlBytesReceived += message.byteLength;
+    try {
+      if (from === this.self || !this.members.has(from)) return this.counters.reject('from-non-member');
+      const msg = decodeControl(message);
+      if (typeof msg === 'string') return this.counters.reject(msg);
+      if (msg.kind === 'advert') this.receiveAdvert(from, msg.advert, now);
+      else if (msg.kind === 'announce') this.announcer.onAnnounce(from, msg.entries, now);
+      else if (msg.kind === 'summary')
+        this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
+      else this.antiEntropy.onRequest(from, msg.origins);
+    } catch {
+      // A bug must not take the packet path down with it; the counter makes it visible.
+      this.counters.reject('internal-error');
+    }
+    this.tick(now);
+  }
+
+  stats(): RouterStats {
+    const ae = this.antiEntropy;
+    return this.counters.snapshot({
+      summariesSent: ae.summariesSent,
+      requestsSent: this.announcer.requestsSent,
+      announcementsSent: this.announcer.announcementsSent,
+      advertsPushed: ae.advertsPushed,
+      lsdbSize: this.lsdb.size,
+      neighbors: this.ownLinks.size,
+      routes: this.selector.all().size,
+    });
+  }
+
+  /** Every usable link with its cost, for `overlayd status` and metrics. */
+  linkState(): LinkStateEntry[] {
+    const out: LinkStateEntry[] = [];
+    for (const e of this.graph.edges())
+      out.push({ a: e.a, b: e.b, costMs: fromCostUnits(e.units), own: e.own });
+    return out;
+  }
+
+  // --- own links --------------------------------------------------------------------------------
+
+  private ownLinkChanged(m: NodeId, now: number): void {
+    if (m === this.self || !this.members.has(m)) return this.linkGone(m, true);
+    const view = this.prober.link(m);
+    // No view: the prober stopped measuring this member (bounded neighbour set) — the link may well
+    // still work and nobody is using it, so withdrawing it is not news that breaks paths.
+    if (!view) return this.linkGone(m, false);
+    const cost = linkCost(view, this.params.cost);
+    if (cost === Infinity) return this.linkGone(m, true);
+    const link: OwnLink = {
+      neighbor: m,
+      rttMs: view.srttMs,
+      loss: view.lossRatio,
+      costMs: cost,
+      active: view.active,
+      inDoubt: view.consecutiveLost > 0,
+    };
+    const known = this.ownLinks.has(m);
+    this.ownLinks.set(m, link);
+    if (!known) {
+      this.antiEntropy.neighborUp(m, now);
+      this.computer.mark(this.graph.setOwnLink(m, cost));
+    } else if (!link.inDoubt) {
+      // While probes are being lost in a row the cost is in flux; the link is about to be declared
+      // dead (handled at once) or to recover, and the next reply brings a settled figure.
+      const units = this.graph.ownLinkUnits(m);
+      const old = units === undefined ? 0 : fromCostUnits(units);
+      if (Math.abs(cost - old) > this.params.ownCostChangeRatio * old)
+        this.computer.mark(this.graph.setOwnLink(m, cost));
+    }
+    this.originator.consider(m, link);
+  }
+
+  private linkGone(m: NodeId, dead: boolean): void {
+    const link = this.ownLinks.get(m);
+    if (!link || !this.ownLinks.delete(m)) return;
+    this.antiEntropy.neighborDown(m);
+    this.announcer.neighborDown(m);
+    this.computer.mark(this.graph.setOwnLink(m, undefined));
+    this.computer.markUrgent(); // failover: do not wait for the recompute throttle
+    // Only the death of a link that carried data is urgent news for others: an idle link's loss
+    // breaks no traffic, and at a partition dozens of them die within a second or two.
+    this.originator.consider(m, undefined, dead && link.active);
+  }
+
+  // --- adverts ----------------------------------------------------------------------------------
+
+  private originate(now: number): void {
+    const relays = this.flooding.selectRelays([...this.ownLinks.keys()]);
+    const links = this.originator.take([...this.ownLinks.values()], relays, now);
+    const seq = this.lsdb.nextOwnSeq(this.ports.wallClock());
+    const advert: Advert = { origin: this.self, seq, lifetimeMs: this.params.advertLifetimeMs, links };
+    const bytes = encodeAdvert(advert, (msg) => this.ports.sign(msg));
+    this.lsdb.installOwn(advert, bytes, now); // stored quantized, as receivers decode it
+    this.antiEntropy.invalidate();
+    this.counters.advertsOriginated++;
+    this.flood(bytes, this.self, seq, undefined, true, now);
+  }
+
+  private receiveAdvert(from: NodeId, bytes: Uint8Array, now: number): void {
+    this.counters.advertsReceived++;
+    const head = peekAdvert(bytes);
+    if (typeof head === 'string') return this.counters.reject(head);
+    if (!this.members.has(head.origin)) return this.counters.reject('not-member');
+    // The common case when flooding: a copy we already have. Decide before checking a signature.
+    if (!this.lsdb.isNewer(head.origin, head.seq)) {
+      this.counters.advertsDuplicate++;
+      this.announcer.noteHas(from, head.origin, head.seq);
+      return;
+    }
+    const advert = decodeAdvert(bytes, {
+      isMember: (id) => this.members.has(id),
+      publicKeyOf: (id) => this.members.get(id),
+      verify: (sig, msg, key) => this.ports.verify(sig, msg, key),
+    });
+    if (typeof advert === 'string') return this.counters.reject(advert);
+    const copy = bytes.slice(); // the caller's buffer is only valid during receiveControl
+    const previous = this.lsdb.get(advert.origin);
+    const result = this.lsdb.offer(advert, copy, now);
+    if (result === 'own-newer') {
+      this.counters.ownSeqJumps++;
+      this.originator.force();
+      return;
+    }
+    if (result !== 'accepted') {
+      this.counters.advertsDuplicate++;
+      return;
+    }
+    this.counters.advertsAccepted++;
+    this.antiEntropy.invalidate();
+    this.announcer.received(advert.origin, advert.seq);
+    this.announcer.noteHas(from, advert.origin, advert.seq);
+    const entry = this.lsdb.get(advert.origin);
+    if (entry) {
+      this.nextExpiryAt = Math.min(this.nextExpiryAt, entry.expiresAt);
+      this.computer.mark(this.graph.setAdvert(advert.origin, entry.links));
+    }
+    if (entry) {
+      this.suspectFromAdvert(advert.origin, previous?.links, entry.links, now);
+      this.flood(
+        copy,
+        advert.origin,
+        advert.seq,
+        from,
+        withdrawsActiveLink(previous?.links, entry.links),
+        now,
+      );
+    }
+  }
+
+  /**
+   * A neighbour that listed us and no longer does says it cannot hear us. Our own probes may take
+   * a few idle intervals to agree; ask the prober to look now, at the fast rate.
+   */
+  private suspectFromAdvert(
+    origin: NodeId,
+    previous: ReadonlyMap<NodeId, PackedLink> | undefined,
+    next: ReadonlyMap<NodeId, PackedLink>,
+    now: number,
+  ): void {
+    if (!this.ownLinks.has(origin) || !previous?.has(this.self) || next.has(this.self)) return;
+    this.prober.suspect?.(origin, now);
+  }
+
+  private flood(
+    bytes: Uint8Array,
+    origin: NodeId,
+    seq: number,
+    from: NodeId | undefined,
+    urgent: boolean,
+    now: number,
+  ): void {
+    const pushed = this.flooding.spread(bytes, origin, seq, from, urgent, this.ownLinks.keys(), now);
+    if (from !== undefined) this.counters.advertsForwarded += pushed;
+  }
+
+  private expire(now: number): void {
+    let next = Infinity;
+    for (const origin of this.lsdb.expire(now)) {
+      this.computer.mark(this.graph.setAdvert(origin, undefined));
+      this.counters.advertsExpired++;
+    }
+    for (const e of this.lsdb.values()) if (e.origin !== this.self) next = Math.min(next, e.expiresAt);
+    this.nextExpiryAt = next;
+    this.antiEntropy.invalidate();
+  }
+
+  private emit(changes: readonly RouteChange[]): void {
+    this.counters.routeChanges += changes.length;
+    for (const c of changes) for (const l of [...this.listeners]) l(c);
+  }
+
+  private send(n: NodeId, message: Uint8Array): void {
+    this.counters.controlMessagesSent++;
+    this.counters.controlBytesSent += message.byteLength;
+    this.ports.sendControl(n, message);
+  }
+}

@@ -1,0 +1,123 @@
+// Tunables of the routing core. Cost shape is in cost.ts; the rest is here with its reasoning.
+import { DEFAULT_COST_PARAMS, type CostParams } from './cost.js';
+
+export interface RoutingParams {
+  cost: CostParams;
+  /** Longest path in links (the routed header holds at most 7 relays). */
+  maxHops: number;
+
+  // --- path selection (path-selector.ts) ---
+  /** A better path must beat the current one by this fraction... */
+  switchRatio: number;
+  /** ...and by this many ms: best < current·(1 - switchRatio) - switchMarginMs. */
+  switchMarginMs: number;
+  /** ...continuously for this long. */
+  holdMs: number;
+  /** A much better path (best < current / 2 - fastMarginMs) only needs to stay so for fastHoldMs. */
+  fastMarginMs: number;
+  fastHoldMs: number;
+
+  // --- origination (originator.ts) ---
+  advertLifetimeMs: number;
+  refreshMs: number;
+  /** Bad news (a link gone): at most this often. */
+  minOriginationIntervalMs: number;
+  /** Good news (new link, changed measurement): at most this often (see originator.ts). */
+  goodNewsIntervalMs: number;
+  /** While good news keeps coming, its spacing doubles up to this. */
+  goodNewsMaxIntervalMs: number;
+  /** Measurement drift alone (no link came or went) is advertised at most this often. */
+  driftIntervalMs: number;
+  /** After start, the first advert waits this long for links to come up. */
+  firstAdvertDelayMs: number;
+  /** An RTT change is significant when larger than both of these. */
+  significantRttRatio: number;
+  significantRttMs: number;
+  significantLoss: number;
+
+  // --- flooding and anti-entropy ---
+  /** Non-urgent news is announced to each neighbour in batches this far apart (see announcer.ts). */
+  announceIntervalMs: number;
+  /** An unanswered REQUEST is retried with another neighbour after this long. */
+  requestTimeoutMs: number;
+  antiEntropyMs: number;
+  /** Delay of the first SUMMARY to a neighbour whose link just came up (see anti-entropy.ts). */
+  summaryDelayMs: number;
+  /** Flood through multipoint relays (see flood-policy.ts); false = every node forwards to all. */
+  floodRelays: boolean;
+  /** Every two-hop node must be adjacent to this many of our relays (where it can be). */
+  relayCoverage: number;
+  /** A relay does not resend to its sender's neighbours, unless the sender's link to them is this lossy. */
+  pruneMaxLoss: number;
+
+  // --- recomputation ---
+  /** After a topology change (link up/down, big cost change, expiry): at most this often. */
+  spfMajorIntervalMs: number;
+  /** Under a stream of topology changes the spacing doubles up to this. */
+  spfMaxIntervalMs: number;
+  /** After small cost drifts only. */
+  spfMinorIntervalMs: number;
+  /** Our own link's cost enters the graph when it moved by more than this fraction. */
+  ownCostChangeRatio: number;
+  jitterRatio: number;
+}
+
+export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
+  cost: DEFAULT_COST_PARAMS,
+  maxHops: 8,
+  // 10 % and 1 ms: a link jittering ±10 % around the value of an alternative never satisfies the
+  // condition on both sides at once, so traffic does not flap between them (nebula #893); 3 s of
+  // continuous advantage filters measurement noise and short spikes, which is all srtt smoothing
+  // leaves. A path twice as good (typically: the current one turned lossy) moves after 0.5 s.
+  switchRatio: 0.1,
+  switchMarginMs: 1,
+  holdMs: 3000,
+  fastMarginMs: 5,
+  fastHoldMs: 500,
+  // Adverts live 120 s and are refreshed every 30 s: three refreshes may be lost before an advert
+  // of a live node expires, while a vanished node is forgotten within two minutes even if nobody
+  // saw it go.
+  advertLifetimeMs: 120_000,
+  refreshMs: 30_000,
+  // At most 10 adverts/s per node, at most one a second (backing off to one per 4 s) for anything
+  // but the loss of a link that carried data (see originator.ts): bursts of link changes (a node
+  // starting, a partition, a heal) coalesce, while a broken path in use is announced at once.
+  minOriginationIntervalMs: 100,
+  goodNewsIntervalMs: 1000,
+  goodNewsMaxIntervalMs: 4000,
+  firstAdvertDelayMs: 1500,
+  driftIntervalMs: 10_000,
+  significantRttRatio: 0.2,
+  significantRttMs: 2,
+  significantLoss: 0.05,
+  // 250 ms batches: per hop, lazy news costs ~¼ s plus a round trip, and a neighbour receives at
+  // most four small ANNOUNCE messages a second from us whatever the network size.
+  announceIntervalMs: 250,
+  requestTimeoutMs: 1000,
+  antiEntropyMs: 15_000,
+  summaryDelayMs: 500,
+  // Urgent adverts are pushed through relays covering every two-hop node twice (flood-policy.ts).
+  floodRelays: true,
+  relayCoverage: 2,
+  pruneMaxLoss: 0.02,
+  // Topology changes are acted on within 50 ms (failover speed); cost drift at most every 2 s,
+  // because at 1000 members every node accepts ~30 refreshed adverts per second and recomputing on
+  // each would burn CPU for changes that the hysteresis would ignore anyway.
+  spfMajorIntervalMs: 50,
+  spfMaxIntervalMs: 500,
+  spfMinorIntervalMs: 2000,
+  ownCostChangeRatio: 0.05,
+  jitterRatio: 0.1,
+});
+
+/** Params with overrides; `cost` may be partially overridden too. */
+export function routingParams(
+  over: Partial<Omit<RoutingParams, 'cost'>> & { cost?: Partial<CostParams> } = {},
+): RoutingParams {
+  return { ...DEFAULT_ROUTING_PARAMS, ...over, cost: { ...DEFAULT_COST_PARAMS, ...over.cost } };
+}
+
+/** `interval` scaled by a uniform random factor in [1 - ratio, 1 + ratio] (desynchronises nodes). */
+export function jitter(interval: number, ratio: number, random: () => number): number {
+  return interval * (1 + (random() * 2 - 1) * ratio);
+}

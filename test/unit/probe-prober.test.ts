@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ProbeHarness } from './probe-harness.js';
+
+const A = 101;
+const B = 102;
+
+function gaps(times: number[]): number[] {
+  return times.slice(1).map((t, i) => Math.round(t - times[i]));
+}
+
+test('an alive idle link is probed once a second', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(5500);
+  const times = h.sentTo('a').map((p) => p.at);
+  assert.deepEqual(gaps(times.slice(1)), [1000, 1000, 1000, 1000]);
+  assert.equal(h.prober.link(A)?.alive, true);
+});
+
+test('a member marked active is probed every 50 ms, and falls back to idle 2 s after the last mark', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(1500);
+  h.prober.markActive(A, h.now);
+  h.runUntil(2500);
+  const active = h.sentTo('a', 1600, 2500).map((p) => p.at);
+  assert.ok(
+    gaps(active).every((g) => g === 50),
+    `gaps ${gaps(active)}`,
+  );
+  assert.equal(h.prober.link(A)?.active, true);
+  h.runUntil(8000);
+  const idle = h.sentTo('a', 4000, 8000).map((p) => p.at);
+  assert.ok(
+    gaps(idle).every((g) => g === 1000),
+    `gaps ${gaps(idle)}`,
+  );
+});
+
+test('a member that never answers is probed with backoff 1 s, 2 s, 4 s, then every 5 s', () => {
+  const h = new ProbeHarness();
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(30_000);
+  const times = h.sentTo('a').map((p) => p.at);
+  assert.deepEqual(gaps(times).slice(0, 6), [1000, 2000, 4000, 5000, 5000, 5000]);
+  assert.equal(h.prober.link(A)?.alive, false);
+});
+
+test('with traffic flowing, a cut link is declared dead 250–400 ms after the cut (4 lost probes)', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 30);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(3000);
+  let t = 3000;
+  h.prober.markActive(A, t);
+  h.runUntil(5000);
+  assert.equal(h.prober.link(A)?.alive, true);
+  h.rtt.delete('a'); // cut
+  const cutAt = 5000;
+  let deadAt: number | undefined;
+  for (t = cutAt; t < 7000 && deadAt === undefined; t += 5) {
+    h.prober.markActive(A, t);
+    h.runUntil(t);
+    if (!h.prober.link(A)?.alive) deadAt = t;
+  }
+  assert.ok(deadAt !== undefined, 'never declared dead');
+  const delay = deadAt - cutAt;
+  assert.ok(delay >= 200 && delay <= 400, `declared dead ${delay} ms after the cut`);
+});
+
+test('an idle link that loses a probe is re-probed at the fast rate, so a cut is confirmed in ~1.5 s, not 4 s', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 30);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(3000);
+  h.rtt.delete('a');
+  let deadAt: number | undefined;
+  for (let t = 3000; t < 9000 && deadAt === undefined; t += 10) {
+    h.runUntil(t);
+    if (!h.prober.link(A)?.alive) deadAt = t;
+  }
+  assert.ok(
+    deadAt !== undefined && deadAt - 3000 < 1700,
+    `dead after ${deadAt === undefined ? 'never' : deadAt - 3000} ms`,
+  );
+});
+
+test('turning active with a last reply older than the active dead window probes at once', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(1900); // last probe at 1000, reply at 1020: 880 ms ago
+  const before = h.sent.length;
+  h.prober.markActive(A, 1900);
+  h.runUntil(1900);
+  assert.equal(h.sent.length, before + 1, 'a probe goes out immediately');
+  assert.equal(h.sent[h.sent.length - 1].at, 1900);
+  assert.equal(h.prober.link(A)?.alive, true, 'and the link is not declared dead meanwhile');
+});
+
+test('a reply arriving after its timeout stays lost, and unknown or mismatched replies are ignored', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.prober.setEndpoints(B, ['b']);
+  h.runUntil(2500);
+  const probe = h.sent.filter((p) => p.key === 'a').at(-1);
+  assert.ok(probe);
+  const lostBefore = h.prober.stats().probesLost;
+  // Forge replies: unknown id, right id but wrong member, right id but wrong endpoint.
+  h.prober.onReply(A, 'a', (probe.id + 12345) >>> 0, h.now);
+  h.prober.onReply(B, 'a', probe.id, h.now);
+  h.prober.onReply(A, 'b', probe.id, h.now);
+  assert.equal(h.prober.stats().repliesUnknown, 3);
+  // A genuine probe answered far too late.
+  h.rtt.set('a', 5000);
+  h.runUntil(3100);
+  const slow = h.sent.filter((p) => p.key === 'a').at(-1);
+  assert.ok(slow && slow.at >= 3000);
+  h.runUntil(3000 + 1500); // its 100 ms timeout has long passed
+  assert.ok(h.prober.stats().probesLost > lostBefore);
+  const received = h.prober.stats().repliesReceived;
+  h.prober.onReply(A, 'a', slow.id, h.now);
+  assert.equal(h.prober.stats().repliesReceived, received, 'not counted as a sample');
+});
+
+test('the best endpoint is the cheaper one, and stays unless another is clearly better', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('far', 80);
+  h.rtt.set('near', 20);
+  h.prober.setEndpoints(A, ['far', 'near']);
+  h.runUntil(3000);
+  assert.equal(h.prober.link(A)?.endpointKey, 'near');
+  assert.equal(h.prober.endpoints(A).length, 2);
+  // 'far' improves to within 10 % of 'near': no switch.
+  h.rtt.set('far', 19);
+  h.runUntil(40_000);
+  assert.equal(h.prober.link(A)?.endpointKey, 'near');
+  // 'near' dies: switch to the alive one.
+  h.rtt.delete('near');
+  h.runUntil(50_000);
+  assert.equal(h.prober.link(A)?.endpointKey, 'far');
+});
+
+test('learned endpoints are probed too, at most maxLearnedEndpoints per member', () => {
+  const h = new ProbeHarness({ maxLearnedEndpoints: 2 });
+  h.prober.setEndpoints(A, []);
+  assert.equal(h.prober.link(A), undefined, 'no endpoint, no link');
+  h.rtt.set('nat3', 30);
+  h.prober.learnEndpoint(A, 'nat1', 0);
+  h.prober.learnEndpoint(A, 'nat2', 1);
+  h.prober.learnEndpoint(A, 'nat3', 2);
+  // The least recently heard one made room.
+  assert.deepEqual(
+    h.prober.endpoints(A).map((e) => e.endpointKey),
+    ['nat2', 'nat3'],
+  );
+  h.runUntil(2000);
+  assert.equal(h.prober.link(A)?.alive, true);
+});
+
+test('probe intervals carry ±10 % jitter so members started together drift apart', () => {
+  const h = new ProbeHarness({ jitterRatio: 0.1 });
+  h.rtt.set('a', 10);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(60_000);
+  const g = gaps(h.sentTo('a', 2000).map((p) => p.at));
+  assert.ok(
+    g.every((x) => x >= 900 && x <= 1100),
+    `gaps ${g}`,
+  );
+  assert.ok(new Set(g).size > 5, 'intervals vary');
+});
+
+test('overhead counters report probes and bytes', () => {
+  const h = new ProbeHarness({ probeBytes: 60 });
+  h.rtt.set('a', 10);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(10_500);
+  const s = h.prober.stats();
+  assert.equal(s.probesSent, 11);
+  assert.equal(s.repliesReceived, 11);
+  assert.equal(s.bytesSent, 11 * 60);
+  assert.equal(s.bytesReceived, 11 * 60);
+});
+
+test('removing a member drops its link and reports the change', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 10);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(1000);
+  h.prober.drainChanges();
+  h.prober.removeMember(A);
+  assert.deepEqual(h.prober.drainChanges(), [A]);
+  assert.equal(h.prober.link(A), undefined);
+});
+
+test('bounded mode probes at most K chosen members plus one explorer, and probes back who probes us', () => {
+  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
+  for (let m = 1; m <= 30; m++) {
+    h.rtt.set(`m${m}`, 10 + m);
+    h.prober.setEndpoints(m, [`m${m}`]);
+  }
+  h.runUntil(60_000);
+  const probed = h.prober.probedMembers();
+  assert.ok(probed.length <= 5, `probes ${probed.length} members`);
+  assert.ok(probed.length >= 4);
+  const outsider = [...Array(30).keys()].map((i) => i + 1).find((m) => !probed.includes(m)) as number;
+  h.prober.onProbeReceived(outsider, `m${outsider}`, h.now);
+  h.runUntil(61_000);
+  assert.ok(h.prober.probedMembers().includes(outsider), 'reciprocity');
+  assert.equal(h.prober.link(outsider)?.alive, true);
+});

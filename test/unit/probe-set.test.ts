@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_PROBE_PARAMS } from '../../src/probe/probe-params.js';
+import { ProbeSet } from '../../src/probe/probe-set.js';
+
+const params = { ...DEFAULT_PROBE_PARAMS, maxProbedMembers: 4, randomProbedMembers: 1, jitterRatio: 0 };
+const candidates = Array.from({ length: 40 }, (_, i) => i + 1);
+
+function seeded(): () => number {
+  let s = 5;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
+}
+
+function members(set: ProbeSet): number[] {
+  return candidates.filter((m) => set.has(m));
+}
+
+test('the set holds K chosen members and replaces one that stays dead', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 10);
+  const first = members(set);
+  assert.equal(first.length, 4);
+  const victim = first[0];
+  const score = (m: number) => (m === victim ? Infinity : 10);
+  set.tick(1000, candidates, score);
+  set.tick(1000 + params.deadReplaceMs + 1, candidates, score);
+  assert.ok(!set.has(victim), 'replaced');
+  assert.equal(members(set).length, 4);
+});
+
+test('cut off from nearly everyone, the set tries several more members at once', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 10);
+  set.tick(300, candidates, () => Infinity);
+  assert.equal(members(set).length, 4, 'not before they had time to answer');
+  set.tick(2000, candidates, () => Infinity);
+  assert.ok(members(set).length > 4, `rescue grew the set to ${members(set).length}`);
+});
+
+test('members that probe us are probed back, up to 2K of them, and forgotten when they stop', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 10);
+  const outsiders = candidates.filter((m) => !set.has(m));
+  for (const m of outsiders.slice(0, 12)) set.noteProbedBy(m, 100);
+  const reciprocal = outsiders.filter((m) => set.has(m));
+  assert.equal(reciprocal.length, 8, '2K');
+  set.tick(100 + params.reciprocalTtlMs + 300, candidates, () => 10);
+  assert.ok(!set.has(reciprocal[0]));
+});
+
+test('an explorer is on trial (invisible to routing) and takes a slot only if clearly better', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 50);
+  const chosen = members(set);
+  set.tick(params.exploreIntervalMs + 1, candidates, () => 50);
+  const explorer = candidates.find((m) => set.has(m) && !chosen.includes(m));
+  assert.ok(explorer !== undefined);
+  assert.ok(set.isTrial(explorer));
+  // The explorer measures 10 against everyone else's 50: it is promoted.
+  set.tick(params.exploreIntervalMs + params.exploreTrialMs + 2, candidates, (m) =>
+    m === explorer ? 10 : 50,
+  );
+  assert.ok(set.has(explorer) && !set.isTrial(explorer));
+  assert.equal(members(set).length, 4);
+});

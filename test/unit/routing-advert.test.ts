@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  ADVERT_MAX_BYTES,
+  ADVERT_MAX_LINKS,
+  decodeAdvert,
+  encodeAdvert,
+  peekAdvert,
+  type Advert,
+} from '../../src/routing/advert.js';
+import { contextFor, makeMembers } from './routing-fixtures.js';
+
+const members = makeMembers(4);
+const [A, B, C, D] = members;
+const ctx = contextFor(members);
+
+function advertOf(origin = A.id, links = [B.id, C.id]): Advert {
+  return {
+    origin,
+    seq: 1_700_000_000_123,
+    lifetimeMs: 120_000,
+    links: links.map((n, i) => ({ neighbor: n, rttMs: 12.34 + i, loss: 0.1, flags: 0 })),
+  };
+}
+
+test('an advert round-trips with RTT at 0.1 ms and loss at 1/255 resolution', () => {
+  const bytes = encodeAdvert(advertOf(), A.sign);
+  assert.equal(bytes.byteLength, 19 + 2 * 8 + 64);
+  const got = decodeAdvert(bytes, ctx);
+  assert.ok(typeof got !== 'string', String(got));
+  assert.equal(got.origin, A.id);
+  assert.equal(got.seq, 1_700_000_000_123);
+  assert.equal(got.lifetimeMs, 120_000);
+  assert.deepEqual(
+    got.links.map((l) => l.neighbor),
+    [B.id, C.id],
+  );
+  assert.equal(got.links[0].rttMs, 12.3);
+  assert.ok(Math.abs(got.links[0].loss - 0.1) < 1 / 255);
+  assert.deepEqual(peekAdvert(bytes), { origin: A.id, seq: 1_700_000_000_123 });
+});
+
+test('a forged signature is rejected', () => {
+  const bytes = encodeAdvert(advertOf(), A.sign);
+  bytes[bytes.length - 1] ^= 1;
+  assert.equal(decodeAdvert(bytes, ctx), 'bad-signature');
+});
+
+test('an advert for origin A signed by B is rejected: only A speaks for A', () => {
+  const bytes = encodeAdvert(advertOf(A.id), B.sign);
+  assert.equal(decodeAdvert(bytes, ctx), 'bad-signature');
+});
+
+test('any altered byte in a signed advert is rejected', () => {
+  const good = encodeAdvert(advertOf(), A.sign);
+  for (const i of [9, 14, 20, 27]) {
+    const bad = good.slice();
+    bad[i] ^= 0x40;
+    assert.equal(decodeAdvert(bad, ctx), 'bad-signature', `byte ${i}`);
+  }
+});
+
+test('oversized adverts are rejected before parsing', () => {
+  const big = new Uint8Array(ADVERT_MAX_BYTES + 1);
+  big[0] = 1;
+  assert.equal(decodeAdvert(big, ctx), 'oversized');
+  assert.equal(peekAdvert(big), 'oversized');
+});
+
+test('truncated adverts and trailing bytes are rejected', () => {
+  const bytes = encodeAdvert(advertOf(), A.sign);
+  assert.equal(decodeAdvert(bytes.subarray(0, bytes.length - 1), ctx), 'truncated');
+  assert.equal(decodeAdvert(bytes.subarray(0, 10), ctx), 'truncated');
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  assert.equal(decodeAdvert(longer, ctx), 'bad-length');
+});
+
+test('duplicate neighbours, self links and non-member neighbours are rejected', () => {
+  assert.equal(decodeAdvert(encodeAdvert(advertOf(A.id, [B.id, B.id]), A.sign), ctx), 'duplicate-link');
+  assert.equal(decodeAdvert(encodeAdvert(advertOf(A.id, [B.id, A.id]), A.sign), ctx), 'self-link');
+  assert.equal(
+    decodeAdvert(encodeAdvert(advertOf(A.id, [B.id, 0xdeadbeef]), A.sign), ctx),
+    'non-member-link',
+  );
+});
+
+test('an origin that is not a member is rejected', () => {
+  const [stranger] = makeMembers(1, 99);
+  const bytes = encodeAdvert(advertOf(stranger.id, [A.id]), stranger.sign);
+  assert.equal(decodeAdvert(bytes, ctx), 'not-member');
+});
+
+test('unknown versions, unknown flags and absurd lifetimes are rejected', () => {
+  const bytes = encodeAdvert(advertOf(), A.sign);
+  const v2 = bytes.slice();
+  v2[0] = 2;
+  assert.equal(decodeAdvert(v2, ctx), 'bad-version');
+  const flags = advertOf();
+  flags.links[0].flags = 0x80;
+  assert.equal(decodeAdvert(encodeAdvert(flags, A.sign), ctx), 'bad-flags');
+  assert.equal(decodeAdvert(encodeAdvert({ ...advertOf(), lifetimeMs: 0 }, A.sign), ctx), 'bad-lifetime');
+});
+
+test('the encoder refuses more than 140 links, and 140 fit one packet', () => {
+  const many = (n: number): Advert => ({
+    ...advertOf(),
+    links: Array.from({ length: n }, (_, i) => ({ neighbor: i + 1, rttMs: 1, loss: 0, flags: 0 })),
+  });
+  assert.throws(() => encodeAdvert(many(ADVERT_MAX_LINKS + 1), A.sign), RangeError);
+  assert.ok(encodeAdvert(many(ADVERT_MAX_LINKS), A.sign).byteLength <= 1400);
+});
+
+test('random bytes never throw, and always yield a reason', () => {
+  let s = 12345;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = 0; i < 3000; i++) {
+    const len = Math.floor(rnd() * 200);
+    const buf = new Uint8Array(len).map(() => Math.floor(rnd() * 256));
+    if (len > 0 && rnd() < 0.5) buf[0] = 1; // get past the version check often
+    const r = decodeAdvert(buf, ctx);
+    assert.equal(typeof r, 'string');
+  }
+  // A valid header with garbage after it.
+  const good = encodeAdvert(advertOf(A.id, [B.id, C.id, D.id]), A.sign);
+  for (let i = 0; i < 500; i++) {
+    const bad = good.slice();
+    bad[19 + Math.floor(rnd() * (bad.length - 19))] = Math.floor(rnd() * 256);
+    const r = decodeAdvert(bad, ctx);
+    assert.ok(typeof r === 'string' || r.origin === A.id);
+  }
+});

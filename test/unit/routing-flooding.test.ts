@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, packLink, type Advert } from '../../src/routing/advert.js';
+import { Announcer } from '../../src/routing/announcer.js';
+import { decodeControl } from '../../src/routing/control-codec.js';
+import { DEFAULT_COST_PARAMS } from '../../src/routing/cost.js';
+import { FloodPolicy, withdrawsActiveLink } from '../../src/routing/flood-policy.js';
+import { LinkGraph } from '../../src/routing/graph.js';
+import { LinkStateDb } from '../../src/routing/lsdb.js';
+import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
+
+const SELF = 1;
+const advert = (origin: number, links: Array<[number, number]>, seq = 1): Advert => ({
+  origin,
+  seq,
+  lifetimeMs: 120_000,
+  links: links.map(([neighbor, flags]) => ({ neighbor, rttMs: 10, loss: 0, flags })),
+});
+
+/** SELF's neighbours 2, 3, 4; two-hop nodes 5 (via 2 and 3), 6 (via 4 only). */
+function world(): { db: LinkStateDb; graph: LinkGraph; policy: FloodPolicy } {
+  const db = new LinkStateDb(SELF);
+  const graph = new LinkGraph(SELF, DEFAULT_COST_PARAMS);
+  const adverts = [
+    advert(2, [
+      [SELF, 0],
+      [5, 0],
+    ]),
+    advert(3, [
+      [SELF, 0],
+      [5, 0],
+    ]),
+    advert(4, [
+      [SELF, 0],
+      [6, 0],
+    ]),
+    advert(5, [
+      [2, 0],
+      [3, 0],
+    ]),
+    advert(6, [[4, 0]]),
+  ];
+  for (const a of adverts) {
+    db.offer(a, new Uint8Array([a.origin]), 0);
+    graph.setAdvert(a.origin, db.get(a.origin)?.links);
+  }
+  for (const n of [2, 3, 4]) graph.setOwnLink(n, 5);
+  const params = { ...DEFAULT_ROUTING_PARAMS, relayCoverage: 1 };
+  const announcer = new Announcer(params, db, { send: () => {}, isMember: () => true });
+  return { db, graph, policy: new FloodPolicy(SELF, params, db, graph, announcer, () => {}) };
+}
+
+test('relays cover every two-hop node; the only route to one is always a relay', () => {
+  const { policy } = world();
+  const relays = policy.selectRelays([2, 3, 4]);
+  assert.ok(relays.has(4), '6 is reachable only through 4');
+  assert.ok(relays.has(2) || relays.has(3), '5 needs one of 2 and 3');
+  assert.equal(relays.size, 2, 'coverage 1: one of 2 and 3 is enough');
+});
+
+test('a node that is not its sender’s relay does not push; a relay pushes to those the sender lacks', () => {
+  const { db, policy } = world();
+  // 2 floods an urgent advert and did not pick us as relay.
+  db.offer(
+    advert(
+      2,
+      [
+        [SELF, 0],
+        [5, 0],
+      ],
+      2,
+    ),
+    new Uint8Array([2]),
+    1,
+  );
+  assert.deepEqual(policy.targets(9, 2, [2, 3, 4]), []);
+  // Now 2 picks us: we push to 3 and 4, not back to 2.
+  db.offer(
+    advert(
+      2,
+      [
+        [SELF, LINK_FLAG_RELAY],
+        [5, 0],
+        [3, 0],
+      ],
+      3,
+    ),
+    new Uint8Array([2]),
+    2,
+  );
+  assert.deepEqual(policy.targets(9, 2, [2, 3, 4]), [4], '3 is 2’s own neighbour: 2 sent it a copy');
+});
+
+test('an unknown sender (no advert listing us) is treated like plain flooding', () => {
+  const { policy } = world();
+  assert.deepEqual(policy.targets(9, 7, [2, 3, 4]), [2, 3, 4]);
+});
+
+function announcer(sent: Array<[number, Uint8Array]>, db = new LinkStateDb(SELF)): Announcer {
+  return new Announcer(DEFAULT_ROUTING_PARAMS, db, {
+    send: (n, m) => sent.push([n, m]),
+    isMember: () => true,
+  });
+}
+
+test('announcements are batched per neighbour and skip neighbours known to hold the advert', () => {
+  const sent: Array<[number, Uint8Array]> = [];
+  const a = announcer(sent);
+  a.noteHas(3, 50, 7);
+  a.announce(2, 50, 7, 0);
+  a.announce(2, 51, 1, 10);
+  a.announce(3, 50, 7, 10);
+  assert.equal(a.dueAt(), DEFAULT_ROUTING_PARAMS.announceIntervalMs);
+  a.tick(100);
+  assert.equal(sent.length, 0, 'not before the batch interval');
+  a.tick(250);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0][0], 2);
+  const m = decodeControl(sent[0][1]);
+  assert.ok(typeof m !== 'string' && m.kind === 'announce');
+  assert.deepEqual(
+    m.entries.map((e) => e.origin),
+    [50, 51],
+  );
+});
+
+test('an announced advert is requested once, then from another holder if the first never answers', () => {
+  const sent: Array<[number, Uint8Array]> = [];
+  const a = announcer(sent);
+  a.onAnnounce(2, [{ origin: 50, seq: 7 }], 0);
+  a.onAnnounce(3, [{ origin: 50, seq: 7 }], 5);
+  assert.equal(sent.length, 1, 'one request, not one per announcer');
+  assert.equal(sent[0][0], 2);
+  a.tick(DEFAULT_ROUTING_PARAMS.requestTimeoutMs + 1);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1][0], 3, 'retried with the other neighbour that has it');
+  const m = decodeControl(sent[1][1]);
+  assert.ok(typeof m !== 'string' && m.kind === 'request');
+  assert.deepEqual(m.origins, [50]);
+});
+
+test('an announcement of something we already hold asks for nothing', () => {
+  const sent: Array<[number, Uint8Array]> = [];
+  const db = new LinkStateDb(SELF);
+  db.offer(advert(50, [], 7), new Uint8Array([1]), 0);
+  const a = announcer(sent, db);
+  a.onAnnounce(2, [{ origin: 50, seq: 7 }], 0);
+  a.onAnnounce(2, [{ origin: 50, seq: 6 }], 0);
+  assert.equal(sent.length, 0);
+});
+
+test('an advert withdrawing a link that carried data is urgent; withdrawing an idle one is not', () => {
+  const links = (entries: Array<[number, number]>) =>
+    new Map(entries.map(([n, flags]) => [n, packLink({ rttMs: 10, loss: 0, flags })]));
+  const before = links([
+    [3, LINK_FLAG_ACTIVE],
+    [4, 0],
+  ]);
+  assert.equal(withdrawsActiveLink(before, links([[3, LINK_FLAG_ACTIVE]])), false);
+  assert.equal(withdrawsActiveLink(before, links([[4, 0]])), true);
+  assert.equal(withdrawsActiveLink(undefined, links([])), false);
+});
+
+test('our own advert is pushed to every neighbour; a received one that is not urgent is announced', () => {
+  const { db, graph } = world();
+  const sent: number[] = [];
+  const params = { ...DEFAULT_ROUTING_PARAMS, relayCoverage: 1 };
+  const announcer = new Announcer(params, db, { send: () => {}, isMember: () => true });
+  const policy = new FloodPolicy(SELF, params, db, graph, announcer, (n) => sent.push(n));
+  assert.equal(policy.spread(new Uint8Array(3), SELF, 9, undefined, false, [2, 3, 4], 0), 3);
+  assert.deepEqual(sent, [2, 3, 4]);
+  sent.length = 0;
+  // 6's advert from 4, not urgent: nothing pushed; 2 and 3 get it announced (6 is not their neighbour).
+  assert.equal(policy.spread(new Uint8Array(3), 6, 9, 4, false, [2, 3, 4], 0), 0);
+  assert.deepEqual(sent, []);
+  assert.equal(announcer.dueAt(), DEFAULT_ROUTING_PARAMS.announceIntervalMs);
+});
