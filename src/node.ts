@@ -140,11 +140,13 @@ export class OverlayNode {
     });
     const routeLog = log.child('route');
     this.router.onRouteChange((change) => {
+      if (change.to) this.sessions.notePathChanged(change.dst, clock.now());
       routeLog.info(describeRouteChange(change, this.nameOf));
       const record = this.routeHistory.add(change, Date.now());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
     transport.onMessage((data, from) => this.dataPlane.receive(data, from));
+    transport.onOversized?.(() => this.counters.drop('oversized'));
     tun.start(insideHandler(this.dataPlane));
     this.resolver.setPeers(others);
     this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);

@@ -190,21 +190,25 @@ export class DataPlane {
     return end;
   }
 
-  /** A direct probe to one endpoint of a member (never relayed: it measures that very path). */
-  sendProbe(member: NodeId, key: string, probeId: number): void {
+  /**
+   * A direct probe to one endpoint of a member (never relayed: it measures that very path). False
+   * when there is no session (or no such endpoint) to send it in: see Prober.unsent.
+   */
+  sendProbe(member: NodeId, key: string, probeId: number): boolean {
     const now = this.clock.now();
     const keypair = this.sessions.sendKeypair(member, now);
     const endpoint = this.peers.endpoint(key);
     if (!keypair || !endpoint) {
-      // No session yet: the probe is lost by definition, and the handshake is what's needed.
+      // The handshake is what's needed; the prober will look again shortly.
       if (!keypair) this.sessions.noteWantToSend(member, now);
-      return;
+      return false;
     }
     const plaintext = Buffer.allocUnsafe(5);
     plaintext[0] = InnerKind.Probe;
     plaintext.writeUInt32BE(probeId >>> 0, 1);
     const target = { relays: [], nextHop: member, endpoint };
     this.counters.probeBytesSent += this.sealAndSend(keypair, member, target, plaintext, now, false);
+    return true;
   }
 
   /** An operator's probe along explicit relays; the first hop must be a live neighbour. */

@@ -4,8 +4,10 @@
 // passed). A reply that comes after the timeout does not un-lose the probe: the prober has already
 // acted on the loss, and letting late replies rewrite history would make the loss ratio depend on
 // how late "late" was. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
-// losses, ALIVE again on the first reply. Moving traffic back onto a revived link is the path
-// selector's decision (its hold time), not ours.
+// losses, ALIVE again on the first reply. A revived link starts its measurement afresh: the losses
+// that made it dead describe the outage, which is over, and kept in the window they would price the
+// healed link as lossy for a whole window of probes (that kept traffic on detours for ~20 s). Moving
+// traffic back onto it is the path selector's decision (its hold time), not ours.
 import type { EndpointView } from './link-view.js';
 import { probeTimeoutMs, type ProbeParams } from './probe-params.js';
 
@@ -40,6 +42,8 @@ export class LinkEstimator {
   /** A reply arrived in time. */
   onSample(rttMs: number, now: number): Transition {
     const rtt = Math.max(0, rttMs);
+    const revived = !this.alive;
+    if (revived) this.forget();
     if (!this.hasSample) {
       this.srttMs = rtt;
       this.rttvarMs = rtt / 2;
@@ -55,7 +59,7 @@ export class LinkEstimator {
     this.lastReplyAt = now;
     this.consecutiveLost = 0;
     this.record(0);
-    if (this.alive) return 'none';
+    if (!revived) return 'none';
     this.alive = true;
     return 'up';
   }
@@ -110,6 +114,15 @@ export class LinkEstimator {
       consecutiveLost: this.consecutiveLost,
       lastReplyAt: this.lastReplyAt,
     };
+  }
+
+  /** Drops every sample and loss: the next reply starts the measurement over. */
+  private forget(): void {
+    this.hasSample = false;
+    this.srttMs = this.rttvarMs = this.lastRttMs = this.jitterMs = 0;
+    this.recent.length = 0;
+    this.window.fill(0);
+    this.windowPos = this.filled = this.lostInWindow = 0;
   }
 
   private record(lost: 0 | 1): void {

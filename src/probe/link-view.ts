@@ -56,6 +56,8 @@ export interface LinkSource {
 /** Probe traffic counters, for overhead reporting. */
 export interface ProbeStats {
   probesSent: number;
+  /** Probes not sent for want of a session with the member (neither sent nor lost). */
+  probesUnsent: number;
   repliesReceived: number;
   /** Replies that arrived after the probe had timed out (still counted lost). */
   repliesLate: number;

@@ -13,6 +13,8 @@ export interface EndpointState {
   deadProbes: number;
   /** Alive but the last probe was lost: probe at the active rate until a reply settles it. */
   suspect: boolean;
+  /** Probes still to send at the active rate since the link came (back) up: measure it quickly. */
+  confirmProbes: number;
   /** Last time traffic (a reply, or for learned endpoints any authenticated packet) came from it. */
   lastHeardAt: number;
   /** Bumped whenever nextProbeAt is rescheduled: older timer entries for it are stale. */
@@ -40,14 +42,17 @@ export function newEndpoint(
     lastSentAt: -Infinity,
     deadProbes: 0,
     suspect: false,
+    confirmProbes: 0,
     lastHeardAt: now,
     gen: 0,
   };
 }
 
 /**
- * Time until the next probe of `ep` (see the schedule in prober.ts). Only the member's best
- * endpoint goes to the active rate: data uses that one, the others only need to be known.
+ * Time until the next probe of `ep` (see the schedule in prober.ts). Every alive endpoint of an
+ * active member goes to the active rate, not only the best one: when a site's uplink dies, all its
+ * endpoints (IPv4 and IPv6 alike) usually die together, and an alternate endpoint still believed
+ * alive on the idle schedule would hold the member "reachable" for another second.
  */
 export function probeInterval(
   m: MemberState,
@@ -59,7 +64,7 @@ export function probeInterval(
   let base: number;
   if (!ep.est.alive)
     base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
-  else if (ep.suspect || (now < m.activeUntil && m.bestKey === ep.key)) base = p.activeIntervalMs;
+  else if (ep.suspect || ep.confirmProbes > 0 || now < m.activeUntil) base = p.activeIntervalMs;
   else base = p.idleIntervalMs;
   return jittered(base, p.jitterRatio, random);
 }

@@ -20,6 +20,10 @@ export interface ProbeParams {
   timeoutSlackMs: number;
   minTimeoutMs: number;
   maxTimeoutMs: number;
+  /** Probes sent at the active rate after a link comes (back) up, so its cost is known quickly. */
+  confirmProbes: number;
+  /** A probe that could not be sent (no session with the member yet) is retried after this long. */
+  unsentRetryMs: number;
   /** Consecutive lost probes that make an alive link dead. */
   deadAfterLost: number;
   /** Sliding window, in probes, over which the loss ratio is computed. */
@@ -76,6 +80,13 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   // Without jitter, members started together probe in lockstep and their bursts line up forever.
   jitterRatio: 0.1,
   initialTimeoutMs: 1000,
+  // Five quick probes (a quarter second) after a link comes up replace a single first sample by a
+  // small average before the path selector starts its hold on it.
+  confirmProbes: 5,
+  // Until a session exists there is nothing to measure: the probe is not sent (and not counted
+  // lost, which would price the link as lossy once it works), and the handshake it asked for
+  // usually completes within a round trip, so look again soon.
+  unsentRetryMs: 200,
   // RFC 6298's RTO shape (srtt + 4·rttvar) plus slack for the echoing host's scheduling delay; the
   // floor keeps a 1 ms LAN link from calling a 2 ms hiccup a loss, the ceiling bounds dead detection.
   timeoutSlackMs: 20,
@@ -89,9 +100,10 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   deadAfterLost: 4,
   lossWindow: 20,
   recentWindow: 5,
-  // Sealed probe on a direct path: routed header 12 + receiver index/counter 12 + kind 1 + payload 8 +
-  // tag 16 = 49 bytes of UDP payload, + 28 bytes IPv4/UDP ≈ 77. The lead sets the exact value.
-  probeBytes: 77,
+  // Sealed probe on a direct path (DEVELOPERS.md, wire format): routed header 4 + src/dst 8 +
+  // receiver index/counter 12 + kind 1 + probe id 4 + tag 16 = 45 bytes of UDP payload, + 28 bytes of
+  // IPv4/UDP header = 73 (93 over IPv6). The daemon counts the real bytes; this is for the simulator.
+  probeBytes: 73,
   maxLearnedEndpoints: 4,
   learnedEndpointTtlMs: 120_000,
   maxOutstanding: 8192,

@@ -5,10 +5,12 @@
 // so a reply proves the very path data would take (an authenticated round trip, not a handshake).
 //
 // Schedule per endpoint (see probe-params.ts for the numbers):
-//   alive, member active, best endpoint → activeIntervalMs    (links carrying data)
+//   alive, member active                → activeIntervalMs    (links carrying data, every endpoint)
 //   alive, otherwise                    → idleIntervalMs
 //   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
+//   just came (back) up                 → activeIntervalMs for confirmProbes probes
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
+//   no session yet (probe not sendable) → unsentRetryMs; not counted as lost
 import type { NodeId } from '../identity/node-id.js';
 import type { EndpointView, LinkSource, LinkView, ProbeStats } from './link-view.js';
 import {
@@ -21,12 +23,15 @@ import {
 } from './member-state.js';
 import { BinaryHeap } from './min-heap.js';
 import { OutstandingProbes, TRIAL_BIT } from './outstanding-probes.js';
-import { DEFAULT_PROBE_PARAMS, type ProbeParams } from './probe-params.js';
+import { DEFAULT_PROBE_PARAMS, jittered, type ProbeParams } from './probe-params.js';
 import { ProbeSet } from './probe-set.js';
 
 export interface ProberPorts {
-  /** Send probe `probeId` to `member` at `endpointKey`; fire and forget. */
-  sendProbe(member: NodeId, endpointKey: string, probeId: number): void;
+  /**
+   * Send probe `probeId` to `member` at `endpointKey`; fire and forget. False when it could not be
+   * sent at all (no session with the member yet): then it is neither outstanding nor lost.
+   */
+  sendProbe(member: NodeId, endpointKey: string, probeId: number): boolean;
   /** Uniform [0, 1); injected so the simulator is reproducible. Defaults to Math.random. */
   random?(): number;
 }
@@ -54,7 +59,13 @@ export class Prober implements LinkSource {
   private readonly set: ProbeSet;
   private lastNow = -Infinity;
   private wakeAt: number | undefined = -Infinity;
-  private readonly counters = { probesSent: 0, repliesReceived: 0, repliesLate: 0, repliesUnknown: 0 };
+  private readonly counters = {
+    probesSent: 0,
+    probesUnsent: 0,
+    repliesReceived: 0,
+    repliesLate: 0,
+    repliesUnknown: 0,
+  };
   private probesAnswered = 0;
   private probesLost = 0;
 
@@ -121,12 +132,15 @@ export class Prober implements LinkSource {
     this.changed.add(member);
     this.recheck.add(member);
     this.wakeAt = undefined;
-    const ep = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
-    if (!ep || !ep.est.alive) return; // dead links keep their backoff: data should not be using them
-    // Do not call a link dead just because the idle schedule left its last reply ~1 s behind: look now.
+    // Dead endpoints keep their backoff: data should not be using them. Alive ones go to the active
+    // rate now; one whose last reply the idle schedule left ~1 s behind is looked at at once, so
+    // that it is not called dead from stale evidence (and not believed alive on it either).
     const activeDeadWindow = this.params.activeIntervalMs * this.params.deadAfterLost;
-    if (now - ep.est.lastReplyAt > activeDeadWindow) this.probeBy(member, ep, now);
-    else this.probeBy(member, ep, ep.lastSentAt + this.params.activeIntervalMs);
+    for (const ep of m.endpoints.values()) {
+      if (!ep.est.alive) continue;
+      if (now - ep.est.lastReplyAt > activeDeadWindow) this.probeBy(member, ep, now);
+      else this.probeBy(member, ep, ep.lastSentAt + this.params.activeIntervalMs);
+    }
   }
 
   /** See LinkSource.suspect: treat as active for a window, which probes now at the fast rate. */
@@ -178,6 +192,7 @@ export class Prober implements LinkSource {
     ep.suspect = false;
     if (ep.est.onSample(now - o.sentAt, now) === 'up') {
       ep.deadProbes = 0;
+      ep.confirmProbes = this.params.confirmProbes;
       this.probeBy(member, ep, now + this.interval(m, ep, now));
     }
     this.selectBest(m);
@@ -342,16 +357,37 @@ export class Prober implements LinkSource {
     const oep = old && om?.endpoints.get(old.key);
     if (old && om && oep) this.lost(old.member, om, oep, now);
     const deadline = now + ep.est.timeoutMs(this.params);
-    const probeId = this.outstanding.add(
-      { member: id, key: ep.key, sentAt: now, deadline },
-      this.set.isTrial(id),
-    );
+    const entry = { member: id, key: ep.key, sentAt: now, deadline };
+    const probeId = this.outstanding.add(entry, this.set.isTrial(id));
+    if (!this.ports.sendProbe(id, ep.key, probeId)) {
+      this.outstanding.take(probeId, id, ep.key);
+      this.unsent(id, m, ep, now);
+      return;
+    }
     this.counters.probesSent++;
     ep.lastSentAt = now;
     if (!ep.est.alive) ep.deadProbes++;
+    if (ep.confirmProbes > 0) ep.confirmProbes--;
     ep.nextProbeAt = now + this.interval(m, ep, now);
     this.schedule(id, ep);
-    this.ports.sendProbe(id, ep.key, probeId);
+  }
+
+  /**
+   * No session to send the probe in. Before the link ever answered (start-up, a member not yet
+   * reached) that says nothing about the path: retry soon, count nothing. On an alive link it means
+   * the session was lost, and the link cannot carry data: that counts as a loss like any other.
+   */
+  private unsent(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
+    this.counters.probesUnsent++;
+    if (ep.est.alive) {
+      ep.lastSentAt = now;
+      ep.nextProbeAt = Infinity; // lost() pulls it in at the suspect rate
+      this.lost(id, m, ep, now);
+      if (ep.nextProbeAt === Infinity) ep.nextProbeAt = now + this.interval(m, ep, now);
+    } else {
+      ep.nextProbeAt = now + jittered(this.params.unsentRetryMs, this.params.jitterRatio, this.random);
+    }
+    this.schedule(id, ep);
   }
 
   private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {

@@ -76,6 +76,15 @@ export class PeerSession {
     this.wantedAt = now;
   }
 
+  /**
+   * Routing found a (new) path to the peer. Without a usable keypair, the backoff built up by
+   * initiations sent where no path led (typically all of them, at start-up behind a broken direct
+   * link) says nothing about this path: the next attempt may go at once.
+   */
+  notePathChanged(now: number): void {
+    if (this.sendKeypair(now) === undefined) this.attempts = 0;
+  }
+
   /** Records that we sent an initiation now and schedules the retry after it. */
   noteInitiationSent(now: number): void {
     this.attempts += 1;

@@ -226,6 +226,11 @@ export class SessionTable {
     this.peersById.get(peer)?.noteWantToSend(now);
   }
 
+  /** Routing has a new path to `peer`: see PeerSession.notePathChanged. */
+  notePathChanged(peer: NodeId, now: number): void {
+    this.peersById.get(peer)?.notePathChanged(now);
+  }
+
   /** True if an initiation to `peer` should be sent now (see PeerSession.handshakeDue). */
   handshakeDue(peer: NodeId, now: number): boolean {
     return this.peersById.get(peer)?.handshakeDue(now) ?? false;

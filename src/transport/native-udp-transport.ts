@@ -161,6 +161,7 @@ export class NativeUdpTransport implements Transport {
   readonly borrowsReceiveBuffers = true;
   readonly counters: NativeUdpCounters;
   private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private oversizedHandler: () => void = () => {};
   private closed = false;
   private closing: Promise<void> | undefined;
   private flushScheduled = false;
@@ -241,6 +242,10 @@ export class NativeUdpTransport implements Transport {
     this.handler = handler;
   }
 
+  onOversized(handler: () => void): void {
+    this.oversizedHandler = handler;
+  }
+
   // ---- receive --------------------------------------------------------------------------------
 
   private deliver(s: Socket, count: number): void {
@@ -251,6 +256,7 @@ export class NativeUdpTransport implements Transport {
       const len = rxLengths[i];
       if (len > slotSize) {
         this.counters.receiveTruncated++;
+        this.oversizedHandler();
         continue;
       }
       const from = s.family === 4 ? this.source4(s, i) : this.source6(s, i);

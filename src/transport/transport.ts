@@ -46,5 +46,11 @@ export interface Transport {
    *   a later datagram, not detected.
    */
   onMessage(handler: (data: Buffer, from: Endpoint) => void): void;
+  /**
+   * A datagram too long for the transport's receive slots arrived and was discarded unread; the data
+   * plane counts it with the oversized ones it sees itself. Transports that hand out every datagram
+   * whole (dgram, memory) never call it.
+   */
+  onOversized?(handler: () => void): void;
   close(): Promise<void>;
 }

@@ -66,7 +66,11 @@ export class SimNode {
     const prober = new Prober({
       params: cfg.probe,
       ports: {
-        sendProbe: (member, key, probeId) => net.sendProbe(this, member, key, probeId),
+        // No sessions in the simulator: every probe is sent (and lost on the path, or not).
+        sendProbe: (member, key, probeId) => {
+          net.sendProbe(this, member, key, probeId);
+          return true;
+        },
         random,
       },
     });

@@ -220,6 +220,8 @@ test(
   async () => {
     const a = await open();
     const b = await open({ slotSize: 256 });
+    let oversized = 0;
+    b.t.onOversized(() => oversized++);
     try {
       const to = { host: '127.0.0.1', port: b.t.port };
       a.t.send(Buffer.alloc(300, 1), to);
@@ -230,6 +232,7 @@ test(
       assert.equal(b.got[0].data.length, 256);
       assert.equal(b.got[0].data[0], 2);
       assert.equal(b.t.counters.receiveTruncated, 1);
+      assert.equal(oversized, 1, 'reported, so the data plane counts it as dropped');
       assert.equal(b.t.counters.datagramsReceived, 2);
     } finally {
       await Promise.all([a.t.close(), b.t.close()]);

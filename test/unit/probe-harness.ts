@@ -17,6 +17,8 @@ export class ProbeHarness {
   readonly prober: Prober;
   /** RTT per endpoint key; absent = the path drops everything. */
   readonly rtt = new Map<string, number>();
+  /** Members with no session: their probes cannot be sent at all. */
+  readonly noSession = new Set<NodeId>();
   private replies: Array<{ at: number; p: SentProbe }> = [];
 
   constructor(params: Partial<ProbeParams> = {}, seed = 1) {
@@ -30,10 +32,12 @@ export class ProbeHarness {
       ports: {
         random,
         sendProbe: (member, key, id) => {
+          if (this.noSession.has(member)) return false;
           const p = { member, key, id, at: this.now };
           this.sent.push(p);
           const r = this.rtt.get(key);
           if (r !== undefined) this.replies.push({ at: this.now + r, p });
+          return true;
         },
       },
     });

@@ -77,6 +77,10 @@ test('a dead link revives on the first reply', () => {
   assert.equal(e.onSample(12, 5), 'up');
   assert.equal(e.alive, true);
   assert.equal(e.lastReplyAt, 5);
+  // Measured afresh: the outage's losses and the old RTT are gone.
+  assert.equal(e.lossRatio, 0);
+  assert.equal(e.srttMs, 12);
+  assert.equal(e.consecutiveLost, 0);
 });
 
 test('timeout is srtt + 4·rttvar + 20 ms clamped to [100, 2000], 1000 ms before any sample', () => {

@@ -10,7 +10,7 @@ function gaps(times: number[]): number[] {
 }
 
 test('an alive idle link is probed once a second', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness({ confirmProbes: 0 });
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(5500);
@@ -37,6 +37,87 @@ test('a member marked active is probed every 50 ms, and falls back to idle 2 s a
   assert.ok(
     gaps(idle).every((g) => g === 1000),
     `gaps ${gaps(idle)}`,
+  );
+});
+
+test('a link that comes up is probed five more times at the fast rate, then idles', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(3500);
+  // First probe at 0, its reply at 20 brings the link up; five confirming probes 50 ms apart.
+  assert.deepEqual(
+    h.sentTo('a').map((p) => p.at),
+    [0, 70, 120, 170, 220, 270, 1270, 2270, 3270],
+  );
+});
+
+test('probes without a session are not sent, not counted lost, and retried every 200 ms', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.noSession.add(A);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(900);
+  const s = h.prober.stats();
+  assert.equal(s.probesSent, 0);
+  assert.equal(s.probesLost, 0);
+  assert.equal(s.probesUnsent, 5, 'tries at 0, 200, 400, 600, 800');
+  h.noSession.delete(A); // the handshake completed
+  h.runUntil(1500);
+  const link = h.prober.link(A);
+  assert.equal(link?.alive, true);
+  assert.equal(link?.lossRatio, 0, 'the time without a session is not loss');
+  assert.ok((h.sentTo('a')[0]?.at ?? Infinity) <= 1000);
+});
+
+test('an alive link whose session is gone loses its probes and dies', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(2000);
+  assert.equal(h.prober.link(A)?.alive, true);
+  h.noSession.add(A);
+  h.runUntil(4000);
+  assert.equal(h.prober.link(A)?.alive, false);
+});
+
+test('a revived link is measured afresh: the outage does not linger as loss', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(2000);
+  h.rtt.delete('a');
+  h.runUntil(20_000);
+  assert.equal(h.prober.link(A)?.alive, false);
+  h.rtt.set('a', 40);
+  h.runUntil(26_000); // dead probes are at most 5 s apart
+  const link = h.prober.link(A);
+  assert.equal(link?.alive, true);
+  assert.equal(link?.lossRatio, 0);
+  assert.ok(Math.abs((link?.srttMs ?? 0) - 40) < 1, `srtt ${link?.srttMs}`);
+});
+
+test('every endpoint of an active member is probed fast, so losing both IPv4 and IPv6 is seen at once', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('v4', 20);
+  h.rtt.set('v6', 22);
+  h.prober.setEndpoints(A, ['v4', 'v6']);
+  h.runUntil(3000);
+  const cutAt = 5000;
+  let deadAt: number | undefined;
+  for (let t = 3000; t < 8000 && deadAt === undefined; t += 5) {
+    h.prober.markActive(A, t);
+    if (t === cutAt) {
+      h.rtt.delete('v4');
+      h.rtt.delete('v6');
+    }
+    h.runUntil(t);
+    if (t > cutAt && !h.prober.link(A)?.alive) deadAt = t;
+  }
+  assert.ok(h.sentTo('v6', 4000, 5000).length >= 18, 'the other endpoint is on the active rate too');
+  assert.ok(
+    deadAt !== undefined && deadAt - cutAt <= 400,
+    `dead ${deadAt === undefined ? 'never' : deadAt - cutAt} ms after the cut`,
   );
 });
 
@@ -102,7 +183,7 @@ test('turning active with a last reply older than the active dead window probes 
 });
 
 test('a reply arriving after its timeout stays lost, and unknown or mismatched replies are ignored', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness({ confirmProbes: 0 });
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.prober.setEndpoints(B, ['b']);
@@ -176,7 +257,7 @@ test('probe intervals carry ±10 % jitter so members started together drift apar
 });
 
 test('overhead counters report probes and bytes', () => {
-  const h = new ProbeHarness({ probeBytes: 60 });
+  const h = new ProbeHarness({ probeBytes: 60, confirmProbes: 0 });
   h.rtt.set('a', 10);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(10_500);

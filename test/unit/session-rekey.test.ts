@@ -192,6 +192,19 @@ test('a completed handshake resets the backoff; retries stop once nobody wants t
   assert.equal(lonely.handshakeDue(C.id, 200_000), true, 'new traffic retries at once');
 });
 
+test('a new path to a peer without a session lifts the backoff; with a session it changes nothing', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  a.noteWantToSend(B.id, 0);
+  for (const t of [0, 1000, 3000, 7000]) a.createInitiation(B.id, t); // all lost: no path yet
+  assert.equal(a.handshakeDue(B.id, 8000), false, 'backing off: next try ~15 s');
+  a.notePathChanged(B.id, 8000);
+  assert.equal(a.handshakeDue(B.id, 8000), true, 'routing found a path: try it now');
+  handshake(a, A.id, b, B.id, 8000);
+  a.notePathChanged(B.id, 9000);
+  assert.equal(a.handshakeDue(B.id, 9000), false, 'an established session is not disturbed');
+});
+
 test('a pending confirmation holds back our own initiation for confirmTimeout', () => {
   const a = table(A, [B]);
   const b = table(B, [A]);
