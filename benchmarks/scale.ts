@@ -6,7 +6,7 @@
 //   --all-pairs / --bounded                       only that probing mode (default: all-pairs up to 200,
 //                                                 bounded K = 8 from 200 up)
 //   --no-partition                                skip the partition and heal
-// N = 1000 needs a bigger heap: node --max-old-space-size=12000 dist/benchmarks/scale.js 1000
+// N = 1000 needs a bigger heap (npm run bench:scale passes one): node --max-old-space-size=16000 dist/benchmarks/scale.js 1000
 // (1000 simulated nodes each hold the whole link-state database: N² state in one process).
 //
 // For each size: convergence after a cold start (all nodes boot within 0.5 s), after cutting a link
