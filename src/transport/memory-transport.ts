@@ -16,6 +16,11 @@ export class MemoryNetwork {
   /** Every datagram delivered, if recording is on. */
   readonly wire: WireRecord[] = [];
   record = false;
+  /**
+   * Test hook standing for a hostile relay or an on-path attacker: sees every datagram about to be
+   * delivered and may change its bytes in place.
+   */
+  tamper: ((rec: WireRecord) => void) | undefined;
   delivered = 0;
   dropped = 0;
 
@@ -49,6 +54,7 @@ export class MemoryNetwork {
       this.dropped++;
       return;
     }
+    this.tamper?.({ from, to, data });
     if (this.record) this.wire.push({ from, to, data: Buffer.from(data) });
     setImmediate(() => {
       this.delivered++;
