@@ -7,16 +7,23 @@
 //   send:    sendQueued() copies a datagram into a per-family ring; flush() hands the ring to one
 //            sendmmsg. A nextTick flush backs it up, so nothing queued is ever stranded.
 //
-// This module is the only importer of the overlayd_udp addon. The addon allocates nothing: JS allocates
-// every buffer once per transport, and the hot paths below allocate only the subarray view per datagram.
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
+// The addon (native-udp-binding.ts) allocates nothing: JS allocates every buffer once per transport, and
+// the hot paths below allocate only the subarray view per datagram.
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { formatIPv6, parseDest, type Dest } from './native-udp-address.js';
+import {
+  ADDR_BYTES,
+  ADDR_WORDS,
+  loadBinding,
+  OPEN_RECVERR,
+  STAT_COUNT,
+  STAT_RX_ERRORS,
+  STAT_RX_LAST_ERRNO,
+  type UdpBinding,
+} from './native-udp-binding.js';
 import type { Endpoint, Transport } from './transport.js';
 import type { UdpCounters, UdpTransportOptions } from './udp-transport.js';
 
@@ -36,75 +43,9 @@ export interface NativeUdpTransportOptions extends UdpTransportOptions {
   onError?: (err: NodeJS.ErrnoException) => void;
 }
 
-/** The addon's flat functions (native/udp.c). Thrown errors carry the errno name as `code`. */
-interface UdpBinding {
-  readonly sizeof_udp_t: number;
-  readonly udp_addr_bytes: number;
-  udp_open(
-    handle: Buffer,
-    family: 4 | 6,
-    host: string,
-    port: number,
-    bufferBytes: number,
-    flags: number,
-    info: Uint32Array,
-  ): void;
-  udp_start(
-    handle: Buffer,
-    buffer: Buffer,
-    slotSize: number,
-    lengths: Uint32Array,
-    addrs: Uint8Array,
-    batch: number,
-    stats: Uint32Array,
-    onBatch: (count: number) => void,
-    onError: (err: NodeJS.ErrnoException) => void,
-  ): void;
-  /** 0 or a negative errno. */
-  udp_send(handle: Buffer, data: Uint8Array, offset: number, length: number, addr: Uint8Array): number;
-  /** Datagrams sent; `result` gets [dropped, failed, last failure errno, last drop errno] (negative). */
-  udp_send_batch(
-    handle: Buffer,
-    buffer: Buffer,
-    slotSize: number,
-    lengths: Uint32Array,
-    addrs: Uint8Array,
-    count: number,
-    result: Int32Array,
-  ): number;
-  /** True if onClosed will run once the fd is closed (in the uv_close callback). */
-  udp_close(handle: Buffer, onClosed?: () => void): boolean;
-}
-
-// Layout shared with native/udp.c.
-const ADDR_BYTES = 20; // address record: 16 address bytes, port (network order), family, reserved
-const ADDR_WORDS = ADDR_BYTES / 4;
-const STAT_RX_ERRORS = 0;
-const STAT_RX_LAST_ERRNO = 1;
-const STAT_COUNT = 3;
-const OPEN_RECVERR = 1;
-
 // Caches of endpoints seen or sent to. Cleared when full: an attacker spraying sources only makes us
 // format a string per datagram (what dgram does anyway), it cannot grow memory.
 const MAX_CACHED_ENDPOINTS = 4096;
-
-// Compiled to dist/src/transport/; the package root (which holds build/) is three levels up.
-const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/overlayd_udp.node', import.meta.url));
-
-let binding: UdpBinding | undefined;
-
-function loadBinding(): UdpBinding {
-  if (binding) return binding;
-  if (!existsSync(ADDON_PATH)) {
-    throw new OverlayError(
-      'ERR_TRANSPORT',
-      `native UDP binding not built: run npm install (node-gyp) [looked for ${ADDON_PATH}]`,
-    );
-  }
-  binding = createRequire(import.meta.url)(ADDON_PATH) as UdpBinding;
-  if (binding.udp_addr_bytes !== ADDR_BYTES) throw new Error('overlayd_udp.node does not match this build');
-  return binding;
-}
 
 export interface NativeUdpCounters extends UdpCounters {
   /** Datagrams the kernel accepted. */
@@ -136,13 +77,6 @@ interface Socket {
   readonly txAddrs: Uint8Array;
   readonly txWords: Uint32Array;
   txCount: number;
-}
-
-/** A parsed destination: its address record, ready to copy into a ring or pass to udp_send. */
-interface Dest {
-  readonly family: 4 | 6;
-  readonly bytes: Uint8Array;
-  readonly words: Uint32Array;
 }
 
 interface V6Source {
@@ -539,91 +473,4 @@ function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
       }
     },
   };
-}
-
-// ---- address text ⇄ record ----------------------------------------------------------------------
-
-/** The address record for an IP literal endpoint; undefined for host names, zones or bad ports. */
-function parseDest(to: Endpoint): Dest | undefined {
-  const port = to.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  const bytes = new Uint8Array(ADDR_BYTES);
-  const host = to.host;
-  if (isIPv4(host)) {
-    writeIPv4(host, bytes, 0);
-    bytes[18] = 4;
-  } else if (isIPv6(host) && !host.includes('%')) {
-    writeIPv6(host, bytes);
-    // An IPv4-mapped literal goes out of the IPv4 socket: the IPv6 one is IPV6_V6ONLY.
-    if (bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
-      bytes.copyWithin(0, 12, 16);
-      bytes.fill(0, 4, 16);
-      bytes[18] = 4;
-    } else {
-      bytes[18] = 6;
-    }
-  } else {
-    return undefined;
-  }
-  bytes[16] = port >> 8;
-  bytes[17] = port & 0xff;
-  return { family: bytes[18] === 4 ? 4 : 6, bytes, words: new Uint32Array(bytes.buffer) };
-}
-
-function writeIPv4(text: string, out: Uint8Array, at: number): void {
-  const parts = text.split('.');
-  for (let i = 0; i < 4; i++) out[at + i] = Number(parts[i]);
-}
-
-/** `text` must be a valid IPv6 literal without a zone (checked by the caller). */
-function writeIPv6(text: string, out: Uint8Array): void {
-  const groups = (part: string): number[] => {
-    if (part === '') return [];
-    const out: number[] = [];
-    for (const g of part.split(':')) {
-      if (g.includes('.')) {
-        const v4 = new Uint8Array(4);
-        writeIPv4(g, v4, 0);
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const gap = text.indexOf('::');
-  const head = groups(gap < 0 ? text : text.slice(0, gap));
-  const tail = gap < 0 ? [] : groups(text.slice(gap + 2));
-  const all = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = all[i] >> 8;
-    out[2 * i + 1] = all[i] & 0xff;
-  }
-}
-
-/** RFC 5952 text, exactly as config/ip.ts formats it, so endpoint keys compare equal with the config's. */
-function formatIPv6(b: Uint8Array, o: number): string {
-  if (b.subarray(o, o + 10).every((x) => x === 0) && b[o + 10] === 0xff && b[o + 11] === 0xff) {
-    return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
