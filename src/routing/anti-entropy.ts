@@ -10,6 +10,12 @@
 // carries the same differences; pushing them would deliver each missing advert once per healed
 // link, pulling delivers it once.
 //
+// Periodic summaries share a budget: at most one per summaryBudgetMs on average across all
+// neighbours, so each neighbour gets one every max(antiEntropyMs, neighbours × summaryBudgetMs).
+// What repairs a gap is any neighbour's summary, and a node keeps receiving about one a second
+// whatever its degree; a summary lists every origin, so sending one to each of N - 1 neighbours every
+// 15 s cost O(N²) bytes per node (21 kB/s at N = 200 in a full mesh) for no faster repair.
+//
 // The first summary to a neighbour goes out ~0.5 s after its link comes up, not at once: when many
 // links come up together (a node booting, a partition healing) the adverts that announce them are
 // spreading at that moment, and a summary taken before they land would list stale differences.
@@ -34,7 +40,10 @@ export class AntiEntropy {
   advertsPushed = 0;
 
   constructor(
-    private readonly params: Pick<RoutingParams, 'antiEntropyMs' | 'summaryDelayMs' | 'jitterRatio'>,
+    private readonly params: Pick<
+      RoutingParams,
+      'antiEntropyMs' | 'summaryBudgetMs' | 'summaryDelayMs' | 'jitterRatio'
+    >,
     private readonly lsdb: LinkStateDb,
     private readonly announcer: Announcer,
     private readonly ports: AntiEntropyPorts,
@@ -70,10 +79,8 @@ export class AntiEntropy {
       this.chunks ??= encodeSummaryChunks(this.lsdb.summary());
       for (const c of this.chunks) this.ports.send(n, c);
       this.summariesSent++;
-      this.dueAtBy.set(
-        n,
-        now + jitter(this.params.antiEntropyMs, this.params.jitterRatio, this.ports.random),
-      );
+      const interval = Math.max(this.params.antiEntropyMs, this.dueAtBy.size * this.params.summaryBudgetMs);
+      this.dueAtBy.set(n, now + jitter(interval, this.params.jitterRatio, this.ports.random));
     }
   }
 

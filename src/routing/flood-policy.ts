@@ -5,7 +5,9 @@
 //   urgent news           it withdraws a link that carried data (paths in use are broken): pushed
 //                         through multipoint relays (below), announced to everyone else;
 //   anything else         announced, except to the origin's own neighbours, which it pushed to
-//                         itself (a few backup announcers cover a lost push).
+//                         itself (a few backup announcers cover a lost push); a neighbour the
+//                         origin cannot reach cleanly is announced to by a few designated
+//                         announcers among the nodes next to both, not by all of them.
 //
 // Multipoint relays (OLSR, RFC 3626 §8):
 // Plain flooding (everyone forwards to every neighbour but the sender) delivers each advert to each
@@ -37,6 +39,8 @@ import type { LinkStateDb } from './lsdb.js';
 import type { RoutingParams } from './routing-params.js';
 
 const BACKUP_ANNOUNCERS = 3;
+/** Announcers per (origin, neighbour the origin does not reach cleanly): see designatedAnnouncer. */
+const DESIGNATED_ANNOUNCERS = 3;
 
 type FloodParams = Pick<RoutingParams, 'floodRelays' | 'relayCoverage' | 'pruneMaxLoss'>;
 
@@ -79,9 +83,13 @@ export class FloodPolicy {
       if (n === from || n === origin || pushed.has(n)) continue;
       const l = originLinks?.get(n);
       const covered = l !== undefined && linkLoss(l) <= this.params.pruneMaxLoss;
-      if (covered && !this.backupAnnouncer(origin, n, originLinks?.size ?? 0))
-        this.announcer.noteHas(n, origin, seq);
-      else this.announcer.announce(n, origin, seq, now);
+      if (covered) {
+        if (this.backupAnnouncer(origin, n, originLinks?.size ?? 0))
+          this.announcer.announce(n, origin, seq, now);
+        else this.announcer.noteHas(n, origin, seq);
+      } else if (this.designatedAnnouncer(origin, n, originLinks)) {
+        this.announcer.announce(n, origin, seq, now);
+      }
     }
     return pushed.size;
   }
@@ -110,6 +118,33 @@ export class FloodPolicy {
    */
   backupAnnouncer(origin: NodeId, z: NodeId, originDegree: number): boolean {
     return rank(this.self, z, origin) < (BACKUP_ANNOUNCERS / Math.max(1, originDegree)) * 0x1_0000_0000;
+  }
+
+  /**
+   * A neighbour z that the origin does not reach cleanly (no link: an ISP blocks the pair; or a lossy
+   * one) must hear of the advert from someone next to both. Left to everyone, each such node
+   * announced it — in a full mesh with 10 % of pairs blocked, ~N/10 announcements per advert per
+   * node, O(N²) per advert network-wide: 400 kB/s of control traffic per node at N = 200. Instead
+   * only the DESIGNATED_ANNOUNCERS nodes of lowest rank(x, z, origin) among z's neighbours that the
+   * origin pushed to (both adverts tell us who they are) announce. A node with no such candidate
+   * (z is farther from the origin, or we lack z's advert) announces as before. If all designated
+   * announcers missed the advert, z's next anti-entropy round finds it.
+   */
+  designatedAnnouncer(
+    origin: NodeId,
+    z: NodeId,
+    originLinks: ReadonlyMap<NodeId, PackedLink> | undefined,
+  ): boolean {
+    const zLinks = this.lsdb.get(z)?.links;
+    if (!originLinks || !zLinks) return true;
+    const [small, large] = zLinks.size <= originLinks.size ? [zLinks, originLinks] : [originLinks, zLinks];
+    const mine = rank(this.self, z, origin);
+    let lower = 0;
+    for (const x of small.keys()) {
+      if (x === this.self || x === origin || x === z || !large.has(x)) continue;
+      if (rank(x, z, origin) < mine && ++lower >= DESIGNATED_ANNOUNCERS) return false;
+    }
+    return true;
   }
 
   /**

@@ -41,6 +41,8 @@ export interface RoutingParams {
   /** An unanswered REQUEST is retried with another neighbour after this long. */
   requestTimeoutMs: number;
   antiEntropyMs: number;
+  /** Periodic SUMMARYs, all neighbours together, at most one per this long on average (anti-entropy.ts). */
+  summaryBudgetMs: number;
   /** Delay of the first SUMMARY to a neighbour whose link just came up (see anti-entropy.ts). */
   summaryDelayMs: number;
   /** Flood through multipoint relays (see flood-policy.ts); false = every node forwards to all. */
@@ -95,6 +97,7 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   announceIntervalMs: 250,
   requestTimeoutMs: 1000,
   antiEntropyMs: 15_000,
+  summaryBudgetMs: 1000,
   summaryDelayMs: 500,
   // Urgent adverts are pushed through relays covering every two-hop node twice (flood-policy.ts).
   floodRelays: true,

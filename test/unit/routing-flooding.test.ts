@@ -175,3 +175,48 @@ test('our own advert is pushed to every neighbour; a received one that is not ur
   assert.deepEqual(sent, []);
   assert.equal(announcer.dueAt(), DEFAULT_ROUTING_PARAMS.announceIntervalMs);
 });
+
+test('a node the origin cannot reach hears of its advert from exactly three designated neighbours', () => {
+  const ORIGIN = 100;
+  const Z = 50; // blocked from ORIGIN
+  const common = [SELF, ...Array.from({ length: 12 }, (_, i) => 10 + i)];
+  const db = new LinkStateDb(SELF);
+  const offer = (a: Advert): void => void db.offer(a, new Uint8Array([a.origin]), 0);
+  offer(
+    advert(
+      ORIGIN,
+      common.map((n) => [n, 0]),
+    ),
+  );
+  offer(
+    advert(
+      Z,
+      common.map((n) => [n, 0]),
+    ),
+  );
+  const params = { ...DEFAULT_ROUTING_PARAMS };
+  const policyOf = (self: number): FloodPolicy =>
+    new FloodPolicy(
+      self,
+      params,
+      db,
+      new LinkGraph(self, DEFAULT_COST_PARAMS),
+      new Announcer(params, db, { send: () => {}, isMember: () => true }),
+      () => {},
+    );
+  const originLinks = db.get(ORIGIN)?.links;
+  const announcers = common.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks));
+  assert.equal(announcers.length, 3, `announcers ${announcers}`);
+  // Another blocked node gets another, independent choice of three.
+  offer(
+    advert(
+      51,
+      common.map((n) => [n, 0]),
+    ),
+  );
+  const others = common.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, 51, originLinks));
+  assert.equal(others.length, 3);
+  assert.notDeepEqual(others, announcers);
+  // With no advert of the blocked node we cannot know who else reaches it: announce.
+  assert.equal(policyOf(SELF).designatedAnnouncer(ORIGIN, 77, originLinks), true);
+});
