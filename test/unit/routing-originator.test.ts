@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ADVERT_MAX_LINKS } from '../../src/routing/advert.js';
+import { Originator, type OwnLink } from '../../src/routing/originator.js';
+import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
+
+const params = { ...DEFAULT_ROUTING_PARAMS, jitterRatio: 0 };
+const link = (neighbor: number, costMs: number): OwnLink => ({
+  neighbor,
+  rttMs: costMs * 2,
+  loss: 0,
+  costMs,
+  active: false,
+});
+
+/** 200 links costing 10, 11, ... 209 ms; the first advert lists the cheapest 140. */
+function fullOriginator(): { o: Originator; links: OwnLink[] } {
+  const o = new Originator(params, () => 0.5);
+  const links = Array.from({ length: 200 }, (_, i) => link(i + 1, 10 + i));
+  const chosen = o.take(links, new Set(), 0);
+  assert.equal(chosen.length, ADVERT_MAX_LINKS);
+  return { o, links };
+}
+
+test('a full advert keeps its links when costs jitter around the cut-off', () => {
+  const { o, links } = fullOriginator();
+  // Link 141 (cost 150, just outside) gets slightly cheaper than link 140 (cost 149, just inside).
+  links[140] = link(141, 148);
+  o.consider(141, links[140], false);
+  assert.equal(o.isPending(), false, 'no advert for a boundary shuffle');
+  const again = o.take(links, new Set(), 40_000);
+  assert.ok(again.some((l) => l.neighbor === 140) && !again.some((l) => l.neighbor === 141));
+});
+
+test('a clearly cheaper unadvertised link enters a full advert as drift, not as news', () => {
+  const { o, links } = fullOriginator();
+  links[150] = link(151, 20);
+  o.consider(151, links[150], false);
+  assert.equal(o.isPending(), true);
+  assert.equal(o.dueAt(), params.driftIntervalMs, 'waits the drift interval, not the 1 s of good news');
+  assert.ok(o.take(links, new Set(), o.dueAt()).some((l) => l.neighbor === 151));
+});
+
+test('below the cap a new link is good news within a second', () => {
+  const o = new Originator(params, () => 0.5);
+  o.take([link(1, 10), link(2, 20)], new Set(), 0);
+  o.consider(3, link(3, 30), false);
+  assert.equal(o.dueAt(), params.goodNewsIntervalMs);
+});
