@@ -112,7 +112,7 @@ export class Originator {
     if (!adv) {
       // A full advert only changes if the new link clearly displaces one of the advertised ones,
       // and then only as a cost refinement: we are reachable through 140 links already.
-      if (this.advertised.size < ADVERT_MAX_LINKS) this.pending = true;
+      if (this.advertised.size < ADVERT_MAX_LINKS || link.active) this.pending = true;
       else if (link.costMs < this.maxAdvertisedCost * STICKY_RATIO) this.drift = true;
       if (this.advertised.size < FEW_LINKS) this.prompt = true;
       return;
@@ -168,7 +168,9 @@ export class Originator {
       this.advertised.has(l.neighbor) ? l.costMs * STICKY_RATIO : l.costMs;
     const chosen = [...links]
       .filter((l) => Number.isFinite(l.costMs))
-      .sort((a, b) => rankOf(a) - rankOf(b) || a.neighbor - b.neighbor)
+      // Links carrying data come first: dropping one from the advert would read as its withdrawal,
+      // which others must treat as urgent (paths in use broken) and flood eagerly.
+      .sort((a, b) => Number(b.active) - Number(a.active) || rankOf(a) - rankOf(b) || a.neighbor - b.neighbor)
       .slice(0, ADVERT_MAX_LINKS);
     this.advertised = new Map();
     this.maxAdvertisedCost = 0;

@@ -14,7 +14,14 @@
 // the data plane calls it per packet.
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
-import { decodeAdvert, encodeAdvert, peekAdvert, type Advert, type PackedLink } from './advert.js';
+import {
+  ADVERT_MAX_LINKS,
+  decodeAdvert,
+  encodeAdvert,
+  peekAdvert,
+  type Advert,
+  type PackedLink,
+} from './advert.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { decodeControl } from './control-codec.js';
@@ -335,7 +342,8 @@ export class Router {
 
   /**
    * A neighbour that listed us and no longer does says it cannot hear us. Our own probes may take
-   * a few idle intervals to agree; ask the prober to look now, at the fast rate.
+   * a few idle intervals to agree; ask the prober to look now, at the fast rate. Not when its advert
+   * is full: then we may simply have dropped below its ADVERT_MAX_LINKS cheapest links.
    */
   private suspectFromAdvert(
     origin: NodeId,
@@ -344,6 +352,7 @@ export class Router {
     now: number,
   ): void {
     if (!this.ownLinks.has(origin) || !previous?.has(this.self) || next.has(this.self)) return;
+    if (next.size >= ADVERT_MAX_LINKS) return;
     this.prober.suspect?.(origin, now);
   }
 

@@ -47,3 +47,11 @@ test('below the cap a new link is good news within a second', () => {
   o.consider(3, link(3, 30), false);
   assert.equal(o.dueAt(), params.goodNewsIntervalMs);
 });
+
+test('a full advert always lists the links that carry data, however costly', () => {
+  const { o, links } = fullOriginator();
+  links[199] = { ...link(200, 209), active: true };
+  const chosen = o.take(links, new Set(), 40_000);
+  assert.ok(chosen.some((l) => l.neighbor === 200));
+  assert.equal(chosen.length, ADVERT_MAX_LINKS);
+});
