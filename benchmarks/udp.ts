@@ -24,6 +24,8 @@ const PAYLOAD = 1400;
 const BURST = 64;
 const BUFFER_BYTES = 4 * 1024 * 1024;
 const HOST = '127.0.0.1';
+/** A native transport on an ephemeral loopback port, IPv4 only, as receiver and as sender. */
+const NATIVE_OPTIONS = { port: 0, host4: HOST, host6: null, bufferBytes: BUFFER_BYTES, log: silentLogger };
 
 interface ReceiverReport {
   received: number;
@@ -41,13 +43,7 @@ async function receiver(kind: Kind): Promise<void> {
   let close: () => Promise<void>;
   let port: number;
   if (kind === 'native') {
-    const t = await NativeUdpTransport.open({
-      port: 0,
-      host4: HOST,
-      host6: null,
-      bufferBytes: BUFFER_BYTES,
-      log: silentLogger,
-    });
+    const t = await NativeUdpTransport.open(NATIVE_OPTIONS);
     t.onMessage(() => {
       received++;
     });
@@ -89,13 +85,7 @@ interface Sender {
 async function sender(kind: SenderKind, port: number): Promise<Sender> {
   const payload = Buffer.alloc(PAYLOAD, 0x5a);
   if (kind !== 'dgram') {
-    const t = await NativeUdpTransport.open({
-      port: 0,
-      host4: HOST,
-      host6: null,
-      bufferBytes: BUFFER_BYTES,
-      log: silentLogger,
-    });
+    const t = await NativeUdpTransport.open(NATIVE_OPTIONS);
     const to = { host: HOST, port };
     return {
       burst: () => {

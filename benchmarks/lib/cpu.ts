@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { statFields } from '../../test/lab/proc.js';
 
 let ticksPerSecond: number | undefined;
 
@@ -21,15 +22,9 @@ function hz(): number {
 
 /** utime + stime of a process in clock ticks, or null if it is gone. */
 export function processTicks(pid: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // Field 2 (comm) is parenthesised and may contain spaces; fields 14 and 15 follow the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
+  const rest = statFields(pid);
+  // Fields 14 (utime) and 15 (stime).
+  return rest && Number(rest[11]) + Number(rest[12]);
 }
 
 interface MachineTicks {

@@ -1,33 +1,15 @@
 // `overlayd paths`: the route table (destination → full path, cost, age) and the recent changes.
 import type { CommandModule } from 'yargs';
+import type { PathsReport } from '../control/status.js';
 import { callDaemon, printJson, withControlOptions, type ControlArgs } from './control-options.js';
 import { duration, ms, table } from './format.js';
-
-interface PathsResult {
-  node: string;
-  paths: Array<{
-    destination: string;
-    path: string[];
-    hops: number;
-    costMs: number;
-    ageMs: number;
-    lastChange?: string;
-  }>;
-  changes: Array<{
-    at: string;
-    destination: string;
-    from: string[] | null;
-    to: string[] | null;
-    reason: string;
-  }>;
-}
 
 export const pathsCommand: CommandModule<object, ControlArgs> = {
   command: 'paths',
   describe: 'Show the path chosen to every destination and recent path changes',
   builder: (y) => withControlOptions(y),
   handler: async (args) => {
-    const r = await callDaemon<PathsResult>(args, 'paths');
+    const r = await callDaemon<PathsReport>(args, 'paths');
     if (args.json) return printJson(r);
     const rows = r.paths
       .sort((a, b) => a.destination.localeCompare(b.destination))

@@ -98,6 +98,15 @@ function formatIPv6(value: bigint): string {
   if (value >> 32n === MAPPED_PREFIX >> 32n) return `::ffff:${formatIPv4(value & 0xffffffffn)}`;
   const groups: number[] = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  return formatIPv6Groups(groups);
+}
+
+/**
+ * RFC 5952 text of eight 16-bit groups (no IPv4-mapped form: callers check for it). Shared with the
+ * native UDP transport, which formats packet sources from bytes: endpoint keys must compare equal
+ * with the configuration's.
+ */
+export function formatIPv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1; // a single zero group is not compressed
   for (let i = 0; i < 8;) {

@@ -3,7 +3,7 @@ import { OverlayError } from '../errors.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { OverlayNode } from '../node.js';
 import type { ControlHandler } from './server.js';
-import { buildStatus, resolveMember } from './status.js';
+import { buildPaths, buildStatus, resolveMember } from './status.js';
 
 const MAX_PINGS = 100;
 
@@ -19,24 +19,7 @@ export function controlHandlers(node: OverlayNode, now: () => number): Record<st
   return {
     status: () => buildStatus(node, now()),
 
-    paths: () => ({
-      node: node.self.name,
-      paths: [...node.router.routes()].map(([dst, p]) => ({
-        destination: node.nameOf(dst),
-        path: p.nodes.map(node.nameOf),
-        hops: p.nodes.length - 1,
-        costMs: Math.round(p.cost * 1000) / 1000,
-        ageMs: Math.round(now() - p.since),
-        lastChange: node.routeHistory.lastReason(dst),
-      })),
-      changes: node.routeHistory.recent(50).map((r) => ({
-        at: new Date(r.at).toISOString(),
-        destination: node.nameOf(r.dst),
-        from: r.from?.map(node.nameOf) ?? null,
-        to: r.to?.map(node.nameOf) ?? null,
-        reason: r.reason,
-      })),
-    }),
+    paths: () => buildPaths(node, now()),
 
     ping: async (params) => {
       const dst = target(params);

@@ -2,6 +2,7 @@
 // `overlayd status` / `paths` print. Built on demand from the components' own state.
 import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
+import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 
 export interface DirectLinkStatus {
@@ -29,14 +30,7 @@ export interface MemberStatus {
   lastChange?: string;
   direct: DirectLinkStatus | null;
   session: { established: boolean; ageMs: number | null; handshakeAttempts: number };
-  traffic: {
-    txPackets: number;
-    txBytes: number;
-    rxPackets: number;
-    rxBytes: number;
-    relayedPackets: number;
-    relayedBytes: number;
-  };
+  traffic: PeerTraffic;
 }
 
 export interface NodeStatus {
@@ -60,6 +54,48 @@ export interface NodeStatus {
     controlBytesReceived: number;
   };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
+}
+
+/** The answer to `paths`: the route table and the recent changes, member names throughout. */
+export interface PathsReport {
+  node: string;
+  paths: Array<{
+    destination: string;
+    path: string[];
+    hops: number;
+    costMs: number;
+    ageMs: number;
+    lastChange?: string;
+  }>;
+  changes: Array<{
+    /** ISO wall-clock time. */
+    at: string;
+    destination: string;
+    from: string[] | null;
+    to: string[] | null;
+    reason: string;
+  }>;
+}
+
+export function buildPaths(node: OverlayNode, now: number): PathsReport {
+  return {
+    node: node.self.name,
+    paths: [...node.router.routes()].map(([dst, p]) => ({
+      destination: node.nameOf(dst),
+      path: p.nodes.map(node.nameOf),
+      hops: p.nodes.length - 1,
+      costMs: Math.round(p.cost * 1000) / 1000,
+      ageMs: Math.round(now - p.since),
+      lastChange: node.routeHistory.lastReason(dst),
+    })),
+    changes: node.routeHistory.recent(50).map((r) => ({
+      at: new Date(r.at).toISOString(),
+      destination: node.nameOf(r.dst),
+      from: r.from?.map(node.nameOf) ?? null,
+      to: r.to?.map(node.nameOf) ?? null,
+      reason: r.reason,
+    })),
+  };
 }
 
 export function buildStatus(node: OverlayNode, now: number): NodeStatus {

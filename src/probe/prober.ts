@@ -381,9 +381,8 @@ export class Prober implements LinkSource {
     this.counters.probesUnsent++;
     if (ep.est.alive) {
       ep.lastSentAt = now;
-      ep.nextProbeAt = Infinity; // lost() pulls it in at the suspect rate
       this.lost(id, m, ep, now);
-      if (ep.nextProbeAt === Infinity) ep.nextProbeAt = now + this.interval(m, ep, now);
+      ep.nextProbeAt = now + this.interval(m, ep, now); // the suspect rate, or the dead backoff
     } else {
       ep.nextProbeAt = now + jittered(this.params.unsentRetryMs, this.params.jitterRatio, this.random);
     }

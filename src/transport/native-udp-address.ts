@@ -2,6 +2,7 @@
 // reserved; ADDR_BYTES) to and from endpoint text. On the send path a record is parsed once per
 // endpoint and cached by the transport; on the receive path IPv6 sources are formatted once per source.
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv6Groups } from '../config/ip.js';
 import type { Endpoint } from './transport.js';
 import { ADDR_BYTES } from './native-udp-binding.js';
 
@@ -70,29 +71,12 @@ function writeIPv6(text: string, out: Uint8Array): void {
   }
 }
 
-/** RFC 5952 text, exactly as config/ip.ts formats it, so endpoint keys compare equal with the config's. */
+/** RFC 5952 text of the 16 bytes at `o`, exactly as config/ip.ts formats addresses (shared code). */
 export function formatIPv6(b: Uint8Array, o: number): string {
   if (b.subarray(o, o + 10).every((x) => x === 0) && b[o + 10] === 0xff && b[o + 11] === 0xff) {
     return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
   }
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIPv6Groups(groups);
 }

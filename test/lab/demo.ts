@@ -112,15 +112,7 @@ async function main(): Promise<void> {
         what: 'london back on paris',
       },
     );
-    const history = await ol.call<{
-      changes: Array<{
-        at: string;
-        destination: string;
-        from: string[] | null;
-        to: string[] | null;
-        reason: string;
-      }>;
-    }>('london', 'paths');
+    const history = await ol.paths('london');
     say('\nlondon → tokyo path changes during the demo:');
     for (const c of history.changes.filter((x) => x.destination === 'tokyo')) {
       say(

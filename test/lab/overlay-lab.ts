@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/control/client.js';
-import type { NodeStatus } from '../../src/control/status.js';
+import type { NodeStatus, PathsReport } from '../../src/control/status.js';
 import { Lab, type LabOptions, type LabProcess } from './lab.js';
 
 export const OVERLAYD_BIN = fileURLToPath(new URL('../../../bin/overlayd.js', import.meta.url));
@@ -28,11 +28,6 @@ export interface OverlayLabOptions extends LabOptions {
   logLevel?: 'debug' | 'info';
   /** Extra arguments for every `overlayd up`. */
   upArgs?: string[];
-}
-
-export interface PathsResult {
-  paths: Array<{ destination: string; path: string[]; hops: number; costMs: number }>;
-  changes: Array<{ destination: string; from: string[] | null; to: string[] | null; reason: string }>;
 }
 
 export class OverlayLab {
@@ -151,8 +146,8 @@ export class OverlayLab {
     return this.call<NodeStatus>(name, 'status');
   }
 
-  async paths(name: string): Promise<PathsResult> {
-    return this.call<PathsResult>(name, 'paths');
+  async paths(name: string): Promise<PathsReport> {
+    return this.call<PathsReport>(name, 'paths');
   }
 
   /** The path `from` uses to reach `to`, as site names, or null. */

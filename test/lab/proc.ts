@@ -8,18 +8,25 @@ export interface ProcIdentity {
   startTime: number;
 }
 
-/** Parses /proc/<pid>/stat; null if the process does not exist. */
-function readStat(pid: number): { state: string; startTime: number } | null {
+/**
+ * The fields of /proc/<pid>/stat from field 3 (state) on, so field n is at index n - 3; null if the
+ * process does not exist. The command name (field 2) is in parentheses and may itself contain spaces
+ * or ')', hence the split after the last ')'.
+ */
+export function statFields(pid: number): string[] | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
-  // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); field 22 (starttime) is rest[19].
-  return { state: rest[0] ?? '?', startTime: Number(rest[19]) };
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+function readStat(pid: number): { state: string; startTime: number } | null {
+  const rest = statFields(pid);
+  // Field 22 (starttime) is rest[19].
+  return rest && { state: rest[0] ?? '?', startTime: Number(rest[19]) };
 }
 
 /** True if the process exists and is not a zombie (a zombie has exited; only its parent hasn't reaped it). */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import type { PathsReport } from '../../src/control/status.js';
 import { labSkipReason } from '../lab/lab-prereqs.js';
 import { OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
 
@@ -63,10 +64,7 @@ describe('operating a running lab with the CLI', { skip }, () => {
   });
 
   it('paths lists the route table and the changes that made it', async () => {
-    const json = JSON.parse((await cli('a', ['paths', '--json'])).stdout) as {
-      paths: Array<{ destination: string; path: string[]; hops: number }>;
-      changes: Array<{ destination: string; reason: string }>;
-    };
+    const json = JSON.parse((await cli('a', ['paths', '--json'])).stdout) as PathsReport;
     assert.deepEqual(json.paths.map((p) => p.destination).sort(), ['b', 'c']);
     assert.ok(json.changes.some((c) => c.destination === 'c' && c.reason === 'new'));
     const text = await cli('a', ['paths']);
