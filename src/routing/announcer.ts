@@ -108,10 +108,13 @@ export class Announcer {
 
   /** A SUMMARY says what `from` holds in [rangeLo, rangeHi] (it may have restarted since). */
   learnSummary(from: NodeId, rangeLo: NodeId, rangeHi: NodeId, entries: readonly SummaryEntry[]): void {
+    // Only origins we hold are checked (a range of the sorted database, not every origin we ever
+    // heard of): for one we lack, a stale holder costs at most one unanswered request before the
+    // retry moves on to another neighbour.
     const listed = new Map(entries.map((e) => [e.origin, e.seq]));
-    for (const [origin, k] of this.known) {
-      if (origin < rangeLo || origin > rangeHi || !k.holders.has(from)) continue;
-      if ((listed.get(origin) ?? -1) < k.seq) k.holders.delete(from);
+    for (const origin of this.lsdb.originsIn(rangeLo, rangeHi)) {
+      const k = this.known.get(origin);
+      if (k?.holders.has(from) && (listed.get(origin) ?? -1) < k.seq) k.holders.delete(from);
     }
     for (const { origin, seq } of entries) this.noteHas(from, origin, seq);
   }

@@ -115,6 +115,27 @@ export class ShortestPathTree {
     return out;
   }
 
+  /** Whether link a–b is on the tree (one end is the other's predecessor). */
+  usesEdge(a: NodeId, b: NodeId): boolean {
+    const i = this.at(a);
+    const j = this.at(b);
+    return i !== undefined && j !== undefined && (this.prev[j] === i || this.prev[i] === j);
+  }
+
+  /**
+   * Whether a link a–b costing `units` could give some node a path at least as good as its tree
+   * path (a tie may still win on hops or order). False when neither end is reached: such a link
+   * only matters once another change reaches one of them, and that change recomputes anyway.
+   */
+  shortens(a: NodeId, b: NodeId, units: number): boolean {
+    const i = this.at(a);
+    const j = this.at(b);
+    if (i === undefined && j === undefined) return false;
+    const da = i === undefined ? Infinity : this.dist[i];
+    const db = j === undefined ? Infinity : this.dist[j];
+    return da + units <= db || db + units <= da;
+  }
+
   /** Whether `path` is exactly the tree's path to its last node (no allocation). */
   isTreePath(path: readonly NodeId[]): boolean {
     const i = this.at(path[path.length - 1]);

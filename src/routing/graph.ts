@@ -127,8 +127,18 @@ export class LinkGraph implements AdjacencyGraph {
     return j === undefined ? undefined : this.own.get(j);
   }
 
-  /** Replaces (or with undefined, removes) the advertised links of `origin` ≠ self. */
-  setAdvert(origin: NodeId, links: ReadonlyMap<NodeId, PackedLink> | undefined): GraphChange {
+  /**
+   * Replaces (or with undefined, removes) the advertised links of `origin` ≠ self. `affects` says
+   * whether a change of link a–b to `units` (undefined: gone) could change a path we compute or
+   * use; one that cannot counts as no change at all (see RouteComputer.affects). In a network of
+   * hundreds most adverts add, drop or re-cost some link far from our paths, and recomputing on
+   * each cost every node a full Dijkstra run per advert.
+   */
+  setAdvert(
+    origin: NodeId,
+    links: ReadonlyMap<NodeId, PackedLink> | undefined,
+    affects?: (a: NodeId, b: NodeId, units: number | undefined) => boolean,
+  ): GraphChange {
     if (origin === this.self) return 'none';
     const x = this.idx(origin);
     const old = this.advertised[x];
@@ -149,10 +159,9 @@ export class LinkGraph implements AdjacencyGraph {
       if (y === this.me || old?.get(y) === next?.get(y)) return;
       const xy = next?.get(y);
       const yx = this.advertised[y]?.get(x);
-      change = worse(
-        change,
-        this.setEdge(x, y, xy === undefined || yx === undefined ? undefined : Math.max(xy, yx)),
-      );
+      const units = xy === undefined || yx === undefined ? undefined : Math.max(xy, yx);
+      const c = this.setEdge(x, y, units);
+      if (c !== 'none' && (!affects || affects(origin, this.ids[y], units))) change = worse(change, c);
     };
     if (old) for (const y of old.keys()) touch(y);
     if (next) for (const y of next.keys()) if (!old?.has(y)) touch(y);

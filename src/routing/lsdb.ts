@@ -29,6 +29,12 @@ export type OfferResult = 'accepted' | 'stale' | 'duplicate' | 'own-newer' | 'ow
 
 export class LinkStateDb {
   private readonly entries = new Map<NodeId, LsdbEntry>();
+  /**
+   * Origins in increasing order, rebuilt only when an origin comes or goes (not on a new seq):
+   * anti-entropy walks ranges of it for every SUMMARY chunk, and scanning the whole map per chunk
+   * made each summary cost O(N²/99) at N members.
+   */
+  private sorted: NodeId[] | undefined;
   /** Highest seq we have used or seen for our own origin. */
   private ownSeq = 0;
 
@@ -48,6 +54,18 @@ export class LinkStateDb {
 
   values(): IterableIterator<LsdbEntry> {
     return this.entries.values();
+  }
+
+  /** Origins in [lo, hi], in increasing order. */
+  *originsIn(lo: NodeId, hi: NodeId): IterableIterator<NodeId> {
+    const s = (this.sorted ??= [...this.entries.keys()].sort((a, b) => a - b));
+    let i = 0;
+    for (let j = s.length; i < j;) {
+      const m = (i + j) >> 1;
+      if (s[m] < lo) i = m + 1;
+      else j = m;
+    }
+    for (; i < s.length && s[i] <= hi; i++) yield s[i];
   }
 
   /** Whether an advert (origin, seq) would be news to us; for our own origin, whether it forces a jump. */
@@ -90,6 +108,7 @@ export class LinkStateDb {
     for (const [origin, e] of this.entries) {
       if (origin !== this.self && e.expiresAt <= now) {
         this.entries.delete(origin);
+        this.sorted = undefined;
         gone.push(origin);
       }
     }
@@ -102,6 +121,7 @@ export class LinkStateDb {
     for (const origin of this.entries.keys()) {
       if (origin !== this.self && !isMember(origin)) {
         this.entries.delete(origin);
+        this.sorted = undefined;
         gone.push(origin);
       }
     }
@@ -111,8 +131,9 @@ export class LinkStateDb {
   /** (origin, seq) of every entry, sorted by origin: the body of our SUMMARY. */
   summary(): SummaryEntry[] {
     const out: SummaryEntry[] = [];
-    for (const [origin, e] of this.entries) out.push({ origin, seq: e.seq });
-    return out.sort((a, b) => a.origin - b.origin);
+    for (const origin of this.originsIn(0, 0xffffffff))
+      out.push({ origin, seq: (this.entries.get(origin) as LsdbEntry).seq });
+    return out;
   }
 
   /**
@@ -136,15 +157,14 @@ export class LinkStateDb {
       if (this.isNewer(e.origin, e.seq) && !same) request.push(e);
       else if (ours && ours.seq > e.seq) send.push(e.origin);
     }
-    for (const origin of this.entries.keys()) {
-      if (origin >= rangeLo && origin <= rangeHi && !listed.has(origin)) send.push(origin);
-    }
+    for (const origin of this.originsIn(rangeLo, rangeHi)) if (!listed.has(origin)) send.push(origin);
     return { request, send };
   }
 
   private put(advert: Advert, bytes: Uint8Array, now: number): void {
     const links = new Map<NodeId, PackedLink>();
     for (const l of advert.links) links.set(l.neighbor, packLink(l));
+    if (!this.entries.has(advert.origin)) this.sorted = undefined;
     this.entries.set(advert.origin, {
       origin: advert.origin,
       seq: advert.seq,

@@ -22,6 +22,8 @@ import type { RoutingParams } from './routing-params.js';
 export class RouteComputer {
   readonly selector: PathSelector;
   private tree: ShortestPathTree | undefined;
+  /** Destinations whose selected path is not the tree's (held by hysteresis): see inUse. */
+  private readonly offTree = new Set<NodeId>();
   private dirty: GraphChange = 'none';
   private urgent = false;
   private lastComputeAt = -Infinity;
@@ -42,6 +44,22 @@ export class RouteComputer {
   mark(change: GraphChange): void {
     this.dirty = worse(this.dirty, change);
   }
+
+  /**
+   * Whether link a–b changing to `units` (undefined: gone) could change a path: it is on the last
+   * shortest-path tree or on a selected path that differs from it (held by hysteresis), or, new or
+   * cheaper, it would offer some node a path as good as its tree path. Anything else cannot: a
+   * link Dijkstra did not choose getting dearer or vanishing changes no choice, and neither does
+   * one too dear to win. Before the first computation everything matters.
+   */
+  readonly affects = (a: NodeId, b: NodeId, units: number | undefined): boolean => {
+    if (!this.tree || this.tree.usesEdge(a, b)) return true;
+    for (const dst of this.offTree) {
+      const nodes = this.selector.get(dst)?.nodes;
+      if (nodes && hasLink(nodes, a, b)) return true;
+    }
+    return units !== undefined && this.tree.shortens(a, b, units);
+  };
 
   /** One of our own links died: recompute at the next tick whatever the throttle says. */
   markUrgent(): void {
@@ -91,8 +109,17 @@ export class RouteComputer {
     return changes;
   }
 
-  /** The selector's decision for `dst` given the last tree and the current graph. */
+  /** The selector's decision for `dst`, noting whether the path it keeps is the tree's. */
   private evaluate(dst: NodeId, now: number): RouteChange | undefined {
+    const change = this.decide(dst, now);
+    const kept = this.selector.get(dst);
+    if (kept && !this.tree?.isTreePath(kept.nodes)) this.offTree.add(dst);
+    else this.offTree.delete(dst);
+    return change;
+  }
+
+  /** The selector's decision for `dst` given the last tree and the current graph. */
+  private decide(dst: NodeId, now: number): RouteChange | undefined {
     const tree = this.tree;
     const units = tree?.costUnits(dst);
     const cur = this.selector.get(dst);
@@ -103,4 +130,13 @@ export class RouteComputer {
       return this.selector.evaluate(dst, { nodes: cur.nodes, cost }, cost, now);
     return this.selector.evaluate(dst, { nodes: tree.pathTo(dst) as NodeId[], cost }, curCost(), now);
   }
+}
+
+function hasLink(nodes: readonly NodeId[], a: NodeId, b: NodeId): boolean {
+  for (let k = 1; k < nodes.length; k++) {
+    const u = nodes[k - 1];
+    const v = nodes[k];
+    if ((u === a && v === b) || (u === b && v === a)) return true;
+  }
+  return false;
 }

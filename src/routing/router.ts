@@ -325,7 +325,7 @@ export class Router {
     const entry = this.lsdb.get(advert.origin);
     if (entry) {
       this.nextExpiryAt = Math.min(this.nextExpiryAt, entry.expiresAt);
-      this.computer.mark(this.graph.setAdvert(advert.origin, entry.links));
+      this.computer.mark(this.graph.setAdvert(advert.origin, entry.links, this.computer.affects));
     }
     if (entry) {
       this.suspectFromAdvert(advert.origin, previous?.links, entry.links, now);
@@ -371,7 +371,7 @@ export class Router {
   private expire(now: number): void {
     let next = Infinity;
     for (const origin of this.lsdb.expire(now)) {
-      this.computer.mark(this.graph.setAdvert(origin, undefined));
+      this.computer.mark(this.graph.setAdvert(origin, undefined, this.computer.affects));
       this.counters.advertsExpired++;
     }
     for (const e of this.lsdb.values()) if (e.origin !== this.self) next = Math.min(next, e.expiresAt);

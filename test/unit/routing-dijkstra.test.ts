@@ -99,6 +99,21 @@ test('isTreePath recognises exactly the selected path', () => {
   assert.ok(!t.isTreePath([1, 3]));
 });
 
+test('usesEdge and shortens: which link changes can change the tree', () => {
+  const g = graphOf([
+    [1, 2, 10],
+    [2, 3, 10],
+    [1, 3, 50],
+  ]);
+  const t = shortestPaths(g, 1, 8);
+  assert.ok(t.usesEdge(2, 3) && t.usesEdge(3, 2) && t.usesEdge(1, 2));
+  assert.ok(!t.usesEdge(1, 3), 'a link Dijkstra did not choose');
+  assert.ok(!t.shortens(1, 3, 21), '21 > 20: 3 keeps its path');
+  assert.ok(t.shortens(1, 3, 20), 'a tie may win on hops');
+  assert.ok(t.shortens(3, 4, 500), 'any link reaching an unreached node');
+  assert.ok(!t.shortens(4, 5, 1), 'a link between two unreached nodes reaches nothing');
+});
+
 test('1000 nodes with 10 links each are solved in well under 50 ms', () => {
   const edges: Array<[number, number, number]> = [];
   let s = 1;
