@@ -33,6 +33,8 @@ export interface AntiEntropyPorts {
 
 export class AntiEntropy {
   private readonly dueAtBy = new Map<NodeId, number>();
+  /** Neighbours whose first summary (the one after their link came up) has gone out. */
+  private readonly periodic = new Set<NodeId>();
   private chunks: Uint8Array[] | undefined;
   /** dueAt() cache; undefined when dueAtBy changed since. */
   private nextDue: number | undefined;
@@ -55,12 +57,14 @@ export class AntiEntropy {
   }
 
   neighborUp(n: NodeId, now: number): void {
+    this.periodic.delete(n);
     this.dueAtBy.set(n, now + jitter(this.params.summaryDelayMs, 0.5, this.ports.random));
     this.nextDue = undefined;
   }
 
   neighborDown(n: NodeId): void {
     this.dueAtBy.delete(n);
+    this.periodic.delete(n);
     this.nextDue = undefined;
   }
 
@@ -80,7 +84,15 @@ export class AntiEntropy {
       for (const c of this.chunks) this.ports.send(n, c);
       this.summariesSent++;
       const interval = Math.max(this.params.antiEntropyMs, this.dueAtBy.size * this.params.summaryBudgetMs);
-      this.dueAtBy.set(n, now + jitter(interval, this.params.jitterRatio, this.ports.random));
+      // Links that came up together (start, heal) had their first summaries together; spaced a
+      // jittered interval apart from there, their next ones stayed bunched, and a full mesh of 160
+      // sent no summary at all for two minutes in between (a lost advert waited that long). A first
+      // periodic one anywhere in the interval spreads the budget evenly from then on.
+      const next = this.periodic.has(n)
+        ? jitter(interval, this.params.jitterRatio, this.ports.random)
+        : this.ports.random() * interval;
+      this.periodic.add(n);
+      this.dueAtBy.set(n, now + next);
     }
   }
 
