@@ -12,14 +12,13 @@ function summaryTimes(degree: number, untilMs: number): number[] {
   const send = (): void => {};
   const announcer = new Announcer(P, lsdb, { send, isMember: () => true });
   const times: number[] = [];
-  let now = 0;
   const ae = new AntiEntropy(P, lsdb, announcer, {
     send: () => {},
     isMember: () => true,
     random: seededRandom(7),
   });
   for (let n = 2; n < 2 + degree; n++) ae.neighborUp(n, 0);
-  while ((now = ae.dueAt()) <= untilMs) {
+  for (let now = ae.dueAt(); now <= untilMs; now = ae.dueAt()) {
     const before = ae.summariesSent;
     ae.tick(now);
     for (let k = before; k < ae.summariesSent; k++) times.push(now);
