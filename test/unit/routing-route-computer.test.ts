@@ -3,55 +3,35 @@ import { test } from 'node:test';
 import { packLink } from '../../src/routing/advert.js';
 import { LinkGraph } from '../../src/routing/graph.js';
 import { RouteComputer } from '../../src/routing/route-computer.js';
-import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
+import { DEFAULT_ROUTING_PARAMS as P } from '../../src/routing/routing-params.js';
 
 const SELF = 1;
-const P = DEFAULT_ROUTING_PARAMS;
 const DESTS = [1, 2, 3, 4, 5];
-
-/** What node `n` advertises: [neighbour, rtt ms] (loss 0). */
-const links = (entries: Array<[number, number]>) =>
-  new Map(entries.map(([n, rtt]) => [n, packLink({ rttMs: rtt, loss: 0, flags: 0 })]));
 
 /**
  * SELF=1 with own links to 2 (10 ms) and 3 (40 ms); remote 2–3 (10 ms), 2–4 (10 ms), 3–4 (60 ms),
  * 3–5 (10 ms). Tree: 1-2, 2-3, 2-4, 3-5. Links 1–3 and 3–4 are not on it.
  */
-function network(): { g: LinkGraph; rc: RouteComputer; advert: Map<number, Array<[number, number]>> } {
+function network() {
   const g = new LinkGraph(SELF, P.cost);
   const rc = new RouteComputer(SELF, P, g, { report: () => {} });
+  /** Node `n` advertises links to the keys of `rtts` (ms, loss 0); returns the graph change. */
+  const advertise = (n: number, rtts: Record<number, number>) =>
+    g.setAdvert(
+      n,
+      new Map(
+        Object.entries(rtts).map(([m, rtt]) => [Number(m), packLink({ rttMs: rtt, loss: 0, flags: 0 })]),
+      ),
+      rc.affects,
+    );
   rc.mark(g.setOwnLink(2, 10));
   rc.mark(g.setOwnLink(3, 40));
-  const advert = new Map<number, Array<[number, number]>>([
-    [
-      2,
-      [
-        [1, 10],
-        [3, 10],
-        [4, 10],
-      ],
-    ],
-    [
-      3,
-      [
-        [1, 40],
-        [2, 10],
-        [4, 60],
-        [5, 10],
-      ],
-    ],
-    [
-      4,
-      [
-        [2, 10],
-        [3, 60],
-      ],
-    ],
-    [5, [[3, 10]]],
-  ]);
-  for (const [n, l] of advert) rc.mark(g.setAdvert(n, links(l), rc.affects));
+  rc.mark(advertise(2, { 1: 10, 3: 10, 4: 10 }));
+  rc.mark(advertise(3, { 1: 40, 2: 10, 4: 60, 5: 10 }));
+  rc.mark(advertise(4, { 2: 10, 3: 60 }));
+  rc.mark(advertise(5, { 3: 10 }));
   rc.run(0, DESTS);
-  return { g, rc, advert };
+  return { g, rc, advertise };
 }
 
 const path = (rc: RouteComputer, dst: number) => rc.selector.get(dst)?.nodes;
@@ -65,27 +45,16 @@ test('the first computation gives the tree paths', () => {
 });
 
 test('a link off every path vanishing or getting dearer is no change: no recomputation', () => {
-  const { g, rc } = network();
-  assert.equal(g.setAdvert(4, links([[2, 10]]), rc.affects), 'none', '3–4 withdrawn');
+  const { g, rc, advertise } = network();
+  assert.equal(advertise(3, { 1: 40, 2: 10, 4: 90, 5: 10 }), 'none', '3–4 dearer');
+  assert.equal(advertise(4, { 2: 10 }), 'none', '3–4 withdrawn');
   assert.equal(g.edge(3, 4), undefined, 'but the graph has it gone');
   assert.equal(rc.dueAt(), Infinity);
 });
 
 test('a link on the tree vanishing is bad news, and the paths through it move', () => {
-  const { g, rc } = network();
-  assert.equal(
-    g.setAdvert(
-      3,
-      links([
-        [1, 40],
-        [4, 60],
-        [5, 10],
-      ]),
-      rc.affects,
-    ),
-    'down',
-    '2–3 gone',
-  );
+  const { rc, advertise } = network();
+  assert.equal(advertise(3, { 1: 40, 4: 60, 5: 10 }), 'down', '2–3 gone');
   rc.mark('down');
   rc.run(P.spfMajorIntervalMs, DESTS);
   assert.deepEqual(path(rc, 3), [1, 3]);
@@ -93,90 +62,26 @@ test('a link on the tree vanishing is bad news, and the paths through it move', 
 });
 
 test('a new link matters only if it is cheap enough to offer a path as good as a tree path', () => {
-  const { g, rc } = network();
+  const { advertise } = network();
   // 4–5 at 200 ms: nobody gains (5 is reached for ~30 ms, 4 for ~20).
-  g.setAdvert(
-    5,
-    links([
-      [3, 10],
-      [4, 200],
-    ]),
-    rc.affects,
-  );
-  assert.equal(
-    g.setAdvert(
-      4,
-      links([
-        [2, 10],
-        [3, 60],
-        [5, 200],
-      ]),
-      rc.affects,
-    ),
-    'none',
-  );
+  advertise(5, { 3: 10, 4: 200 });
+  assert.equal(advertise(4, { 2: 10, 3: 60, 5: 200 }), 'none');
   // Re-advertised at 1 ms: 1-2-4-5 beats 1-2-3-5.
-  g.setAdvert(
-    5,
-    links([
-      [3, 10],
-      [4, 1],
-    ]),
-    rc.affects,
-  );
-  assert.equal(
-    g.setAdvert(
-      4,
-      links([
-        [2, 10],
-        [3, 60],
-        [5, 1],
-      ]),
-      rc.affects,
-    ),
-    'major',
-  );
+  advertise(5, { 3: 10, 4: 1 });
+  assert.equal(advertise(4, { 2: 10, 3: 60, 5: 1 }), 'major');
 });
 
 test('a selected path held off the tree by hysteresis counts as in use', () => {
-  const { g, rc } = network();
+  const { rc, advertise } = network();
   // A 12 ms link 4–5 appears and 3–5 rises to 16 ms: 1-2-4-5 is now the tree's path to 5, but not
   // better by a clear margin, so 1-2-3-5 stays selected, off the tree.
-  g.setAdvert(
-    5,
-    links([
-      [3, 16],
-      [4, 12],
-    ]),
-    rc.affects,
-  );
-  rc.mark(
-    g.setAdvert(
-      4,
-      links([
-        [2, 10],
-        [3, 60],
-        [5, 12],
-      ]),
-      rc.affects,
-    ),
-  );
-  rc.mark(
-    g.setAdvert(
-      3,
-      links([
-        [1, 40],
-        [2, 10],
-        [4, 60],
-        [5, 16],
-      ]),
-      rc.affects,
-    ),
-  );
+  advertise(5, { 3: 16, 4: 12 });
+  rc.mark(advertise(4, { 2: 10, 3: 60, 5: 12 }));
+  rc.mark(advertise(3, { 1: 40, 2: 10, 4: 60, 5: 16 }));
   rc.run(1000, DESTS);
   assert.deepEqual(path(rc, 5), [1, 2, 3, 5], 'held');
   assert.equal(rc.affects(3, 5, undefined), true, '3–5 is off the tree but on the held path');
-  assert.equal(g.setAdvert(5, links([[4, 12]]), rc.affects), 'down', 'withdrawing one is bad news');
+  assert.equal(advertise(5, { 4: 12 }), 'down', 'withdrawing it is bad news');
   rc.mark('down');
   rc.run(1000 + P.spfMajorIntervalMs, DESTS);
   assert.deepEqual(path(rc, 5), [1, 2, 4, 5], 'and the held path is dead at once');
