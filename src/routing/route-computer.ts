@@ -11,7 +11,8 @@
 //   a cost drifted ('minor') → at most every spfMinorIntervalMs; the hysteresis would ignore most
 //                            such changes anyway.
 // Between graph changes only the path selector's hold timers can change a decision; they are
-// re-evaluated against the last tree.
+// re-evaluated against the last tree. A change to someone else's link that cannot alter any path
+// (see affects) is not a graph change for this purpose: in a large network most adverts are such.
 import type { NodeId } from '../identity/node-id.js';
 import { fromCostUnits } from './cost.js';
 import { shortestPaths, type ShortestPathTree } from './dijkstra.js';
@@ -22,7 +23,7 @@ import type { RoutingParams } from './routing-params.js';
 export class RouteComputer {
   readonly selector: PathSelector;
   private tree: ShortestPathTree | undefined;
-  /** Destinations whose selected path is not the tree's (held by hysteresis): see inUse. */
+  /** Destinations whose selected path is not the tree's (held by hysteresis): see affects. */
   private readonly offTree = new Set<NodeId>();
   private dirty: GraphChange = 'none';
   private urgent = false;
