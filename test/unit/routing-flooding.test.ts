@@ -220,3 +220,33 @@ test('a node the origin cannot reach hears of its advert from exactly three desi
   // With no advert of the blocked node we cannot know who else reaches it: announce.
   assert.equal(policyOf(SELF).designatedAnnouncer(ORIGIN, 77, originLinks), true);
 });
+
+test('urgent news is announced to every neighbour the origin pushed to; other news only by a few backups', () => {
+  const ORIGIN = 100;
+  const neighbors = Array.from({ length: 40 }, (_, i) => 10 + i);
+  const db = new LinkStateDb(SELF);
+  db.offer(
+    advert(
+      ORIGIN,
+      [SELF, ...neighbors].map((n) => [n, 0]),
+    ),
+    new Uint8Array([ORIGIN]),
+    0,
+  );
+  const announcedTo = (urgent: boolean): Set<number> => {
+    const to = new Set<number>();
+    const send = (n: number, m: Uint8Array): void => {
+      const msg = decodeControl(m);
+      if (typeof msg !== 'string' && msg.kind === 'announce') to.add(n);
+    };
+    const announcer = new Announcer(DEFAULT_ROUTING_PARAMS, db, { send, isMember: () => true });
+    const graph = new LinkGraph(SELF, DEFAULT_COST_PARAMS);
+    const policy = new FloodPolicy(SELF, DEFAULT_ROUTING_PARAMS, db, graph, announcer, () => {});
+    // Received from the origin, which did not pick us as a relay: we push nothing ourselves.
+    assert.equal(policy.spread(new Uint8Array(3), ORIGIN, 2, ORIGIN, urgent, [ORIGIN, ...neighbors], 0), 0);
+    announcer.tick(DEFAULT_ROUTING_PARAMS.announceIntervalMs);
+    return to;
+  };
+  assert.equal(announcedTo(true).size, neighbors.length);
+  assert.ok(announcedTo(false).size < 10, 'a backup for about 3 in 40');
+});
