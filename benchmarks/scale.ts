@@ -6,6 +6,9 @@
 //   --all-pairs / --bounded                       only that probing mode (default: all-pairs up to 200,
 //                                                 bounded K = 8 from 200 up)
 //   --no-partition                                skip the partition and heal
+//   --steady S                                    steady-state window in simulated seconds (default 30:
+//                                                 one refresh period; nodes that booted together refresh
+//                                                 together, so a shorter window may miss or catch them all)
 // N = 1000 needs a bigger heap (npm run bench:scale passes one): node --max-old-space-size=16000 dist/benchmarks/scale.js 1000
 // (1000 simulated nodes each hold the whole link-state database: N² state in one process).
 //
@@ -79,7 +82,7 @@ function probeOverhead(n: number): Row {
   };
 }
 
-function scaleRun(label: string, opts: SimOptions, partition: boolean): Row {
+function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs: number): Row {
   const cpu0 = performance.now();
   const progress = (what: string): void =>
     console.error(
@@ -92,7 +95,7 @@ function scaleRun(label: string, opts: SimOptions, partition: boolean): Row {
   const cut = cutUsedLink(sim);
   progress('cut');
   sim.run(Math.max(0, 40_000 - sim.now()));
-  const steady = steadyTraffic(sim, 10_000);
+  const steady = steadyTraffic(sim, steadyMs);
   progress('steady');
   const split = partition ? partitionRegion(sim, 0.25) : undefined;
   if (partition) progress('partitioned');
@@ -128,7 +131,10 @@ function scaleRun(label: string, opts: SimOptions, partition: boolean): Row {
 function main(): void {
   const args = process.argv.slice(2);
   const probeOnly = args.includes('--probe-only');
-  const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
+  const steadyAt = args.indexOf('--steady');
+  const steadyMs = steadyAt >= 0 ? Number(args[steadyAt + 1]) * 1000 : 30_000;
+  if (!(steadyMs > 0)) throw new Error('--steady takes a number of seconds');
+  const sizes = args.filter((a, i) => /^\d+$/.test(a) && (steadyAt < 0 || i !== steadyAt + 1)).map(Number);
   console.log(
     `probe packet: ${DEFAULT_PROBE_PARAMS.probeBytes} bytes on the wire; control messages: payload + 69 bytes`,
   );
@@ -145,7 +151,7 @@ function main(): void {
   const allPairs = !args.includes('--bounded');
   const bounded = !args.includes('--all-pairs');
   const run = (label: string, opts: SimOptions): void => {
-    rows.push(scaleRun(label, opts, partition));
+    rows.push(scaleRun(label, opts, partition, steadyMs));
     printTable('Scale (virtual times; cpu = simulation cost on this machine)', rows);
   };
   for (const n of sizes.length > 0 ? sizes : [50, 200, 1000]) {
