@@ -326,8 +326,6 @@ export class Router {
     if (entry) {
       this.nextExpiryAt = Math.min(this.nextExpiryAt, entry.expiresAt);
       this.computer.mark(this.graph.setAdvert(advert.origin, entry.links, this.computer.affects));
-    }
-    if (entry) {
       this.suspectFromAdvert(advert.origin, previous?.links, entry.links, now);
       this.flood(
         copy,
