@@ -82,6 +82,37 @@ function probeOverhead(n: number): Row {
   };
 }
 
+/** The most recent route computation times of every node (real CPU ms). */
+function computeTimes(sim: Simulator): number[] {
+  return sim.nodes.flatMap((node) => node.router?.stats().recentComputeMs ?? []);
+}
+
+function fmtSpf(sim: Simulator): string {
+  const times = computeTimes(sim);
+  return `spf p50/p95 ${percentile(times, 0.5).toFixed(2)}/${percentile(times, 0.95).toFixed(2)} ms`;
+}
+
+/**
+ * steadyTraffic over `ms`, in 5 s pieces reported as they end: at N = 1000 a simulated second
+ * costs minutes here, and a run stopped early still says what it measured.
+ */
+function steadyWindow(
+  sim: Simulator,
+  ms: number,
+  report: (sofar: { probeBps: number; controlBps: number }, ms: number) => void,
+): { probeBps: number; controlBps: number } {
+  const sum = { probeBps: 0, controlBps: 0 };
+  for (let done = 0; done < ms;) {
+    const step = Math.min(5000, ms - done);
+    const t = steadyTraffic(sim, step);
+    sum.probeBps += t.probeBps * step;
+    sum.controlBps += t.controlBps * step;
+    done += step;
+    report({ probeBps: sum.probeBps / done, controlBps: sum.controlBps / done }, done);
+  }
+  return { probeBps: sum.probeBps / ms, controlBps: sum.controlBps / ms };
+}
+
 function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs: number): Row {
   const cpu0 = performance.now();
   const progress = (what: string): void =>
@@ -95,19 +126,19 @@ function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs:
   const cut = cutUsedLink(sim);
   progress('cut');
   sim.run(Math.max(0, 40_000 - sim.now()));
-  const steady = steadyTraffic(sim, steadyMs);
-  progress('steady');
+  const steady = steadyWindow(sim, steadyMs, (sofar, ms) =>
+    progress(
+      `steady ${ms / 1000}/${steadyMs / 1000} s: probe ${fmtBps(sofar.probeBps)}, control ${fmtBps(sofar.controlBps)}, ${fmtSpf(sim)}`,
+    ),
+  );
   const split = partition ? partitionRegion(sim, 0.25) : undefined;
   if (partition) progress('partitioned');
   sim.run(3000);
   const healed = partition ? heal(sim) : undefined;
   if (partition) progress('healed');
-  const times: number[] = [];
   let probed = 0;
-  for (const node of sim.nodes) {
-    times.push(...(node.router?.stats().recentComputeMs ?? []));
-    probed += node.prober?.probedMembers().length ?? 0;
-  }
+  for (const node of sim.nodes) probed += node.prober?.probedMembers().length ?? 0;
+  const times = computeTimes(sim);
   const v = sim.verifier;
   return {
     label,
