@@ -33,6 +33,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "napi-util.h"
+
 // A flood never empties the queue; after this many batches we return to the event loop so timers,
 // UDP and the control socket get their turn. epoll is level-triggered: we are called again at once.
 #define MAX_BATCHES_PER_WAKEUP 16
@@ -71,87 +73,27 @@ typedef struct {
 
 // --- errors ---------------------------------------------------------------------------------------
 
+// Throws a Node-style system error whose message names the interface: "CODE: why, syscall 'tun0'".
 static void tun_throw_errno(napi_env env, int err, const char *syscall, const char *ifname, const char *why) {
-  const char *code = uv_err_name(-err);
-  char fallback[24];
-  if (strncmp(code, "Unknown", 7) == 0) {
-    snprintf(fallback, sizeof(fallback), "ERRNO%d", err);
-    code = fallback;
-  }
-  char msg[256];
-  snprintf(msg, sizeof(msg), "%s: %s, %s '%s'", code, why != NULL ? why : uv_strerror(-err), syscall, ifname);
-
-  napi_value code_v, msg_v, error, errno_v, syscall_v;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
-  napi_create_error(env, code_v, msg_v, &error);
-  napi_create_int32(env, -err, &errno_v);
-  napi_set_named_property(env, error, "errno", errno_v);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
-  napi_set_named_property(env, error, "syscall", syscall_v);
-  napi_throw(env, error);
-}
-
-// A failed napi_* call (usually a wrong argument type) becomes a TypeError unless it already threw:
-// some, like napi_get_typedarray_info on a non-TypedArray, return an error status without throwing.
-static void tun_throw_napi(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info != NULL && info->error_message != NULL ? info->error_message : "invalid argument";
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-}
-
-#define TUN_CALL(call)                                                                                       \
-  do {                                                                                                       \
-    if ((call) != napi_ok) {                                                                                 \
-      tun_throw_napi(env);                                                                                   \
-      return NULL;                                                                                           \
-    }                                                                                                        \
-  } while (0)
-
-#define TUN_ARGS(n)                                                                                          \
-  size_t argc = (n);                                                                                         \
-  napi_value argv[(n)];                                                                                      \
-  TUN_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                                            \
-  if (argc < (n)) {                                                                                          \
-    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");                               \
-    return NULL;                                                                                             \
-  }
-
-static tun_t *tun_from(napi_env env, napi_value handle) {
-  void *data = NULL;
-  size_t len = 0;
-  if (napi_get_buffer_info(env, handle, &data, &len) != napi_ok || len < sizeof(tun_t) ||
-      ((uintptr_t)data % sizeof(void *)) != 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must be an aligned Buffer of sizeof_tun_t bytes");
-    return NULL;
-  }
-  return (tun_t *)data;
+  char where[72]; // tun_open reports names too long for IFNAMSIZ too
+  snprintf(where, sizeof(where), "'%s'", ifname);
+  napi_throw(env, ovl_errno_error(env, err, syscall, where, why));
 }
 
 #define TUN_HANDLE(t, v)                                                                                     \
-  tun_t *t = tun_from(env, (v));                                                                             \
+  tun_t *t = ovl_handle(env, (v), sizeof(tun_t), "sizeof_tun_t");                                             \
   if (t == NULL) return NULL;
-
-static napi_value tun_undefined(napi_env env) {
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
-}
 
 // --- open and configure ---------------------------------------------------------------------------
 
 // tun_open(handle, name) -> actual interface name. The kernel picks a name (tun%d) if `name` is empty.
 static napi_value tun_open(napi_env env, napi_callback_info info) {
-  TUN_ARGS(2)
+  OVL_ARGS(2)
   TUN_HANDLE(t, argv[0])
   size_t len = 0;
-  TUN_CALL(napi_get_value_string_utf8(env, argv[1], NULL, 0, &len));
+  OVL_CALL(napi_get_value_string_utf8(env, argv[1], NULL, 0, &len));
   char name[64];
-  TUN_CALL(napi_get_value_string_utf8(env, argv[1], name, sizeof(name), NULL));
+  OVL_CALL(napi_get_value_string_utf8(env, argv[1], name, sizeof(name), NULL));
   if (len >= IFNAMSIZ) {
     tun_throw_errno(env, EINVAL, "TUNSETIFF", name, "interface name longer than 15 bytes");
     return NULL;
@@ -184,7 +126,7 @@ static napi_value tun_open(napi_env env, napi_callback_info info) {
   t->name[IFNAMSIZ - 1] = '\0';
 
   napi_value result;
-  TUN_CALL(napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &result));
+  OVL_CALL(napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &result));
   return result;
 }
 
@@ -218,26 +160,26 @@ static void tun_ifreq(tun_t *t, struct ifreq *ifr) {
 
 // tun_set_mtu(handle, mtu)
 static napi_value tun_set_mtu(napi_env env, napi_callback_info info) {
-  TUN_ARGS(2)
+  OVL_ARGS(2)
   TUN_HANDLE(t, argv[0])
   int32_t mtu;
-  TUN_CALL(napi_get_value_int32(env, argv[1], &mtu));
+  OVL_CALL(napi_get_value_int32(env, argv[1], &mtu));
   if (tun_check_open(env, t, "SIOCSIFMTU") < 0) return NULL;
   struct ifreq ifr;
   tun_ifreq(t, &ifr);
   ifr.ifr_mtu = mtu;
   if (tun_ifioctl(env, t, AF_INET, SIOCSIFMTU, "SIOCSIFMTU", &ifr) < 0) return NULL;
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // tun_set_ipv4(handle, address, prefixLength). Replaces the interface's IPv4 address (ioctls know one).
 static napi_value tun_set_ipv4(napi_env env, napi_callback_info info) {
-  TUN_ARGS(3)
+  OVL_ARGS(3)
   TUN_HANDLE(t, argv[0])
   char literal[INET6_ADDRSTRLEN];
   int32_t prefix;
-  TUN_CALL(napi_get_value_string_utf8(env, argv[1], literal, sizeof(literal), NULL));
-  TUN_CALL(napi_get_value_int32(env, argv[2], &prefix));
+  OVL_CALL(napi_get_value_string_utf8(env, argv[1], literal, sizeof(literal), NULL));
+  OVL_CALL(napi_get_value_int32(env, argv[2], &prefix));
   if (tun_check_open(env, t, "SIOCSIFADDR") < 0) return NULL;
 
   struct sockaddr_in sin;
@@ -261,17 +203,17 @@ static napi_value tun_set_ipv4(napi_env env, napi_callback_info info) {
   tun_ifreq(t, &ifr);
   memcpy(&ifr.ifr_netmask, &sin, sizeof(sin));
   if (tun_ifioctl(env, t, AF_INET, SIOCSIFNETMASK, "SIOCSIFNETMASK", &ifr) < 0) return NULL;
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // tun_add_ipv6(handle, address, prefixLength). Adds (does not replace): several IPv6 addresses may coexist.
 static napi_value tun_add_ipv6(napi_env env, napi_callback_info info) {
-  TUN_ARGS(3)
+  OVL_ARGS(3)
   TUN_HANDLE(t, argv[0])
   char literal[INET6_ADDRSTRLEN];
   int32_t prefix;
-  TUN_CALL(napi_get_value_string_utf8(env, argv[1], literal, sizeof(literal), NULL));
-  TUN_CALL(napi_get_value_int32(env, argv[2], &prefix));
+  OVL_CALL(napi_get_value_string_utf8(env, argv[1], literal, sizeof(literal), NULL));
+  OVL_CALL(napi_get_value_int32(env, argv[2], &prefix));
   if (tun_check_open(env, t, "SIOCSIFADDR") < 0) return NULL;
 
   struct overlayd_in6_ifreq req;
@@ -290,12 +232,12 @@ static napi_value tun_add_ipv6(napi_env env, napi_callback_info info) {
   req.prefixlen = (uint32_t)prefix;
   req.ifindex = ifr.ifr_ifindex;
   if (tun_ifioctl(env, t, AF_INET6, SIOCSIFADDR, "SIOCSIFADDR", &req) < 0) return NULL;
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // tun_set_up(handle): IFF_UP | IFF_RUNNING, keeping the flags the kernel set (POINTOPOINT, NOARP...).
 static napi_value tun_set_up(napi_env env, napi_callback_info info) {
-  TUN_ARGS(1)
+  OVL_ARGS(1)
   TUN_HANDLE(t, argv[0])
   if (tun_check_open(env, t, "SIOCSIFFLAGS") < 0) return NULL;
   struct ifreq ifr;
@@ -303,29 +245,17 @@ static napi_value tun_set_up(napi_env env, napi_callback_info info) {
   if (tun_ifioctl(env, t, AF_INET, SIOCGIFFLAGS, "SIOCGIFFLAGS", &ifr) < 0) return NULL;
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (tun_ifioctl(env, t, AF_INET, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr) < 0) return NULL;
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // --- batched reads --------------------------------------------------------------------------------
-
-// Calls a JS function from the event loop: inside a callback scope (async context), with an exception
-// raised as an uncaught exception, exactly like any other callback Node makes.
-static void tun_call_js(tun_t *t, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  napi_env env = t->env;
-  napi_value fn, global, result;
-  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
-  if (napi_make_callback(env, t->async_context, global, fn, argc, argv, &result) == napi_pending_exception) {
-    napi_value exception;
-    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
-  }
-}
 
 static void tun_report_error(tun_t *t, int err, const char *syscall, const char *why) {
   napi_env env = t->env;
   napi_value error;
   tun_throw_errno(env, err, syscall, t->name, why);
   if (napi_get_and_clear_last_exception(env, &error) != napi_ok) return;
-  tun_call_js(t, t->on_error_ref, 1, &error);
+  ovl_call_js(t->env, t->async_context, t->on_error_ref, 1, &error);
 }
 
 static void tun_on_readable(uv_poll_t *poll, int status, int events) {
@@ -358,7 +288,7 @@ static void tun_on_readable(uv_poll_t *poll, int status, int events) {
     if (n > 0) {
       napi_value count;
       napi_create_uint32(env, n, &count);
-      tun_call_js(t, t->on_batch_ref, 1, &count);
+      ovl_call_js(t->env, t->async_context, t->on_batch_ref, 1, &count);
     }
     if (err == EAGAIN || err == EWOULDBLOCK) break;
     if (err != 0 && t->state == TUN_POLLING) {
@@ -375,7 +305,7 @@ static void tun_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg);
 
 // tun_start(handle, buffer, stride, headroom, lengths, batch, onBatch(count), onError(err))
 static napi_value tun_start(napi_env env, napi_callback_info info) {
-  TUN_ARGS(8)
+  OVL_ARGS(8)
   TUN_HANDLE(t, argv[0])
   if (t->state != TUN_OPEN) {
     tun_throw_errno(env, t->state == TUN_POLLING ? EALREADY : EBADF, "start", t->name, NULL);
@@ -386,11 +316,11 @@ static napi_value tun_start(napi_env env, napi_callback_info info) {
   uint32_t stride, headroom, batch;
   napi_typedarray_type lengths_type;
   void *lengths;
-  TUN_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
-  TUN_CALL(napi_get_value_uint32(env, argv[2], &stride));
-  TUN_CALL(napi_get_value_uint32(env, argv[3], &headroom));
-  TUN_CALL(napi_get_typedarray_info(env, argv[4], &lengths_type, &lengths_len, &lengths, NULL, NULL));
-  TUN_CALL(napi_get_value_uint32(env, argv[5], &batch));
+  OVL_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
+  OVL_CALL(napi_get_value_uint32(env, argv[2], &stride));
+  OVL_CALL(napi_get_value_uint32(env, argv[3], &headroom));
+  OVL_CALL(napi_get_typedarray_info(env, argv[4], &lengths_type, &lengths_len, &lengths, NULL, NULL));
+  OVL_CALL(napi_get_value_uint32(env, argv[5], &batch));
   if (lengths_type != napi_uint32_array || batch == 0 || lengths_len < batch || headroom >= stride ||
       (size_t)stride * batch > buffer_len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tun_start: buffer, lengths or batch geometry is inconsistent");
@@ -398,7 +328,7 @@ static napi_value tun_start(napi_env env, napi_callback_info info) {
   }
 
   uv_loop_t *loop;
-  TUN_CALL(napi_get_uv_event_loop(env, &loop));
+  OVL_CALL(napi_get_uv_event_loop(env, &loop));
   int rc = uv_poll_init(loop, &t->poll, t->fd);
   if (rc < 0) {
     tun_throw_errno(env, -rc, "uv_poll_init", t->name, NULL);
@@ -427,22 +357,22 @@ static napi_value tun_start(napi_env env, napi_callback_info info) {
     tun_throw_errno(env, -rc, "uv_poll_start", t->name, NULL);
     return NULL;
   }
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // --- write and close ------------------------------------------------------------------------------
 
 // tun_write(handle, u8array, offset, length) -> true if written, false if the kernel queue dropped it.
 static napi_value tun_write(napi_env env, napi_callback_info info) {
-  TUN_ARGS(4)
+  OVL_ARGS(4)
   TUN_HANDLE(t, argv[0])
   napi_typedarray_type type;
   size_t len;
   void *data;
   uint32_t offset, length;
-  TUN_CALL(napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL));
-  TUN_CALL(napi_get_value_uint32(env, argv[2], &offset));
-  TUN_CALL(napi_get_value_uint32(env, argv[3], &length));
+  OVL_CALL(napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL));
+  OVL_CALL(napi_get_value_uint32(env, argv[2], &offset));
+  OVL_CALL(napi_get_value_uint32(env, argv[3], &length));
   if (type != napi_uint8_array || (size_t)offset + length > len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tun_write: offset/length outside the Uint8Array");
     return NULL;
@@ -457,7 +387,7 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  TUN_CALL(napi_get_boolean(env, r >= 0, &result));
+  OVL_CALL(napi_get_boolean(env, r >= 0, &result));
   return result;
 }
 
@@ -500,10 +430,10 @@ static void tun_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) 
 
 // tun_close(handle): idempotent; safe inside the batch callback (reading stops after it returns).
 static napi_value tun_close(napi_env env, napi_callback_info info) {
-  TUN_ARGS(1)
+  OVL_ARGS(1)
   TUN_HANDLE(t, argv[0])
   tun_close_handle(t);
-  return tun_undefined(env);
+  return ovl_undefined(env);
 }
 
 // --- module ---------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "napi-util.h"
+
 // A flood never empties the queue; after this many batches we return to the event loop so timers,
 // the TUN and the control socket get their turn. epoll is level-triggered: we are called again at once.
 #define MAX_BATCHES_PER_WAKEUP 16
@@ -92,97 +94,13 @@ typedef struct {
 
 // --- errors ---------------------------------------------------------------------------------------
 
-static napi_value udp_errno_error(napi_env env, int err, const char *syscall, const char *where, const char *why) {
-  const char *code = uv_err_name(-err);
-  char fallback[24];
-  if (strncmp(code, "Unknown", 7) == 0) {
-    snprintf(fallback, sizeof(fallback), "ERRNO%d", err);
-    code = fallback;
-  }
-  char msg[256];
-  snprintf(msg, sizeof(msg), "%s: %s, %s %s", code, why != NULL ? why : uv_strerror(-err), syscall, where);
-
-  napi_value code_v, msg_v, error, errno_v, syscall_v;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
-  napi_create_error(env, code_v, msg_v, &error);
-  napi_create_int32(env, -err, &errno_v);
-  napi_set_named_property(env, error, "errno", errno_v);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
-  napi_set_named_property(env, error, "syscall", syscall_v);
-  return error;
-}
-
 static void udp_throw_errno(napi_env env, int err, const char *syscall, const char *where, const char *why) {
-  napi_throw(env, udp_errno_error(env, err, syscall, where, why));
-}
-
-// A failed napi_* call (usually a wrong argument type) becomes a TypeError unless it already threw.
-static void udp_throw_napi(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) return;
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
-  const char *msg = info != NULL && info->error_message != NULL ? info->error_message : "invalid argument";
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-}
-
-#define UDP_CALL(call)                                                                                       \
-  do {                                                                                                       \
-    if ((call) != napi_ok) {                                                                                 \
-      udp_throw_napi(env);                                                                                   \
-      return NULL;                                                                                           \
-    }                                                                                                        \
-  } while (0)
-
-#define UDP_ARGS(n)                                                                                          \
-  size_t argc = (n);                                                                                         \
-  napi_value argv[(n)];                                                                                      \
-  UDP_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                                            \
-  if (argc < (n)) {                                                                                          \
-    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");                               \
-    return NULL;                                                                                             \
-  }
-
-static udp_t *udp_from(napi_env env, napi_value handle) {
-  void *data = NULL;
-  size_t len = 0;
-  if (napi_get_buffer_info(env, handle, &data, &len) != napi_ok || len < sizeof(udp_t) ||
-      ((uintptr_t)data % sizeof(void *)) != 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must be an aligned Buffer of sizeof_udp_t bytes");
-    return NULL;
-  }
-  return (udp_t *)data;
+  napi_throw(env, ovl_errno_error(env, err, syscall, where, why));
 }
 
 #define UDP_HANDLE(u, v)                                                                                     \
-  udp_t *u = udp_from(env, (v));                                                                             \
+  udp_t *u = ovl_handle(env, (v), sizeof(udp_t), "sizeof_udp_t");                                             \
   if (u == NULL) return NULL;
-
-// A typed array of the given type with at least `min_len` elements; NULL (and a RangeError) otherwise.
-static void *udp_typed(napi_env env, napi_value v, napi_typedarray_type want, size_t min_len, const char *what) {
-  napi_typedarray_type type;
-  size_t len;
-  void *data;
-  if (napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok) {
-    udp_throw_napi(env);
-    return NULL;
-  }
-  if (type != want || len < min_len) {
-    char msg[96];
-    snprintf(msg, sizeof(msg), "%s has the wrong type or is too short", what);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-    return NULL;
-  }
-  return data;
-}
-
-static napi_value udp_undefined(napi_env env) {
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
-}
 
 static napi_value udp_int(napi_env env, int32_t n) {
   napi_value v;
@@ -248,17 +166,17 @@ static uint32_t udp_get_int_opt(int fd, int level, int opt) {
 // Binds a non-blocking socket (IPv6 sockets are IPV6_V6ONLY). info receives [bound port, SO_RCVBUF,
 // SO_SNDBUF] as the kernel reports them (it doubles what was asked, for bookkeeping overhead).
 static napi_value udp_open(napi_env env, napi_callback_info info) {
-  UDP_ARGS(7)
+  OVL_ARGS(7)
   UDP_HANDLE(u, argv[0])
   uint32_t family, port, flags;
   int32_t buffer_bytes;
   char host[INET6_ADDRSTRLEN];
-  UDP_CALL(napi_get_value_uint32(env, argv[1], &family));
-  UDP_CALL(napi_get_value_string_utf8(env, argv[2], host, sizeof(host), NULL));
-  UDP_CALL(napi_get_value_uint32(env, argv[3], &port));
-  UDP_CALL(napi_get_value_int32(env, argv[4], &buffer_bytes));
-  UDP_CALL(napi_get_value_uint32(env, argv[5], &flags));
-  uint32_t *out = udp_typed(env, argv[6], napi_uint32_array, 3, "info");
+  OVL_CALL(napi_get_value_uint32(env, argv[1], &family));
+  OVL_CALL(napi_get_value_string_utf8(env, argv[2], host, sizeof(host), NULL));
+  OVL_CALL(napi_get_value_uint32(env, argv[3], &port));
+  OVL_CALL(napi_get_value_int32(env, argv[4], &buffer_bytes));
+  OVL_CALL(napi_get_value_uint32(env, argv[5], &flags));
+  uint32_t *out = ovl_typed(env, argv[6], napi_uint32_array, 3, "info");
   if (out == NULL) return NULL;
 
   char where[96];
@@ -339,22 +257,10 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   out[0] = bound_port;
   out[1] = udp_get_int_opt(fd, SOL_SOCKET, SO_RCVBUF);
   out[2] = udp_get_int_opt(fd, SOL_SOCKET, SO_SNDBUF);
-  return udp_undefined(env);
+  return ovl_undefined(env);
 }
 
 // --- batched receive ------------------------------------------------------------------------------
-
-// Calls a JS function from the event loop: inside a callback scope (async context), with an exception
-// raised as an uncaught exception, exactly like any other callback Node makes.
-static void udp_call_js(udp_t *u, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  napi_env env = u->env;
-  napi_value fn, global, result;
-  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
-  if (napi_make_callback(env, u->async_context, global, fn, argc, argv, &result) == napi_pending_exception) {
-    napi_value exception;
-    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
-  }
-}
 
 static void udp_count_rx_error(udp_t *u, int err) {
   u->stats[STAT_RX_ERRORS]++;
@@ -366,8 +272,8 @@ static void udp_count_rx_error(udp_t *u, int err) {
 static void udp_fail(udp_t *u, int err, const char *syscall) {
   uv_poll_stop(&u->poll);
   udp_count_rx_error(u, err);
-  napi_value error = udp_errno_error(u->env, err, syscall, u->name, NULL);
-  udp_call_js(u, u->on_error_ref, 1, &error);
+  napi_value error = ovl_errno_error(u->env, err, syscall, u->name, NULL);
+  ovl_call_js(u->env, u->async_context, u->on_error_ref, 1, &error);
 }
 
 // Errors that mean this socket (not the network) is broken; everything else recv reports is an
@@ -490,7 +396,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events) {
       u->unexplained_poll_errors = 0;
       napi_value count;
       napi_create_uint32(env, n, &count);
-      udp_call_js(u, u->on_batch_ref, 1, &count);
+      ovl_call_js(u->env, u->async_context, u->on_batch_ref, 1, &count);
     }
     if (err == 0) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) break;
@@ -509,7 +415,7 @@ static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg);
 
 // udp_start(handle, buffer, slotSize, lengths, addrs, batch, stats, onBatch(count), onError(err))
 static napi_value udp_start(napi_env env, napi_callback_info info) {
-  UDP_ARGS(9)
+  OVL_ARGS(9)
   UDP_HANDLE(u, argv[0])
   if (u->state != UDP_OPEN) {
     udp_throw_errno(env, u->state == UDP_POLLING ? EALREADY : EBADF, "start", u->name, NULL);
@@ -518,22 +424,22 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   void *buffer;
   size_t buffer_len;
   uint32_t slot_size, batch;
-  UDP_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
-  UDP_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
-  UDP_CALL(napi_get_value_uint32(env, argv[5], &batch));
+  OVL_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
+  OVL_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
+  OVL_CALL(napi_get_value_uint32(env, argv[5], &batch));
   if (batch == 0 || slot_size == 0 || slot_size > UDP_MAX_SLOT || (size_t)slot_size * batch > buffer_len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_start: buffer, slot size or batch is inconsistent");
     return NULL;
   }
-  uint32_t *lengths = udp_typed(env, argv[3], napi_uint32_array, batch, "lengths");
+  uint32_t *lengths = ovl_typed(env, argv[3], napi_uint32_array, batch, "lengths");
   if (lengths == NULL) return NULL;
-  uint8_t *addrs = udp_typed(env, argv[4], napi_uint8_array, (size_t)batch * UDP_ADDR_BYTES, "addrs");
+  uint8_t *addrs = ovl_typed(env, argv[4], napi_uint8_array, (size_t)batch * UDP_ADDR_BYTES, "addrs");
   if (addrs == NULL) return NULL;
-  uint32_t *stats = udp_typed(env, argv[6], napi_uint32_array, STAT_COUNT, "stats");
+  uint32_t *stats = ovl_typed(env, argv[6], napi_uint32_array, STAT_COUNT, "stats");
   if (stats == NULL) return NULL;
 
   uv_loop_t *loop;
-  UDP_CALL(napi_get_uv_event_loop(env, &loop));
+  OVL_CALL(napi_get_uv_event_loop(env, &loop));
   int rc = uv_poll_init(loop, &u->poll, u->fd);
   if (rc < 0) {
     udp_throw_errno(env, -rc, "uv_poll_init", u->name, NULL);
@@ -565,7 +471,7 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     udp_throw_errno(env, -rc, "uv_poll_start", u->name, NULL);
     return NULL;
   }
-  return udp_undefined(env);
+  return ovl_undefined(env);
 }
 
 // --- send -----------------------------------------------------------------------------------------
@@ -577,20 +483,20 @@ static bool udp_can_send(const udp_t *u) {
 // udp_send(handle, data Uint8Array, offset, length, addr Uint8Array record) -> 0, or a negative errno.
 // One sendto, synchronous: the kernel has copied the bytes when this returns.
 static napi_value udp_send(napi_env env, napi_callback_info info) {
-  UDP_ARGS(5)
+  OVL_ARGS(5)
   UDP_HANDLE(u, argv[0])
   napi_typedarray_type type;
   size_t len;
   void *data;
   uint32_t offset, length;
-  UDP_CALL(napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL));
-  UDP_CALL(napi_get_value_uint32(env, argv[2], &offset));
-  UDP_CALL(napi_get_value_uint32(env, argv[3], &length));
+  OVL_CALL(napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL));
+  OVL_CALL(napi_get_value_uint32(env, argv[2], &offset));
+  OVL_CALL(napi_get_value_uint32(env, argv[3], &length));
   if (type != napi_uint8_array || (size_t)offset + length > len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_send: offset/length outside the Uint8Array");
     return NULL;
   }
-  const uint8_t *rec = udp_typed(env, argv[4], napi_uint8_array, UDP_ADDR_BYTES, "addr");
+  const uint8_t *rec = ovl_typed(env, argv[4], napi_uint8_array, UDP_ADDR_BYTES, "addr");
   if (rec == NULL) return NULL;
   if (!udp_can_send(u)) return udp_int(env, -EBADF);
   struct sockaddr_in6 to;
@@ -618,23 +524,23 @@ static void udp_note(int32_t *res, int slot, int errno_slot, int32_t how_many, i
 // A full queue is what a NIC does too; TCP inside the tunnel sees the loss and slows down. With
 // multi-megabyte SO_SNDBUFFORCE buffers it only happens when the underlay is truly saturated.
 static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
-  UDP_ARGS(7)
+  OVL_ARGS(7)
   UDP_HANDLE(u, argv[0])
   void *buffer;
   size_t buffer_len;
   uint32_t slot_size, count;
-  UDP_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
-  UDP_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
-  UDP_CALL(napi_get_value_uint32(env, argv[5], &count));
+  OVL_CALL(napi_get_buffer_info(env, argv[1], &buffer, &buffer_len));
+  OVL_CALL(napi_get_value_uint32(env, argv[2], &slot_size));
+  OVL_CALL(napi_get_value_uint32(env, argv[5], &count));
   if ((size_t)slot_size * count > buffer_len) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_send_batch: count * slotSize exceeds the buffer");
     return NULL;
   }
-  const uint32_t *lengths = udp_typed(env, argv[3], napi_uint32_array, count, "lengths");
+  const uint32_t *lengths = ovl_typed(env, argv[3], napi_uint32_array, count, "lengths");
   if (lengths == NULL) return NULL;
-  const uint8_t *addrs = udp_typed(env, argv[4], napi_uint8_array, (size_t)count * UDP_ADDR_BYTES, "addrs");
+  const uint8_t *addrs = ovl_typed(env, argv[4], napi_uint8_array, (size_t)count * UDP_ADDR_BYTES, "addrs");
   if (addrs == NULL) return NULL;
-  int32_t *res = udp_typed(env, argv[6], napi_int32_array, RES_COUNT, "result");
+  int32_t *res = ovl_typed(env, argv[6], napi_int32_array, RES_COUNT, "result");
   if (res == NULL) return NULL;
   memset(res, 0, RES_COUNT * sizeof(int32_t));
   // JS picks the socket by family and copies at most a slot: anything else is a bug, not a network error.
@@ -718,7 +624,7 @@ static void udp_on_closed(uv_handle_t *handle) {
   if (on_closed != NULL) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) == napi_ok) {
-      udp_call_js(u, on_closed, 0, NULL);
+      ovl_call_js(u->env, u->async_context, on_closed, 0, NULL);
       napi_close_handle_scope(env, scope);
     }
     napi_delete_reference(env, on_closed);
@@ -757,7 +663,7 @@ static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) 
 static napi_value udp_close(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  UDP_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  OVL_CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");
     return NULL;
@@ -766,14 +672,14 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
   bool later = udp_close_handle(u);
   if (later && argc >= 2 && u->on_closed_ref == NULL) {
     napi_valuetype type;
-    UDP_CALL(napi_typeof(env, argv[1], &type));
-    if (type == napi_function) UDP_CALL(napi_create_reference(env, argv[1], 1, &u->on_closed_ref));
+    OVL_CALL(napi_typeof(env, argv[1], &type));
+    if (type == napi_function) OVL_CALL(napi_create_reference(env, argv[1], 1, &u->on_closed_ref));
     else later = false;
   } else {
     later = false;
   }
   napi_value result;
-  UDP_CALL(napi_get_boolean(env, later, &result));
+  OVL_CALL(napi_get_boolean(env, later, &result));
   return result;
 }
 
