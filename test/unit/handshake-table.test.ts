@@ -1,57 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
-import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
 import { InitiatorHandshake } from '../../src/session/handshake.js';
-import { OpenError, SEAL_REFUSED } from '../../src/session/keypair.js';
+import { OpenError } from '../../src/session/keypair.js';
 import { mac1Key, writeMac1 } from '../../src/session/mac.js';
-import type { SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
 import { encodeTai64n } from '../../src/session/timestamp.js';
-import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
-import { parseRoutedHeader, writeRoutedHeader } from '../../src/wire/routed-header.js';
-
-interface Member {
-  keyPair: KeyPair;
-  id: NodeId;
-}
-
-function member(n: number): Member {
-  const keyPair = keyPairFromSeed(Buffer.alloc(32, n));
-  return { keyPair, id: nodeIdFromPublicKey(keyPair.publicKey) };
-}
-
-const A = member(1);
-const B = member(2);
-const C = member(3);
-let wall = 1_700_000_000_000;
-const wallClock = (): number => (wall += 1000);
-
-function table(me: Member, peers: Member[], params: SessionParamsInput = {}): SessionTable {
-  return new SessionTable({
-    localKeyPair: me.keyPair,
-    localId: me.id,
-    peers: peers.map((p) => ({ id: p.id, publicKey: p.keyPair.publicKey })),
-    params,
-    wallClock,
-  });
-}
-
-/** Seals `payload` from `fromId` to `toId` in a direct Data packet; null if the table refuses. */
-function send(from: SessionTable, fromId: NodeId, toId: NodeId, payload: Buffer, now: number): Buffer | null {
-  const buf = Buffer.alloc(1500);
-  const addrOffset = writeRoutedHeader(buf, PacketType.Data, INITIAL_TTL, [], fromId, toId) - ADDRESS_BYTES;
-  const end = from.seal(toId, buf, addrOffset, payload, now);
-  return end === SEAL_REFUSED ? null : buf.subarray(0, end);
-}
-
-/** Opens a Data packet; the plaintext, or the negative OpenError. */
-function receive(to: SessionTable, pkt: Buffer, now: number): Buffer | number {
-  const h = parseRoutedHeader(pkt, pkt.length);
-  assert.ok(typeof h !== 'string', `bad header: ${String(h)}`);
-  const n = to.open(pkt, h.addrOffset, pkt.length, now);
-  return n < 0 ? n : Buffer.from(pkt.subarray(h.addrOffset + 20, h.addrOffset + 20 + n));
-}
+import { A, B, C, lastWall, receive, send, table, type Member } from './session-fixtures.js';
 
 test('two tables handshake and exchange data both ways', () => {
   const a = table(A, [A, B, C]);
@@ -259,7 +213,7 @@ test('an InitiatorHandshake built outside a table completes against a SessionTab
     A.keyPair,
     B.keyPair.publicKey,
     77,
-    encodeTai64n(wall + 1e9),
+    encodeTai64n(lastWall() + 1e9),
     mac1Key(B.keyPair.publicKey),
   );
   const r = b.consumeInitiation(A.id, hs.body, 'k', 0);

@@ -1,22 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
-import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
 import { mac1Key, writeMac1 } from '../../src/session/mac.js';
 import { SessionTable } from '../../src/session/session-table.js';
-
-interface Member {
-  keyPair: KeyPair;
-  id: NodeId;
-}
-
-function member(n: number): Member {
-  const keyPair = keyPairFromSeed(Buffer.alloc(32, n));
-  return { keyPair, id: nodeIdFromPublicKey(keyPair.publicKey) };
-}
-
-const A = member(1);
-const B = member(2);
+import { A, B, type Member } from './session-fixtures.js';
 
 // Deterministic, so a failure reproduces.
 function prng(seed: number): (n: number) => number {

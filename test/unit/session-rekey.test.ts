@@ -1,27 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
-import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
-import { SEAL_REFUSED } from '../../src/session/keypair.js';
+import type { NodeId } from '../../src/identity/node-id.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
-import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
-import { parseRoutedHeader, writeRoutedHeader } from '../../src/wire/routed-header.js';
-
-interface Member {
-  keyPair: KeyPair;
-  id: NodeId;
-}
-
-function member(n: number): Member {
-  const keyPair = keyPairFromSeed(Buffer.alloc(32, n));
-  return { keyPair, id: nodeIdFromPublicKey(keyPair.publicKey) };
-}
-
-const A = member(1);
-const B = member(2);
-const C = member(3);
-let wall = 1_700_000_000_000;
+import { A, B, C, receive, send, table as sessionTable, type Member } from './session-fixtures.js';
 
 // Exact timers unless a test asks for jitter.
 const EXACT: SessionParamsInput = { rekeyJitter: 0, retryJitter: 0 };
@@ -32,34 +14,13 @@ function table(
   params: SessionParamsInput = EXACT,
   random?: RandomSource,
 ): SessionTable {
-  return new SessionTable({
-    localKeyPair: me.keyPair,
-    localId: me.id,
-    peers: peers.map((p) => ({ id: p.id, publicKey: p.keyPair.publicKey })),
-    params,
-    wallClock: () => (wall += 1000),
-    random,
-  });
+  return sessionTable(me, peers, params, random);
 }
 
 /** Almost constant randomness: jitter sees ~`value`, indices still differ. */
 function nearly(value: number): RandomSource {
   let k = 0;
   return () => value + (value < 0.5 ? 1 : -1) * 1e-9 * ++k;
-}
-
-function send(from: SessionTable, fromId: NodeId, toId: NodeId, payload: Buffer, now: number): Buffer | null {
-  const buf = Buffer.alloc(1500);
-  const addrOffset = writeRoutedHeader(buf, PacketType.Data, INITIAL_TTL, [], fromId, toId) - ADDRESS_BYTES;
-  const end = from.seal(toId, buf, addrOffset, payload, now);
-  return end === SEAL_REFUSED ? null : buf.subarray(0, end);
-}
-
-function receive(to: SessionTable, pkt: Buffer, now: number): Buffer | number {
-  const h = parseRoutedHeader(pkt, pkt.length);
-  assert.ok(typeof h !== 'string');
-  const n = to.open(pkt, h.addrOffset, pkt.length, now);
-  return n < 0 ? n : Buffer.from(pkt.subarray(h.addrOffset + 20, h.addrOffset + 20 + n));
 }
 
 /** A full handshake initiated by `i`, including the confirming keepalive. */
