@@ -30,7 +30,15 @@ import {
   waitRecovered,
 } from './lib/failover-trial.js';
 import { analyzeOutage, lostBetween } from './lib/ping-log.js';
-import { codeVersion, machineLine, numberOption, progress, requireRoot } from './lib/progress.js';
+import {
+  codeVersion,
+  COMMON_OPTIONS,
+  commonOptions,
+  machineLine,
+  numberOption,
+  progress,
+  requireRoot,
+} from './lib/progress.js';
 import { TincMesh } from './lib/tinc.js';
 
 const SITES = ['a', 'b', 'c'] as const;
@@ -56,25 +64,20 @@ interface Settings {
 function parse(): Settings {
   const { values } = parseArgs({
     options: {
-      quick: { type: 'boolean', default: false },
+      ...COMMON_OPTIONS,
       trials: { type: 'string' },
       hold: { type: 'string' },
       'skip-tinc': { type: 'boolean', default: false },
       'tinc-trials': { type: 'string' },
       'tinc-default-trials': { type: 'string' },
       'ipv4-only': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      'wait-quiet': { type: 'string' },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(
-      'usage: node dist/benchmarks/failover.js [--quick] [--trials N] [--hold S] [--skip-tinc] ' +
-        '[--tinc-trials N] [--tinc-default-trials N] [--ipv4-only] [--wait-quiet S] [--json FILE]\n',
-    );
-    process.exit(0);
-  }
+  const common = commonOptions(
+    values,
+    'node dist/benchmarks/failover.js [--quick] [--trials N] [--hold S] [--skip-tinc] ' +
+      '[--tinc-trials N] [--tinc-default-trials N] [--ipv4-only] [--wait-quiet S] [--json FILE]',
+  );
   const q = values.quick;
   return {
     trials: numberOption(values.trials, q ? 5 : 20, 'trials'),
@@ -83,8 +86,7 @@ function parse(): Settings {
     tincTrials: numberOption(values['tinc-trials'], q ? 2 : 5, 'tinc-trials'),
     tincDefaultTrials: numberOption(values['tinc-default-trials'], q ? 0 : 1, 'tinc-default-trials'),
     ipv4Only: values['ipv4-only'],
-    waitQuietS: numberOption(values['wait-quiet'], 0, 'wait-quiet'),
-    json: values.json,
+    ...common,
   };
 }
 

@@ -19,7 +19,16 @@ import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CpuSampler, waitQuiet, type CpuUsage } from './lib/cpu.js';
 import { patientStatus } from './lib/overlay.js';
 import { diffPairs, snapshotPairs } from './lib/pair-traffic.js';
-import { codeVersion, machineLine, numberOption, progress, requireRoot, usageError } from './lib/progress.js';
+import {
+  codeVersion,
+  COMMON_OPTIONS,
+  commonOptions,
+  machineLine,
+  numberOption,
+  progress,
+  requireRoot,
+  usageError,
+} from './lib/progress.js';
 import { fmt, printTable } from './lib/table.js';
 
 interface Settings {
@@ -66,22 +75,17 @@ interface SizeResult {
 function parse(): Settings {
   const { values } = parseArgs({
     options: {
-      quick: { type: 'boolean', default: false },
+      ...COMMON_OPTIONS,
       sizes: { type: 'string' },
       window: { type: 'string' },
       settle: { type: 'string' },
       'converge-timeout': { type: 'string' },
-      json: { type: 'string' },
-      'wait-quiet': { type: 'string' },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(
-      'usage: node dist/benchmarks/probe-overhead.js [--quick] [--sizes 3,10,20] [--window S] [--settle S] [--converge-timeout S] [--wait-quiet S] [--json FILE]\n',
-    );
-    process.exit(0);
-  }
+  const common = commonOptions(
+    values,
+    'node dist/benchmarks/probe-overhead.js [--quick] [--sizes 3,10,20] [--window S] [--settle S] [--converge-timeout S] [--wait-quiet S] [--json FILE]',
+  );
   const sizes = (values.sizes ?? '3,10,20').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 200)) usageError('--sizes: integers 2..200');
   return {
@@ -92,8 +96,7 @@ function parse(): Settings {
       values['converge-timeout'] === undefined
         ? undefined
         : numberOption(values['converge-timeout'], 0, 'converge-timeout'),
-    waitQuietS: numberOption(values['wait-quiet'], 0, 'wait-quiet'),
-    json: values.json,
+    ...common,
   };
 }
 

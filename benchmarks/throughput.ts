@@ -19,7 +19,16 @@ import { fileSize, routeChangesSince } from './lib/failover-trial.js';
 import { runIperf } from './lib/iperf.js';
 import { overlayPids, stopOverlay, waitPath } from './lib/overlay.js';
 import { measurePairs } from './lib/pair-traffic.js';
-import { codeVersion, machineLine, numberOption, progress, requireRoot, usageError } from './lib/progress.js';
+import {
+  codeVersion,
+  COMMON_OPTIONS,
+  commonOptions,
+  machineLine,
+  numberOption,
+  progress,
+  requireRoot,
+  usageError,
+} from './lib/progress.js';
 import { TincMesh } from './lib/tinc.js';
 import { reportThroughput, ThroughputResults } from './lib/throughput-report.js';
 import { WireguardPair } from './lib/wireguard.js';
@@ -40,23 +49,18 @@ interface Settings {
 function parse(): Settings {
   const { values } = parseArgs({
     options: {
-      quick: { type: 'boolean', default: false },
+      ...COMMON_OPTIONS,
       cc: { type: 'string' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       systems: { type: 'string' },
-      json: { type: 'string' },
-      'wait-quiet': { type: 'string' },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(
-      'usage: node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-        '[--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json FILE]\n',
-    );
-    process.exit(0);
-  }
+  const common = commonOptions(
+    values,
+    'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
+      '[--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json FILE]',
+  );
   const systems = new Set((values.systems ?? SYSTEMS.join(',')).split(',') as System[]);
   for (const s of systems)
     if (!SYSTEMS.includes(s)) usageError(`unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
@@ -65,8 +69,7 @@ function parse(): Settings {
     seconds: numberOption(values.seconds, values.quick ? 5 : 10, 'seconds'),
     cc: values.cc,
     systems,
-    waitQuietS: numberOption(values['wait-quiet'], 0, 'wait-quiet'),
-    json: values.json,
+    ...common,
   };
 }
 

@@ -14,6 +14,33 @@ export function numberOption(value: string | undefined, fallback: number, name: 
   return n;
 }
 
+/** Options every benchmark command takes: spread them into its parseArgs options, then call commonOptions. */
+export const COMMON_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  'wait-quiet': { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/**
+ * --help prints `usage: <usage>` and exits; the rest: --quick, --json FILE, --wait-quiet S (wait until
+ * the machine is quiet before measuring).
+ */
+export function commonOptions(
+  values: { quick?: boolean; json?: string; 'wait-quiet'?: string; help?: boolean },
+  usage: string,
+): { quick: boolean; json: string | undefined; waitQuietS: number } {
+  if (values.help) {
+    process.stdout.write(`usage: ${usage}\n`);
+    process.exit(0);
+  }
+  return {
+    quick: values.quick ?? false,
+    json: values.json,
+    waitQuietS: numberOption(values['wait-quiet'], 0, 'wait-quiet'),
+  };
+}
+
 export function usageError(msg: string): never {
   process.stderr.write(`${msg}\n`);
   process.exit(2);
