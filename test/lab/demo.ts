@@ -65,13 +65,7 @@ async function main(): Promise<void> {
     say('\nstarting overlayd in each site (keys from `overlayd keygen`, one shared peers.yaml) ...');
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(
-      async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo',
-      {
-        timeoutMs: 30_000,
-        what: 'london to settle on its best path to tokyo',
-      },
-    );
+    await ol.waitPath('london', 'tokyo', ['london', 'paris', 'tokyo'], 30_000);
 
     say('\npaths each site chose (Dijkstra over measured RTT and loss):\n');
     say(await pathTable(ol, ['london', 'tokyo']));
@@ -105,13 +99,7 @@ async function main(): Promise<void> {
 
     say('\nrestoring paris–tokyo: traffic moves back once the link has proven itself (hysteresis hold) ...');
     await ol.lab.restore('paris', 'tokyo');
-    await ol.lab.waitFor(
-      async () => (await ol.pathOf('london', 'tokyo'))?.join('>') === 'london>paris>tokyo',
-      {
-        timeoutMs: 60_000,
-        what: 'london back on paris',
-      },
-    );
+    await ol.waitPath('london', 'tokyo', ['london', 'paris', 'tokyo'], 60_000);
     const history = await ol.paths('london');
     say('\nlondon → tokyo path changes during the demo:');
     for (const c of history.changes.filter((x) => x.destination === 'tokyo')) {

@@ -156,6 +156,15 @@ export class OverlayLab {
     return s.members.find((m) => m.name === to)?.path ?? null;
   }
 
+  /** Waits until `from` routes to `to` along `path` (site names, `from` first). */
+  async waitPath(from: string, to: string, path: string[], timeoutMs = 20_000): Promise<void> {
+    const want = path.join('>');
+    await this.lab.waitFor(async () => (await this.pathOf(from, to))?.join('>') === want, {
+      timeoutMs,
+      what: `${from} to route to ${to} via ${path.join('→')}`,
+    });
+  }
+
   async call<T>(
     name: string,
     method: string,
@@ -200,4 +209,10 @@ export class OverlayLab {
   async destroy(): Promise<void> {
     await this.lab.destroy();
   }
+}
+
+/** For `after` hooks: the daemons' last log lines when a test failed, then every namespace removed. */
+export async function closeLab(ol: OverlayLab | undefined, tailLines = 40): Promise<void> {
+  if (process.exitCode) process.stderr.write(ol?.lab.logTails(tailLines) ?? '');
+  await ol?.destroy();
 }

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
-import { OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
+import { closeLab, OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const skip = labSkipReason();
@@ -22,10 +22,7 @@ describe('overlayd on three sites (netns, real TUN and UDP)', { skip }, () => {
     await ol.waitConverged(20_000, ['a', 'b', 'c']);
   });
 
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(30) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol, 30));
 
   it('pings every pair over overlay IPv4 and IPv6 addresses', async () => {
     for (const from of ['a', 'b', 'c']) {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { PathsReport } from '../../src/control/status.js';
 import { labSkipReason } from '../lab/lab-prereqs.js';
-import { OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
+import { closeLab, OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
 
 const skip = labSkipReason();
 
@@ -27,10 +27,7 @@ describe('operating a running lab with the CLI', { skip }, () => {
     }
   });
 
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   const cli = async (
     site: string,
@@ -90,10 +87,7 @@ describe('operating a running lab with the CLI', { skip }, () => {
     );
     // Addresses work as targets too; trace through a relay once a–c is cut.
     await ol.lab.cut('a', 'c');
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', {
-      timeoutMs: 10_000,
-      what: 'a→b→c',
-    });
+    await ol.waitPath('a', 'c', ['a', 'b', 'c'], 10_000);
     const trace = JSON.parse((await cli('a', ['trace', '10.77.0.3', '--json'])).stdout) as {
       path: string[];
       hops: Array<{ hop: number; name: string; rttMs: number | null }>;

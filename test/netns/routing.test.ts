@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
-import { OverlayLab } from '../lab/overlay-lab.js';
+import { closeLab, OverlayLab } from '../lab/overlay-lab.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const skip = labSkipReason({ latency: true });
@@ -24,20 +24,11 @@ describe('policy-distorted triangle: A–C 100 ms, A–B and B–C 20 ms', { ski
     ol.startAll();
     await ol.waitConverged(30_000);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('sends A→C traffic via B, and A and C agree on the path', async () => {
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', {
-      timeoutMs: 20_000,
-      what: 'a to route to c via b',
-    });
-    await ol.lab.waitFor(async () => (await ol.pathOf('c', 'a'))?.join('>') === 'c>b>a', {
-      timeoutMs: 20_000,
-      what: 'c to route to a via b',
-    });
+    await ol.waitPath('a', 'c', ['a', 'b', 'c']);
+    await ol.waitPath('c', 'a', ['c', 'b', 'a']);
     const r = await ol.lab.ping('a', ol.addressOf('c'), { count: 10, intervalS: 0.2 });
     assert.equal(r.received, 10);
     // 2 × (20 + 20) ms through B, not 2 × 100 ms direct; the bound leaves room for a loaded machine.
@@ -54,15 +45,9 @@ describe('cut link: A→C moves to A→B→C with no lost TCP connection', { ski
     await ol.lab.setLatency('b', 'c', 10);
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', {
-      timeoutMs: 20_000,
-      what: 'a→c direct',
-    });
+    await ol.waitPath('a', 'c', ['a', 'c']);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('keeps a ping and a TCP transfer going across the cut; checksums match', async () => {
     const sink = ol.lab.spawn(
@@ -116,10 +101,7 @@ describe('cut link: A→C moves to A→B→C with no lost TCP connection', { ski
 
   it('moves back to the direct path after the hold when the link returns', async () => {
     await ol.lab.restore('a', 'c');
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', {
-      timeoutMs: 30_000,
-      what: 'a back on the direct path',
-    });
+    await ol.waitPath('a', 'c', ['a', 'c'], 30_000);
     const changes = (await ol.paths('a')).changes.filter((c) => c.destination === 'c');
     assert.equal(changes.at(-1)?.reason, 'better');
   });
@@ -131,24 +113,15 @@ describe('lossy link: 30 % random loss on A–C moves traffic to A→B→C', { s
     ol = await OverlayLab.create({ sites: ['a', 'b', 'c'] });
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>c', {
-      timeoutMs: 20_000,
-      what: 'a→c direct',
-    });
+    await ol.waitPath('a', 'c', ['a', 'c']);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('routes around the loss', async () => {
     await ol.lab.setLoss('a', 'c', 30);
     // Traffic keeps the A–C link on the fast probe schedule, so the loss estimate fills quickly.
     const ping = ol.lab.ping('a', ol.addressOf('c'), { count: 150, intervalS: 0.1 });
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', {
-      timeoutMs: 30_000,
-      what: 'a to leave the lossy link',
-    });
+    await ol.waitPath('a', 'c', ['a', 'b', 'c'], 30_000);
     await ping;
     const after = await ol.lab.ping('a', ol.addressOf('c'), { count: 20, intervalS: 0.05 });
     assert.equal(after.received, 20, 'no loss once routed via b');
@@ -168,15 +141,9 @@ describe('dead relay: traffic finds another relay (4 sites)', { skip }, () => {
     await ol.lab.cut('a', 'c');
     ol.startAll();
     await ol.waitConverged(30_000);
-    await ol.lab.waitFor(async () => (await ol.pathOf('a', 'c'))?.join('>') === 'a>b>c', {
-      timeoutMs: 20_000,
-      what: 'a→b→c',
-    });
+    await ol.waitPath('a', 'c', ['a', 'b', 'c']);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('switches to the other relay when the relay’s daemon is killed', async () => {
     const ping = ol.lab.ping('a', ol.addressOf('c'), { count: 40, intervalS: 0.1, waitS: 1 });
@@ -197,10 +164,7 @@ describe('partition and heal: every pair reaches every other again', { skip }, (
     ol.startAll();
     await ol.waitConverged(30_000);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('loses the other side during the partition and converges after the heal', async () => {
     await ol.lab.partition([
@@ -253,10 +217,7 @@ describe('no flapping: a jittery link close to the alternative', { skip }, () =>
     ol.startAll();
     await ol.waitConverged(30_000);
   });
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('makes at most one path change in 20 s of traffic', async () => {
     await new Promise((r) => setTimeout(r, 3000)); // settle on a first choice

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
-import { OverlayLab } from '../lab/overlay-lab.js';
+import { closeLab, OverlayLab } from '../lab/overlay-lab.js';
 
 const SSHD = '/usr/sbin/sshd';
 const skip =
@@ -64,10 +64,7 @@ describe('ssh over the overlay survives a cut of the direct path', { skip }, () 
     ];
   });
 
-  after(async () => {
-    if (process.exitCode) process.stderr.write(ol?.lab.logTails(40) ?? '');
-    await ol?.destroy();
-  });
+  after(() => closeLab(ol));
 
   it('keeps a running session going across the cut and connects a new one while it is down', async () => {
     // 60 lines, one every 100 ms: about 6 s of output; the cut comes after ~2 s.
