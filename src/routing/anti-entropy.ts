@@ -10,17 +10,33 @@
 // carries the same differences; pushing them would deliver each missing advert once per healed
 // link, pulling delivers it once.
 //
-// Periodic summaries share a budget: at most one per summaryBudgetMs on average across all
+// Periodic rounds share a budget: at most one per summaryBudgetMs on average across all
 // neighbours, so each neighbour gets one every max(antiEntropyMs, neighbours × summaryBudgetMs).
-// What repairs a gap is any neighbour's summary, and a node keeps receiving about one a second
-// whatever its degree; a summary lists every origin, so sending one to each of N - 1 neighbours every
-// 15 s cost O(N²) bytes per node (21 kB/s at N = 200 in a full mesh) for no faster repair.
+// What repairs a gap is any neighbour's round, and a node keeps receiving about one a second
+// whatever its degree; sending one to each of N - 1 neighbours every 15 s cost O(N²) bytes per node
+// (21 kB/s at N = 200 in a full mesh) for no faster repair.
+//
+// A periodic round is a DIGEST, not a SUMMARY: a summary lists every origin (12 bytes each, 12 kB
+// at N = 1000, about once a second), while in steady state the two databases agree but for the few
+// adverts spreading at that moment. The digest gives, per bucket of the origin space (~16 origins,
+// at most 128 buckets), a count and a hash sum; the receiver answers only the buckets that differ,
+// with a SUMMARY of that range, and the exchange goes on as for any summary from there. The first
+// round to a neighbour whose link just came up is a full SUMMARY: then differences are likely, and
+// the extra round trip would only slow the repair.
 //
 // The first summary to a neighbour goes out ~0.5 s after its link comes up, not at once: when many
 // links come up together (a node booting, a partition healing) the adverts that announce them are
 // spreading at that moment, and a summary taken before they land would list stale differences.
 import type { NodeId } from '../identity/node-id.js';
-import { encodeAdvertMessage, encodeSummaryChunks, type SummaryEntry } from './control-codec.js';
+import {
+  bucketRange,
+  DIGEST_MAX_BITS,
+  encodeAdvertMessage,
+  encodeDigest,
+  encodeSummaryChunks,
+  type Digest,
+  type SummaryEntry,
+} from './control-codec.js';
 import type { Announcer } from './announcer.js';
 import type { LinkStateDb } from './lsdb.js';
 import { jitter, type RoutingParams } from './routing-params.js';
@@ -36,9 +52,14 @@ export class AntiEntropy {
   /** Neighbours whose first summary (the one after their link came up) has gone out. */
   private readonly periodic = new Set<NodeId>();
   private chunks: Uint8Array[] | undefined;
+  /** Our digest (for sending and for comparing), cached like the summary chunks. */
+  private digest: { digest: Digest; message: Uint8Array } | undefined;
   /** dueAt() cache; undefined when dueAtBy changed since. */
   private nextDue: number | undefined;
+  /** Rounds sent: a SUMMARY to a neighbour whose link came up, a DIGEST after that. */
   summariesSent = 0;
+  /** SUMMARYs of differing buckets, sent in answer to a neighbour's DIGEST. */
+  digestRepliesSent = 0;
   advertsPushed = 0;
 
   constructor(
@@ -54,6 +75,7 @@ export class AntiEntropy {
   /** The link-state database changed: the cached summary is stale. */
   invalidate(): void {
     this.chunks = undefined;
+    this.digest = undefined;
   }
 
   neighborUp(n: NodeId, now: number): void {
@@ -80,8 +102,12 @@ export class AntiEntropy {
     this.nextDue = undefined;
     for (const [n, at] of this.dueAtBy) {
       if (at > now) continue;
-      this.chunks ??= encodeSummaryChunks(this.lsdb.summary());
-      for (const c of this.chunks) this.ports.send(n, c);
+      if (this.periodic.has(n)) {
+        this.ports.send(n, this.ownDigest(digestBits(this.lsdb.size)).message);
+      } else {
+        this.chunks ??= encodeSummaryChunks(this.lsdb.summary());
+        for (const c of this.chunks) this.ports.send(n, c);
+      }
       this.summariesSent++;
       const interval = Math.max(this.params.antiEntropyMs, this.dueAtBy.size * this.params.summaryBudgetMs);
       // Links that came up together (start, heal) had their first summaries together; spaced a
@@ -112,6 +138,25 @@ export class AntiEntropy {
     }
   }
 
+  /** A neighbour's DIGEST: answer each bucket that differs from ours with a SUMMARY of its range. */
+  onDigest(from: NodeId, theirs: Digest): void {
+    const ours = this.ownDigest(theirs.bits).digest;
+    for (let b = 0; b < ours.counts.length; b++) {
+      if (ours.counts[b] === theirs.counts[b] && ours.hashes[b] === theirs.hashes[b]) continue;
+      const { lo, hi } = bucketRange(theirs.bits, b);
+      for (const c of encodeSummaryChunks(this.lsdb.summary(lo, hi), lo, hi)) this.ports.send(from, c);
+      this.digestRepliesSent++;
+    }
+  }
+
+  private ownDigest(bits: number): { digest: Digest; message: Uint8Array } {
+    if (this.digest?.digest.bits !== bits) {
+      const digest = this.lsdb.digest(bits);
+      this.digest = { digest, message: encodeDigest(digest) };
+    }
+    return this.digest;
+  }
+
   /** A neighbour asks for adverts by origin: send what we hold. */
   onRequest(from: NodeId, origins: readonly NodeId[]): void {
     for (const origin of origins) {
@@ -122,4 +167,11 @@ export class AntiEntropy {
       this.advertsPushed++;
     }
   }
+}
+
+/** Buckets for a database of `size` adverts: about 16 origins each, at most 2^DIGEST_MAX_BITS. */
+export function digestBits(size: number): number {
+  let bits = 0;
+  while (bits < DIGEST_MAX_BITS && size > 16 * 2 ** bits) bits++;
+  return bits;
 }

@@ -6,17 +6,23 @@
 //   SUMMARY  u8 2 | u32 rangeLo | u32 rangeHi | u16 count | count × (u32 origin, u64 seq)
 //   REQUEST  u8 3 | u16 count | count × u32 origin
 //   ANNOUNCE u8 4 | u16 count | count × (u32 origin, u64 seq)
+//   DIGEST   u8 5 | u8 bits | u16 count = 2^bits | count × (u16 adverts, u32 hash)
 //
 // A SUMMARY lists, in strictly increasing origin order, every advert the sender holds whose origin
 // lies in [rangeLo, rangeHi]. The range is what lets a summary be chunked (≤ 1200 bytes each) and
 // still say "I have nothing else here": an origin the receiver holds inside the range but the
 // summary does not list is one the sender lacks. An ANNOUNCE lists adverts the sender accepted
 // recently ("I have these; REQUEST what you lack"), with no claim about anything else: that is how
-// news that is not urgent spreads (see announcer.ts). Decoding never throws; it returns a reason.
+// news that is not urgent spreads (see announcer.ts). A DIGEST condenses a summary: the origin space
+// is cut into 2^bits equal buckets (bucket b holds the origins whose top `bits` bits are b), and for
+// each it gives how many adverts the sender holds there and the sum of their entryHash(origin, seq);
+// the receiver answers a bucket that differs from its own with a SUMMARY of that bucket's range (see
+// anti-entropy.ts). Decoding never throws; it returns a reason.
 import type { NodeId } from '../identity/node-id.js';
 import { ADVERT_MAX_BYTES } from './advert.js';
+import { mix32 } from './hash.js';
 
-export const ControlKind = { Advert: 1, Summary: 2, Request: 3, Announce: 4 } as const;
+export const ControlKind = { Advert: 1, Summary: 2, Request: 3, Announce: 4, Digest: 5 } as const;
 
 export const CONTROL_CHUNK_BYTES = 1200;
 const SUMMARY_HEADER = 11;
@@ -26,6 +32,10 @@ export const SUMMARY_MAX_ENTRIES = Math.floor((CONTROL_CHUNK_BYTES - SUMMARY_HEA
 export const REQUEST_MAX_ORIGINS = Math.floor((CONTROL_CHUNK_BYTES - REQUEST_HEADER) / 4); // 299
 const ANNOUNCE_HEADER = 3;
 export const ANNOUNCE_MAX_ENTRIES = Math.floor((CONTROL_CHUNK_BYTES - ANNOUNCE_HEADER) / SUMMARY_ENTRY); // 99
+const DIGEST_HEADER = 4;
+const DIGEST_BUCKET = 6;
+/** 128 buckets (772 bytes): one message; beyond ~2000 members a bucket holds more than 16 adverts. */
+export const DIGEST_MAX_BITS = 7;
 export const CONTROL_MAX_BYTES = 1 + ADVERT_MAX_BYTES;
 
 export interface SummaryEntry {
@@ -33,11 +43,19 @@ export interface SummaryEntry {
   seq: number;
 }
 
+/** Per bucket: adverts held (mod 2¹⁶) and the sum of their entryHash (mod 2³²). */
+export interface Digest {
+  bits: number;
+  counts: Uint16Array;
+  hashes: Uint32Array;
+}
+
 export type ControlMessage =
   | { kind: 'advert'; advert: Uint8Array }
   | { kind: 'summary'; rangeLo: NodeId; rangeHi: NodeId; entries: SummaryEntry[] }
   | { kind: 'request'; origins: NodeId[] }
-  | { kind: 'announce'; entries: SummaryEntry[] };
+  | { kind: 'announce'; entries: SummaryEntry[] }
+  | ({ kind: 'digest' } & Digest);
 
 export function encodeAdvertMessage(advert: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + advert.byteLength);
@@ -47,17 +65,21 @@ export function encodeAdvertMessage(advert: Uint8Array): Uint8Array {
 }
 
 /**
- * SUMMARY messages covering the whole id space [0, 2³²-1] for `entries`, which must be sorted by
- * origin. Chunk i covers up to its last origin; the next chunk starts just after. No entries → one
- * empty chunk ("I hold nothing").
+ * SUMMARY messages covering [rangeLo, rangeHi] (default: the whole id space) for `entries`, which must
+ * be sorted by origin and lie in the range. Chunk i covers up to its last origin; the next chunk
+ * starts just after. No entries → one empty chunk ("I hold nothing here").
  */
-export function encodeSummaryChunks(entries: readonly SummaryEntry[]): Uint8Array[] {
+export function encodeSummaryChunks(
+  entries: readonly SummaryEntry[],
+  rangeLo: NodeId = 0,
+  rangeHi: NodeId = 0xffffffff,
+): Uint8Array[] {
   const out: Uint8Array[] = [];
-  let lo = 0;
+  let lo = rangeLo;
   for (let i = 0; i < entries.length || out.length === 0; i += SUMMARY_MAX_ENTRIES) {
     const part = entries.slice(i, i + SUMMARY_MAX_ENTRIES);
     const last = i + SUMMARY_MAX_ENTRIES >= entries.length;
-    const hi = last ? 0xffffffff : part[part.length - 1].origin;
+    const hi = last ? rangeHi : part[part.length - 1].origin;
     const buf = new Uint8Array(SUMMARY_HEADER + part.length * SUMMARY_ENTRY);
     const v = new DataView(buf.buffer);
     v.setUint8(0, ControlKind.Summary);
@@ -106,6 +128,39 @@ export function encodeAnnounceChunks(entries: readonly SummaryEntry[]): Uint8Arr
     out.push(buf);
   }
   return out;
+}
+
+export function encodeDigest(d: Digest): Uint8Array {
+  const n = 2 ** d.bits;
+  const buf = new Uint8Array(DIGEST_HEADER + n * DIGEST_BUCKET);
+  const v = new DataView(buf.buffer);
+  v.setUint8(0, ControlKind.Digest);
+  v.setUint8(1, d.bits);
+  v.setUint16(2, n);
+  for (let b = 0; b < n; b++) {
+    v.setUint16(DIGEST_HEADER + DIGEST_BUCKET * b, d.counts[b]);
+    v.setUint32(DIGEST_HEADER + DIGEST_BUCKET * b + 2, d.hashes[b]);
+  }
+  return buf;
+}
+
+/** Origins [lo, hi] of bucket `b` when the id space is cut into 2^bits buckets. */
+export function bucketRange(bits: number, b: number): { lo: NodeId; hi: NodeId } {
+  const width = 2 ** (32 - bits);
+  return { lo: b * width, hi: (b + 1) * width - 1 };
+}
+
+/** The bucket of `origin` among 2^bits. */
+export function bucketOf(bits: number, origin: NodeId): number {
+  return Math.floor(origin / 2 ** (32 - bits));
+}
+
+/**
+ * What a DIGEST sums for one advert. Any change of origin or seq changes it (a 32-bit mix of both);
+ * sums are order-free, so both ends get the same figure from the same set however they hold it.
+ */
+export function entryHash(origin: NodeId, seq: number): number {
+  return mix32(origin ^ mix32((seq % 0x1_0000_0000) ^ mix32(Math.floor(seq / 0x1_0000_0000) + 0x9e3779b9)));
 }
 
 /** Parses a control message. The advert variant is a view into `bytes` (valid while `bytes` is). */
@@ -157,6 +212,21 @@ export function decodeControl(bytes: Uint8Array): ControlMessage | string {
         entries.push({ origin: v.getUint32(o), seq: Number(seq) });
       }
       return { kind: 'announce', entries };
+    }
+    case ControlKind.Digest: {
+      if (bytes.byteLength > CONTROL_CHUNK_BYTES) return 'oversized';
+      if (bytes.byteLength < DIGEST_HEADER) return 'truncated';
+      const bits = v.getUint8(1);
+      const count = v.getUint16(2);
+      if (bits > DIGEST_MAX_BITS || count !== 2 ** bits) return 'bad-digest';
+      if (bytes.byteLength !== DIGEST_HEADER + count * DIGEST_BUCKET) return 'bad-length';
+      const counts = new Uint16Array(count);
+      const hashes = new Uint32Array(count);
+      for (let b = 0; b < count; b++) {
+        counts[b] = v.getUint16(DIGEST_HEADER + DIGEST_BUCKET * b);
+        hashes[b] = v.getUint32(DIGEST_HEADER + DIGEST_BUCKET * b + 2);
+      }
+      return { kind: 'digest', bits, counts, hashes };
     }
     default:
       return 'unknown-kind';

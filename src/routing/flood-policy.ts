@@ -35,6 +35,7 @@ import { LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, linkFlags, linkLoss, type PackedLink
 import type { Announcer } from './announcer.js';
 import { encodeAdvertMessage } from './control-codec.js';
 import type { LinkGraph } from './graph.js';
+import { mix32 } from './hash.js';
 import type { LinkStateDb } from './lsdb.js';
 import type { RoutingParams } from './routing-params.js';
 
@@ -198,15 +199,8 @@ export class FloodPolicy {
   }
 }
 
-function mix(x: number): number {
-  let h = x >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 function rank(a: NodeId, b: NodeId, c: NodeId): number {
-  return mix(a ^ mix(b ^ mix(c)));
+  return mix32(a ^ mix32(b ^ mix32(c)));
 }
 
 /**

@@ -11,7 +11,7 @@
 // node would keep ignoring our "older" new adverts until theirs expired (OSPF does the same).
 import type { NodeId } from '../identity/node-id.js';
 import { packLink, type Advert, type PackedLink } from './advert.js';
-import type { SummaryEntry } from './control-codec.js';
+import { bucketOf, entryHash, type Digest, type SummaryEntry } from './control-codec.js';
 
 export interface LsdbEntry {
   origin: NodeId;
@@ -128,12 +128,25 @@ export class LinkStateDb {
     return gone;
   }
 
-  /** (origin, seq) of every entry, sorted by origin: the body of our SUMMARY. */
-  summary(): SummaryEntry[] {
+  /** (origin, seq) of every entry in [lo, hi] (default: all), sorted by origin: a SUMMARY's body. */
+  summary(lo: NodeId = 0, hi: NodeId = 0xffffffff): SummaryEntry[] {
     const out: SummaryEntry[] = [];
-    for (const origin of this.originsIn(0, 0xffffffff))
+    for (const origin of this.originsIn(lo, hi))
       out.push({ origin, seq: (this.entries.get(origin) as LsdbEntry).seq });
     return out;
+  }
+
+  /** Our entries condensed into 2^bits buckets (see control-codec.ts, DIGEST). */
+  digest(bits: number): Digest {
+    const n = 2 ** bits;
+    const counts = new Uint16Array(n);
+    const hashes = new Uint32Array(n);
+    for (const e of this.entries.values()) {
+      const b = bucketOf(bits, e.origin);
+      counts[b]++;
+      hashes[b] = (hashes[b] + entryHash(e.origin, e.seq)) >>> 0;
+    }
+    return { bits, counts, hashes };
   }
 
   /**

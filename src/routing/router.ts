@@ -200,6 +200,7 @@ export class Router {
       else if (msg.kind === 'announce') this.announcer.onAnnounce(from, msg.entries, now);
       else if (msg.kind === 'summary')
         this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
+      else if (msg.kind === 'digest') this.antiEntropy.onDigest(from, msg);
       else this.antiEntropy.onRequest(from, msg.origins);
     } catch {
       // A bug must not take the packet path down with it; the counter makes it visible.

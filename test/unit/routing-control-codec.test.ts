@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   CONTROL_CHUNK_BYTES,
+  DIGEST_MAX_BITS,
   SUMMARY_MAX_ENTRIES,
+  bucketOf,
+  bucketRange,
   decodeControl,
   encodeAdvertMessage,
+  encodeDigest,
   encodeRequestChunks,
   encodeSummaryChunks,
 } from '../../src/routing/control-codec.js';
@@ -79,4 +83,56 @@ test('random bytes never throw', () => {
     if (buf.length > 0) buf[0] = 1 + Math.floor(rnd() * 3);
     assert.doesNotThrow(() => decodeControl(buf));
   }
+});
+
+test('a digest round-trips; a bad bucket count, size or length is refused by name', () => {
+  const counts = Uint16Array.from({ length: 128 }, (_, b) => b % 17);
+  const hashes = Uint32Array.from({ length: 128 }, (_, b) => (b * 0x9e3779b9) >>> 0);
+  const msg = encodeDigest({ bits: DIGEST_MAX_BITS, counts, hashes });
+  assert.ok(msg.byteLength <= CONTROL_CHUNK_BYTES, `${msg.byteLength} bytes`);
+  assert.deepEqual(decodeControl(msg), { kind: 'digest', bits: 7, counts, hashes });
+  const empty = encodeDigest({ bits: 0, counts: new Uint16Array(1), hashes: new Uint32Array(1) });
+  assert.deepEqual(decodeControl(empty), {
+    kind: 'digest',
+    bits: 0,
+    counts: new Uint16Array(1),
+    hashes: new Uint32Array(1),
+  });
+  const tooMany = Uint8Array.from(msg);
+  tooMany[1] = DIGEST_MAX_BITS + 1;
+  assert.equal(decodeControl(tooMany), 'bad-digest');
+  const wrongCount = Uint8Array.from(msg);
+  wrongCount[3] = 0x7f; // 127 buckets for 7 bits
+  assert.equal(decodeControl(wrongCount), 'bad-digest');
+  assert.equal(decodeControl(msg.subarray(0, msg.byteLength - 1)), 'bad-length');
+  assert.equal(decodeControl(msg.subarray(0, 3)), 'truncated');
+});
+
+test('digest buckets tile the id space: every origin lies in its bucket’s range', () => {
+  for (const bits of [0, 1, 4, DIGEST_MAX_BITS]) {
+    assert.deepEqual(bucketRange(bits, 0).lo, 0);
+    assert.deepEqual(bucketRange(bits, 2 ** bits - 1).hi, 0xffffffff);
+    for (const origin of [0, 1, 0x7fffffff, 0x80000000, 0xdeadbeef, 0xffffffff]) {
+      const { lo, hi } = bucketRange(bits, bucketOf(bits, origin));
+      assert.ok(lo <= origin && origin <= hi, `bits ${bits}: ${origin} in [${lo}, ${hi}]`);
+    }
+    for (let b = 1; b < 2 ** bits; b++)
+      assert.equal(bucketRange(bits, b).lo, bucketRange(bits, b - 1).hi + 1);
+  }
+});
+
+test('a summary of one range says nothing outside it', () => {
+  const lo = 0x40000000;
+  const hi = 0x5fffffff;
+  const entries = Array.from({ length: 150 }, (_, i) => ({ origin: lo + 1000 * i, seq: i + 1 }));
+  const chunks = encodeSummaryChunks(entries, lo, hi).map((c) => decodeControl(c));
+  assert.equal(chunks.length, 2);
+  const first = chunks[0];
+  const last = chunks[1];
+  assert.ok(typeof first !== 'string' && first.kind === 'summary');
+  assert.ok(typeof last !== 'string' && last.kind === 'summary');
+  assert.equal(first.rangeLo, lo);
+  assert.equal(last.rangeLo, first.rangeHi + 1);
+  assert.equal(last.rangeHi, hi);
+  assert.equal(first.entries.length + last.entries.length, 150);
 });
