@@ -3,7 +3,8 @@
 // so the wording is tested without a network.
 //
 // Not told apart yet (the data isn't kept per member): a member that rejects our key answers nothing,
-// so it reads as "no reply to handshakes"; the hint names that case.
+// so it reads as "no reply to handshakes"; the hint names that case. Kept under ~60 characters so the
+// sentence fits the 100-column status row.
 
 export interface ReachabilityFacts {
   /** Endpoints known for the member: configured (resolved) or learned from its traffic. */
@@ -20,16 +21,16 @@ export interface ReachabilityFacts {
 
 export function unreachableReason(f: ReachabilityFacts): string {
   if (f.endpointsKnown === 0 && !f.sessionEstablished) {
-    return 'no endpoint known: none in peers.yaml and it has not contacted us; no member offers a path';
+    return 'no endpoint known: none in peers.yaml, no contact, no relay path';
   }
   if (!f.sessionEstablished && f.handshakeAttempts > 0) {
     return (
-      `no reply to ${f.handshakeAttempts} handshake${f.handshakeAttempts === 1 ? '' : 's'} ` +
-      `(down, blocked, or its peers.yaml lacks this node's key)`
+      `no reply to ${f.handshakeAttempts} handshake${f.handshakeAttempts === 1 ? '' : 's'}: ` +
+      `down, blocked, or lacks our key`
     );
   }
-  if (!f.sessionEstablished && !f.everHandshaked) return 'no session yet (first handshake pending)';
+  if (!f.sessionEstablished && !f.everHandshaked) return 'no session yet: first handshake pending';
   return f.directDead
-    ? 'every path failed: the direct link is dead and no member reports a working link to it'
-    : 'every path failed: no member reports a working link to it';
+    ? 'every path failed: direct link dead, no relay reaches it'
+    : 'every path failed: no relay reaches it';
 }

@@ -1,6 +1,8 @@
 // N real OverlayNodes in one process, joined by a MemoryNetwork and backed by MemoryTuns: the whole
 // daemon (sessions, probes, routing, data plane) minus the kernel. Real timers, shortened handshake
 // retries so tests run in seconds.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/parse.js';
 import type { OverlayConfig } from '../../src/config/types.js';
 import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
@@ -26,7 +28,19 @@ export class Cluster {
   readonly members = new Map<string, ClusterMember>();
   config!: OverlayConfig;
 
-  static async create(names: string[], opts: { log?: boolean } = {}): Promise<Cluster> {
+  static async create(
+    names: string[],
+    opts: {
+      log?: boolean | Logger;
+      /**
+       * Serve each node's control socket at <controlDir>/<name>.sock (as `overlayd up --control`), and
+       * write peers.yaml there (what `overlayd reload` rereads).
+       */
+      controlDir?: string;
+      /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
+      absent?: string[];
+    } = {},
+  ): Promise<Cluster> {
     const c = new Cluster();
     const keys = names.map(() => keyPairFromSeed(generateSeed()));
     const yaml = [
@@ -41,9 +55,13 @@ export class Cluster {
         `    endpoints: [192.0.2.${i + 1}:${PORT}]`,
       ]),
     ].join('\n');
-    c.config = parseConfig(yaml, 'peers.yaml');
-    const log: Logger = opts.log ? createLogger('debug') : silentLogger;
+    const file = opts.controlDir ? join(opts.controlDir, 'peers.yaml') : 'peers.yaml';
+    if (opts.controlDir) writeFileSync(file, yaml);
+    c.config = parseConfig(yaml, file);
+    const log: Logger =
+      typeof opts.log === 'object' ? opts.log : opts.log ? createLogger('debug') : silentLogger;
     for (const [i, name] of names.entries()) {
+      if (opts.absent?.includes(name)) continue;
       const host = `192.0.2.${i + 1}`;
       let tun!: MemoryTun;
       const node = await OverlayNode.start({
@@ -54,6 +72,7 @@ export class Cluster {
         openTun: (o) => (tun = new MemoryTun({ name: o.name, mtu: o.mtu })),
         openTransport: async (port) => c.net.attach(host, port),
         sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
+        controlSocket: opts.controlDir ? `${opts.controlDir}/${name}.sock` : null,
       });
       c.members.set(name, { name, host, address: `10.77.0.${i + 1}`, keyPair: keys[i], node, tun });
     }
