@@ -132,7 +132,7 @@ describe('systemd unit', () => {
   it('makes the socket directory with the mode the READMEs state, which the daemon accepts', () => {
     assert.equal(one('Service.RuntimeDirectoryMode'), '0700');
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    assert.match(readme, /mode 0600 in a 0700 directory/);
+    assert.match(readme, /mode 0600 in a\s+0700 directory/);
     assert.match(readFileSync(README, 'utf8'), /`\/run\/overlayd` \(mode 0700/);
   });
 
