@@ -46,6 +46,12 @@ async function main(argv: string[]): Promise<void> {
     .parseAsync();
 }
 
+// `overlayd status --watch | head`: a reader that went away ends the output; it is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(hideBin(process.argv)).catch((err: unknown) => {
   if (isOverlayError(err)) {
     process.stderr.write(`overlayd: ${err.message}\n`);

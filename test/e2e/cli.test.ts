@@ -30,7 +30,7 @@ interface Run {
 
 function overlayd(
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number; prefix?: string[]; untilMs?: number } = {},
+  opts: { cwd?: string; timeoutMs?: number; prefix?: string[] } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
@@ -41,13 +41,9 @@ function overlayd(
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const kill = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    // For commands that run until stopped (status --watch): SIGTERM after untilMs.
-    const stop =
-      opts.untilMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), opts.untilMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(kill);
-      clearTimeout(stop);
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
   });
@@ -269,14 +265,45 @@ describe('overlayd CLI against running nodes', () => {
   });
 
   it('status --watch writes timestamped plain text when stdout is a pipe, and exits 0 on SIGTERM', async () => {
-    const r = await overlayd(['status', '--watch', '--interval', '0.3', '--socket', sock('a')], {
-      untilMs: 1500,
+    const child = spawn(
+      process.execPath,
+      [BIN, 'status', '--watch', '--interval', '0.2', '--socket', sock('a')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    const snapshots = (): string[] => stdout.match(/^--- \d{4}-\d\d-\d\dT[\d:.]+Z$/gm) ?? [];
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (snapshots().length >= 3) child.kill('SIGTERM');
     });
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(!r.stdout.includes('\u001b'), 'no terminal escape sequences');
-    const snapshots = r.stdout.match(/^--- \d{4}-\d\d-\d\dT[\d:.]+Z$/gm) ?? [];
-    assert.ok(snapshots.length >= 2, r.stdout);
-    assert.equal((r.stdout.match(/^MEMBER/gm) ?? []).length, snapshots.length);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(kill);
+    assert.equal(code, 0, stderr);
+    assert.ok(!stdout.includes('\u001b'), 'no terminal escape sequences');
+    assert.ok(snapshots().length >= 3, stdout);
+    assert.equal((stdout.match(/^MEMBER/gm) ?? []).length, snapshots().length);
+  });
+
+  it('status --watch piped into a reader that stops (| head) ends quietly with 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'status', '--watch', '--interval', '0.1', '--socket', sock('a')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy(); // what head does after its lines
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
   });
 
   it('ping and trace exit 0 for a reachable member and 1 for an unreachable one', async () => {
