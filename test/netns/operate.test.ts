@@ -49,7 +49,7 @@ describe('operating a running lab with the CLI', { skip }, () => {
     assert.match(
       table.stdout,
       new RegExp(
-        `\\nb\\s+10\\.77\\.0\\.2\\s+yes\\s+a→b\\s+[\\d.]+ ms\\s+\\d+%\\s+(${b4}:7946|\\[fd\\S+\\]:7946)\\s+\\d+s\\n`,
+        `\\nb\\s+10\\.77\\.0\\.2\\s+yes\\s+a→b\\s+[\\d.]+ ms\\s+[\\d.]+%\\s+(${b4}:7946|\\[fd\\S+\\]:7946)\\s+\\d+s\\n`,
       ),
     );
     for (const line of table.stdout.split('\n')) assert.ok(line.length <= 100, line);
