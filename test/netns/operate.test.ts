@@ -191,26 +191,29 @@ describe('operating a running lab with the CLI', { skip }, () => {
 
   it('keeps the running configuration and traffic when the new file is broken', async () => {
     const good = readFileSync(ol.peersFile, 'utf8');
-    writeFileSync(ol.peersFile, good.replace('address: 10.77.0.2', 'address: 10.99.0.2'));
-    ol.site('a').process!.kill('SIGHUP');
-    await ol.lab.waitFor(
-      () =>
-        /reload failed, running configuration kept: .*peers\.yaml:\d+: peers\[1\]\.address: .*outside/.test(
-          readFileSync(ol.site('a').process!.stderrPath, 'utf8'),
-        ),
-      { timeoutMs: 10_000, what: 'the reload error in a’s log' },
-    );
-    const viaCli = await cli('a', ['reload']);
-    assert.equal(viaCli.code, 78, 'a configuration error');
-    assert.match(viaCli.stderr, /peers\[1\]\.address/);
-    assert.match(
-      readFileSync(ol.site('a').process!.stderrPath, 'utf8'),
-      /error reload \(control socket\) rejected, running configuration kept: .*peers\[1\]\.address/,
-      'the daemon logs a reload refused over the CLI too',
-    );
-    const r = await ol.lab.ping('a', ol.addressOf('b'), { count: 3, intervalS: 0.1 });
-    assert.equal(r.received, 3, 'traffic still flows');
-    writeFileSync(ol.peersFile, good);
+    try {
+      writeFileSync(ol.peersFile, good.replace('address: 10.77.0.2', 'address: 10.99.0.2'));
+      ol.site('a').process!.kill('SIGHUP');
+      await ol.lab.waitFor(
+        () =>
+          /error reload \(SIGHUP\) rejected, running configuration kept: .*peers\.yaml:\d+: peers\[1\]\.address: .*outside/.test(
+            readFileSync(ol.site('a').process!.stderrPath, 'utf8'),
+          ),
+        { timeoutMs: 10_000, what: 'the reload error in a’s log' },
+      );
+      const viaCli = await cli('a', ['reload']);
+      assert.equal(viaCli.code, 78, 'a configuration error');
+      assert.match(viaCli.stderr, /peers\[1\]\.address/);
+      assert.match(
+        readFileSync(ol.site('a').process!.stderrPath, 'utf8'),
+        /error reload \(control socket\) rejected, running configuration kept: .*peers\[1\]\.address/,
+        'the daemon logs a reload refused over the CLI too',
+      );
+      const r = await ol.lab.ping('a', ol.addressOf('b'), { count: 3, intervalS: 0.1 });
+      assert.equal(r.received, 3, 'traffic still flows');
+    } finally {
+      writeFileSync(ol.peersFile, good);
+    }
     assert.equal((await cli('a', ['reload'])).code, 0);
   });
 
