@@ -219,13 +219,13 @@ describe('operating a running lab with the CLI', { skip }, () => {
 
   it('logs an error that escaped every handler with its context, and keeps routing', async () => {
     // A fault injected into the real daemon (node --import): a throw from a timer and a rejection nobody
-    // awaits, once c is up. Without the last-resort handler the first one ends the process.
+    // awaits, once c is up (8 s: well after start, even on a loaded machine). Without the last-resort handler the first one ends the process.
     const fault = ol.lab.path('fault.mjs');
     writeFileSync(
       fault,
       [
-        "setTimeout(() => { throw new Error('injected fault in a timer'); }, 4000).unref();",
-        "setTimeout(() => { Promise.reject(new Error('injected rejection')); }, 4500).unref();",
+        "setTimeout(() => { throw new Error('injected fault in a timer'); }, 8000).unref();",
+        "setTimeout(() => { Promise.reject(new Error('injected rejection')); }, 8500).unref();",
         '',
       ].join('\n'),
     );
