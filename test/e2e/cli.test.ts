@@ -252,7 +252,10 @@ describe('overlayd CLI against running nodes', () => {
     assert.match(r.stdout, /^overlayd \S+ a \(/);
     assert.match(r.stdout, /^config sha256 [0-9a-f]{12}, loaded \d+s ago from /m);
     assert.match(r.stdout, /^MEMBER\s+ADDRESS\s+REACH\s+PATH\s+DIRECT\s+LOSS\s+ENDPOINT\s+HANDSHAKE$/m);
-    assert.match(r.stdout, /^b\s+10\.77\.0\.2\s+yes\s+a→b\s+[\d.]+ ms\s+[\d.]+%\s+192\.0\.2\.2:7946\s+\d+s$/m);
+    assert.match(
+      r.stdout,
+      /^b\s+10\.77\.0\.2\s+yes\s+a→b\s+[\d.]+ ms\s+[\d.]+%\s+192\.0\.2\.2:7946\s+\d+s$/m,
+    );
     assert.match(
       r.stdout,
       /^c\s+10\.77\.0\.3\s+NO\s+no reply to \d+ handshakes?: down, blocked, or lacks our key$/m,
