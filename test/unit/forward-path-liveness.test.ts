@@ -52,7 +52,8 @@ class LivenessHarness {
   run(until: number, data: { dst: NodeId; everyMs: number; bytes: number } | undefined): void {
     for (; this.now <= until; this.now += 10) {
       if (data && this.now % data.everyMs === 0) this.live.noteData(data.dst, data.bytes, this.now);
-      for (const r of this.replies.filter((x) => x.at <= this.now)) this.live.onReply(r.s.dst, r.s.id, this.now);
+      for (const r of this.replies.filter((x) => x.at <= this.now))
+        this.live.onReply(r.s.dst, r.s.id, this.now);
       this.replies = this.replies.filter((x) => x.at > this.now);
       this.live.tick(this.now);
     }
@@ -103,7 +104,10 @@ test('a new route starts afresh: probes sent on the old one no longer count', ()
   h.dropFrom = Infinity;
   h.run(8000, { dst: C, everyMs: 10, bytes: 900 });
   assert.equal(h.failures.length, 0);
-  assert.ok(h.sent.some((s) => s.relays.join() === '5'), 'the new route is probed');
+  assert.ok(
+    h.sent.some((s) => s.relays.join() === '5'),
+    'the new route is probed',
+  );
 });
 
 test('the direct path is watched too (an MTU black hole: small packets pass, large ones are lost)', () => {

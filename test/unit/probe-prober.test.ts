@@ -236,7 +236,11 @@ test('a source address is only a candidate: probed at 0, 0.5 and 1.5 s, forgotte
     assert.equal(h.prober.learnEndpoint(A, 'spoofed', t), false);
   }
   h.runUntil(3400);
-  assert.deepEqual(h.prober.endpoints(A).map((e) => e.endpointKey), ['spoofed'], 'still waiting for an answer');
+  assert.deepEqual(
+    h.prober.endpoints(A).map((e) => e.endpointKey),
+    ['spoofed'],
+    'still waiting for an answer',
+  );
   h.runUntil(120_000);
   assert.deepEqual(
     h.sentTo('spoofed').map((p) => p.at),

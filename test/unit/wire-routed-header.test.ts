@@ -21,15 +21,7 @@ test('routes of distinct relays, neither end among them, parse', () => {
 });
 
 test('a route that repeats a relay, or names src or dst, is a bad route (no bouncing between relays)', () => {
-  for (const relays of [
-    [2, 3, 2, 3, 2, 3, 2],
-    [2, 2],
-    [2, 3, 4, 2],
-    [SRC],
-    [2, SRC],
-    [DST],
-    [2, DST, 3],
-  ]) {
+  for (const relays of [[2, 3, 2, 3, 2, 3, 2], [2, 2], [2, 3, 4, 2], [SRC], [2, SRC], [DST], [2, DST, 3]]) {
     const pkt = header(relays);
     assert.equal(parseRoutedHeader(pkt, pkt.length), 'bad-route', String(relays));
   }
