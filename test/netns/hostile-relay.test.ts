@@ -4,18 +4,12 @@
 // path forever; end-to-end path liveness must move the traffic to the other relay within 2 s, and a
 // TCP transfer running across the change must complete with a matching checksum.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
-import { closeLab, OverlayLab } from '../lab/overlay-lab.js';
+import { closeLab, type OverlayLab } from '../lab/overlay-lab.js';
+import { createTwoRelayLab, startTcpTransfer } from '../lab/scenarios.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const skip = labSkipReason({ latency: true });
-
-function lastJson<T>(text: string): T {
-  return JSON.parse(text.trim().split('\n').pop()!) as T;
-}
 
 /** In the relay's own namespace: drop what it receives over UDP beyond 400 bytes (the "hostile" relay). */
 const DROP_LARGE_UDP = [
@@ -30,54 +24,22 @@ const DROP_LARGE_UDP = [
 describe('hostile relay: passes small packets, drops large ones (4 sites)', { skip }, () => {
   let ol: OverlayLab;
   before(async () => {
-    ol = await OverlayLab.create({ sites: ['a', 'b', 'c', 'd'], latency: true });
-    // b is the better relay (10 + 10 ms) than d (20 + 20 ms); a–c is cut from the start.
-    await ol.lab.setLatency('a', 'b', 10);
-    await ol.lab.setLatency('b', 'c', 10);
-    await ol.lab.setLatency('a', 'd', 20);
-    await ol.lab.setLatency('d', 'c', 20);
-    await ol.lab.setLatency('b', 'd', 20);
-    await ol.lab.cut('a', 'c');
-    ol.startAll();
-    await ol.waitConverged(30_000);
-    await ol.waitPath('a', 'c', ['a', 'b', 'c']);
+    ol = await createTwoRelayLab();
   });
   after(() => closeLab(ol));
 
   it('moves a→c traffic to d within 2 s; the TCP transfer completes intact', async (t) => {
-    const port = '5203';
-    const sink = ol.lab.spawn(
-      'c',
-      [process.execPath, FIXTURES + 'tcp-transfer.js', 'sink', '--listen', ol.addressOf('c'), '--port', port],
-      { name: 'sink-hostile' },
-    );
-    await ol.lab.waitForListen('c', Number(port), 'tcp');
     // 8 Mbit/s for ~6 s: the transfer is in flight when b turns hostile at ~2 s.
-    const source = ol.lab.spawn(
-      'a',
-      [
-        process.execPath,
-        FIXTURES + 'tcp-transfer.js',
-        'source',
-        '--to',
-        ol.addressOf('c'),
-        '--port',
-        port,
-        '--bytes',
-        String(6_000_000),
-        '--rate-mbit',
-        '8',
-      ],
-      { name: 'source-hostile' },
-    );
+    const transfer = await startTcpTransfer(ol, 'a', 'c', {
+      port: 5203,
+      bytes: 6_000_000,
+      rateMbit: 8,
+      name: 'hostile',
+    });
     await new Promise((r) => setTimeout(r, 2000));
     const hostileAt = Date.now(); // before the rule exists: the delay measured below is an upper bound
     await ol.lab.execOk('b', ['nft', '-f', '-'], { input: DROP_LARGE_UDP + '\n' });
-    const [srcExit, sinkExit] = await Promise.all([source.exited, sink.exited]);
-    assert.equal(srcExit.code, 0, `source failed: ${source.readLogs()}`);
-    assert.equal(sinkExit.code, 0, `sink failed: ${sink.readLogs()}`);
-    const sent = lastJson<{ bytes: number; sha256: string }>(readFileSync(source.stdoutPath, 'utf8'));
-    const got = lastJson<{ bytes: number; sha256: string }>(readFileSync(sink.stdoutPath, 'utf8'));
+    const { sent, got } = await transfer.done;
     assert.equal(got.bytes, 6_000_000);
     assert.equal(got.sha256, sent.sha256);
 

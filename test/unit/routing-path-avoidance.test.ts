@@ -3,10 +3,9 @@
 // at once, for the hold time, then may go back through the usual hysteresis.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packLink } from '../../src/routing/advert.js';
-import { LinkGraph } from '../../src/routing/graph.js';
-import { RouteComputer } from '../../src/routing/route-computer.js';
+import type { RouteComputer } from '../../src/routing/route-computer.js';
 import { DEFAULT_ROUTING_PARAMS as P } from '../../src/routing/routing-params.js';
+import { computedNetwork } from './routing-fixtures.js';
 
 const SELF = 1;
 const DESTS = [1, 2, 3, 4, 5];
@@ -17,25 +16,12 @@ const DESTS = [1, 2, 3, 4, 5];
  * (30 ms).
  */
 function network() {
-  const g = new LinkGraph(SELF, P.cost);
-  const rc = new RouteComputer(SELF, P, g, { report: () => {} });
-  const advertise = (n: number, rtts: Record<number, number>) =>
-    g.setAdvert(
-      n,
-      new Map(
-        Object.entries(rtts).map(([m, rtt]) => [Number(m), packLink({ rttMs: rtt, loss: 0, flags: 0 })]),
-      ),
-      rc.affects,
-    );
-  rc.mark(g.setOwnLink(2, 10));
-  rc.mark(g.setOwnLink(3, 20));
-  rc.mark(g.setOwnLink(4, 15));
-  rc.mark(advertise(2, { 1: 10, 5: 10 }));
-  rc.mark(advertise(3, { 1: 20, 5: 10 }));
-  rc.mark(advertise(4, { 1: 15, 5: 12 }));
-  rc.mark(advertise(5, { 2: 10, 3: 10, 4: 12 }));
-  rc.run(0, DESTS);
-  return { g, rc };
+  return computedNetwork(
+    SELF,
+    { 2: 10, 3: 20, 4: 15 },
+    { 2: { 1: 10, 5: 10 }, 3: { 1: 20, 5: 10 }, 4: { 1: 15, 5: 12 }, 5: { 2: 10, 3: 10, 4: 12 } },
+    DESTS,
+  );
 }
 
 const path = (rc: RouteComputer, dst: number) => rc.selector.get(dst)?.nodes;
