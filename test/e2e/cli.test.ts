@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
-import { createLogger } from '../../src/log.js';
 import { KEY1, KEY2, KEY3 } from '../unit/config-fixtures.js';
 import { Cluster, waitFor } from './cluster.js';
 
@@ -230,7 +229,7 @@ describe('overlayd CLI against running nodes', () => {
     c = await Cluster.create(['a', 'b', 'c'], {
       controlDir: dir,
       absent: ['c'],
-      log: createLogger('info', (line) => daemonLog.push(line)),
+      logLines: daemonLog,
     });
     await waitFor(() => c.get('a').node.router.route(c.get('b').node.self.id) !== undefined, 10_000, 'a→b');
     await waitFor(

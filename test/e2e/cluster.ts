@@ -9,7 +9,8 @@ import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { OverlayNode } from '../../src/node.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { MemoryNetwork } from '../../src/transport/memory-transport.js';
+import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { ipv4Udp, udpPayload } from './ip-builder.js';
 
 export interface ClusterMember {
@@ -31,7 +32,11 @@ export class Cluster {
   static async create(
     names: string[],
     opts: {
-      log?: boolean | Logger;
+      log?: boolean;
+      /** Every log line of every node, prefixed with its name (instead of silence or stderr). */
+      logLines?: string[];
+      /** Puts something between a node and its underlay socket (test/adversary: a hostile member). */
+      wrap?: (name: string, t: MemoryTransport, net: MemoryNetwork) => Transport;
       /**
        * Serve each node's control socket at <controlDir>/<name>.sock (as `overlayd up --control`), and
        * write peers.yaml there (what `overlayd reload` rereads).
@@ -58,8 +63,12 @@ export class Cluster {
     const file = opts.controlDir ? join(opts.controlDir, 'peers.yaml') : 'peers.yaml';
     if (opts.controlDir) writeFileSync(file, yaml);
     c.config = parseConfig(yaml, file);
-    const log: Logger =
-      typeof opts.log === 'object' ? opts.log : opts.log ? createLogger('debug') : silentLogger;
+    const lines = opts.logLines;
+    const log: Logger = lines
+      ? createLogger('debug', (line) => lines.push(line))
+      : opts.log
+        ? createLogger('debug')
+        : silentLogger;
     for (const [i, name] of names.entries()) {
       if (opts.absent?.includes(name)) continue;
       const host = `192.0.2.${i + 1}`;
@@ -70,7 +79,10 @@ export class Cluster {
         interfaceName: `m${name}`,
         log: log.child(name),
         openTun: (o) => (tun = new MemoryTun({ name: o.name, mtu: o.mtu })),
-        openTransport: async (port) => c.net.attach(host, port),
+        openTransport: async (port) => {
+          const t = c.net.attach(host, port);
+          return opts.wrap ? opts.wrap(name, t, c.net) : t;
+        },
         sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
         controlSocket: opts.controlDir ? `${opts.controlDir}/${name}.sock` : null,
       });

@@ -56,6 +56,8 @@ function referencedFiles(readme: string): string[] {
   const candidates = [
     ...[...text.matchAll(/\]\(([^)#\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:/.test(t)),
     ...[...text.matchAll(/`([\w.-]+(?:\/[\w.-]+)+)`/g)].map((m) => m[1]),
+    // Documents named in prose: SECURITY.md, DEVELOPERS.md, deploy/README.md.
+    ...[...text.matchAll(/(?<![\w/.-])((?:[\w-]+\/)*[A-Z][A-Z_]*\.md)\b/g)].map((m) => m[1]),
   ];
   const found = new Set<string>();
   for (const c of candidates) {
@@ -166,10 +168,8 @@ describe('npm pack + npm install -g of overlayd', { timeout: 420_000 }, () => {
 
   it('ships every file README.md and deploy/README.md point at', () => {
     const refs = [...referencedFiles('README.md'), ...referencedFiles('deploy/README.md')];
-    assert.ok(
-      refs.includes('deploy/README.md') && refs.includes('deploy/systemd/overlayd.service'),
-      String(refs),
-    );
+    for (const f of ['deploy/README.md', 'deploy/systemd/overlayd.service', 'SECURITY.md', 'DEVELOPERS.md'])
+      assert.ok(refs.includes(f), `${f} among ${refs.join(' ')}`);
     const missing = refs.filter((f) => !packed.includes(f) && !packed.some((p) => p.startsWith(`${f}/`)));
     assert.deepEqual(missing, []);
   });
