@@ -19,9 +19,11 @@ import { PeerTable } from './forward/peer-table.js';
 import { sign, verify, type KeyPair } from './identity/keys.js';
 import { formatNodeId, type NodeId } from './identity/node-id.js';
 import type { Logger } from './log.js';
+import type { HostNetworkFactory } from './host/host-network.js';
 import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange } from './node/route-log.js';
+import { SubnetService } from './node/subnets.js';
 import { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
 import { Router } from './routing/router.js';
@@ -52,6 +54,8 @@ export interface NodeInputs {
   probeParams?: Partial<ProbeParams>;
   routingParams?: RoutingParams;
   sessionParams?: SessionParamsInput;
+  /** Routes into the TUN for members' subnets, masquerade for ours; absent: the host is left alone. */
+  hostNetwork?: HostNetworkFactory;
 }
 
 export interface ReloadSummary {
@@ -78,6 +82,8 @@ export class OverlayNode {
   readonly prober: Prober;
   readonly router: Router;
   readonly dataPlane: DataPlane;
+  /** Site LANs behind members: which gateway carries each, and the host routes for them. */
+  readonly subnets: SubnetService;
   readonly startedAt: number;
   readonly routeHistory = new RouteHistory();
   readonly reloads: ReloadCounts = { applied: 0, rejected: 0 };
@@ -106,7 +112,7 @@ export class OverlayNode {
     this.self = findSelf(config, keyPair.publicKey);
     this.startedAt = clock.now();
     const others = config.peers.filter((p) => p.id !== this.self.id);
-    this.peers = new PeerTable(config.peers);
+    this.peers = new PeerTable(config.peers, this.self.id);
     this.sessions = new SessionTable({
       localKeyPair: keyPair,
       localId: this.self.id,
@@ -151,6 +157,17 @@ export class OverlayNode {
         this.prober.setEndpoints(member, keys);
       },
     });
+    this.subnets = new SubnetService({
+      self: this.self.id,
+      peers: this.peers,
+      router: this.router,
+      clock,
+      wallClock: Date.now,
+      log: log.child('subnet'),
+      nameOf: this.nameOf,
+      host: inputs.hostNetwork?.(tun.name, log.child('host')),
+    });
+    this.subnets.apply(config);
     const routeLog = log.child('route');
     this.router.onRouteChange((change) => {
       if (change.to) this.sessions.notePathChanged(change.dst, clock.now());
@@ -186,6 +203,7 @@ export class OverlayNode {
       throw err;
     }
     const node = new OverlayNode(inputs, tun, transport);
+    await node.subnets.settled();
     if (inputs.controlSocket) {
       try {
         const clock = inputs.clock ?? systemClock;
@@ -250,6 +268,7 @@ export class OverlayNode {
     this.config = next;
     const others = next.peers.filter((p) => p.id !== this.self.id);
     this.peers.setMembers(next.peers);
+    this.subnets.apply(next);
     this.sessions.setPeers(others);
     this.router.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
@@ -308,6 +327,7 @@ export class OverlayNode {
     this.resolver.stop();
     await this.control?.close();
     this.dataPlane.pinger.close();
+    await this.subnets.stop();
     this.tun.close();
     await this.transport.close();
     this.sessions.close();

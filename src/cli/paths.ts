@@ -1,8 +1,10 @@
-// `overlayd paths`: the route table (destination → full path, cost, age) and the recent changes.
+// `overlayd paths`: the route table (destination → full path, cost, age) and the recent changes; then
+// the subnets with the gateway carrying each, the path to every gateway and why.
 import type { CommandModule } from 'yargs';
 import type { PathsReport } from '../control/status.js';
 import { callDaemon, printJson, withControlOptions, type ControlArgs } from './control-options.js';
 import { duration, ms, table } from './format.js';
+import { renderSubnetPaths } from './subnet-view.js';
 
 export const pathsCommand: CommandModule<object, ControlArgs> = {
   command: 'paths',
@@ -30,7 +32,9 @@ export const pathsCommand: CommandModule<object, ControlArgs> = {
     process.stdout.write(
       `paths from ${r.node}\n\n` +
         table(['DESTINATION', 'PATH', 'HOPS', 'COST', 'SINCE', 'WHY'], rows) +
-        `\n\nrecent changes:\n${changes.join('\n') || '  none'}\n`,
+        `\n\nrecent changes:\n${changes.join('\n') || '  none'}` +
+        renderSubnetPaths(r) +
+        '\n',
     );
   },
 };

@@ -7,6 +7,7 @@
 // its last value; printing it would lie). An unreachable member's row says why instead of a path.
 import type { MemberStatus, NodeStatus } from '../control/status.js';
 import { bytes, cut, duration, fitTable, ms, pct, wrap } from './format.js';
+import { renderSubnets } from './subnet-view.js';
 
 export const DEFAULT_WIDTH = 100;
 
@@ -114,10 +115,12 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
     .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+  const subnets = renderSubnets(s.subnets, width);
   return [
     ...head,
     '',
     members.length === 0 ? '(no other members in peers.yaml)' : tableText,
+    ...(subnets === undefined ? [] : ['', subnets]),
     '',
     wrap(`drops: ${drops || 'none'}`, width === Infinity ? 100 : width, '  '),
   ].join('\n');

@@ -13,6 +13,7 @@ import { loadConfig } from '../config/load.js';
 import { defaultSocketPath } from '../control/protocol.js';
 import { absoluteSocketPath } from '../control/socket-path.js';
 import { OverlayError } from '../errors.js';
+import { systemHostNetwork } from '../host/host-network.js';
 import { installLastResort, type DaemonPhase } from '../last-resort.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
@@ -101,6 +102,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       configPath: args.peers,
       controlSocket,
       log,
+      hostNetwork: systemHostNetwork,
       openTun: (opts) => {
         try {
           return openTun(opts);

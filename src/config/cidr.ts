@@ -59,6 +59,29 @@ export function parseCidr(text: string, family: 4 | 6): CidrParse {
   return { ok: true, cidr: { family, network: addr.value, prefixLength } };
 }
 
+/** The network of `addr` at `prefixLength` (host bits cleared). */
+export function networkOf(addr: IpAddress, prefixLength: number): bigint {
+  return addr.value & ~hostMask(addr.family, prefixLength);
+}
+
+/** A prefix of either family, told apart by a ':' in the address. Errors as parseCidr's. */
+export function parseAnyCidr(text: string): CidrParse {
+  return parseCidr(text, text.includes(':') ? 6 : 4);
+}
+
+/** The last address of the prefix (all host bits set). */
+export function cidrLast(cidr: ParsedCidr): bigint {
+  return cidr.network | hostMask(cidr.family, cidr.prefixLength);
+}
+
+/** True if the two prefixes share an address: prefixes are nested or disjoint, never partly overlapping. */
+export function cidrOverlaps(a: ParsedCidr, b: ParsedCidr): boolean {
+  if (a.family !== b.family) return false;
+  const shorter = a.prefixLength <= b.prefixLength ? a : b;
+  const longer = shorter === a ? b : a;
+  return cidrContains(shorter, { family: longer.family, value: longer.network });
+}
+
 export function cidrContains(cidr: ParsedCidr, addr: IpAddress): boolean {
   if (cidr.family !== addr.family) return false;
   return (addr.value & ~hostMask(cidr.family, cidr.prefixLength)) === cidr.network;

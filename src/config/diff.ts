@@ -11,7 +11,7 @@ export interface ConfigDiff {
   added: PeerConfig[];
   /** In old-file order; these are the old entries. */
   removed: PeerConfig[];
-  /** The new entries of members whose name, addresses or endpoints differ; in new-file order. */
+  /** The new entries of members whose name, addresses, endpoints or subnets differ; in new-file order. */
   changed: PeerConfig[];
   /** Names of network fields whose value differs (prefix, prefix6, port, mtu). */
   networkChanged: Array<keyof NetworkConfig>;
@@ -35,12 +35,21 @@ function endpointsText(peer: PeerConfig): string {
   return peer.endpoints.map(endpointKey).join(' ');
 }
 
+/** Subnets and their options; order does not count (each is routed on its own). */
+function subnetsText(peer: PeerConfig): string {
+  return peer.subnets
+    .map((s) => `${formatCidr(s.prefix)}${s.masquerade ? ' masquerade' : ''}`)
+    .sort()
+    .join(' ');
+}
+
 function peerChanged(a: PeerConfig, b: PeerConfig): boolean {
   return (
     a.name !== b.name ||
     a.address !== b.address ||
     a.address6 !== b.address6 ||
-    endpointsText(a) !== endpointsText(b)
+    endpointsText(a) !== endpointsText(b) ||
+    subnetsText(a) !== subnetsText(b)
   );
 }
 

@@ -28,6 +28,21 @@ export interface NetworkConfig {
   mtu: number;
 }
 
+/**
+ * A LAN behind a member (peers.yaml `subnets`): every other member routes it into the overlay to this
+ * member, which forwards it onto the LAN. Two members listing the same prefix are redundant gateways.
+ */
+export interface SubnetConfig {
+  prefix: Cidr;
+  /**
+   * The gateway rewrites the source of what it forwards from the overlay into this subnet to its own
+   * LAN address (an nftables table the daemon owns), so the LAN needs no route back to the overlay.
+   */
+  masquerade: boolean;
+  /** The line in peers.yaml. */
+  line: number;
+}
+
 export interface PeerConfig {
   name: string;
   /** 32-byte Ed25519 public key. */
@@ -42,6 +57,8 @@ export interface PeerConfig {
   address6?: string;
   /** Underlay endpoints to reach this member directly; may be empty (it then reaches us, or via relays). */
   endpoints: EndpointSpec[];
+  /** LANs this member is a gateway for; empty for most members. */
+  subnets: SubnetConfig[];
 }
 
 export interface OverlayConfig {

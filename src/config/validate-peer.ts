@@ -8,9 +8,10 @@ import { parseEndpointSpec } from './endpoint-spec.js';
 import { formatIp, parseIPv4, parseIPv6, type IpAddress } from './ip.js';
 import type { EndpointSpec } from './types.js';
 import type { NetworkCheck } from './validate-network.js';
+import { readSubnets, type SubnetDraft } from './validate-subnets.js';
 import { describe, type ConfigReader, type Field } from './yaml-reader.js';
 
-const PEER_FIELDS = ['name', 'publicKey', 'address', 'address6', 'endpoints'] as const;
+const PEER_FIELDS = ['name', 'publicKey', 'address', 'address6', 'endpoints', 'subnets'] as const;
 const REQUIRED_FIELDS = ['name', 'publicKey', 'address'];
 
 /** Short enough for a log column and an interface label; no spaces or slashes so it is never quoted. */
@@ -33,6 +34,7 @@ export interface PeerDraft {
   address: Located<string> | null;
   address6: Located<string> | null | undefined;
   endpoints: EndpointSpec[] | null;
+  subnets: SubnetDraft[] | null;
 }
 
 function readName(reader: ConfigReader, field: Field): Located<string> | null {
@@ -193,5 +195,6 @@ export function validatePeer(
     address: read('address', (f) => readAddress(reader, f, net)),
     address6: address6Field === undefined ? undefined : readAddress6(reader, address6Field, net),
     endpoints: fields.has('endpoints') ? read('endpoints', (f) => readEndpoints(reader, f, net.port)) : [],
+    subnets: fields.has('subnets') ? read('subnets', (f) => readSubnets(reader, f, net)) : [],
   };
 }

@@ -1,6 +1,8 @@
 // The `peers:` list: each entry (validate-peer.ts), then what must be unique across members.
 // A duplicate is reported at the later entry and names the first, which is usually the one to keep.
 import { formatNodeId, type NodeId } from '../identity/node-id.js';
+import { toCidr } from './cidr.js';
+import { checkSubnets } from './subnet-overlaps.js';
 import type { NetworkCheck } from './validate-network.js';
 import { validatePeer, type Located, type PeerDraft } from './validate-peer.js';
 import type { PeerConfig } from './types.js';
@@ -74,10 +76,9 @@ export function checkNodeIdCollisions(
 }
 
 function buildPeer(draft: PeerDraft, id: NodeId | undefined): PeerConfig | null {
-  const { name, publicKey, address, address6, endpoints } = draft;
-  if (name === null || publicKey === null || address === null || address6 === null || endpoints === null) {
-    return null;
-  }
+  const { name, publicKey, address, address6, endpoints, subnets } = draft;
+  if (name === null || publicKey === null || address === null || address6 === null) return null;
+  if (endpoints === null || subnets === null) return null;
   if (id === undefined) return null;
   return {
     name: name.value,
@@ -87,6 +88,7 @@ function buildPeer(draft: PeerDraft, id: NodeId | undefined): PeerConfig | null 
     address: address.value,
     ...(address6 === undefined ? {} : { address6: address6.value }),
     endpoints,
+    subnets: subnets.map((s) => ({ prefix: toCidr(s.cidr), masquerade: s.masquerade, line: s.line })),
   };
 }
 
@@ -147,6 +149,7 @@ export function validatePeers(
     (a, first, line) => `duplicate address ${a} (already used by ${label(first)} at line ${line})`,
   );
   const ids = checkNodeIdCollisions(reader, drafts, nodeIdOf);
+  checkSubnets(reader, drafts);
 
   const peers: PeerConfig[] = [];
   for (const draft of drafts) {

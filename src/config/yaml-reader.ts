@@ -133,6 +133,14 @@ export class ConfigReader {
     return null;
   }
 
+  boolean(field: Field): boolean | null {
+    const node = field.value;
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    const got = hasNoValue(node) ? 'no value' : describe(node);
+    this.report(field.line, field.path, `must be true or false, got ${got}`);
+    return null;
+  }
+
   integer(field: Field, min: number, max: number): number | null {
     const node = field.value;
     if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) {

@@ -4,6 +4,7 @@ import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
+import type { SubnetView } from '../node/subnets.js';
 import { overlaydVersion } from '../version.js';
 import { unreachableReason } from './unreachable-reason.js';
 
@@ -79,7 +80,11 @@ export interface NodeStatus {
     controlBytesReceived: number;
   };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
+  /** Site LANs listed in peers.yaml and the gateway carrying each (absent from older daemons). */
+  subnets?: SubnetView[];
 }
+
+export type { SubnetView };
 
 /** The answer to `paths`: the route table and the recent changes, member names throughout. */
 export interface PathsReport {
@@ -100,6 +105,16 @@ export interface PathsReport {
     to: string[] | null;
     reason: string;
   }>;
+  /** Each subnet: the gateway carrying it, the path there, the other gateways and why. */
+  subnets?: SubnetView[];
+  gatewayChanges?: Array<{
+    /** ISO wall-clock time. */
+    at: string;
+    subnet: string;
+    from: string | null;
+    to: string | null;
+    reason: string;
+  }>;
 }
 
 export function buildPaths(node: OverlayNode, now: number): PathsReport {
@@ -118,6 +133,14 @@ export function buildPaths(node: OverlayNode, now: number): PathsReport {
       destination: node.nameOf(r.dst),
       from: r.from?.map(node.nameOf) ?? null,
       to: r.to?.map(node.nameOf) ?? null,
+      reason: r.reason,
+    })),
+    subnets: node.subnets.view(now),
+    gatewayChanges: node.subnets.history.recent(50).map((r) => ({
+      at: new Date(r.at).toISOString(),
+      subnet: r.subnet,
+      from: r.from === null ? null : node.nameOf(r.from),
+      to: r.to === null ? null : node.nameOf(r.to),
       reason: r.reason,
     })),
   };
@@ -217,6 +240,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     links: node.router
       .linkState()
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
+    subnets: node.subnets.view(now),
   };
 }
 

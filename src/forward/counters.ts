@@ -17,7 +17,7 @@ export type DropReason =
   | 'route-too-long'
   | 'no-next-hop' // relay has no live link and no repair path
   | 'no-route' // outbound: destination unreachable
-  | 'no-member' // outbound: destination address belongs to no member
+  | 'no-member' // outbound: destination address is no member's, nor in another member's subnet
   | 'not-unicast'
   | 'not-ip'
   | 'no-session' // pending queue full while handshaking
@@ -26,7 +26,7 @@ export type DropReason =
   | 'auth-failed'
   | 'replayed'
   | 'expired'
-  | 'spoofed-source' // inner source address is not the sending member's
+  | 'spoofed-source' // inner source is neither the sending member's address nor in a subnet it lists
   | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
   | 'tun-full'

@@ -9,7 +9,6 @@
 //
 // This class only builds them around one shared context and offers node.ts the entry points.
 import type { NodeId } from '../identity/node-id.js';
-import { AcceptedDestinations } from './accepted-destinations.js';
 import type { ForwardContext } from './context.js';
 import { ControlChannel } from './control-channel.js';
 import { Inbound } from './inbound.js';
@@ -36,12 +35,18 @@ export class DataPlane {
     const nextHops = new NextHops(ctx);
     const sealer = new Sealer(ctx);
     const learning = new PathLearning(ctx);
-    const me = ctx.peers.get(ctx.self);
-    const accepted = me ? AcceptedDestinations.ownAddresses(me) : new AcceptedDestinations();
     this.watch = new PathWatch(ctx, nextHops, sealer);
     this.outbound = new Outbound(ctx, nextHops, sealer, this.watch);
     this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning);
-    this.inbound = new Inbound(ctx, nextHops, this.outbound, this.control, learning, this.watch, accepted);
+    this.inbound = new Inbound(
+      ctx,
+      nextHops,
+      this.outbound,
+      this.control,
+      learning,
+      this.watch,
+      ctx.peers.accepted,
+    );
   }
 
   /** Timer work of the data plane (the node's tick): path probes and their verdicts, table sweeps. */

@@ -1,7 +1,8 @@
 // The last step inbound: an opened IP packet from member `src` goes to the TUN only if its inner
-// source address is that member's (cryptokey routing: a member can't speak for another address) and
-// its inner destination is one this node accepts (accepted-destinations.ts: by default our own
-// overlay addresses, so a member can't reach what lies behind our TUN).
+// source address is that member's own overlay address or inside a subnet it lists (cryptokey routing:
+// a member can't speak for another address, nor for another member's LAN) and its inner destination is
+// one this node accepts (accepted-destinations.ts: our own overlay addresses and our own subnets, so a
+// member can't reach what else lies behind our TUN).
 import type { NodeId } from '../identity/node-id.js';
 import type { AcceptedDestinations } from './accepted-destinations.js';
 import type { ForwardContext } from './context.js';
@@ -19,7 +20,12 @@ export function deliverIp(
   if (version === 0) return dp.counters.drop('not-ip');
   const member = dp.peers.get(src);
   if (!member) return dp.counters.drop('not-for-member');
-  if (version === 4 ? ipv4Src(buf, off) !== member.addr4 : ipv6Src(buf, off) !== member.addr6Key) {
+  const { peers } = dp;
+  if (
+    version === 4
+      ? !peers.isSourceIpv4(member, ipv4Src(buf, off))
+      : !peers.isSourceIpv6(member, ipv6Src(buf, off))
+  ) {
     return dp.counters.drop('spoofed-source');
   }
   if (version === 4 ? !accepted.acceptsIpv4(ipv4Dst(buf, off)) : !accepted.acceptsIpv6(ipv6Dst(buf, off))) {

@@ -1,6 +1,7 @@
 // Outbound: TUN → member → route → seal → transport. In the order a packet meets it:
 //   1. onTunBatch: a batch read from the TUN; one clock read and one transport flush per batch
-//   2. sendIp: destination overlay address → member (cryptokey routing); multicast and strays dropped
+//   2. sendIp: destination address → member (cryptokey routing: its overlay address, or the gateway now
+//      carrying the member subnet that holds it); multicast and strays dropped
 //   3. sendSealed: no session yet → queue the packet and ask for a handshake
 //   4. NextHops.target: the source route chosen by routing/ (or a fallback before routing knows one)
 //   5. Sealer.seal: routed header + AEAD, straight out of the TUN batch buffer
@@ -45,11 +46,11 @@ export class Outbound {
     let dst;
     if (version === 4) {
       const addr = ipv4Dst(buf, off);
-      dst = peers.byIpv4(addr);
+      dst = peers.routeIpv4(addr);
       if (!dst && isIpv4Multicast(addr)) return counters.drop('not-unicast');
     } else if (version === 6) {
       const key = ipv6Dst(buf, off);
-      dst = peers.byIpv6(key);
+      dst = peers.routeIpv6(key);
       if (!dst && isIpv6Multicast(key)) return counters.drop('not-unicast');
     } else {
       return counters.drop('not-ip');

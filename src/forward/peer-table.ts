@@ -1,9 +1,14 @@
-// Who the members are, from the data plane's point of view: overlay address → member (cryptokey
-// routing), and underlay endpoint → member (which neighbour a datagram came from, endpoint-bindings.ts).
+// Who the members are, from the data plane's point of view: inner address → member (cryptokey routing:
+// a member's overlay address, or a LAN it is a gateway for, subnet-table.ts), what we accept to our TUN
+// (accepted-destinations.ts), and underlay endpoint → member (which neighbour a datagram came from,
+// endpoint-bindings.ts).
+import type { Cidr } from '../config/types.js';
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { AcceptedDestinations } from './accepted-destinations.js';
 import { EndpointBindings, type BindResult } from './endpoint-bindings.js';
 import { ipv4ToNumber, ipv6ToKey } from './ip-packet.js';
+import { SubnetTable, type MemberSubnets } from './subnet-table.js';
 
 export interface Member {
   id: NodeId;
@@ -25,6 +30,8 @@ export interface MemberInit {
   publicKey: Buffer;
   address: string;
   address6?: string;
+  /** LANs behind the member (peers.yaml `subnets`). */
+  subnets?: ReadonlyArray<{ prefix: Readonly<Cidr> }>;
 }
 
 /** How long a reverse route learned from an inbound relayed packet may be used as a fallback. */
@@ -51,8 +58,16 @@ export class PeerTable {
   private readonly bindings = new EndpointBindings();
   private readonly endpointObjects = new Map<string, Endpoint>();
   private readonly reverseHints = new Map<NodeId, ReverseHint>();
+  /** The LANs behind members; each one's `gateway` is kept on the best by gateway-choice.ts. */
+  readonly subnets = new SubnetTable();
+  /** Inner destinations we write to our TUN: our addresses and our subnets (empty without `self`). */
+  readonly accepted = new AcceptedDestinations();
 
-  constructor(members: Iterable<MemberInit>) {
+  /** `self`: this node, whose addresses and subnets are accepted and whose subnets are not routed out. */
+  constructor(
+    members: Iterable<MemberInit>,
+    private readonly self?: NodeId,
+  ) {
     this.setMembers(members);
   }
 
@@ -62,7 +77,8 @@ export class PeerTable {
     this.byId.clear();
     this.byAddr4.clear();
     this.byAddr6.clear();
-    for (const m of members) {
+    const withSubnets: MemberSubnets[] = [];
+    for (const { subnets, ...m } of members) {
       const member: Member = {
         ...m,
         endpointKeys: previous.get(m.id)?.endpointKeys ?? [],
@@ -72,7 +88,12 @@ export class PeerTable {
       this.byId.set(m.id, member);
       this.byAddr4.set(member.addr4, member);
       if (member.addr6Key) this.byAddr6.set(member.addr6Key, member);
+      if (subnets && subnets.length > 0) withSubnets.push({ member, subnets });
     }
+    this.accepted.clear();
+    const me = this.self === undefined ? undefined : this.byId.get(this.self);
+    if (me) this.accepted.addOwnAddresses(me);
+    this.subnets.rebuild(withSubnets, this.self, this.accepted);
     for (const id of previous.keys()) if (!this.byId.has(id)) this.bindings.forget(id);
     for (const id of this.reverseHints.keys()) if (!this.byId.has(id)) this.reverseHints.delete(id);
   }
@@ -103,6 +124,28 @@ export class PeerTable {
 
   byIpv6(key: string): Member | undefined {
     return this.byAddr6.get(key);
+  }
+
+  /**
+   * Where a packet read from the TUN for IPv4 `addr` goes: the member with that overlay address, else
+   * the gateway now carrying the member subnet that holds it (longest-prefix match, one probe per
+   * prefix length in use). Undefined for an address no member serves, and for our own subnets.
+   */
+  routeIpv4(addr: number): Member | undefined {
+    return this.byAddr4.get(addr) ?? this.subnets.lookupIpv4(addr)?.gateway;
+  }
+
+  routeIpv6(key: string): Member | undefined {
+    return this.byAddr6.get(key) ?? this.subnets.lookupIpv6(key)?.gateway;
+  }
+
+  /** True if `member` may send from IPv4 `addr`: its overlay address, or inside a subnet it lists. */
+  isSourceIpv4(member: Member, addr: number): boolean {
+    return addr === member.addr4 || (this.subnets.lookupIpv4(addr)?.gateways.includes(member) ?? false);
+  }
+
+  isSourceIpv6(member: Member, key: string): boolean {
+    return key === member.addr6Key || (this.subnets.lookupIpv6(key)?.gateways.includes(member) ?? false);
   }
 
   /** The endpoint object for a key (interned, so the hot path looks it up without allocating). */

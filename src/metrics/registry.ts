@@ -12,6 +12,7 @@ import { registerDaemonMetrics } from './daemon-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
+import { registerSubnetMetrics } from './subnet-metrics.js';
 import { registerTrafficMetrics } from './traffic-metrics.js';
 
 const DUPLICATE_TOTALS = [
@@ -46,5 +47,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
   registerDaemonMetrics(registry, ctx);
+  registerSubnetMetrics(registry, ctx);
   return registry;
 }
