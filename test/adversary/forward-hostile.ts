@@ -78,10 +78,14 @@ export interface Adversaries {
   logs: string[];
 }
 
-export async function adversaryCluster(names: string[]): Promise<Adversaries> {
+export async function adversaryCluster(
+  names: string[],
+  opts: { subnets?: Record<string, string[]> } = {},
+): Promise<Adversaries> {
   const socks = new Map<string, HostileSocket>();
   const logs: string[] = [];
   const c = await Cluster.create(names, {
+    ...opts,
     logLines: logs,
     wrap: (name, t, net) => {
       const s = new HostileSocket(t, net);

@@ -44,6 +44,8 @@ export class Cluster {
       controlDir?: string;
       /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
       absent?: string[];
+      /** peers.yaml `subnets` per member name (YAML flow items, e.g. '{ prefix: 10.1.0.0/16, masquerade: true }'). */
+      subnets?: Record<string, string[]>;
     } = {},
   ): Promise<Cluster> {
     const c = new Cluster();
@@ -58,6 +60,7 @@ export class Cluster {
         `    publicKey: ${keys[i].publicKey.toString('base64')}`,
         `    address: 10.77.0.${i + 1}`,
         `    endpoints: [192.0.2.${i + 1}:${PORT}]`,
+        ...(opts.subnets?.[name] ? [`    subnets: [${opts.subnets[name].join(', ')}]`] : []),
       ]),
     ].join('\n');
     const file = opts.controlDir ? join(opts.controlDir, 'peers.yaml') : 'peers.yaml';

@@ -1,0 +1,156 @@
+// Site LANs behind members, end to end in one process: three real nodes over the memory network, b and c
+// both listing 192.168.50.0/24 (redundant gateways), c alone listing 192.168.60.0/24. A packet a reads
+// from its TUN for an address in a subnet reaches the TUN of a gateway; when that gateway stops, the
+// next packets reach the other within the sub-second failover of any path; an address no member serves
+// is dropped and counted.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildPaths, buildStatus } from '../../src/control/status.js';
+import { renderStatus } from '../../src/cli/status-view.js';
+import { Cluster, sleep, waitFor } from './cluster.js';
+import { ipv4Udp, udpPayload } from './ip-builder.js';
+
+const LAN = '192.168.50.0/24';
+
+describe('subnet routes between in-process nodes', () => {
+  let c: Cluster;
+  const logs: string[] = [];
+
+  before(async () => {
+    c = await Cluster.create(['a', 'b', 'c'], {
+      logLines: logs,
+      subnets: { b: [LAN], c: [LAN, '192.168.60.0/24'] },
+    });
+    await c.deliver('a', 'b', Buffer.from('warm ab'));
+    await c.deliver('a', 'c', Buffer.from('warm ac'));
+    // a knows the b–c link: when a's own link to the gateway dies, routing still has a path to it (via
+    // the other gateway), and only the gateway choice's reaction to the dead path moves the subnet.
+    const names = new Map([...c.members.values()].map((m) => [m.node.self.id, m.name]));
+    await waitFor(
+      () =>
+        c
+          .get('a')
+          .node.router.linkState()
+          .some((l) => [names.get(l.a), names.get(l.b)].sort().join() === 'b,c'),
+      10_000,
+      'a to learn the b–c link',
+    );
+  });
+  after(() => c?.close());
+
+  /** Injects into a's TUN a UDP packet from a to `dst` carrying `tag`. */
+  const sendFromA = (dst: string, tag: string): void =>
+    c.get('a').tun.inject(ipv4Udp(c.get('a').address, dst, Buffer.from(tag)));
+  /** The member whose TUN got the packet tagged `tag`, if any. */
+  const receivedBy = (tag: string): string | undefined =>
+    ['b', 'c'].find((n) => c.get(n).tun.written.some((p) => udpPayload(p).toString() === tag));
+  const gatewayAtA = (): string | null =>
+    buildStatus(c.get('a').node, performance.now()).subnets?.find((s) => s.subnet === LAN)?.gateway ?? null;
+
+  it('sends a packet for a subnet address to its gateway, keeping the inner addresses', async () => {
+    await waitFor(() => gatewayAtA() !== null, 5000, 'a to choose a gateway for the LAN');
+    sendFromA('192.168.60.7', 'only-c');
+    await waitFor(() => receivedBy('only-c') !== undefined, 3000, 'the 192.168.60.0/24 packet');
+    assert.equal(receivedBy('only-c'), 'c');
+    const p = c.get('c').tun.written.find((x) => udpPayload(x).toString() === 'only-c')!;
+    assert.equal([...p.subarray(16, 20)].join('.'), '192.168.60.7', 'inner destination untouched');
+    assert.equal([...p.subarray(12, 16)].join('.'), c.get('a').address, 'inner source is a');
+
+    const gw = gatewayAtA();
+    sendFromA('192.168.50.10', 'lan-1');
+    await waitFor(() => receivedBy('lan-1') !== undefined, 3000, 'the LAN packet');
+    assert.equal(receivedBy('lan-1'), gw, 'it went to the gateway status names');
+  });
+
+  it('drops and counts a packet for an address in no member subnet', async () => {
+    const node = c.get('a').node;
+    const before = node.counters.drops.get('no-member') ?? 0;
+    sendFromA('192.168.99.1', 'nobody');
+    await waitFor(() => (node.counters.drops.get('no-member') ?? 0) > before, 2000, 'the drop');
+    await sleep(100);
+    assert.equal(receivedBy('nobody'), undefined);
+  });
+
+  /**
+   * Sends to the LAN every 20 ms while `during` runs (so a probes its gateway at the active rate, as under
+   * a real session), then returns how long after `during` began the first packet reached `to`.
+   */
+  async function flowUntilAt(to: string, during: () => Promise<void>): Promise<number> {
+    let n = 0;
+    let running = true;
+    const sent: number[] = [];
+    const pump = (async () => {
+      while (running) {
+        sent.push(performance.now());
+        sendFromA('192.168.50.10', `flow-${n++}`);
+        await sleep(20);
+      }
+    })();
+    await sleep(300);
+    const from = n;
+    const t0 = performance.now();
+    await during();
+    let first: number | undefined;
+    await waitFor(
+      () => {
+        for (let i = from; i < n && first === undefined; i++) if (receivedBy(`flow-${i}`) === to) first = i;
+        return first !== undefined;
+      },
+      3000,
+      `packets to reach ${to}`,
+    );
+    running = false;
+    await pump;
+    return sent[first!] - t0;
+  }
+
+  it('moves the subnet at once when the path to its gateway dies, though the gateway is still reachable', async () => {
+    const gw = gatewayAtA()!;
+    const other = gw === 'b' ? 'c' : 'b';
+    let movedMs = 0;
+    const firstMs = await flowUntilAt(other, async () => {
+      const t0 = performance.now();
+      c.net.cut(c.get('a').host, c.get(gw).host);
+      await waitFor(() => gatewayAtA() === other, 3000, `a to move the LAN to ${other}`);
+      movedMs = performance.now() - t0;
+    });
+    // Routing still reaches the old gateway, through the new one, at a higher cost: the hysteresis alone
+    // would have kept the subnet there for its 3 s hold. The dead path moves it at once.
+    const route = c.get('a').node.router.route(c.get(gw).node.self.id);
+    assert.deepEqual(route?.nodes.map(c.get('a').node.nameOf), ['a', other, gw]);
+    assert.ok(movedMs < 1000, `gateway moved ${Math.round(movedMs)} ms after the cut`);
+    assert.ok(firstMs < 1000, `first packet at ${other} sent ${Math.round(firstMs)} ms after the cut`);
+    const line = logs.find((l) => l.includes(`subnet ${LAN}: gateway ${gw} ⇒ ${other}`));
+    assert.match(line ?? '', /path to the gateway in use died/);
+    const paths = buildPaths(c.get('a').node, performance.now());
+    assert.ok(paths.gatewayChanges?.some((g) => g.from === gw && g.to === other && g.reason === 'dead'));
+    const lan = paths.subnets?.find((s) => s.subnet === LAN);
+    assert.equal(lan?.gateway, other);
+    assert.deepEqual(lan?.alternatives.map((x) => [x.gateway, x.path]), [[gw, ['a', other, gw]]]);
+
+    // The direct path comes back: both gateways cost the same again, and the subnet stays where it is
+    // (equal is never clearly better) past the hold time.
+    c.net.restore(c.get('a').host, c.get(gw).host);
+    await waitFor(
+      () => c.get('a').node.router.route(c.get(gw).node.self.id)?.nodes.length === 2,
+      5000,
+      `a's direct path to ${gw} back`,
+    );
+    await sleep(3500);
+    assert.equal(gatewayAtA(), other, 'no move between two equally good gateways');
+  });
+
+  it('moves the subnet to the other gateway when the one in use stops', async () => {
+    const gw = gatewayAtA()!;
+    const other = gw === 'b' ? 'c' : 'b';
+    const firstMs = await flowUntilAt(other, () => c.get(gw).node.stop());
+    assert.ok(firstMs < 1000, `first packet at ${other} sent ${Math.round(firstMs)} ms after the stop`);
+    await waitFor(
+      () => buildPaths(c.get('a').node, performance.now()).subnets?.[0]?.alternatives[0]?.path === null,
+      10_000,
+      `${gw} unreachable`,
+    );
+    const text = renderStatus(buildStatus(c.get('a').node, performance.now()), { wide: false });
+    assert.match(text, new RegExp(`^192\\.168\\.50\\.0/24 +${other} +b,c `, 'm'));
+  });
+});
