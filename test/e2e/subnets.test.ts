@@ -126,7 +126,10 @@ describe('subnet routes between in-process nodes', () => {
     assert.ok(paths.gatewayChanges?.some((g) => g.from === gw && g.to === other && g.reason === 'dead'));
     const lan = paths.subnets?.find((s) => s.subnet === LAN);
     assert.equal(lan?.gateway, other);
-    assert.deepEqual(lan?.alternatives.map((x) => [x.gateway, x.path]), [[gw, ['a', other, gw]]]);
+    assert.deepEqual(
+      lan?.alternatives.map((x) => [x.gateway, x.path]),
+      [[gw, ['a', other, gw]]],
+    );
 
     // The direct path comes back: both gateways cost the same again, and the subnet stays where it is
     // (equal is never clearly better) past the hold time.
