@@ -46,7 +46,7 @@ describe('peers list', () => {
 
   it('names the allowed fields for an unknown member field', () => {
     assertProblems(withPeers(...member('a', KEY1, '10.77.0.1', 'endpoint: 198.51.100.7')), [
-      "peers.yaml:8: peers[0].endpoint: unknown field 'endpoint' (allowed: name, publicKey, address, address6, endpoints)",
+      "peers.yaml:8: peers[0].endpoint: unknown field 'endpoint' (allowed: name, publicKey, address, address6, endpoints, subnets)",
     ]);
   });
 });
