@@ -109,6 +109,13 @@ describe(
 
     before(async () => {
       ol = await OverlayLab.create({ sites: ['a', 'b', 'c'], logLevel: 'info' });
+      // b is the gateway of a site LAN, so the subnet panels have data too.
+      ol.writePeers(undefined, (yaml) =>
+        yaml.replace(
+          /(  - name: b\n(?:    .*\n)*?    endpoints: .*\n)/,
+          '$1    subnets: [192.168.50.0/24]\n',
+        ),
+      );
       for (const site of ['a', 'b', 'c'])
         ol.start(site, ['--metrics', `${ol.addressOf(site)}:${METRICS_PORT}`]);
       await ol.waitConverged(20_000);
