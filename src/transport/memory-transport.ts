@@ -13,6 +13,8 @@ export class MemoryNetwork {
   private readonly nodes = new Map<string, MemoryTransport>();
   private readonly cuts = new Set<string>();
   private lossRatio = 0;
+  /** One-way delay (ms) per host pair: gives links different RTTs, so routing has costs to compare. */
+  private readonly delays = new Map<string, number>();
   /** Every datagram delivered, if recording is on. */
   readonly wire: WireRecord[] = [];
   record = false;
@@ -43,6 +45,12 @@ export class MemoryNetwork {
     this.cuts.delete(pairKey(a, b));
   }
 
+  /** Delays everything between two hosts by `oneWayMs`, both directions (0: as fast as possible). */
+  setDelay(a: string, b: string, oneWayMs: number): void {
+    if (oneWayMs > 0) this.delays.set(pairKey(a, b), oneWayMs);
+    else this.delays.delete(pairKey(a, b));
+  }
+
   setLoss(ratio: number): void {
     this.lossRatio = ratio;
   }
@@ -56,10 +64,13 @@ export class MemoryNetwork {
     }
     this.tamper?.({ from, to, data });
     if (this.record) this.wire.push({ from, to, data: Buffer.from(data) });
-    setImmediate(() => {
+    const arrive = (): void => {
       this.delivered++;
       dst.receive(data, from);
-    });
+    };
+    const delay = this.delays.get(pairKey(from.host, to.host));
+    if (delay === undefined) setImmediate(arrive);
+    else setTimeout(arrive, delay);
   }
 }
 

@@ -157,3 +157,75 @@ describe('subnet routes between in-process nodes', () => {
     assert.match(text, new RegExp(`^192\\.168\\.50\\.0/24 +${other} +b,c `, 'm'));
   });
 });
+
+// The same LAN behind b and c, now with different link delays (a–b 10 ms, a–c 20 ms, b–c 10 ms one
+// way): b is the better gateway. When a's path to b dies the LAN moves to c at once; when it comes
+// back, b is clearly better again (RTT ~20 ms against ~40 ms: beyond the 10 % + 1 ms margin, not under
+// half) and takes the LAN back only after routing's 3 s hold — the hysteresis, not the first sample.
+describe('redundant gateways of different cost', () => {
+  let c: Cluster;
+  const logs: string[] = [];
+  const HOLD_MS = 3000;
+
+  before(async () => {
+    c = await Cluster.create(['a', 'b', 'c'], { logLines: logs, subnets: { b: [LAN], c: [LAN] } });
+    const host = (n: string) => c.get(n).host;
+    c.net.setDelay(host('a'), host('b'), 10);
+    c.net.setDelay(host('a'), host('c'), 20);
+    c.net.setDelay(host('b'), host('c'), 10);
+    await c.deliver('a', 'b', Buffer.from('warm ab'));
+    await c.deliver('a', 'c', Buffer.from('warm ac'));
+  });
+  after(() => c?.close());
+
+  const gatewayAtA = (): string | null =>
+    buildStatus(c.get('a').node, performance.now()).subnets?.find((s) => s.subnet === LAN)?.gateway ?? null;
+  /** Routing's cost from a to a member (the cost the gateway choice compares). */
+  const costAtA = (n: string): number =>
+    c.get('a').node.router.route(c.get(n).node.self.id)?.cost ?? Infinity;
+
+  it('prefers the better gateway, fails over at once, and comes back only after the hold', async (t) => {
+    await waitFor(() => gatewayAtA() === 'b', 20_000, 'a to send the LAN to b, the cheaper gateway');
+
+    const cutAt = performance.now();
+    c.net.cut(c.get('a').host, c.get('b').host);
+    await waitFor(() => gatewayAtA() === 'c', 3000, 'a to move the LAN to c');
+    const failoverMs = performance.now() - cutAt;
+    assert.ok(failoverMs < 1000, `failover ${Math.round(failoverMs)} ms after the cut`);
+
+    c.net.restore(c.get('a').host, c.get('b').host);
+    const restoredAt = performance.now();
+    // Sample every 10 ms: when b became clearly better than c, and when the LAN moved back.
+    const params = c.get('a').node.router.params;
+    let betterSince: number | undefined;
+    let backAt: number | undefined;
+    const until = performance.now() + 20_000;
+    while (backAt === undefined && performance.now() < until) {
+      const [b, cc] = [costAtA('b'), costAtA('c')];
+      const clearly = b < cc * (1 - params.switchRatio) - params.switchMarginMs;
+      if (!clearly) betterSince = undefined;
+      else betterSince ??= performance.now();
+      if (gatewayAtA() === 'b') backAt = performance.now();
+      await sleep(10);
+    }
+    assert.ok(backAt !== undefined, 'the LAN went back to b');
+    assert.ok(betterSince !== undefined, 'b was clearly better when it went back');
+    const heldMs = backAt - betterSince;
+    // The hold is 3 s from the first evaluation that found b better; our sampling can only see it late.
+    assert.ok(heldMs >= HOLD_MS - 150, `moved back ${Math.round(heldMs)} ms after b became clearly better`);
+    assert.ok(heldMs < HOLD_MS + 1500, `moved back ${Math.round(heldMs)} ms after b became clearly better`);
+    t.diagnostic(
+      `failover ${Math.round(failoverMs)} ms after the cut; back to b ${Math.round(heldMs)} ms after it ` +
+        `became clearly better (${Math.round(backAt - restoredAt)} ms after the restore)`,
+    );
+    const changes = buildPaths(c.get('a').node, performance.now()).gatewayChanges ?? [];
+    assert.deepEqual(
+      changes.slice(-2).map((g) => [g.from, g.to, g.reason]),
+      [
+        ['b', 'c', 'dead'],
+        ['c', 'b', 'better'],
+      ],
+    );
+    assert.ok(logs.some((l) => /subnet 192\.168\.50\.0\/24: gateway c ⇒ b, reason: clearly better/.test(l)));
+  });
+});
