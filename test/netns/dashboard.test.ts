@@ -112,7 +112,7 @@ describe(
       // b is the gateway of a site LAN, so the subnet panels have data too.
       ol.writePeers(undefined, (yaml) =>
         yaml.replace(
-          /(  - name: b\n(?:    .*\n)*?    endpoints: .*\n)/,
+          /( {2}- name: b\n(?: {4}.*\n)*? {4}endpoints: .*\n)/,
           '$1    subnets: [192.168.50.0/24]\n',
         ),
       );
