@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildPaths, buildStatus } from '../../src/control/status.js';
 import { renderStatus } from '../../src/cli/status-view.js';
+import { buildMetricsRegistry } from '../../src/metrics/registry.js';
 import { Cluster, sleep, waitFor } from './cluster.js';
 import { ipv4Udp, udpPayload } from './ip-builder.js';
 
@@ -180,6 +181,7 @@ describe('redundant gateways of different cost', () => {
 
   const gatewayAtA = (): string | null =>
     buildStatus(c.get('a').node, performance.now()).subnets?.find((s) => s.subnet === LAN)?.gateway ?? null;
+  const metricsAtA = (): Promise<string> => buildMetricsRegistry(c.get('a').node).metrics();
   /** Routing's cost from a to a member (the cost the gateway choice compares). */
   const costAtA = (n: string): number =>
     c.get('a').node.router.route(c.get(n).node.self.id)?.cost ?? Infinity;
@@ -192,6 +194,16 @@ describe('redundant gateways of different cost', () => {
     await waitFor(() => gatewayAtA() === 'c', 3000, 'a to move the LAN to c');
     const failoverMs = performance.now() - cutAt;
     assert.ok(failoverMs < 1000, `failover ${Math.round(failoverMs)} ms after the cut`);
+    const during = await metricsAtA();
+    assert.match(
+      during,
+      /^overlay_subnet_gateway_info\{subnet="192\.168\.50\.0\/24",gateway="c",node="a"\} 1$/m,
+    );
+    assert.doesNotMatch(during, /gateway="b"/, 'one gateway carries the subnet');
+    assert.match(
+      during,
+      /^overlay_subnet_gateway_changes_total\{subnet="192\.168\.50\.0\/24",reason="dead",node="a"\} 1$/m,
+    );
 
     c.net.restore(c.get('a').host, c.get('b').host);
     const restoredAt = performance.now();
@@ -227,5 +239,11 @@ describe('redundant gateways of different cost', () => {
       ],
     );
     assert.ok(logs.some((l) => /subnet 192\.168\.50\.0\/24: gateway c ⇒ b, reason: clearly better/.test(l)));
+    const back = await metricsAtA();
+    assert.match(
+      back,
+      /^overlay_subnet_gateway_info\{subnet="192\.168\.50\.0\/24",gateway="b",node="a"\} 1$/m,
+    );
+    assert.match(back, /^overlay_subnet_gateways_reachable\{subnet="192\.168\.50\.0\/24",node="a"\} 2$/m);
   });
 });
