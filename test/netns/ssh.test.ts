@@ -1,15 +1,13 @@
 // The user-visible promise: an ssh session over overlay addresses survives the loss of the direct
 // path, and new sessions connect while it is down. A real sshd runs in C's namespace.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
 import { closeLab, OverlayLab } from '../lab/overlay-lab.js';
+import { sshdSkipReason, startSshd } from '../lab/sshd.js';
 
-const SSHD = '/usr/sbin/sshd';
-const skip =
-  labSkipReason({ latency: true }) ??
-  (existsSync(SSHD) ? undefined : 'needs openssh-server (/usr/sbin/sshd)');
+const skip = labSkipReason({ latency: true }) || sshdSkipReason();
 
 describe('ssh over the overlay survives a cut of the direct path', { skip }, () => {
   let ol: OverlayLab;
@@ -23,45 +21,7 @@ describe('ssh over the overlay survives a cut of the direct path', { skip }, () 
     ol.startAll();
     await ol.waitConverged(30_000);
 
-    const dir = ol.lab.path('ssh');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await ol.lab.execOk('c', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/host_key`]);
-    await ol.lab.execOk('a', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/client_key`]);
-    writeFileSync(`${dir}/authorized_keys`, readFileSync(`${dir}/client_key.pub`), { mode: 0o600 });
-    writeFileSync(
-      `${dir}/sshd_config`,
-      [
-        `ListenAddress ${ol.addressOf('c')}`,
-        'Port 22',
-        `HostKey ${dir}/host_key`,
-        `AuthorizedKeysFile ${dir}/authorized_keys`,
-        `PidFile ${dir}/sshd.pid`,
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'StrictModes no',
-        // The session must survive on TCP retransmission alone, not on keepalive luck.
-        'ClientAliveInterval 0',
-      ].join('\n') + '\n',
-    );
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory
-    ol.lab.spawn('c', [SSHD, '-D', '-e', '-f', `${dir}/sshd_config`], { name: 'sshd' });
-    await ol.lab.waitForListen('c', 22, 'tcp');
-    sshArgs = [
-      'ssh',
-      '-i',
-      `${dir}/client_key`,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      `UserKnownHostsFile=${dir}/known_hosts`,
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ConnectTimeout=10',
-      `root@${ol.addressOf('c')}`,
-    ];
+    sshArgs = await startSshd(ol.lab, 'c', 'a', ol.addressOf('c'));
   });
 
   after(() => closeLab(ol));

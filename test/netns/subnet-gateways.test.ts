@@ -11,16 +11,13 @@
 // to the other when its own overlay interface is gone. The LAN site has no uplink: it is reached only
 // through the overlay. Every namespace, veth and process belongs to the lab and goes with it.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
 import { closeLab, OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
+import { sshdSkipReason, startSshd } from '../lab/sshd.js';
 
-const SSHD = '/usr/sbin/sshd';
-const skip =
-  labSkipReason({ latency: true }) ??
-  (existsSync(SSHD) ? undefined : 'needs openssh-server (/usr/sbin/sshd)');
+const skip = labSkipReason({ latency: true }) || sshdSkipReason();
 
 const LAN = '192.168.50.0/24';
 const LAN_HOST = '192.168.50.10';
@@ -119,44 +116,7 @@ describe(
         what: 'a to send the LAN to b (5 ms away, c 10 ms)',
       });
 
-      const dir = lab.path('ssh');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      await lab.execOk('lan', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/host_key`]);
-      await lab.execOk('a', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/client_key`]);
-      writeFileSync(`${dir}/authorized_keys`, readFileSync(`${dir}/client_key.pub`), { mode: 0o600 });
-      writeFileSync(
-        `${dir}/sshd_config`,
-        [
-          `ListenAddress ${LAN_HOST}`,
-          'Port 22',
-          `HostKey ${dir}/host_key`,
-          `AuthorizedKeysFile ${dir}/authorized_keys`,
-          `PidFile ${dir}/sshd.pid`,
-          'PermitRootLogin prohibit-password',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          'StrictModes no',
-          'ClientAliveInterval 0',
-        ].join('\n') + '\n',
-      );
-      mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-      lab.spawn('lan', [SSHD, '-D', '-e', '-f', `${dir}/sshd_config`], { name: 'sshd' });
-      await lab.waitForListen('lan', 22, 'tcp');
-      sshArgs = [
-        'ssh',
-        '-i',
-        `${dir}/client_key`,
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        `UserKnownHostsFile=${dir}/known_hosts`,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'ConnectTimeout=10',
-        `root@${LAN_HOST}`,
-      ];
+      sshArgs = await startSshd(lab, 'lan', 'a', LAN_HOST);
     });
 
     after(() => closeLab(ol));
