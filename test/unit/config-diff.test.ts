@@ -80,3 +80,20 @@ describe('diffConfig', () => {
     );
   });
 });
+
+describe('diffConfig with subnets', () => {
+  const withLan = (...subnets: string[]): OverlayConfig =>
+    config(peer('a', KEY1, '10.77.0.1') + peer('b', KEY2, '10.77.0.2', `subnets: [${subnets.join(', ')}]`));
+
+  it('counts a member whose subnets or masquerade changed as changed, not their order', () => {
+    const base = withLan('192.168.50.0/24', '10.9.0.0/16');
+    assert.deepEqual(diffConfig(base, withLan('10.9.0.0/16', '192.168.50.0/24')).changed, []);
+    assert.deepEqual(names(diffConfig(base, withLan('192.168.50.0/24')).changed), ['b']);
+    assert.deepEqual(
+      names(
+        diffConfig(base, withLan('192.168.50.0/24', '{ prefix: 10.9.0.0/16, masquerade: true }')).changed,
+      ),
+      ['b'],
+    );
+  });
+});
