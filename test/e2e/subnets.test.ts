@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildPaths, buildStatus } from '../../src/control/status.js';
 import { renderStatus } from '../../src/cli/status-view.js';
+import { ipv4ToNumber } from '../../src/forward/ip-packet.js';
 import { buildMetricsRegistry } from '../../src/metrics/registry.js';
 import { Cluster, sleep, waitFor } from './cluster.js';
 import { ipv4Udp, udpPayload } from './ip-builder.js';
@@ -245,5 +246,62 @@ describe('redundant gateways of different cost', () => {
       /^overlay_subnet_gateway_info\{subnet="192\.168\.50\.0\/24",gateway="b",node="a"\} 1$/m,
     );
     assert.match(back, /^overlay_subnet_gateways_reachable\{subnet="192\.168\.50\.0\/24",node="a"\} 2$/m);
+  });
+});
+
+// Subnets change by reload (peers.yaml edited at every site): a new subnet is routed at once, a subnet
+// that gains a second gateway stays where it is (a reload never moves traffic by itself), and one whose
+// gateway stops listing it moves to the gateway that still does.
+describe('subnets changed by reload', () => {
+  let c: Cluster;
+  before(async () => {
+    c = await Cluster.create(['a', 'b', 'c'], { subnets: { b: [LAN] } });
+    await c.deliver('a', 'b', Buffer.from('warm ab'));
+    await c.deliver('a', 'c', Buffer.from('warm ac'));
+  });
+  after(() => c?.close());
+
+  const reloadAll = (subnets: Record<string, string[]>): void => {
+    const cidr = (text: string) => {
+      const [address, len] = text.split('/');
+      return {
+        prefix: { address, prefixLength: Number(len), family: 4 as const },
+        masquerade: false,
+        line: 0,
+      };
+    };
+    const next = {
+      ...c.config,
+      peers: c.config.peers.map((p) => ({ ...p, subnets: (subnets[p.name] ?? []).map(cidr) })),
+    };
+    for (const m of c.members.values()) m.node.reload(next);
+  };
+  const gatewayAtA = (subnet: string): string | null =>
+    buildStatus(c.get('a').node, performance.now()).subnets?.find((s) => s.subnet === subnet)?.gateway ??
+    null;
+  const reaches = async (dst: string, to: string, tag: string): Promise<void> => {
+    c.get('a').tun.inject(ipv4Udp(c.get('a').address, dst, Buffer.from(tag)));
+    await waitFor(
+      () => c.get(to).tun.written.some((p) => udpPayload(p).toString() === tag),
+      3000,
+      `${tag} to reach ${to}`,
+    );
+  };
+
+  it('routes a new subnet, keeps the gateway in use, and moves a subnet its gateway dropped', async () => {
+    await waitFor(() => gatewayAtA(LAN) === 'b', 5000, 'a to send the LAN to b');
+    await reaches('192.168.50.5', 'b', 'before');
+
+    reloadAll({ b: [LAN, '10.9.0.0/16'], c: [LAN] });
+    await waitFor(() => gatewayAtA('10.9.0.0/16') === 'b', 5000, 'the new subnet routed');
+    await reaches('10.9.0.5', 'b', 'new subnet');
+    await sleep(500);
+    assert.equal(gatewayAtA(LAN), 'b', 'a second gateway does not take the LAN by itself');
+
+    reloadAll({ b: ['10.9.0.0/16'], c: [LAN] });
+    await waitFor(() => gatewayAtA(LAN) === 'c', 2000, 'the LAN moved to c');
+    await reaches('192.168.50.6', 'c', 'after');
+    // b no longer accepts the LAN from members: it is not its gateway any more.
+    assert.equal(c.get('b').node.peers.accepted.acceptsIpv4(ipv4ToNumber('192.168.50.6')), false);
   });
 });
