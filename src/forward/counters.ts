@@ -27,6 +27,7 @@ export type DropReason =
   | 'expired'
   | 'spoofed-source' // inner source address is not the sending member's
   | 'bad-inner' // malformed inner message
+  | 'relayed-control' // routing control travels one hop: a relayed one is not from a neighbour
   | 'tun-full'
   | 'handshake-rejected';
 

@@ -143,14 +143,18 @@ export class DataPlane {
       const endpoint = link?.alive ? this.peers.endpoint(link.endpointKey) : undefined;
       if (endpoint) return { relays: this.relaysFor(path), nextHop, endpoint };
     }
-    const direct = this.prober.link(dst);
-    if (direct?.alive) {
-      const endpoint = this.peers.endpoint(direct.endpointKey);
-      if (endpoint) return { relays: [], nextHop: dst, endpoint };
-    }
+    const direct = this.directTarget(dst);
+    if (direct) return direct;
     const hint = this.peers.reverseRoute(dst, now);
     if (hint) return { relays: hint.relays, nextHop: hint.relays[0] ?? dst, endpoint: hint.via };
     return undefined;
+  }
+
+  /** The direct link to `member`, if the prober has it alive. */
+  private directTarget(member: NodeId): Target | undefined {
+    const link = this.prober.link(member);
+    const endpoint = link?.alive ? this.peers.endpoint(link.endpointKey) : undefined;
+    return endpoint && { relays: [], nextHop: member, endpoint };
   }
 
   private relaysFor(path: PathPort): NodeId[] {
@@ -225,13 +229,20 @@ export class DataPlane {
     return this.sealAndSend(keypair, dst, { relays, nextHop, endpoint }, plaintext, now, false) > 0;
   }
 
-  /** A routing control message to a neighbour (flooding is hop by hop). */
+  /**
+   * A routing control message to a neighbour, over the direct link whatever the route to it: control
+   * travels one hop, and receivers refuse it relayed (receiveData).
+   */
   sendControl(neighbor: NodeId, message: Uint8Array): void {
     const now = this.clock.now();
+    const keypair = this.sessions.sendKeypair(neighbor, now);
+    if (!keypair) return this.sessions.noteWantToSend(neighbor, now);
+    const target = this.directTarget(neighbor);
+    if (!target) return this.counters.drop('no-next-hop');
     const plaintext = Buffer.allocUnsafe(1 + message.length);
     plaintext[0] = InnerKind.Control;
     plaintext.set(message, 1);
-    this.counters.controlBytesSent += this.sendSealed(neighbor, plaintext, now, false);
+    this.counters.controlBytesSent += this.sealAndSend(keypair, neighbor, target, plaintext, now, false);
   }
 
   /** Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know. */
@@ -335,6 +346,7 @@ export class DataPlane {
         if (h.routeLen === 0) this.prober.onReply(h.src, endpointKey(from), data.readUInt32BE(pt + 1), now);
         return this.pinger.onReply(data.readUInt32BE(pt + 1), now);
       case InnerKind.Control:
+        if (h.routeLen !== 0) return this.counters.drop('relayed-control'); // neighbours only
         this.counters.controlBytesReceived += data.length;
         // A copy: the receive buffer may be the transport's, and the router may keep advert bytes.
         return this.router.receiveControl(h.src, Buffer.from(data.subarray(pt + 1, pt + n)), now);

@@ -12,6 +12,13 @@
 // otherwise — see flood(). Everything is pure: `now` comes in, messages leave through
 // ports.sendControl, and the selected paths are read with route(dst) — an O(1) map lookup, because
 // the data plane calls it per packet.
+//
+// Members may be hostile. What one sends is checked in order of cost, cheapest first, and refused
+// with a counted reason (router-stats.ts): only from a current direct neighbour; claims only for
+// members and plausible seqs (seq-bounds.ts); adverts only above the origin's high-water mark
+// (lsdb.ts), within its rate and the sender's verification budget before the signature is checked;
+// summaries within the sender's work budget; replies within its reply budget (control-budgets.ts).
+// Every table is keyed by members or neighbours and bounded by them (stats().state).
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
 import {
@@ -24,7 +31,8 @@ import {
 } from './advert.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
-import { decodeControl } from './control-codec.js';
+import { decodeControl, type SummaryEntry } from './control-codec.js';
+import { ControlBudgets } from './control-budgets.js';
 import { fromCostUnits, linkCost } from './cost.js';
 import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
 import { LinkGraph } from './graph.js';
@@ -34,6 +42,11 @@ import type { Path, PathSelector, RouteChange } from './path-selector.js';
 import { RouteComputer } from './route-computer.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
 import { RouterCounters, type LinkStateEntry, type RouterStats } from './router-stats.js';
+import { seqVerdict } from './seq-bounds.js';
+import { ADVERT_MAX_LIFETIME_MS } from './advert.js';
+
+/** Budgets that refilled and high-water marks past the wall-clock bound are forgotten this often. */
+const HOUSEKEEPING_MS = 10_000;
 
 export interface RouterMember {
   id: NodeId;
@@ -47,7 +60,10 @@ export interface RouterPorts {
   sign(message: Uint8Array): Uint8Array;
   /** Ed25519 verification (keys.ts `verify` fits as is); the router supplies the origin's member key. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-  /** Wall-clock ms, only to seed advert sequence numbers so a restart does not go backwards. */
+  /**
+   * Wall-clock ms: seeds our advert sequence numbers (so a restart does not go backwards) and bounds
+   * the seqs we accept from others (seq-bounds.ts).
+   */
   wallClock(): number;
   /** Uniform [0, 1) for timer jitter; defaults to Math.random. */
   random?(): number;
@@ -79,10 +95,12 @@ export class Router {
   private readonly antiEntropy: AntiEntropy;
   private readonly flooding: FloodPolicy;
   private readonly announcer: Announcer;
+  private readonly budgets: ControlBudgets;
   private readonly ownLinks = new Map<NodeId, OwnLink>();
   private readonly listeners: Array<(c: RouteChange) => void> = [];
   private readonly counters = new RouterCounters();
   private nextExpiryAt = Infinity;
+  private housekeepingAt = -Infinity;
   private lastNow = 0;
   private started = false;
   private wakeAt: number | undefined;
@@ -101,12 +119,18 @@ export class Router {
     });
     this.selector = this.computer.selector;
     this.originator = new Originator(this.params, this.random);
+    this.budgets = new ControlBudgets(this.params, () => ({
+      members: this.members.size,
+      adverts: this.lsdb.size,
+      advertBytes: this.lsdb.bytes,
+    }));
     this.announcer = new Announcer(this.params, this.lsdb, {
       send: (n, m) => this.send(n, m),
-      isMember: (id) => this.members.has(id),
+      unanswered: () => this.counters.reject('request-unanswered'),
     });
     this.antiEntropy = new AntiEntropy(this.params, this.lsdb, this.announcer, {
       send: (n, m) => this.send(n, m),
+      reply: (n, m, now) => this.reply(n, m, now),
       isMember: (id) => this.members.has(id),
       random: this.random,
     });
@@ -141,9 +165,13 @@ export class Router {
 
   /** Reloads the member list (peers.yaml changed). Removed members become unreachable at once. */
   setMembers(members: readonly RouterMember[]): void {
+    const before = [...this.members.keys()];
     this.members = new Map(members.map((m) => [m.id, m.publicKey]));
     const now = this.lastNow;
-    for (const origin of this.lsdb.retainMembers((id) => this.members.has(id))) this.graph.removeNode(origin);
+    const isMember = (id: NodeId): boolean => this.members.has(id);
+    for (const origin of this.lsdb.retainMembers(isMember)) this.graph.removeNode(origin);
+    for (const id of before) if (!isMember(id)) this.announcer.forgetOrigin(id);
+    this.budgets.sweep(now, isMember);
     for (const n of [...this.ownLinks.keys()]) if (!this.members.has(n)) this.linkGone(n, true);
     const changes: RouteChange[] = [];
     for (const dst of [...this.selector.all().keys()]) {
@@ -164,8 +192,9 @@ export class Router {
     }
     this.lastNow = now;
     this.wakeAt = undefined;
-    for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+    this.syncOwnLinks(now);
     if (now >= this.nextExpiryAt) this.expire(now);
+    if (now >= this.housekeepingAt) this.housekeeping(now);
     if (this.originator.dueAt() <= now) this.originate(now);
     this.antiEntropy.tick(now);
     this.announcer.tick(now);
@@ -194,14 +223,24 @@ export class Router {
     this.counters.controlBytesReceived += message.byteLength;
     try {
       if (from === this.self || !this.members.has(from)) return this.counters.reject('from-non-member');
+      // The prober may have seen the link come up since our last tick (the first SUMMARY often
+      // arrives right behind the probe reply that proves the link): take its news first.
+      this.syncOwnLinks(now);
+      if (!this.ownLinks.has(from)) return this.counters.reject('not-neighbor');
       const msg = decodeControl(message);
       if (typeof msg === 'string') return this.counters.reject(msg);
       if (msg.kind === 'advert') this.receiveAdvert(from, msg.advert, now);
-      else if (msg.kind === 'announce') this.announcer.onAnnounce(from, msg.entries, now);
-      else if (msg.kind === 'summary')
-        this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
-      else if (msg.kind === 'digest') this.antiEntropy.onDigest(from, msg);
-      else this.antiEntropy.onRequest(from, msg.origins);
+      else if (msg.kind === 'announce')
+        this.announcer.onAnnounce(from, this.plausibleClaims(msg.entries), now);
+      else if (msg.kind === 'summary') this.receiveSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
+      else if (msg.kind === 'digest') {
+        if (!this.budgets.summaryWork(from, msg.counts.length, now))
+          return this.counters.reject('summary-budget');
+        this.antiEntropy.onDigest(from, msg, now);
+      } else {
+        const repeats = this.antiEntropy.onRequest(from, msg.origins, now);
+        if (repeats > 0) this.counters.reject('duplicate-request');
+      }
     } catch {
       // A bug must not take the packet path down with it; the counter makes it visible.
       this.counters.reject('internal-error');
@@ -219,6 +258,14 @@ export class Router {
       lsdbSize: this.lsdb.size,
       neighbors: this.ownLinks.size,
       routes: this.selector.all().size,
+      state: {
+        lsdb: this.lsdb.size,
+        highWater: this.lsdb.highWaterSize,
+        ...this.announcer.stateSizes(),
+        antiEntropy: ae.stateSize,
+        budgets: this.budgets.size,
+        neighbors: this.ownLinks.size,
+      },
     });
   }
 
@@ -231,6 +278,10 @@ export class Router {
   }
 
   // --- own links --------------------------------------------------------------------------------
+
+  private syncOwnLinks(now: number): void {
+    for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+  }
 
   private ownLinkChanged(m: NodeId, now: number): void {
     if (m === this.self || !this.members.has(m)) return this.linkGone(m, true);
@@ -295,12 +346,18 @@ export class Router {
     const head = peekAdvert(bytes);
     if (typeof head === 'string') return this.counters.reject(head);
     if (!this.members.has(head.origin)) return this.counters.reject('not-member');
+    const implausible = seqVerdict(head.seq, head.lifetimeMs, this.ports.wallClock(), this.params);
+    if (implausible) return this.counters.reject(implausible);
     // The common case when flooding: a copy we already have. Decide before checking a signature.
     if (!this.lsdb.isNewer(head.origin, head.seq)) {
+      // Below the high-water mark of an advert that expired here: nobody honest still sends that.
+      if (!this.lsdb.get(head.origin)) return this.counters.reject('replayed');
       this.counters.advertsDuplicate++;
       this.announcer.noteHas(from, head.origin, head.seq);
       return;
     }
+    if (!this.budgets.mayOriginate(head.origin, now)) return this.counters.reject('origin-rate');
+    if (!this.budgets.verification(from, now)) return this.counters.reject('verify-budget');
     const advert = decodeAdvert(bytes, {
       isMember: (id) => this.members.has(id),
       publicKeyOf: (id) => this.members.get(id),
@@ -310,6 +367,7 @@ export class Router {
     const copy = bytes.slice(); // the caller's buffer is only valid during receiveControl
     const previous = this.lsdb.get(advert.origin);
     const result = this.lsdb.offer(advert, copy, now);
+    if (result === 'accepted' || result === 'own-newer') this.budgets.originated(advert.origin, now);
     if (result === 'own-newer') {
       this.counters.ownSeqJumps++;
       this.originator.force();
@@ -355,6 +413,39 @@ export class Router {
     this.prober.suspect?.(origin, now);
   }
 
+  // --- claims and summaries ---------------------------------------------------------------------
+
+  /**
+   * ANNOUNCE/SUMMARY entries worth believing: members only, seqs a live advert could have (any
+   * lifetime up to the maximum). Each entry dropped is counted.
+   */
+  private plausibleClaims(entries: readonly SummaryEntry[]): SummaryEntry[] {
+    const wall = this.ports.wallClock();
+    const out: SummaryEntry[] = [];
+    for (const e of entries) {
+      if (!this.members.has(e.origin)) this.counters.reject('non-member-claim');
+      else {
+        const v = seqVerdict(e.seq, ADVERT_MAX_LIFETIME_MS, wall, this.params);
+        if (v === undefined) out.push(e);
+        else this.counters.reject(v === 'seq-in-future' ? 'claim-in-future' : 'stale-claim');
+      }
+    }
+    return out;
+  }
+
+  /** Examining a SUMMARY costs the origins we hold in its range plus its entries: budgeted per sender. */
+  private receiveSummary(
+    from: NodeId,
+    lo: NodeId,
+    hi: NodeId,
+    entries: readonly SummaryEntry[],
+    now: number,
+  ): void {
+    if (!this.budgets.summaryWork(from, this.lsdb.countIn(lo, hi) + entries.length, now))
+      return this.counters.reject('summary-budget');
+    this.antiEntropy.onSummary(from, lo, hi, this.plausibleClaims(entries), now);
+  }
+
   private flood(
     bytes: Uint8Array,
     origin: NodeId,
@@ -378,9 +469,30 @@ export class Router {
     this.antiEntropy.invalidate();
   }
 
+  /**
+   * Forgets budgets that refilled, and high-water marks the wall-clock bound covers already: a seq
+   * below wall − max lifetime − skew is refused as stale-seq whatever the mark says.
+   */
+  private housekeeping(now: number): void {
+    this.housekeepingAt = now + HOUSEKEEPING_MS;
+    this.budgets.sweep(now, (id) => this.members.has(id));
+    const wall = this.ports.wallClock();
+    this.lsdb.forgetHighWaterBelow(wall - ADVERT_MAX_LIFETIME_MS - this.params.maxClockSkewMs);
+  }
+
   private emit(changes: readonly RouteChange[]): void {
     this.counters.routeChanges += changes.length;
     for (const c of changes) for (const l of [...this.listeners]) l(c);
+  }
+
+  /** A reply to something `n` sent, within its reply budget. */
+  private reply(n: NodeId, message: Uint8Array, now: number): boolean {
+    if (!this.budgets.reply(n, message.byteLength, now)) {
+      this.counters.reject('reply-budget');
+      return false;
+    }
+    this.send(n, message);
+    return true;
   }
 
   private send(n: NodeId, message: Uint8Array): void {
