@@ -74,7 +74,7 @@ export class Announcer {
     this.requests.forgetNeighbor(n);
   }
 
-  /** `origin` left the member list. */
+  /** `origin` left the member list, or its advert expired: nothing about it is worth keeping. */
   forgetOrigin(origin: NodeId): void {
     for (const p of this.pending.values()) p.delete(origin);
     this.holders.forgetOrigin(origin);

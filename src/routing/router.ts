@@ -462,6 +462,7 @@ export class Router {
     let next = Infinity;
     for (const origin of this.lsdb.expire(now)) {
       this.computer.mark(this.graph.setAdvert(origin, undefined, this.computer.affects));
+      this.announcer.forgetOrigin(origin); // who held it, who we asked, what we were to announce
       this.counters.advertsExpired++;
     }
     for (const e of this.lsdb.values()) if (e.origin !== this.self) next = Math.min(next, e.expiresAt);

@@ -57,7 +57,7 @@ test('a member’s own adverts at any rate cost at most its origination budget i
   const before = mesh.verifyCalls[V];
   let seq = h.wall();
   for (let t = 0; t < 1000; t += 10) {
-    for (let k = 0; k < 20; k++) h.send(V, h.ownAdvert(++seq, [V]));
+    for (let k = 0; k < 20; k++) h.send(V, h.ownAdvert(++seq, h.ids([V])));
     mesh.advance(10);
   }
   const verified = mesh.verifyCalls[V] - before;
@@ -73,7 +73,8 @@ test('forged adverts in a neighbour’s name cost at most the sender’s verific
   const before = mesh.verifyCalls[V];
   let seq = h.wall();
   for (let t = 0; t < 1000; t += 10) {
-    for (let k = 0; k < 20; k++) h.send(V, h.forgedAdvert(G, ++seq), h.forgedAdvert(X, seq));
+    for (let k = 0; k < 20; k++)
+      h.send(V, h.forgedAdvert(mesh.id(G), ++seq), h.forgedAdvert(mesh.id(X), seq));
     mesh.advance(10);
   }
   const verified = mesh.verifyCalls[V] - before;

@@ -1,15 +1,15 @@
 // Attack 2 (issue 10): grow a victim's memory without bound. SUMMARY entries naming non-members were
-// stored forever (24 MB of messages → +500 MB of heap). Here 24 MB of every kind of hostile control —
-// summaries and announcements of random origins and seqs, requests, junk digests, the attacker's own
-// adverts and forgeries — go into a real Router, and every routing table stays within its bound
-// (members, or members × neighbours), the heap with it, and honest routing carries on.
+// stored forever (24 MB of messages → +500 MB of heap). Here 24 MB of every kind of hostile control
+// (HostileCraft.mixedRound: summaries and announcements of random origins and seqs, requests, junk
+// digests, the attacker's own adverts and forgeries) go into a real Router, and every routing table
+// stays within its bound (members, or members × neighbours), the heap with it, and honest routing
+// carries on.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import type { SummaryEntry } from '../../src/routing/control-codec.js';
 import { seededRandom } from '../sim/rng.js';
-import { G, H, SKEW_MS, V, victimWorld, X } from './hostile-member.js';
+import { G, H, V, victimWorld, X } from './hostile-member.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -24,32 +24,13 @@ test('24 MB of hostile control leave every routing table and the heap bounded', 
   const { mesh, h } = victimWorld();
   const v = mesh.routers[V];
   const random = seededRandom(10);
-  const u32 = (): number => Math.floor(random() * 0x1_0000_0000);
   const members = mesh.members.map((m) => m.id);
-  const member = (): number => members[Math.floor(random() * members.length)];
   let ownSeq = h.wall();
   const heap0 = heapAfterGc();
 
   let sent = 0;
   while (sent < 24 * 1024 * 1024) {
-    const wall = h.wall();
-    const junk: SummaryEntry[] = Array.from({ length: 99 }, () => ({ origin: u32(), seq: u32() }));
-    // Claims of any kind: strangers, members at seqs past the wall clock, plausible but never held.
-    const claims: SummaryEntry[] = Array.from({ length: 99 }, (_, k) => ({
-      origin: k % 3 === 0 ? u32() : member(),
-      seq: k % 3 === 1 ? wall + SKEW_MS + u32() : wall + Math.floor(random() * SKEW_MS),
-    }));
-    const asks = Array.from({ length: 299 }, () => (random() < 0.5 ? member() : u32()));
-    sent += h.send(
-      V,
-      ...h.summary(junk.filter((e, k) => junk.findIndex((f) => f.origin === e.origin) === k)),
-    );
-    sent += h.send(V, ...h.announce(claims));
-    sent += h.send(V, h.request(asks));
-    sent += h.send(V, h.junkDigest(Math.floor(random() * 8), random));
-    sent += h.send(V, h.ownAdvert(++ownSeq, [V, X]));
-    sent += h.send(V, h.forgedAdvert(G, wall + 1));
-    sent += h.send(V, ...h.summary(members.map((origin) => ({ origin, seq: wall + 1 }))));
+    sent += h.send(V, ...h.mixedRound(members, mesh.id(V), h.wall(), ++ownSeq, random));
     mesh.advance(10);
     mesh.inbox[H].length = 0; // what V sent back is the attacker's memory, not V's
   }

@@ -20,7 +20,7 @@ test('a member without a direct link is not listened to, whatever it sends', () 
     ...h.announce([{ origin: mesh.id(X), seq: MAX_SEQ }]),
     ...h.summary([]),
     h.request(mesh.members.map((m) => m.id)),
-    h.ownAdvert(wall, [V]),
+    h.ownAdvert(wall, h.ids([V])),
     h.junkDigest(3, () => 0.5),
   ];
   h.send(V, ...messages);
