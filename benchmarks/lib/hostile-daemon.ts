@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       throttled = rate > 0 && messages >= ((now - attackAt) / 1000) * rate;
       if (throttled) break;
       for (const m of craft.mixedRound(members, victim.id, now, ++ownSeq, random)) {
-        node.dataPlane.sendControl(victim.id, m);
+        node.dataPlane.control.sendControl(victim.id, m);
         messages++;
       }
     }

@@ -15,8 +15,8 @@ export type DropReason =
   | 'ttl-exceeded'
   | 'route-too-long'
   | 'no-next-hop' // relay has no live link and no repair path
-  | 'no-route' // inside: destination unreachable
-  | 'no-member' // inside: destination address belongs to no member
+  | 'no-route' // outbound: destination unreachable
+  | 'no-member' // outbound: destination address belongs to no member
   | 'not-unicast'
   | 'not-ip'
   | 'no-session' // pending queue full while handshaking

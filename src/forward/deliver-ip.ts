@@ -1,10 +1,10 @@
 // The last step inbound: an opened IP packet from member `src` goes to the TUN only if its inner
 // source address is that member's (cryptokey routing: a member can't speak for another address).
 import type { NodeId } from '../identity/node-id.js';
-import type { DataPlane } from './data-plane.js';
+import type { ForwardContext } from './context.js';
 import { ipTotalLength, ipv4Src, ipv6Src, ipVersion } from './ip-packet.js';
 
-export function deliverIp(dp: DataPlane, buf: Buffer, off: number, len: number, src: NodeId): void {
+export function deliverIp(dp: ForwardContext, buf: Buffer, off: number, len: number, src: NodeId): void {
   const version = ipVersion(buf, off, len);
   if (version === 0) return dp.counters.drop('not-ip');
   const member = dp.peers.get(src);

@@ -30,7 +30,7 @@ it('a control message relayed to its destination is dropped as relayed-control',
   ]);
   const plaintext = Buffer.concat([Buffer.from([InnerKind.Control]), announce]);
   assert.ok(
-    a.dataPlane.sendSealed(cc.self.id, plaintext, systemClock.now(), false) > 0,
+    a.dataPlane.outbound.sendSealed(cc.self.id, plaintext, systemClock.now(), false) > 0,
     'sent, relayed via b',
   );
   await waitFor(() => drops() === 1, 3000, 'c to drop the relayed control message');
