@@ -151,7 +151,11 @@ export class ControlChannel {
     const now = ctx.clock.now();
     const keypair = ctx.sessions.sendKeypair(neighbor, now);
     if (!keypair) return ctx.sessions.noteWantToSend(neighbor, now);
-    const endpoint = this.nextHops.liveEndpoint(neighbor);
+    // Our direct link, else the endpoint its direct probes come from (it listens to us over its side
+    // of the link before our prober has found ours alive, or when we do not probe it at all).
+    const heard = ctx.prober.probedUs?.(neighbor, now);
+    const endpoint =
+      this.nextHops.liveEndpoint(neighbor) ?? (heard === undefined ? undefined : ctx.peers.endpoint(heard));
     if (!endpoint) return ctx.counters.drop('no-next-hop');
     const plaintext = Buffer.allocUnsafe(1 + message.length);
     plaintext[0] = InnerKind.Control;

@@ -41,6 +41,8 @@ export interface ProbePort {
   onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
   learnEndpoint(member: NodeId, endpointKey: string, now: number): void;
   markActive(member: NodeId, now: number): void;
+  /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */
+  probedUs?(member: NodeId, now: number): string | undefined;
 }
 
 export interface PathPort {

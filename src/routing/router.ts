@@ -223,10 +223,7 @@ export class Router {
     this.counters.controlBytesReceived += message.byteLength;
     try {
       if (from === this.self || !this.members.has(from)) return this.counters.reject('from-non-member');
-      // The prober may have seen the link come up since our last tick (the first SUMMARY often
-      // arrives right behind the probe reply that proves the link): take its news first.
-      this.syncOwnLinks(now);
-      if (!this.ownLinks.has(from)) return this.counters.reject('not-neighbor');
+      if (!this.isNeighbor(from, now)) return this.counters.reject('not-neighbor');
       const msg = decodeControl(message);
       if (typeof msg === 'string') return this.counters.reject(msg);
       if (msg.kind === 'advert') this.receiveAdvert(from, msg.advert, now);
@@ -281,6 +278,18 @@ export class Router {
 
   private syncOwnLinks(now: number): void {
     for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+  }
+
+  /**
+   * Whether control from `from` is worth reading: it has a direct link to us, alive by our prober —
+   * our probes to it are answered, or its direct probes to us arrive (its side of the link works
+   * before ours has noticed, after a link comes up or in a dead link's backoff, and when a bounded
+   * neighbour set has it probe us but not us it). A member beyond a relay has neither.
+   */
+  private isNeighbor(from: NodeId, now: number): boolean {
+    // The prober may have seen the link come up since our last tick: take its news first.
+    this.syncOwnLinks(now);
+    return this.ownLinks.has(from) || this.prober.probedUs?.(from, now) !== undefined;
   }
 
   private ownLinkChanged(m: NodeId, now: number): void {

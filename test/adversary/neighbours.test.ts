@@ -52,3 +52,21 @@ test('a link seen first by one side still converges: the other side’s first ex
   assert.ok(mesh.now - upAt <= 2000, `A reached C ${mesh.now - upAt} ms after it saw the link`);
   assert.deepEqual(mesh.route(C, A), [C, B, A]);
 });
+
+test('a member whose direct probes reach us is listened to before our own probes confirm the link', () => {
+  const [A, B, C] = [0, 1, 2];
+  const mesh = new Mesh(3);
+  mesh.setLink(B, C, 10);
+  mesh.advance(3000);
+  // A–B comes up; B's prober has seen it, A's has not, but A has been answering B's probes.
+  mesh.setLink(A, B, 10);
+  mesh.links[A].set(mesh.id(B), undefined);
+  mesh.links[A].probers.add(mesh.id(B));
+  mesh.advance(2000);
+  assert.equal(mesh.routers[A].stats().rejected['not-neighbor'] ?? 0, 0);
+  assert.equal(mesh.routers[A].stats().lsdbSize, 2, 'A holds B’s and C’s adverts already');
+  // So when A's prober catches up, A routes to C at once: nothing is left to fetch.
+  mesh.links[A].set(mesh.id(B), 10);
+  mesh.advance(100);
+  assert.deepEqual(mesh.route(A, C), [A, B, C]);
+});

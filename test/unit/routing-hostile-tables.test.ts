@@ -3,6 +3,7 @@
 // test/adversary/.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Prober } from '../../src/probe/prober.js';
 import { ControlBudgets } from '../../src/routing/control-budgets.js';
 import { Holders } from '../../src/routing/holders.js';
 import { LinkStateDb } from '../../src/routing/lsdb.js';
@@ -99,4 +100,16 @@ test('budgets follow the network size, refill, are kept per member and forgotten
   assert.equal(b.mayOriginate(9, 500), true, 'then 2 a second');
   b.sweep(3_600_000, () => true);
   assert.equal(b.size, 0, 'all refilled: forgotten');
+});
+
+test('the prober remembers, for a few idle intervals, the endpoint a member’s direct probes came from', () => {
+  const prober = new Prober({ ports: { sendProbe: () => true } });
+  prober.setEndpoints(7, ['10.0.0.7:7946']);
+  assert.equal(prober.probedUs(7, 0), undefined);
+  prober.onProbeReceived(7, '10.0.0.7:7946', 1000, 42);
+  assert.equal(prober.probedUs(7, 1000), '10.0.0.7:7946');
+  assert.equal(prober.probedUs(7, 1000 + 3 * prober.params.idleIntervalMs), '10.0.0.7:7946');
+  assert.equal(prober.probedUs(7, 1001 + 3 * prober.params.idleIntervalMs), undefined);
+  prober.onProbeReceived(8, 'x', 1000, 1); // not a member: nothing kept
+  assert.equal(prober.probedUs(8, 1000), undefined);
 });

@@ -53,6 +53,13 @@ export class FakeLinks implements LinkSource {
   suspect(member: NodeId): void {
     this.suspected.push(member);
   }
+
+  /** Members whose direct probes reach us (see LinkSource.probedUs), set by hand. */
+  readonly probers = new Set<NodeId>();
+
+  probedUs(member: NodeId): string | undefined {
+    return this.probers.has(member) ? `ep${member}` : undefined;
+  }
 }
 
 /** Wall clock of every mesh node at virtual time 0 (plus its wallSkew). */
