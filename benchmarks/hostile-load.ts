@@ -55,6 +55,8 @@ interface Row {
   cpu: number | null;
   sentMsgsPerS: number;
   sentKBPerS: number;
+  receivedKBPerS: number;
+  kernelDropsPerS: number;
   refusedPerS: number;
   droppedPerS: number;
   changesV: number;
@@ -102,10 +104,10 @@ function hostileReport(p: LabProcess): { messages: number; bytes: number; neighb
   };
 }
 
-/** Sum of a counter over its label sets, and per label value, from a Prometheus exposition text. */
+/** A counter per value of its first label (e.g. reason), from a Prometheus exposition text. */
 function counterByLabel(text: string, name: string): Record<string, number> {
   const out: Record<string, number> = {};
-  const re = new RegExp(`^${name}\\{\\w+="([^"]*)"\\} (\\S+)$`, 'gm');
+  const re = new RegExp(`^${name}\\{\\w+="([^"]*)"[^}]*\\} (\\S+)$`, 'gm');
   for (const m of text.matchAll(re)) out[m[1]!] = Number(m[2]);
   return out;
 }
@@ -116,7 +118,17 @@ async function scrape(ol: OverlayLab, site: string): Promise<string> {
   const script =
     "fetch('http://127.0.0.1:9477/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))";
   const r = await ol.lab.exec(site, [process.execPath, '-e', script], { timeoutMs: 10_000 });
+  if (!r.stdout.includes('overlay_adverts_rejected_total'))
+    throw new Error(`no metrics from ${site}: ${r.stderr.trim() || `exit ${r.code}`}`);
   return r.stdout;
+}
+
+/** UDP datagrams the kernel dropped in `site`'s namespace for want of socket buffer (RcvbufErrors). */
+async function kernelUdpDrops(ol: OverlayLab, site: string): Promise<number> {
+  const text = (await ol.lab.exec(site, ['cat', '/proc/net/snmp'])).stdout;
+  const [head, values] = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  const i = head?.split(/\s+/).indexOf('RcvbufErrors') ?? -1;
+  return i > 0 ? Number(values?.split(/\s+/)[i]) : NaN;
 }
 
 /** Whether each of v and b has a path to every other honest member. */
@@ -127,6 +139,18 @@ async function honestReachable(ol: OverlayLab): Promise<boolean> {
       if (to !== from && !s.members.find((m) => m.name === to)?.reachable) return false;
   }
   return true;
+}
+
+/** The victim's data-plane drops (all reasons), routing control bytes received, kernel UDP drops. */
+async function victimCounters(
+  ol: OverlayLab,
+): Promise<{ dropped: number; received: number; kernelDrops: number }> {
+  const st = await ol.status('v');
+  return {
+    dropped: sum(st.drops),
+    received: st.control.controlBytesReceived,
+    kernelDrops: await kernelUdpDrops(ol, 'v'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -190,7 +214,7 @@ async function main(): Promise<void> {
       offB: fileSize(logs.b),
       sent: hostileReport(hostile),
       rejected: sum(rejected0),
-      dropped: sum((await ol.status('v')).drops),
+      ...(await victimCounters(ol)),
     };
     hostile.kill('SIGUSR1');
     const start = Date.now();
@@ -210,7 +234,7 @@ async function main(): Promise<void> {
       const rejected = alive
         ? sum(counterByLabel(await scrape(ol, 'v'), 'overlay_adverts_rejected_total'))
         : NaN;
-      const dropped = alive ? sum((await ol.status('v')).drops) : NaN;
+      const counters = alive ? await victimCounters(ol) : { dropped: NaN, received: NaN, kernelDrops: NaN };
       // Route changes to honest members only: h's own routes are whatever h makes of them.
       const honest = (path: string, off: number): number =>
         routeChangesSince(path, off).filter((c) => c.dst !== HOSTILE).length;
@@ -221,8 +245,10 @@ async function main(): Promise<void> {
         cpu,
         sentMsgsPerS: (sent.messages - prev.sent.messages) / dt,
         sentKBPerS: (sent.bytes - prev.sent.bytes) / dt / 1000,
+        receivedKBPerS: (counters.received - prev.received) / dt / 1000,
+        kernelDropsPerS: (counters.kernelDrops - prev.kernelDrops) / dt,
         refusedPerS: (rejected - prev.rejected) / dt,
-        droppedPerS: (dropped - prev.dropped) / dt,
+        droppedPerS: (counters.dropped - prev.dropped) / dt,
         changesV: honest(logs.v, prev.offV),
         changesB: honest(logs.b, prev.offB),
         reachable: alive && (await honestReachable(ol)),
@@ -231,10 +257,10 @@ async function main(): Promise<void> {
       rows.push(row);
       progress(
         `t=${t} s: v RSS ${fmt(row.rssMB, 1)} MB (peak ${fmt(peak, 1)}), CPU ${fmt(cpu)}, h sent ${row.sentMsgsPerS.toFixed(0)} msg/s, ` +
-          `v refused ${row.refusedPerS.toFixed(0)}/s, dropped ${row.droppedPerS.toFixed(0)}/s, ` +
+          `v received ${row.receivedKBPerS.toFixed(0)} kB/s of control, kernel dropped ${row.kernelDropsPerS.toFixed(0)}/s, v refused ${row.refusedPerS.toFixed(0)}/s, dropped ${row.droppedPerS.toFixed(0)}/s, ` +
           `route changes v ${row.changesV} b ${row.changesB}, honest pairs ${row.reachable ? 'reachable' : 'BROKEN'}`,
       );
-      prev = { at: now, offV: fileSize(logs.v), offB: fileSize(logs.b), sent, rejected, dropped };
+      prev = { at: now, offV: fileSize(logs.v), offB: fileSize(logs.b), sent, rejected, ...counters };
       if (!alive) break;
     }
     if (victim.isAlive()) {
@@ -265,6 +291,8 @@ async function main(): Promise<void> {
         'v CPU (cores)',
         'h sent (msg/s)',
         'h sent (kB/s)',
+        'v got (kB/s)',
+        'kernel drops (/s)',
         'v refused (/s)',
         'v dropped (/s)',
         'changes v',
@@ -279,6 +307,8 @@ async function main(): Promise<void> {
         fmt(r.cpu),
         r.sentMsgsPerS.toFixed(0),
         r.sentKBPerS.toFixed(0),
+        r.receivedKBPerS.toFixed(0),
+        r.kernelDropsPerS.toFixed(0),
         r.refusedPerS.toFixed(0),
         r.droppedPerS.toFixed(0),
         String(r.changesV),
