@@ -119,9 +119,18 @@ export function peekAdvert(bytes: Uint8Array): { origin: NodeId; seq: number; li
   if (bytes.byteLength < ADVERT_HEADER_BYTES + SIGNATURE_BYTES) return 'truncated';
   if (bytes[0] !== ADVERT_VERSION) return 'bad-version';
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const seq = v.getBigUint64(5);
-  if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'bad-seq';
-  return { origin: v.getUint32(1), seq: Number(seq), lifetimeMs: v.getUint32(13) };
+  const seq = readSeq(v, 5);
+  if (seq === undefined) return 'bad-seq';
+  return { origin: v.getUint32(1), seq, lifetimeMs: v.getUint32(13) };
+}
+
+/**
+ * The u64 at `offset` if it is a safe integer (≤ 2^53 − 1), else undefined. Two u32 reads rather than
+ * getBigUint64: a hostile flood makes us read millions of these, and a BigInt each is garbage.
+ */
+export function readSeq(v: DataView, offset: number): number | undefined {
+  const hi = v.getUint32(offset);
+  return hi > 0x1f_ffff ? undefined : hi * 0x1_0000_0000 + v.getUint32(offset + 4);
 }
 
 export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | string {

@@ -13,15 +13,14 @@
 // ports.sendControl, and the selected paths are read with route(dst) — an O(1) map lookup, because
 // the data plane calls it per packet.
 //
-// Members may be hostile. What one sends is checked in order of cost, cheapest first, and refused
-// with a counted reason (router-stats.ts): only from a current direct neighbour; claims only for
-// members and plausible seqs (seq-bounds.ts); adverts only above the origin's high-water mark
-// (lsdb.ts), within its rate and the sender's verification budget before the signature is checked;
-// summaries within the sender's work budget; replies within its reply budget (control-budgets.ts).
-// Every table is keyed by members or neighbours and bounded by them (stats().state).
+// Members may be hostile. Control is read only from direct neighbours (isNeighbor); what they send is
+// admitted cheapest check first, each refusal counted by reason (admission.ts); replies go out within
+// the requester's reply budget (control-budgets.ts). Every table is keyed by members or neighbours
+// and bounded by them (stats().state).
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
 import {
+  ADVERT_MAX_LIFETIME_MS,
   ADVERT_MAX_LINKS,
   decodeAdvert,
   encodeAdvert,
@@ -31,7 +30,8 @@ import {
 } from './advert.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
-import { decodeControl, type SummaryEntry } from './control-codec.js';
+import { Admission } from './admission.js';
+import { decodeControl, peekSummary } from './control-codec.js';
 import { ControlBudgets } from './control-budgets.js';
 import { fromCostUnits, linkCost } from './cost.js';
 import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
@@ -42,8 +42,6 @@ import type { Path, PathSelector, RouteChange } from './path-selector.js';
 import { RouteComputer } from './route-computer.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
 import { RouterCounters, type LinkStateEntry, type RouterStats } from './router-stats.js';
-import { seqVerdict } from './seq-bounds.js';
-import { ADVERT_MAX_LIFETIME_MS } from './advert.js';
 
 /** Budgets that refilled and high-water marks past the wall-clock bound are forgotten this often. */
 const HOUSEKEEPING_MS = 10_000;
@@ -96,6 +94,7 @@ export class Router {
   private readonly flooding: FloodPolicy;
   private readonly announcer: Announcer;
   private readonly budgets: ControlBudgets;
+  private readonly admission: Admission;
   private readonly ownLinks = new Map<NodeId, OwnLink>();
   private readonly listeners: Array<(c: RouteChange) => void> = [];
   private readonly counters = new RouterCounters();
@@ -124,6 +123,11 @@ export class Router {
       adverts: this.lsdb.size,
       advertBytes: this.lsdb.bytes,
     }));
+    this.admission = new Admission(this.params, this.lsdb, this.budgets, {
+      isMember: (id) => this.members.has(id),
+      wallClock: () => this.ports.wallClock(),
+      reject: (reason) => this.counters.reject(reason),
+    });
     this.announcer = new Announcer(this.params, this.lsdb, {
       send: (n, m) => this.send(n, m),
       unanswered: () => this.counters.reject('request-unanswered'),
@@ -224,16 +228,22 @@ export class Router {
     try {
       if (from === this.self || !this.members.has(from)) return this.counters.reject('from-non-member');
       if (!this.isNeighbor(from, now)) return this.counters.reject('not-neighbor');
+      // A summary over its sender's budget is refused before its entries are decoded.
+      const head = peekSummary(message);
+      if (
+        head &&
+        !this.admission.examine(from, this.summaryWork(head.rangeLo, head.rangeHi, head.count), now)
+      )
+        return;
       const msg = decodeControl(message);
       if (typeof msg === 'string') return this.counters.reject(msg);
       if (msg.kind === 'advert') this.receiveAdvert(from, msg.advert, now);
       else if (msg.kind === 'announce')
-        this.announcer.onAnnounce(from, this.plausibleClaims(msg.entries), now);
-      else if (msg.kind === 'summary') this.receiveSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
+        this.announcer.onAnnounce(from, this.admission.claims(msg.entries), now);
+      else if (msg.kind === 'summary')
+        this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, this.admission.claims(msg.entries), now);
       else if (msg.kind === 'digest') {
-        if (!this.budgets.summaryWork(from, msg.counts.length, now))
-          return this.counters.reject('summary-budget');
-        this.antiEntropy.onDigest(from, msg, now);
+        if (this.admission.examine(from, msg.counts.length, now)) this.antiEntropy.onDigest(from, msg, now);
       } else {
         const repeats = this.antiEntropy.onRequest(from, msg.origins, now);
         if (repeats > 0) this.counters.reject('duplicate-request');
@@ -354,19 +364,13 @@ export class Router {
     this.counters.advertsReceived++;
     const head = peekAdvert(bytes);
     if (typeof head === 'string') return this.counters.reject(head);
-    if (!this.members.has(head.origin)) return this.counters.reject('not-member');
-    const implausible = seqVerdict(head.seq, head.lifetimeMs, this.ports.wallClock(), this.params);
-    if (implausible) return this.counters.reject(implausible);
-    // The common case when flooding: a copy we already have. Decide before checking a signature.
-    if (!this.lsdb.isNewer(head.origin, head.seq)) {
-      // Below the high-water mark of an advert that expired here: nobody honest still sends that.
-      if (!this.lsdb.get(head.origin)) return this.counters.reject('replayed');
+    const admitted = this.admission.advert(from, head, now);
+    // The common case when flooding: a copy we already have, found before checking a signature.
+    if (admitted === 'duplicate') {
       this.counters.advertsDuplicate++;
       this.announcer.noteHas(from, head.origin, head.seq);
-      return;
     }
-    if (!this.budgets.mayOriginate(head.origin, now)) return this.counters.reject('origin-rate');
-    if (!this.budgets.verification(from, now)) return this.counters.reject('verify-budget');
+    if (admitted !== 'verify') return;
     const advert = decodeAdvert(bytes, {
       isMember: (id) => this.members.has(id),
       publicKeyOf: (id) => this.members.get(id),
@@ -422,37 +426,9 @@ export class Router {
     this.prober.suspect?.(origin, now);
   }
 
-  // --- claims and summaries ---------------------------------------------------------------------
-
-  /**
-   * ANNOUNCE/SUMMARY entries worth believing: members only, seqs a live advert could have (any
-   * lifetime up to the maximum). Each entry dropped is counted.
-   */
-  private plausibleClaims(entries: readonly SummaryEntry[]): SummaryEntry[] {
-    const wall = this.ports.wallClock();
-    const out: SummaryEntry[] = [];
-    for (const e of entries) {
-      if (!this.members.has(e.origin)) this.counters.reject('non-member-claim');
-      else {
-        const v = seqVerdict(e.seq, ADVERT_MAX_LIFETIME_MS, wall, this.params);
-        if (v === undefined) out.push(e);
-        else this.counters.reject(v === 'seq-in-future' ? 'claim-in-future' : 'stale-claim');
-      }
-    }
-    return out;
-  }
-
-  /** Examining a SUMMARY costs the origins we hold in its range plus its entries: budgeted per sender. */
-  private receiveSummary(
-    from: NodeId,
-    lo: NodeId,
-    hi: NodeId,
-    entries: readonly SummaryEntry[],
-    now: number,
-  ): void {
-    if (!this.budgets.summaryWork(from, this.lsdb.countIn(lo, hi) + entries.length, now))
-      return this.counters.reject('summary-budget');
-    this.antiEntropy.onSummary(from, lo, hi, this.plausibleClaims(entries), now);
+  /** Examining a SUMMARY costs the origins we hold in its range plus those it lists. */
+  private summaryWork(lo: NodeId, hi: NodeId, listed: number): number {
+    return (lo <= hi ? this.lsdb.countIn(lo, hi) : 0) + listed;
   }
 
   private flood(
