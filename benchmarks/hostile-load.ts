@@ -159,6 +159,7 @@ async function main(): Promise<void> {
   const machine = `${await machineLine()}; overlayd ${await codeVersion()}`;
   const ol = await OverlayLab.create({ sites: [...HONEST, HOSTILE], logLevel: 'info' });
   const rows: Row[] = [];
+  const changeLines: string[] = [];
   let verdict: string[];
   let reasons: Record<string, number> = {};
   let idleRssMB = NaN;
@@ -236,8 +237,11 @@ async function main(): Promise<void> {
         : NaN;
       const counters = alive ? await victimCounters(ol) : { dropped: NaN, received: NaN, kernelDrops: NaN };
       // Route changes to honest members only: h's own routes are whatever h makes of them.
-      const honest = (path: string, off: number): number =>
-        routeChangesSince(path, off).filter((c) => c.dst !== HOSTILE).length;
+      const honest = (site: 'v' | 'b', off: number): number => {
+        const list = routeChangesSince(logs[site], off).filter((c) => c.dst !== HOSTILE);
+        for (const c of list) changeLines.push(`t=${t} s at ${site}: ${c.from} ⇒ ${c.to} (${c.reason})`);
+        return list.length;
+      };
       const row: Row = {
         t,
         rssMB: rssMB(),
@@ -249,8 +253,8 @@ async function main(): Promise<void> {
         kernelDropsPerS: (counters.kernelDrops - prev.kernelDrops) / dt,
         refusedPerS: (rejected - prev.rejected) / dt,
         droppedPerS: (counters.dropped - prev.dropped) / dt,
-        changesV: honest(logs.v, prev.offV),
-        changesB: honest(logs.b, prev.offB),
+        changesV: honest('v', prev.offV),
+        changesB: honest('b', prev.offB),
         reachable: alive && (await honestReachable(ol)),
         alive,
       };
@@ -319,6 +323,7 @@ async function main(): Promise<void> {
         machine,
         `background load before the run: ${background.toFixed(2)} cores (figures taken while others work are noisy)`,
         ...verdict,
+        ...changeLines.map((l) => `honest route change ${l}`),
         `v refused over the attack, by reason: ${
           Object.entries(reasons)
             .map(([k, n]) => `${k} ${n}`)
