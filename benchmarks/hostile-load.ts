@@ -2,7 +2,7 @@
 // rate it can, for 10 minutes; does the victim's memory stay put and does honest routing carry on?
 //
 // Sites v (victim), b (bystander), g (honest) run `overlayd up`; site h runs the hostile member
-// (lib/hostile-daemon.ts: the real daemon code with h's key, sending test/adversary/hostile-craft.ts's
+// (lib/hostile-daemon.ts: the real daemon code with h's key, sending test/adversary/routing-hostile-craft.ts's
 // mixed rounds — summaries of strangers, impossible and unheld claims, requests with repeats, empty
 // summaries, junk digests, its own adverts, forgeries — over its real session with v). After
 // convergence and an idle phase (the baseline), h attacks; every --interval s a row: v's RSS and its

@@ -1,7 +1,7 @@
 // The hostile member of benchmarks/hostile-load.ts: the real daemon code (OverlayNode: handshakes,
 // sessions, probes, routing and the data plane over the native UDP transport; a memory TUN, since it
 // carries no IP traffic) holding one member's key. It behaves as an honest member until SIGUSR1, then
-// sends the mixed hostile control of test/adversary/hostile-craft.ts to the victim over its real
+// sends the mixed hostile control of test/adversary/routing-hostile-craft.ts to the victim over its real
 // session, as fast as it can (or at --rate messages per second), for --seconds.
 //
 //   node dist/benchmarks/lib/hostile-daemon.js --peers FILE --key FILE --victim NAME --seconds S [--rate N]
@@ -17,7 +17,7 @@ import { createLogger } from '../../src/log.js';
 import { OverlayNode } from '../../src/node.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { openUnderlay } from '../../src/transport/open-underlay.js';
-import { HostileCraft } from '../../test/adversary/hostile-craft.js';
+import { HostileCraft } from '../../test/adversary/routing-hostile-craft.js';
 import { seededRandom } from '../../test/sim/rng.js';
 import { sign } from '../../src/identity/keys.js';
 

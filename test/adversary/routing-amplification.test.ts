@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../sim/rng.js';
-import { G, V, victimWorld, X } from './hostile-member.js';
+import { G, V, victimWorld, X } from './routing-hostile-member.js';
 
 test('a REQUEST naming one advert 299 times is answered with one copy', () => {
   const { mesh, h } = victimWorld();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Mesh } from '../unit/routing-mesh.js';
-import { HostileMember } from './hostile-member.js';
+import { HostileMember } from './routing-hostile-member.js';
 
 const N = 2000;
 const [V, G, H] = [0, 1, 2];

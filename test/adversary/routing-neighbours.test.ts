@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Mesh } from '../unit/routing-mesh.js';
-import { G, MAX_SEQ, V, victimWorld, X } from './hostile-member.js';
+import { G, MAX_SEQ, V, victimWorld, X } from './routing-hostile-member.js';
 
 test('a member without a direct link is not listened to, whatever it sends', () => {
   const { mesh, h } = victimWorld();

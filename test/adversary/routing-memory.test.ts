@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { seededRandom } from '../sim/rng.js';
-import { G, H, V, victimWorld, X } from './hostile-member.js';
+import { G, H, V, victimWorld, X } from './routing-hostile-member.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

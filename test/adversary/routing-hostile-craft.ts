@@ -1,5 +1,5 @@
 // What a hostile member sends, made with the project's own encoders (control-codec.ts, advert.ts)
-// and a real member key: shared by the in-process adversary tests (hostile-member.ts, on the routing
+// and a real member key: shared by the in-process adversary tests (routing-hostile-member.ts, on the routing
 // mesh) and the hostile daemon of benchmarks/hostile-load.ts (over real sessions and UDP).
 import type { NodeId } from '../../src/identity/node-id.js';
 import { encodeAdvert, type Advert } from '../../src/routing/advert.js';

@@ -1,15 +1,15 @@
 // A hostile member for the adversary tests: it holds a real member key (one of the mesh's members,
 // run as an external node: no router of its own) and speaks only through the real codecs (see
-// hostile-craft.ts) into real Routers, in-process, on the mesh's virtual clock. It can sign its own
+// routing-hostile-craft.ts) into real Routers, in-process, on the mesh's virtual clock. It can sign its own
 // adverts (any seq, any links), forge others' (signed with its own key), claim adverts it does not
 // hold, ask for anything, and never answer. What the victims send it lands in its inbox.
 import type { NodeId } from '../../src/identity/node-id.js';
 import { peekAdvert } from '../../src/routing/advert.js';
 import { decodeControl, type ControlMessage } from '../../src/routing/control-codec.js';
 import { Mesh } from '../unit/routing-mesh.js';
-import { HostileCraft } from './hostile-craft.js';
+import { HostileCraft } from './routing-hostile-craft.js';
 
-export { MAX_SEQ, SKEW_MS } from './hostile-craft.js';
+export { MAX_SEQ, SKEW_MS } from './routing-hostile-craft.js';
 
 export class HostileMember extends HostileCraft {
   constructor(

@@ -5,7 +5,7 @@
 // entry expired, and with it every path to X.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { G, MAX_SEQ, SKEW_MS, V, victimWorld, X } from './hostile-member.js';
+import { G, MAX_SEQ, SKEW_MS, V, victimWorld, X } from './routing-hostile-member.js';
 
 test('claims that are never answered do not stop the victim pulling an origin’s refreshes', () => {
   const { mesh, h } = victimWorld();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Mesh } from '../unit/routing-mesh.js';
-import { G, V, victimWorld, X, type HostileMember } from './hostile-member.js';
+import { G, V, victimWorld, X, type HostileMember } from './routing-hostile-member.js';
 
 /** The victim world, where H has captured X's current advert (it asked V for it). */
 function capturedWorld(): { mesh: Mesh; h: HostileMember; replay: Uint8Array } {
