@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled test suites in order: unit and e2e (parallel files), simulator, then the netns
-// suites one file at a time (they build real namespaces and measure time, so they must not overlap).
+// Runs the compiled test suites in order: unit, e2e and adversary (parallel files), simulator, then the
+// netns suites one file at a time (they build real namespaces and measure time, so they must not
+// overlap). adversary/ holds the hostile-member attacks on the real routing code (unit speed).
 // Usage: node scripts/run-tests.js [unit|e2e|adversary|sim|netns ...]   (default: all)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';

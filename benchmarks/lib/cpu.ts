@@ -20,6 +20,21 @@ function hz(): number {
   return ticksPerSecond;
 }
 
+let pageBytes: number | undefined;
+
+/** Resident set size of a process in bytes (field 24 of /proc/<pid>/stat, in pages), or null if it is gone. */
+export function processRssBytes(pid: number): number | null {
+  if (pageBytes === undefined) {
+    try {
+      pageBytes = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
+    } catch {
+      pageBytes = 4096;
+    }
+  }
+  const rest = statFields(pid);
+  return rest && Number(rest[21]) * pageBytes;
+}
+
 /** utime + stime of a process in clock ticks, or null if it is gone. */
 export function processTicks(pid: number): number | null {
   const rest = statFields(pid);

@@ -5,7 +5,8 @@
 //   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
 //               the path it came by; onProbeReply feeds the prober (a direct reply to a probe sent to
 //               that address proves the address: path-learning.ts) and the operator's path pinger
-//   routing     sendControl to a neighbour; onControl hands the message to the router
+//   routing     sendControl to a neighbour, over the direct link; onControl hands the message to the
+//               router if it came direct (relayed control is dropped)
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
@@ -146,17 +147,33 @@ export class ControlChannel {
 
   // ---- routing control ------------------------------------------------------------------------
 
-  /** A routing control message to a neighbour (flooding is hop by hop). */
+  /**
+   * A routing control message to a neighbour, over the direct link whatever the route to it: control
+   * travels one hop (flooding is hop by hop), and receivers refuse it relayed (onControl).
+   */
   sendControl(neighbor: NodeId, message: Uint8Array): void {
     const { ctx } = this;
+    const now = ctx.clock.now();
+    const keypair = ctx.sessions.sendKeypair(neighbor, now);
+    if (!keypair) return ctx.sessions.noteWantToSend(neighbor, now);
+    // Our direct link, else the endpoint its direct probes come from (it listens to us over its side
+    // of the link before our prober has found ours alive, or when we do not probe it at all).
+    const heard = ctx.prober.probedUs?.(neighbor, now);
+    const endpoint =
+      this.nextHops.liveEndpoint(neighbor) ?? (heard === undefined ? undefined : ctx.peers.endpoint(heard));
+    if (!endpoint) return ctx.counters.drop('no-next-hop');
     const plaintext = Buffer.allocUnsafe(1 + message.length);
     plaintext[0] = InnerKind.Control;
     plaintext.set(message, 1);
-    ctx.counters.controlBytesSent += this.outbound.sendSealed(neighbor, plaintext, ctx.clock.now(), false);
+    const target = { relays: [], nextHop: neighbor, endpoint };
+    ctx.counters.controlBytesSent += this.sealer.seal(keypair, neighbor, target, plaintext, now, false);
   }
 
   onControl(data: Buffer, h: RoutedHeader, pt: number, n: number, now: number): void {
     const { ctx } = this;
+    // Only a direct neighbour has anything to tell our router (issue 10: a member beyond a relay
+    // could otherwise feed it claims and requests from anywhere in the overlay).
+    if (h.routeLen !== 0) return ctx.counters.drop('relayed-control');
     ctx.counters.controlBytesReceived += data.length;
     // A copy: the receive buffer may be the transport's, and the router may keep advert bytes.
     ctx.router.receiveControl(h.src, Buffer.from(data.subarray(pt + 1, pt + n)), now);

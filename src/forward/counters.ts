@@ -29,6 +29,7 @@ export type DropReason =
   | 'spoofed-source' // inner source address is not the sending member's
   | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
+  | 'relayed-control' // routing control travels one hop: a relayed one is not from a neighbour
   | 'tun-full'
   | 'handshake-rejected';
 

@@ -50,6 +50,8 @@ export interface ProbePort {
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
+  /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */
+  probedUs?(member: NodeId, now: number): string | undefined;
 }
 
 export interface PathPort {

@@ -34,6 +34,7 @@ const DROP_REASONS = keysOf<DropReason>({
   'spoofed-source': true,
   'not-local-destination': true,
   'bad-inner': true,
+  'relayed-control': true,
   'tun-full': true,
   'handshake-rejected': true,
 });
@@ -127,7 +128,7 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
 }
 
 /** The known reasons from zero, plus any other reason that has been counted. */
-function withZeros(known: readonly string[], counts: ReadonlyMap<string, number>): Sample<'reason'>[] {
+export function withZeros(known: readonly string[], counts: ReadonlyMap<string, number>): Sample<'reason'>[] {
   const out: Sample<'reason'>[] = known.map((reason) => [{ reason }, counts.get(reason) ?? 0]);
   for (const [reason, n] of counts) if (!known.includes(reason)) out.push([{ reason }, n]);
   return out;
