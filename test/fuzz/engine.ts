@@ -38,6 +38,8 @@ export interface TargetReport {
   setupMs: number;
   /** Seeds the target started from (after setup). */
   seeds: number;
+  /** FNV-1a over every input's bytes when RunLimits.digest is set (same seed → same inputs). */
+  digest: number;
   /** The first few failing inputs. */
   failures: Failure[];
   /** The target's after-run checks that failed. */
@@ -50,6 +52,8 @@ export interface RunLimits {
   inputs: number;
   /** performance.now() after which no new input starts. */
   deadline: number;
+  /** Hash the inputs into TargetReport.digest. */
+  digest?: boolean;
 }
 
 export async function runTarget(target: FuzzTarget, limits: RunLimits): Promise<TargetReport> {
@@ -68,6 +72,7 @@ export async function runTarget(target: FuzzTarget, limits: RunLimits): Promise<
     elapsedMs: 0,
     setupMs: 0,
     seeds: 0,
+    digest: 0x811c9dc5,
     failures: [],
     finishFailures: [],
     outcomes: new Map(),
@@ -106,6 +111,7 @@ export async function runTarget(target: FuzzTarget, limits: RunLimits): Promise<
       const mutant = mutate(seed, seeds, dictionary, rng);
       current = { mutant, seed };
       run.load(mutant, seed, rng);
+      if (limits.digest) report.digest = fnv(report.digest, mutant.bytes);
       report.inputs++;
       const t0 = performance.now();
       try {
@@ -135,6 +141,11 @@ export async function runTarget(target: FuzzTarget, limits: RunLimits): Promise<
     report.elapsedMs = performance.now() - started;
   }
   return report;
+}
+
+function fnv(h: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return Math.imul(h ^ bytes.length, 0x01000193) >>> 0;
 }
 
 function describeError(err: unknown): string {
