@@ -66,13 +66,15 @@ const EXTREMES: Record<1 | 2 | 4, number[]> = {
 };
 const U64_EXTREMES = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
 
-type Op = (
-  buf: Buffer,
-  seed: Seed,
-  corpus: readonly Seed[],
-  dict: Dictionary,
-  rng: FuzzRng,
-) => [Buffer, string];
+/** What an operation may draw on besides the bytes: the seed's fields, splice partners, values, choices. */
+interface Context {
+  seed: Seed;
+  corpus: readonly Seed[];
+  dict: Dictionary;
+  rng: FuzzRng;
+}
+
+type Op = (buf: Buffer, m: Context) => [Buffer, string];
 
 const OPS: Array<[Op, number]> = [
   [flip, 3],
@@ -88,16 +90,17 @@ const OP_WEIGHT = OPS.reduce((s, [, w]) => s + w, 0);
 
 /** One mutant of `seed`; `corpus` supplies splice partners. */
 export function mutate(seed: Seed, corpus: readonly Seed[], dict: Dictionary, rng: FuzzRng): Mutant {
+  const m: Context = { seed, corpus, dict, rng };
   let buf: Buffer = Buffer.from(seed.bytes);
   const ops: string[] = [];
   const n = 1 + (rng.chance(0.5) ? 0 : rng.int(3));
   for (let i = 0; i < n; i++) {
-    const [next, name] = pickOp(rng)(buf, seed, corpus, dict, rng);
+    const [next, name] = pickOp(rng)(buf, m);
     buf = next;
     ops.push(name);
   }
   if (buf.equals(seed.bytes)) {
-    const [next, name] = flip(buf, seed, corpus, dict, rng);
+    const [next, name] = flip(buf, m);
     buf = next;
     ops.push(name);
   }
@@ -113,7 +116,8 @@ function pickOp(rng: FuzzRng): Op {
   return flip;
 }
 
-function flip(buf: Buffer, _s: Seed, _c: readonly Seed[], _d: Dictionary, rng: FuzzRng): [Buffer, string] {
+function flip(buf: Buffer, m: Context): [Buffer, string] {
+  const { rng } = m;
   if (buf.length === 0) return [Buffer.from([rng.int(256)]), 'flip:empty'];
   const bits: number[] = [];
   for (let k = rng.range(1, 4); k > 0; k--) {
@@ -124,13 +128,8 @@ function flip(buf: Buffer, _s: Seed, _c: readonly Seed[], _d: Dictionary, rng: F
   return [buf, `flip:${bits.join(',')}`];
 }
 
-function setBytes(
-  buf: Buffer,
-  _s: Seed,
-  _c: readonly Seed[],
-  _d: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function setBytes(buf: Buffer, m: Context): [Buffer, string] {
+  const { rng } = m;
   if (buf.length === 0) return [buf, 'byte:empty'];
   const at: number[] = [];
   for (let k = rng.range(1, 3); k > 0; k--) {
@@ -141,15 +140,10 @@ function setBytes(
   return [buf, `byte:${at.join(',')}`];
 }
 
-function setField(
-  buf: Buffer,
-  seed: Seed,
-  _c: readonly Seed[],
-  dict: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function setField(buf: Buffer, m: Context): [Buffer, string] {
+  const { seed, dict, rng } = m;
   const fields = seed.fields.filter((f) => f.offset + f.size <= buf.length);
-  if (fields.length === 0) return setBytes(buf, seed, _c, dict, rng);
+  if (fields.length === 0) return setBytes(buf, m);
   const f = rng.pick(fields);
   if (f.size === 8) {
     const old = buf.readBigUInt64BE(f.offset);
@@ -194,15 +188,10 @@ function pickValue(f: Field, old: number, dict: Dictionary, rng: FuzzRng): numbe
 }
 
 /** Sets a count and resizes its records to match: extreme counts with consistent lengths. */
-function setCount(
-  buf: Buffer,
-  seed: Seed,
-  corpus: readonly Seed[],
-  dict: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function setCount(buf: Buffer, m: Context): [Buffer, string] {
+  const { seed, dict, rng } = m;
   const counts = seed.fields.filter((f) => f.role === 'count' && f.record && f.offset + f.size <= buf.length);
-  if (counts.length === 0) return setField(buf, seed, corpus, dict, rng);
+  if (counts.length === 0) return setField(buf, m);
   const f = rng.pick(counts);
   const rec = f.record as { start: number; size: number };
   const old = readUint(buf, f.offset, f.size);
@@ -226,13 +215,8 @@ function setCount(
   return [Buffer.concat([grown, tail]), `count:${f.name}=${n}`];
 }
 
-function truncate(
-  buf: Buffer,
-  seed: Seed,
-  _c: readonly Seed[],
-  _d: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function truncate(buf: Buffer, m: Context): [Buffer, string] {
+  const { seed, rng } = m;
   const cuts = seed.fields.flatMap((f) => [f.offset, f.offset + f.size]).filter((o) => o < buf.length);
   const at =
     rng.chance(0.5) && cuts.length > 0
@@ -242,13 +226,8 @@ function truncate(
   return [buf.subarray(0, len), `truncate:${len}`];
 }
 
-function extend(
-  buf: Buffer,
-  _s: Seed,
-  _c: readonly Seed[],
-  dict: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function extend(buf: Buffer, m: Context): [Buffer, string] {
+  const { dict, rng } = m;
   const r = rng.int(3);
   if (r === 0) {
     const extra = rng.fill(Buffer.alloc(rng.range(1, 64)));
@@ -265,13 +244,8 @@ function extend(
   return [out, `extend:to${target}`];
 }
 
-function insertOrDelete(
-  buf: Buffer,
-  _s: Seed,
-  _c: readonly Seed[],
-  _d: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function insertOrDelete(buf: Buffer, m: Context): [Buffer, string] {
+  const { rng } = m;
   const at = rng.int(buf.length + 1);
   const n = rng.range(1, 16);
   if (rng.chance(0.5) && buf.length > 0) {
@@ -282,13 +256,8 @@ function insertOrDelete(
   return [Buffer.concat([buf.subarray(0, at), ins, buf.subarray(at)]), `insert:${at}+${n}`];
 }
 
-function splice(
-  buf: Buffer,
-  _s: Seed,
-  corpus: readonly Seed[],
-  _d: Dictionary,
-  rng: FuzzRng,
-): [Buffer, string] {
+function splice(buf: Buffer, m: Context): [Buffer, string] {
+  const { corpus, rng } = m;
   const other = rng.pick(corpus);
   const a = rng.int(buf.length + 1);
   const b = rng.int(other.bytes.length + 1);
