@@ -12,6 +12,7 @@ import type { Seed } from '../mutator.js';
 import type { FuzzTarget, TargetRun } from '../target.js';
 import { OutcomeCounter } from './outcomes.js';
 
+const PACKET_TYPES = new Set<number>(Object.values(PacketType));
 const BODY_BYTES = {
   [PacketType.HandshakeInit]: 128,
   [PacketType.HandshakeResponse]: 72,
@@ -65,7 +66,7 @@ export const routedHeaderTarget: FuzzTarget = {
 
 /** What an accepted header gets wrong, read again from the bytes by the format's rules. */
 function misparsed(buf: Buffer, len: number, h: RoutedHeader, route: number[]): string | undefined {
-  if (buf[0] < PacketType.HandshakeInit || buf[0] > PacketType.Data) return `accepted unknown type ${buf[0]}`;
+  if (!PACKET_TYPES.has(buf[0])) return `accepted unknown type ${buf[0]}`;
   if (buf[2] > MAX_ROUTE_RELAYS) return `accepted routeLen ${buf[2]}`;
   if (buf[3] > buf[2]) return `accepted routePos ${buf[3]} > routeLen ${buf[2]}`;
   const a = 4 + 4 * buf[2];
