@@ -26,6 +26,7 @@ export type DropReason =
   | 'replayed'
   | 'expired'
   | 'spoofed-source' // inner source address is not the sending member's
+  | 'not-local-destination' // inner destination is not one of this node's addresses
   | 'bad-inner' // malformed inner message
   | 'tun-full'
   | 'handshake-rejected';

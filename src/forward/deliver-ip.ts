@@ -1,8 +1,9 @@
 // The last step inbound: an opened IP packet from member `src` goes to the TUN only if its inner
-// source address is that member's (cryptokey routing: a member can't speak for another address).
+// source address is that member's (cryptokey routing: a member can't speak for another address) and
+// its inner destination is one of ours (a member can't reach what lies behind our TUN).
 import type { NodeId } from '../identity/node-id.js';
 import type { ForwardContext } from './context.js';
-import { ipTotalLength, ipv4Src, ipv6Src, ipVersion } from './ip-packet.js';
+import { ipTotalLength, ipv4Dst, ipv4Src, ipv6Dst, ipv6Src, ipVersion } from './ip-packet.js';
 
 export function deliverIp(dp: ForwardContext, buf: Buffer, off: number, len: number, src: NodeId): void {
   const version = ipVersion(buf, off, len);
@@ -11,6 +12,10 @@ export function deliverIp(dp: ForwardContext, buf: Buffer, off: number, len: num
   if (!member) return dp.counters.drop('not-for-member');
   if (version === 4 ? ipv4Src(buf, off) !== member.addr4 : ipv6Src(buf, off) !== member.addr6Key) {
     return dp.counters.drop('spoofed-source');
+  }
+  const self = dp.peers.get(dp.self);
+  if (version === 4 ? ipv4Dst(buf, off) !== self?.addr4 : ipv6Dst(buf, off) !== self?.addr6Key) {
+    return dp.counters.drop('not-local-destination');
   }
   const total = ipTotalLength(buf, off, version);
   if (total > len || total < (version === 4 ? 20 : 40)) return dp.counters.drop('bad-inner');

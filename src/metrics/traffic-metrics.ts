@@ -31,6 +31,7 @@ const DROP_REASONS = keysOf<DropReason>({
   replayed: true,
   expired: true,
   'spoofed-source': true,
+  'not-local-destination': true,
   'bad-inner': true,
   'tun-full': true,
   'handshake-rejected': true,
