@@ -9,7 +9,7 @@
 import type { NodeId } from '../../../src/identity/node-id.js';
 import { openErrorReason, type DataKeypair } from '../../../src/session/keypair.js';
 import type { SessionTable } from '../../../src/session/session-table.js';
-import { parseRoutedHeader } from '../../../src/wire/routed-header.js';
+import { parseRoutedHeader, pathFlagsFor } from '../../../src/wire/routed-header.js';
 import { fuzzMembers, NON_MEMBER_IDS, type FuzzMember } from '../fixtures/members.js';
 import { handshake, sessionTable, WALL_EPOCH } from '../fixtures/sessions.js';
 import { routedFields, sealedPacket } from '../fixtures/wire.js';
@@ -46,7 +46,7 @@ export const dataOpenTarget: FuzzTarget = {
         });
         if (!pkt) throw new Error('setup: seal refused');
         return genuine.add(
-          sealedRegion(pkt),
+          sealedRegion(pkt, pathFlagsFor(relays.length)),
           { label, bytes: pkt, fields: routedFields(pkt) },
           sealer(kp, m, label, size, relays),
         );
@@ -68,8 +68,8 @@ export const dataOpenTarget: FuzzTarget = {
     seal(a, 'a, current keypair');
     // One of them opened confirms a's first keypair at the receiver: it becomes current.
     const confirm = seeds[0].bytes;
-    receiver.open(Buffer.from(confirm), addrOffsetOf(confirm), confirm.length, now);
-    genuine.use(sealedRegion(confirm));
+    receiver.open(Buffer.from(confirm), addrOffsetOf(confirm), confirm.length, now, pathFlagsFor(confirm[2]));
+    genuine.use(sealedRegion(confirm, pathFlagsFor(confirm[2])));
     handshake(with_(a), rx, now);
     seal(a, 'a, next keypair');
     handshake(with_(c), rx, now);
@@ -80,6 +80,7 @@ export const dataOpenTarget: FuzzTarget = {
     let original: Buffer = Buffer.alloc(0);
     let addrOffset = 0;
     let length = 0;
+    let pathFlags = 0;
     let n = 0;
     return {
       seeds,
@@ -93,22 +94,22 @@ export const dataOpenTarget: FuzzTarget = {
         buf = mutant.bytes;
         original = Buffer.from(buf);
         const h = parseRoutedHeader(buf, buf.length);
-        addrOffset =
-          typeof h !== 'string' && r.chance(0.9)
-            ? h.addrOffset
-            : r.pick([addrOffsetOf(seed.bytes), -1, 0, buf.length]);
+        const parsed = typeof h !== 'string' && r.chance(0.9);
+        addrOffset = parsed ? h.addrOffset : r.pick([addrOffsetOf(seed.bytes), -1, 0, buf.length]);
+        // What the routeLen implies, as the data plane passes it; sometimes the other value, or junk.
+        pathFlags = parsed && r.chance(0.9) ? pathFlagsFor(h.routeLen) : r.pick([0, 1, 2, 0xffff_ffff]);
         length = r.chance(0.9)
           ? buf.length
           : r.pick([0, buf.length - 1, buf.length + 1, addrOffset + AD_AND_TAG]);
       },
       execute() {
-        n = receiver.open(buf, addrOffset, length, now);
+        n = receiver.open(buf, addrOffset, length, now, pathFlags);
       },
       judge() {
         outcomes.add(n >= 0 ? 'opened' : openErrorReason(n));
         if (n < 0) return undefined;
         // open reads buf[0, length): that is the packet it authenticated.
-        if (!genuine.use(sealedRegion(original.subarray(0, length), addrOffset)))
+        if (!genuine.use(sealedRegion(original.subarray(0, length), pathFlags, addrOffset)))
           return `opened a packet that is not a genuine one never opened before (${n} B of plaintext)`;
         if (n !== length - addrOffset - AD_AND_TAG) return `opened with plaintext length ${n}`;
         return undefined;
@@ -123,7 +124,7 @@ function addrOffsetOf(pkt: Buffer): number {
   return 4 + 4 * pkt[2];
 }
 
-/** What the AEAD covers, from src to the tag: the identity of a sealed packet. */
-function sealedRegion(pkt: Buffer, addrOffset = addrOffsetOf(pkt)): string {
-  return pkt.subarray(Math.max(0, addrOffset)).toString('hex');
+/** What the AEAD covers, from src to the tag, and the path flags in its nonce: a sealed packet's identity. */
+function sealedRegion(pkt: Buffer, pathFlags: number, addrOffset = addrOffsetOf(pkt)): string {
+  return `${pathFlags}:${pkt.subarray(Math.max(0, addrOffset)).toString('hex')}`;
 }

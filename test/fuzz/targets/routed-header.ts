@@ -2,8 +2,9 @@
 // the route it accepted. Seeds: headers of every type with 0–7 relays, as writeRoutedHeader makes them,
 // followed by bodies of the sizes each type has; `len` is sometimes shorter than the buffer (the
 // transport's receive slot is larger than the datagram).
-// Accepted forgery: a header accepted although the format (DEVELOPERS.md, "Wire format") forbids it,
-// or whose parsed fields differ from the bytes: checked field by field by an independent reading.
+// Accepted forgery: a header accepted although the format (DEVELOPERS.md, "Wire format") forbids it
+// (a route that repeats a relay or names src or dst included), or whose parsed fields differ from the
+// bytes: checked field by field by an independent reading.
 import { MAX_ROUTE_RELAYS, PacketType } from '../../../src/wire/constants.js';
 import { parseRoutedHeader, routeAt, type RoutedHeader } from '../../../src/wire/routed-header.js';
 import { fuzzMembers, NON_MEMBER_IDS } from '../fixtures/members.js';
@@ -89,5 +90,7 @@ function misparsed(buf: Buffer, len: number, h: RoutedHeader, route: number[]): 
       return `${k} parsed as ${h[k as keyof RoutedHeader]}, bytes say ${v}`;
   for (let i = 0; i < route.length; i++)
     if (route[i] !== buf.readUInt32BE(4 + 4 * i)) return `route[${i}] read as ${route[i]}`;
+  // A route visits each relay once and names neither end (loops and fake detours are refused).
+  if (new Set([...route, src, dst]).size !== route.length + 2) return `accepted route ${route.join(',')}`;
   return undefined;
 }
