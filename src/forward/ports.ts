@@ -37,8 +37,11 @@ export interface LinkPort {
 export interface ProbePort {
   link(member: NodeId): LinkPort | undefined;
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void;
-  /** We echoed a direct probe from `member` (reciprocity in the bounded neighbour set). */
-  onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
+  /**
+   * We echo direct probe `probeId` from `member` (reciprocity in the bounded neighbour set: the id's
+   * top bit marks an exploration trial, which must not be probed back).
+   */
+  onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void;
   learnEndpoint(member: NodeId, endpointKey: string, now: number): void;
   markActive(member: NodeId, now: number): void;
 }
