@@ -12,6 +12,8 @@ import type { Simulator } from './simulator.js';
 export interface Convergence {
   /** Virtual ms from the event until no pair was bad any more (undefined: never within the limit). */
   allPairsMs: number | undefined;
+  /** Per pair broken by the event: virtual ms until it had a valid path again (those that did). */
+  pairMs: number[];
   /** Virtual ms from the event until every watched flow had a valid path again. */
   flowsMs: number | undefined;
   /** Bad pairs right after the event (how much it broke). */
@@ -22,10 +24,17 @@ export interface Convergence {
 /** Runs until converged (or `maxMs`), timing from `eventAt`. */
 export function measure(sim: Simulator, eventAt: number, maxMs: number, cpuStart: number): Convergence {
   const badAfterEvent = sim.checker.badCount;
+  const broken = sim.checker.badPairs();
   const at = sim.runUntilConverged(maxMs, 2000, 10);
   const c = sim.checker;
+  const pairMs: number[] = [];
+  for (const k of broken) {
+    const fixed = c.fixedTime(k);
+    if (fixed !== undefined) pairMs.push(Math.max(0, fixed - eventAt));
+  }
   return {
     allPairsMs: at === undefined ? undefined : Math.max(0, at - eventAt),
+    pairMs,
     flowsMs: c.watchedBad === 0 ? Math.max(0, c.watchedGoodSince - eventAt) : undefined,
     badAfterEvent,
     cpuMs: performance.now() - cpuStart,
