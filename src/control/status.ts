@@ -73,6 +73,8 @@ export interface ControlPlaneStatus {
   sent: TrafficByType;
   /** Exact UDP payload bytes of probes, echoes and routing messages sent (the data plane's count). */
   sealedBytesSent: number;
+  /** process.memoryUsage() of the daemon, bytes. */
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 /** The answer to `paths`: the route table and the recent changes, member names throughout. */
@@ -202,6 +204,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     uptimeMs: Math.round(now - node.startedAt),
     sent: node.plane.traffic.snapshot(),
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
+    memory: process.memoryUsage(),
   };
 }
 
