@@ -6,7 +6,8 @@
 //   in   probe received (with its id: the top bit marks an exploration trial that must not be probed
 //        back) · probe reply (→ prober, then the router at once, so a dead or new link is routed
 //        on within the same instant) · routing message · data activity · endpoints · members
-//   out  probes, echoes' accounting, routing messages, handshakes; bytes by message type (traffic)
+//   out  probes, routing messages, handshakes; bytes sent by message type (traffic: probes, echoes,
+//        each routing message kind, handshake messages)
 //   when one timer (WakeScheduler) at the earliest nextWakeAt() of the three cores; every input
 //        pokes it, so nothing waits on a fixed tick and an idle node sleeps
 //
@@ -220,6 +221,7 @@ export class ControlPlane implements ProbePort, RoutePort {
       },
       createInitiation: (peer: NodeId, now: number): Buffer => {
         const body = s.createInitiation(peer, now);
+        this.traffic.handshake('initiation');
         poke();
         return body;
       },
@@ -230,6 +232,7 @@ export class ControlPlane implements ProbePort, RoutePort {
         now: number,
       ): HandshakeResult<{ response: Buffer }> => {
         const r = s.consumeInitiation(src, body, rateKey, now);
+        if (r.ok) this.traffic.handshake('response');
         poke();
         return r;
       },

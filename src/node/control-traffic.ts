@@ -4,7 +4,8 @@
 // path: the sealed packet (routed header, AEAD fields, tag) plus 28 bytes of IPv4 and UDP header. The
 // daemon's data-plane counters (overlay_control_bytes_total) have the exact sealed sizes for comparison.
 import { ControlKind } from '../routing/control-codec.js';
-import { dataOverhead } from '../wire/constants.js';
+import { INIT_BODY_BYTES, RESPONSE_BODY_BYTES } from '../session/handshake.js';
+import { ADDRESS_BYTES, dataOverhead, ROUTE_PREFIX_BYTES } from '../wire/constants.js';
 
 /** IPv4 (20) + UDP (8) header bytes around every datagram. */
 export const IPV4_UDP_HEADER_BYTES = 28;
@@ -14,6 +15,8 @@ export function sealedWireBytes(payload: number): number {
 }
 /** A probe or its echo: a u32 probe id (73 bytes). */
 export const PROBE_WIRE_BYTES = sealedWireBytes(4);
+/** Handshake messages are not sealed: routed header (direct) + body + IPv4/UDP. */
+const HANDSHAKE_HEADER_BYTES = ROUTE_PREFIX_BYTES + ADDRESS_BYTES + IPV4_UDP_HEADER_BYTES;
 
 export const TRAFFIC_TYPES = [
   'probe',
@@ -23,6 +26,7 @@ export const TRAFFIC_TYPES = [
   'request',
   'summary',
   'digest',
+  'handshake',
   'other',
 ] as const;
 export type TrafficType = (typeof TRAFFIC_TYPES)[number];
@@ -55,6 +59,14 @@ export class ControlTraffic {
 
   echo(): void {
     this.add('echo', PROBE_WIRE_BYTES);
+  }
+
+  /** A handshake initiation, or a response to one (session setup and rekeys). */
+  handshake(kind: 'initiation' | 'response'): void {
+    this.add(
+      'handshake',
+      HANDSHAKE_HEADER_BYTES + (kind === 'initiation' ? INIT_BODY_BYTES : RESPONSE_BODY_BYTES),
+    );
   }
 
   /** A routing control message (its first byte is the ControlKind). */
