@@ -1,12 +1,14 @@
-// Composition root: builds every component of a running node from its inputs, wires their ports
-// together, and owns the one timer that drives the pure parts (sessions, prober, router).
+// Composition root: builds every component of a running node from its inputs and wires them together.
+// The pure parts (sessions, prober, router) sit behind node/control-plane.ts, the wiring the simulator
+// runs too, which owns their one timer (armed at their earliest nextWakeAt(), not a fixed tick).
 //
 //   tun ──► forward/outbound ──► transport
 //   transport ──► forward/inbound ──► tun | forward/relay ──► transport | forward/control-channel
-//   timer ──► prober.tick (probes out) · router.tick (adverts out, routes) · sessions.tick (handshakes out)
-import { systemClock, type Clock } from './clock.js';
+//   control plane timer ──► probes out · adverts out, routes · handshakes out
+import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { probedNeighbours } from './config/neighbours.js';
 import { findSelf } from './config/self.js';
 import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
@@ -19,20 +21,18 @@ import { PeerTable } from './forward/peer-table.js';
 import { sign, verify, type KeyPair } from './identity/keys.js';
 import { formatNodeId, type NodeId } from './identity/node-id.js';
 import type { Logger } from './log.js';
+import { ControlPlane } from './node/control-plane.js';
 import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange } from './node/route-log.js';
-import { Prober } from './probe/prober.js';
+import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
-import { Router } from './routing/router.js';
+import type { Router } from './routing/router.js';
 import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
 import type { Transport } from './transport/transport.js';
-
-/** How often the pure components get a tick: well below the 50 ms active probe interval. */
-const TICK_MS = 10;
 
 export interface NodeInputs {
   config: OverlayConfig;
@@ -47,7 +47,14 @@ export interface NodeInputs {
   configPath?: string;
   /** Unix socket for the CLI; null for none (in-process tests). */
   controlSocket?: string | null;
+  /** Monotonic time; default the system clock. Tests pass a virtual one together with `timers`. */
   clock?: Clock;
+  /** Timers on `clock`'s scale for the control plane; default real ones (setTimeout). */
+  timers?: Timers;
+  /** Uniform [0, 1) for the prober's and router's jitter and choices; default Math.random. */
+  random?: () => number;
+  /** Wall-clock ms (advert sequence numbers, route history); default Date.now. */
+  wallClock?: () => number;
   resolve?: ResolveFn;
   probeParams?: Partial<ProbeParams>;
   routingParams?: RoutingParams;
@@ -75,6 +82,7 @@ export class OverlayNode {
   readonly counters = new DataPlaneCounters();
   readonly peers: PeerTable;
   readonly sessions: SessionTable;
+  readonly plane: ControlPlane;
   readonly prober: Prober;
   readonly router: Router;
   readonly dataPlane: DataPlane;
@@ -89,7 +97,6 @@ export class OverlayNode {
   private readonly log: Logger;
   private control: ControlServer | undefined;
   private readonly resolver: EndpointResolver;
-  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   private constructor(
@@ -99,6 +106,7 @@ export class OverlayNode {
   ) {
     const { config, keyPair, log } = inputs;
     const clock = inputs.clock ?? systemClock;
+    const wallClock = inputs.wallClock ?? Date.now;
     this.config = config;
     this.configPath = inputs.configPath ?? config.file;
     this.keyPair = keyPair;
@@ -113,56 +121,63 @@ export class OverlayNode {
       peers: others,
       params: inputs.sessionParams,
     });
-    // The ports close over `this.dataPlane`, which exists before any tick can call them.
-    this.prober = new Prober({
-      params: inputs.probeParams,
-      ports: { sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id) },
-    });
-    this.router = new Router({
+    // The ports close over `this.dataPlane`, which exists before the first timer can call them.
+    this.plane = new ControlPlane({
       self: this.self.id,
       members: config.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })),
-      params: inputs.routingParams,
-      prober: this.prober,
+      clock,
+      timers: inputs.timers ?? systemTimers(clock),
+      sessions: this.sessions,
+      random: inputs.random,
+      probeParams: {
+        maxProbedMembers: probedNeighbours(config.network.neighbours, config.peers.length),
+        ...inputs.probeParams,
+      },
+      routingParams: inputs.routingParams,
       ports: {
+        sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),
+        sendHandshake: (peer, now) => this.dataPlane.control.sendHandshake(peer, now),
         sign: (message) => sign(message, keyPair.secretKey),
         verify,
-        wallClock: Date.now,
+        wallClock,
         cpuClock: () => performance.now(),
       },
     });
+    this.prober = this.plane.prober;
+    this.router = this.plane.router;
     this.dataPlane = new DataPlane({
       self: this.self.id,
       peers: this.peers,
-      sessions: this.sessions,
-      prober: this.prober,
-      router: this.router,
+      sessions: this.plane.sessionPort,
+      prober: this.plane,
+      router: this.plane,
       transport,
       tun,
       counters: this.counters,
       clock,
       log: log.child('forward'),
+      wake: () => this.plane.poke(),
     });
+    this.plane.attachCarrier(this.dataPlane);
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
       apply: (member, endpoints) => {
         const keys = this.peers.setEndpoints(member, endpoints);
-        this.prober.setEndpoints(member, keys);
+        this.plane.setEndpoints(member, keys);
       },
     });
     const routeLog = log.child('route');
     this.router.onRouteChange((change) => {
-      if (change.to) this.sessions.notePathChanged(change.dst, clock.now());
       routeLog.info(describeRouteChange(change, this.nameOf));
-      const record = this.routeHistory.add(change, Date.now());
+      const record = this.routeHistory.add(change, wallClock());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
     transport.onMessage(this.dataPlane.inbound.receive);
     transport.onOversized?.(() => this.counters.drop('oversized'));
     tun.start(this.dataPlane.outbound.onTunBatch);
     this.resolver.setPeers(others);
-    this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);
     log.info(
       `up: ${this.self.name} (${formatNodeId(this.self.id)}) ${this.self.address} on ${tun.name}, ` +
         `udp port ${transport.port}, ${others.length} other members, config sha256 ${config.sha256.slice(0, 12)}`,
@@ -251,9 +266,9 @@ export class OverlayNode {
     const others = next.peers.filter((p) => p.id !== this.self.id);
     this.peers.setMembers(next.peers);
     this.sessions.setPeers(others);
-    this.router.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
+    this.plane.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
-      this.prober.removeMember(p.id);
+      this.plane.removeMember(p.id);
       this.dataPlane.forget(p.id);
     }
     this.resolver.setPeers(others);
@@ -294,17 +309,10 @@ export class OverlayNode {
     return this.config;
   }
 
-  private tick(now: number): void {
-    this.prober.tick(now);
-    this.dataPlane.tick(now);
-    this.router.tick(now);
-    for (const peer of this.sessions.tick(now)) this.dataPlane.control.sendHandshake(peer, now);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.plane.stop();
     this.resolver.stop();
     await this.control?.close();
     this.dataPlane.pinger.close();

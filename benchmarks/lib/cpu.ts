@@ -9,7 +9,8 @@ import { statFields } from '../../test/lab/proc.js';
 
 let ticksPerSecond: number | undefined;
 
-function hz(): number {
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ). */
+export function hz(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

@@ -1,5 +1,6 @@
-// The `network:` block of peers.yaml: overlay prefixes, default port, MTU.
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size.
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
+import { MAX_NEIGHBOURS } from './neighbours.js';
 import type { NetworkConfig } from './types.js';
 import type { ConfigReader, Field } from './yaml-reader.js';
 
@@ -10,7 +11,7 @@ export const DEFAULT_MTU = 1380;
 export const MIN_MTU = 1280;
 export const MAX_MTU = 9000;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu'] as const;
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -48,14 +49,23 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const port = portField === undefined ? DEFAULT_PORT : reader.integer(portField, 1, 65535);
   const mtuField = fields.get('mtu');
   const mtu = mtuField === undefined ? DEFAULT_MTU : reader.integer(mtuField, MIN_MTU, MAX_MTU);
+  const neighboursField = fields.get('neighbours');
+  const neighbours =
+    neighboursField === undefined ? undefined : reader.integer(neighboursField, 0, MAX_NEIGHBOURS);
 
-  const ok = reader.problems.length === before && prefix !== null && port !== null && mtu !== null;
+  const ok =
+    reader.problems.length === before &&
+    prefix !== null &&
+    port !== null &&
+    mtu !== null &&
+    neighbours !== null;
   const network: NetworkConfig | null = ok
     ? {
         prefix: toCidr(prefix),
         ...(prefix6 ? { prefix6: toCidr(prefix6) } : {}),
         port,
         mtu,
+        ...(neighbours !== undefined && neighbours !== null ? { neighbours } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

@@ -4,6 +4,7 @@ import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
+import type { TrafficByType } from '../node/control-traffic.js';
 import { overlaydVersion } from '../version.js';
 import { unreachableReason } from './unreachable-reason.js';
 
@@ -79,6 +80,26 @@ export interface NodeStatus {
     controlBytesReceived: number;
   };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
+  controlPlane: ControlPlaneStatus;
+}
+
+/** The control plane's own figures (cheap: the `overview` control call returns only these). */
+export interface ControlPlaneStatus {
+  name: string;
+  members: number;
+  /** Members this node has a route to. */
+  routes: number;
+  /** Members probed right now (all others, or the bounded neighbour set; see network.neighbours). */
+  probed: number;
+  /** Times the control plane's timer fired since start (idle cost: see node/wake-scheduler.ts). */
+  wakeups: number;
+  uptimeMs: number;
+  /** Control messages and bytes sent by type (on-the-wire estimate, see node/control-traffic.ts). */
+  sent: TrafficByType;
+  /** Exact UDP payload bytes of probes, echoes and routing messages sent (the data plane's count). */
+  sealedBytesSent: number;
+  /** process.memoryUsage() of the daemon, bytes. */
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 /** The answer to `paths`: the route table and the recent changes, member names throughout. */
@@ -217,6 +238,21 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     links: node.router
       .linkState()
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
+    controlPlane: buildOverview(node, now),
+  };
+}
+
+export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatus {
+  return {
+    name: node.self.name,
+    members: node.configuration.peers.length,
+    routes: node.router.routes().size,
+    probed: node.prober.probedMembers().length,
+    wakeups: node.plane.scheduler.wakeups,
+    uptimeMs: Math.round(now - node.startedAt),
+    sent: node.plane.traffic.snapshot(),
+    sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
+    memory: process.memoryUsage(),
   };
 }
 

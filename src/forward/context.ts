@@ -21,4 +21,6 @@ export interface ForwardContext {
   readonly counters: DataPlaneCounters;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Timer work came forward (a destination starts being watched): the node's timer looks again. */
+  readonly wake: () => void;
 }

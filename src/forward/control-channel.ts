@@ -122,7 +122,8 @@ export class ControlChannel {
     const { ctx } = this;
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
-    if (h.routeLen === 0) ctx.prober.onProbeReceived(h.src, endpointKey(from), now);
+    if (h.routeLen === 0)
+      ctx.prober.onProbeReceived(h.src, endpointKey(from), now, data.readUInt32BE(pt + 1));
     const keypair = ctx.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
     const reply = Buffer.from(data.subarray(pt, pt + n));

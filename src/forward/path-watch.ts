@@ -45,7 +45,11 @@ export class PathWatch {
 
   /** Data of `bytes` plaintext bytes was sealed for `dst` (the outbound hot path). */
   noteData(dst: NodeId, bytes: number, now: number): void {
-    this.liveness.noteData(dst, bytes, now);
+    if (this.liveness.noteData(dst, bytes, now)) this.ctx.wake();
+  }
+
+  nextWakeAt(): number {
+    return this.liveness.nextWakeAt();
   }
 
   tick(now: number): void {

@@ -45,8 +45,11 @@ export interface ProbePort {
    * sent to `member` at that very endpoint: proof that the address reaches the member.
    */
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean;
-  /** We echoed a direct probe from `member` (reciprocity in the bounded neighbour set). */
-  onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
+  /**
+   * We echo direct probe `probeId` from `member` (reciprocity in the bounded neighbour set: the id's
+   * top bit marks an exploration trial, which must not be probed back).
+   */
+  onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void;
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;

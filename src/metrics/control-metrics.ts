@@ -1,6 +1,7 @@
 // Control-plane overhead and the routing core's work: probe and routing bytes on the wire, adverts,
 // route computations, and the link-state database as this node sees it.
 import type { Registry } from 'prom-client';
+import { TRAFFIC_TYPES } from '../node/control-traffic.js';
 import { ROUTER_REJECT_REASONS, type RouterStats } from '../routing/router-stats.js';
 import { collectedCounter, collectedGauge, type Sample } from './collected.js';
 import type { ScrapeContext } from './scrape-context.js';
@@ -42,6 +43,20 @@ export function registerControlMetrics(registry: Registry, ctx: ScrapeContext): 
       [{ kind: 'routing', direction: 'sent' }, c.controlBytesSent],
       [{ kind: 'routing', direction: 'received' }, c.controlBytesReceived],
     ],
+  });
+  collectedCounter<'type'>({
+    registry,
+    name: 'overlay_control_sent_bytes_by_type_total',
+    help: 'Control-plane bytes sent by message type (probe, echo, advert, announce, request, summary, digest), estimated on the wire for a direct IPv4 path.',
+    labelNames: ['type'],
+    read: () => TRAFFIC_TYPES.map((type) => [{ type }, node.plane.traffic.sent[type].bytes]),
+  });
+  collectedCounter<never>({
+    registry,
+    name: 'overlay_control_plane_wakeups_total',
+    help: "Times the control plane's timer fired (it sleeps until the next probe, advert or rekey is due).",
+    labelNames: [],
+    read: () => [[{}, node.plane.scheduler.wakeups]],
   });
   collectedCounter<'result'>({
     registry,

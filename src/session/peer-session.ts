@@ -144,6 +144,25 @@ export class PeerSession {
     this.previous = live;
   }
 
+  /**
+   * The earliest time at which tick() has work for this session (an expiry, a stale initiation, a
+   * retry, a rekey, the end of a confirmation wait), Infinity for none. May be early (a tick then
+   * finds nothing to do), never late: the daemon sleeps until the earliest of these.
+   */
+  nextDueAt(now: number): number {
+    const p = this.params;
+    let t = Infinity;
+    for (const kp of this.keypairs()) t = Math.min(t, kp.createdAt + p.rejectAfterMs);
+    if (this.pending !== undefined) t = Math.min(t, this.pending.createdAt + p.pendingTimeoutMs);
+    const kp = this.sendKeypair(now);
+    const wanted = kp === undefined && now - this.wantedAt <= p.wantTimeoutMs;
+    if (!wanted && kp === undefined) return t;
+    let due = kp === undefined || kp.sendCounter >= p.rekeyAfterMessages ? now : this.rekeyAt;
+    if (this.attempts > 0) due = Math.max(due, this.nextRetryAt);
+    if (this.next !== undefined) due = Math.max(due, this.next.createdAt + p.confirmTimeoutMs);
+    return Math.min(t, due);
+  }
+
   /** Every keypair (for teardown). */
   keypairs(): DataKeypair[] {
     const all = [...this.previous];

@@ -65,6 +65,8 @@ export class SessionTable {
   private readonly indices: IndexMap;
   private readonly peersById = new Map<NodeId, PeerSession>();
   private readonly peersByKey = new Map<string, PeerSession>();
+  /** Cached nextWakeAt(): exact after tick(), lowered by every change since; undefined = recompute. */
+  private wakeAt: number | undefined;
 
   constructor(opts: SessionTableOptions) {
     this.localKeyPair = opts.localKeyPair;
@@ -96,6 +98,7 @@ export class SessionTable {
       this.peersById.set(id, session);
       this.peersByKey.set(session.publicKey.toString('hex'), session);
     }
+    this.wakeAt = undefined;
   }
 
   /**
@@ -116,6 +119,7 @@ export class SessionTable {
     );
     session.pending = { handshake: hs, createdAt: now };
     session.noteInitiationSent(now);
+    this.changed(session, now);
     return hs.body;
   }
 
@@ -145,6 +149,7 @@ export class SessionTable {
     session.lastTimestamp = hs.timestamp;
     const kp = this.makeKeypair(made.keys, index, hs.senderIndex, false, now);
     session.installResponded(kp);
+    this.changed(session, now);
     return { ok: true, peer: session.id, response: made.body };
   }
 
@@ -170,6 +175,7 @@ export class SessionTable {
     session.pending = undefined;
     const kp = this.makeKeypair(done.keys, receiverIndex, done.senderIndex, true, now);
     session.installInitiated(kp);
+    this.changed(session, now);
     return { ok: true, peer: session.id };
   }
 
@@ -207,7 +213,10 @@ export class SessionTable {
     if (session === undefined) return SEAL_REFUSED;
     const kp = session.sendKeypair(now);
     const end = kp === undefined ? SEAL_REFUSED : kp.seal(out, addrOffset, plaintext, now, pathFlags);
-    if (end === SEAL_REFUSED) session.noteWantToSend(now);
+    if (end === SEAL_REFUSED) {
+      session.noteWantToSend(now);
+      this.changed(session, now);
+    }
     return end;
   }
 
@@ -231,12 +240,18 @@ export class SessionTable {
 
   /** The data plane has traffic for `peer` (keeps handshakes going while it has no keypair). */
   noteWantToSend(peer: NodeId, now: number): void {
-    this.peersById.get(peer)?.noteWantToSend(now);
+    const session = this.peersById.get(peer);
+    if (session === undefined) return;
+    session.noteWantToSend(now);
+    this.changed(session, now);
   }
 
   /** Routing has a new path to `peer`: see PeerSession.notePathChanged. */
   notePathChanged(peer: NodeId, now: number): void {
-    this.peersById.get(peer)?.notePathChanged(now);
+    const session = this.peersById.get(peer);
+    if (session === undefined) return;
+    session.notePathChanged(now);
+    this.changed(session, now);
   }
 
   /** True if an initiation to `peer` should be sent now (see PeerSession.handshakeDue). */
@@ -258,7 +273,19 @@ export class SessionTable {
       if (session.handshakeDue(now)) due.push(session.id);
     }
     this.limiter.sweep(now);
+    // The caller sends an initiation to each due peer (createInitiation lowers wakeAt again).
+    this.wakeAt = this.earliestDue(now, due);
     return due;
+  }
+
+  /**
+   * When tick() next has work (monotonic ms), Infinity for none: the daemon's scheduler sleeps until
+   * the earliest of this and the prober's and router's. Never late; early only after a change that
+   * postponed something (a tick then finds nothing and computes the exact time again).
+   */
+  nextWakeAt(now: number): number {
+    this.wakeAt ??= this.earliestDue(now, []);
+    return this.wakeAt;
   }
 
   /** Operator view of the session with `peer`, or undefined if it is not a member. */
@@ -297,6 +324,18 @@ export class SessionTable {
     });
     this.indices.bind(localIndex, kp);
     return kp;
+  }
+
+  private earliestDue(now: number, skip: readonly NodeId[]): number {
+    let t = Infinity;
+    for (const session of this.peersById.values())
+      if (!skip.includes(session.id)) t = Math.min(t, session.nextDueAt(now));
+    return t;
+  }
+
+  /** Something about `session` changed: its next due time may now be the earliest. */
+  private changed(session: PeerSession, now: number): void {
+    if (this.wakeAt !== undefined) this.wakeAt = Math.min(this.wakeAt, session.nextDueAt(now));
   }
 
   private releaseKeypair(kp: DataKeypair): void {

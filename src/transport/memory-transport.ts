@@ -9,8 +9,17 @@ export interface WireRecord {
   data: Buffer;
 }
 
+export interface MemoryNetworkOptions {
+  /**
+   * Runs a delivery later. Default setImmediate (a later macrotask, like a real socket); a test on
+   * virtual time schedules it on its event queue (with a link delay, say).
+   */
+  schedule?: (deliver: () => void) => void;
+}
+
 export class MemoryNetwork {
   private readonly nodes = new Map<string, MemoryTransport>();
+  private readonly schedule: (deliver: () => void) => void;
   private readonly cuts = new Set<string>();
   private lossRatio = 0;
   /** Every datagram delivered, if recording is on. */
@@ -23,6 +32,10 @@ export class MemoryNetwork {
   tamper: ((rec: WireRecord) => void) | undefined;
   delivered = 0;
   dropped = 0;
+
+  constructor(opts: MemoryNetworkOptions = {}) {
+    this.schedule = opts.schedule ?? ((deliver) => setImmediate(deliver));
+  }
 
   attach(host: string, port: number): MemoryTransport {
     const t = new MemoryTransport(this, { host, port });
@@ -47,7 +60,7 @@ export class MemoryNetwork {
     this.lossRatio = ratio;
   }
 
-  /** Delivery is asynchronous (a later macrotask), like a real socket. */
+  /** Delivery is asynchronous (see MemoryNetworkOptions.schedule), like a real socket. */
   deliver(from: Endpoint, to: Endpoint, data: Buffer): void {
     const dst = this.nodes.get(endpointKey(to));
     if (!dst || this.cuts.has(pairKey(from.host, to.host)) || Math.random() < this.lossRatio) {
@@ -56,7 +69,7 @@ export class MemoryNetwork {
     }
     this.tamper?.({ from, to, data });
     if (this.record) this.wire.push({ from, to, data: Buffer.from(data) });
-    setImmediate(() => {
+    this.schedule(() => {
       this.delivered++;
       dst.receive(data, from);
     });

@@ -6,6 +6,7 @@ import { cut, fitTable } from '../../src/cli/format.js';
 import { renderStatus } from '../../src/cli/status-view.js';
 import type { MemberStatus, NodeStatus } from '../../src/control/status.js';
 import { unreachableReason, type ReachabilityFacts } from '../../src/control/unreachable-reason.js';
+import { emptyTraffic } from '../../src/node/control-traffic.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -56,6 +57,17 @@ function status(members: MemberStatus[]): NodeStatus {
     handshakeRejects: {},
     control: { probeBytesSent: 0, probeBytesReceived: 0, controlBytesSent: 0, controlBytesReceived: 0 },
     links: [],
+    controlPlane: {
+      name: 'a',
+      members: 1 + members.length,
+      routes: members.length,
+      probed: members.length,
+      wakeups: 0,
+      uptimeMs: 3_600_000,
+      sent: emptyTraffic(),
+      sealedBytesSent: 0,
+      memory: { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 },
+    },
   };
 }
 
