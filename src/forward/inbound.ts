@@ -1,7 +1,7 @@
 // Inbound: transport → (relay | open → check → TUN or control channel). In the order a packet meets it:
 //   1. receive: size, routed header; a packet for someone else goes to relay.ts untouched (no decrypt)
-//   2. by outer type: handshakes to the control channel; Data is opened in place (session/), which
-//      checks the keypair belongs to the header's src, authenticates and rejects replays
+//   2. by outer type: handshakes and cookie replies to the control channel; Data is opened in place
+//      (session/), which checks the keypair belongs to the header's src, authenticates, rejects replays
 //   3. what the authenticated packet teaches about the way back (path-learning.ts)
 //   4. by inner kind: an IP packet goes to the TUN after the cryptokey checks (deliver-ip.ts);
 //      probes, probe replies and routing control go to the control channel
@@ -46,6 +46,8 @@ export class Inbound {
         return this.control.receiveInitiation(data, h, from, now);
       case PacketType.HandshakeResponse:
         return this.control.receiveResponse(data, h, from, now);
+      case PacketType.CookieReply:
+        return this.control.receiveCookieReply(data, h, from, now);
       case PacketType.Data:
         return this.receiveData(data, h, from, now);
     }

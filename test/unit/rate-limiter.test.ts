@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.js';
+import { ExpiringSet } from '../../src/session/expiring-set.js';
+import { LoadMeter } from '../../src/session/load-meter.js';
 import { RateLimiter } from '../../src/session/rate-limiter.js';
+import { takeAll as takeFromAll, TokenBuckets } from '../../src/session/token-buckets.js';
 
 function takeAll(l: RateLimiter, key: string, now: number, max = 1000): number {
   let n = 0;
@@ -66,4 +69,59 @@ test('sweep forgets buckets that have refilled and keeps the others', () => {
   l.sweep(2000);
   assert.equal(l.size, 1);
   assert.equal(takeAll(l, 'new', 2000), 1, 'new kept its state: it had 1 token + 0.5 refilled');
+});
+
+test('lanes have separate global buckets: spending one leaves the other', () => {
+  const l = new RateLimiter({ globalBurst: 2, globalPerSecond: 0.001, perKeyBurst: 100 });
+  assert.equal(l.allow('a', 0, 'others'), true);
+  assert.equal(l.allow('b', 0, 'others'), true);
+  assert.equal(l.allow('c', 0, 'others'), false);
+  assert.equal(l.allow('c', 0, 'members'), true);
+});
+
+test('takeAll takes from every bucket or from none', () => {
+  const fine = new TokenBuckets({ perSecond: 0.001, burst: 2 }, 10);
+  const coarse = new TokenBuckets({ perSecond: 0.001, burst: 3 }, 10);
+  assert.equal(takeFromAll(0, [fine, 'x'], [coarse, 'all']), true);
+  assert.equal(takeFromAll(0, [fine, 'x'], [coarse, 'all']), true);
+  assert.equal(takeFromAll(0, [fine, 'x'], [coarse, 'all']), false, 'x spent');
+  assert.equal(takeFromAll(0, [fine, 'y'], [coarse, 'all']), true, 'the refusal took nothing from coarse');
+  assert.equal(takeFromAll(0, [fine, 'z'], [coarse, 'all']), false, 'coarse spent');
+  assert.equal(fine.allow('z', 0), true, 'the refusal took nothing from z');
+});
+
+test('TokenBuckets never hold more than maxKeys, whatever the number of keys seen', () => {
+  const b = new TokenBuckets({ perSecond: 1, burst: 1 }, 64);
+  for (let i = 0; i < 100_000; i++) b.allow(`k${i}`, i);
+  assert.equal(b.size, 64);
+  b.sweep(1e9);
+  assert.equal(b.size, 0, 'refilled buckets are forgotten');
+});
+
+test('ExpiringSet: remembers for ttlMs, renews on add, evicts the oldest over its cap', () => {
+  const s = new ExpiringSet(3, 1000);
+  s.add('a', 0);
+  s.add('b', 100);
+  assert.equal(s.has('a', 999), true);
+  assert.equal(s.has('a', 1000), false, 'expired');
+  s.add('a', 200); // renewed: now the newest
+  s.add('c', 300);
+  s.add('d', 400); // over the cap: b, the oldest, goes
+  assert.equal(s.size, 3);
+  assert.equal(s.has('b', 400), false);
+  assert.equal(s.has('a', 400), true);
+  s.sweep(1250);
+  assert.equal(s.size, 2, 'a (until 1200) swept; c, d kept');
+  for (let i = 0; i < 100_000; i++) s.add(`x${i}`, 2000);
+  assert.equal(s.size, 3, 'bounded under a flood');
+});
+
+test('LoadMeter: under load once the rate passes the threshold, and for holdMs after it last did', () => {
+  const m = new LoadMeter({ perSecond: 10, burst: 10 }, 1000);
+  for (let i = 0; i < 10; i++) assert.equal(m.note(0), false, `within the burst (${i})`);
+  assert.equal(m.note(0), true, 'the 11th at once');
+  assert.equal(m.underLoad(999), true);
+  assert.equal(m.underLoad(1000), false, 'the hold has passed');
+  // 10/s sustained is not load.
+  for (let t = 2000; t < 10_000; t += 100) assert.equal(m.note(t), false, `at ${t}`);
 });
