@@ -8,7 +8,10 @@ export interface RateLimitParams {
   perKeyPerSecond: number;
   /** Handshakes one key may send back to back before the per-second rate applies. */
   perKeyBurst: number;
-  /** Handshakes per second accepted from everyone together: bounds the DH work a flood can cause. */
+  /**
+   * Handshakes per second accepted from everyone together, per lane (the initiation guard keeps
+   * members' recent addresses in a lane apart from all others): bounds the DH work a flood can cause.
+   */
   globalPerSecond: number;
   globalBurst: number;
   /** Keys remembered at most; the least recently used are forgotten first. */

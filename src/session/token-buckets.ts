@@ -1,10 +1,13 @@
 // Token buckets by key, in bounded memory: the building block of every handshake budget (per source IP,
 // per relay, per member, per cookie destination, and the global ones, which are a single key).
 //
-// The map holds at most `maxKeys` buckets, ordered by last use. A bucket that has refilled is identical
-// to a missing one, so forgetting it loses nothing; when the map is full the least recently used bucket
-// goes even if not full, which at worst grants that key a fresh burst, still capped by whatever coarser
-// budget the caller checks alongside (see takeAll).
+// Buckets live in two generations, `current` and `previous`, each at most maxKeys / 2. A bucket used
+// again moves to `current`; when `current` is full, or when a refill period has passed since the last
+// turn (sweep), `previous` is dropped and `current` becomes it. A time turn drops only buckets untouched
+// for a whole refill period, which are full and so identical to missing ones; a size turn (a flood of
+// new keys) may drop a bucket that was not full, which at worst grants that key a fresh burst, still
+// capped by whatever coarser budget the caller checks alongside (see takeAll). No Map is ever
+// iterated: under a flood every operation is a few hash lookups.
 import type { BucketRate } from './params.js';
 
 interface Bucket {
@@ -13,33 +16,27 @@ interface Bucket {
 }
 
 export class TokenBuckets {
-  private readonly buckets = new Map<string, Bucket>();
+  private current = new Map<string, Bucket>();
+  private previous = new Map<string, Bucket>();
+  private readonly generationSize: number;
+  private turnedAt = -Infinity;
 
   constructor(
     private readonly rate: BucketRate,
-    private readonly maxKeys: number,
+    maxKeys: number,
   ) {
     if (maxKeys < 1) throw new RangeError('maxKeys must be at least 1');
+    this.generationSize = Math.max(1, Math.floor(maxKeys / 2));
   }
 
-  /** True if `key` has a whole token at `now` (monotonic ms). Takes nothing; marks the key as used. */
+  /** True if `key` has a whole token at `now` (monotonic ms). Takes nothing. */
   ready(key: string, now: number): boolean {
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      bucket = { tokens: this.rate.burst, updatedAt: now };
-    } else {
-      refill(bucket, now, this.rate);
-      // Re-insert so Map order is least-recently-used first.
-      this.buckets.delete(key);
-    }
-    this.buckets.set(key, bucket);
-    if (this.buckets.size > this.maxKeys) this.evictOldest();
-    return bucket.tokens >= 1;
+    return this.bucket(key, now).tokens >= 1;
   }
 
   /** Takes the token `ready(key)` just found. */
   take(key: string): void {
-    const bucket = this.buckets.get(key);
+    const bucket = this.current.get(key);
     if (bucket !== undefined) bucket.tokens -= 1;
   }
 
@@ -50,26 +47,39 @@ export class TokenBuckets {
     return true;
   }
 
-  /** Buckets currently remembered. */
+  /** Buckets currently remembered (at most maxKeys). */
   get size(): number {
-    return this.buckets.size;
+    return this.current.size + this.previous.size;
   }
 
-  /** Forgets buckets that have refilled (housekeeping for idle periods; the cap holds regardless). */
+  /** Forgets buckets untouched for a whole refill period (full ones). Cheap: call it on every tick. */
   sweep(now: number): void {
+    if (this.turnedAt === -Infinity) this.turnedAt = now;
     const fullAfterMs = (this.rate.burst / this.rate.perSecond) * 1000;
-    // Map order is last-use order, so the refilled buckets are a prefix.
-    for (const [key, b] of this.buckets) {
-      if (now - b.updatedAt < fullAfterMs) break;
-      this.buckets.delete(key);
-    }
+    if (now - this.turnedAt >= fullAfterMs) this.turn(now);
   }
 
-  private evictOldest(): void {
-    for (const key of this.buckets.keys()) {
-      if (this.buckets.size <= this.maxKeys) break;
-      this.buckets.delete(key);
+  private bucket(key: string, now: number): Bucket {
+    let bucket = this.current.get(key);
+    if (bucket === undefined) {
+      bucket = this.previous.get(key);
+      if (bucket !== undefined) this.previous.delete(key);
+      else bucket = { tokens: this.rate.burst, updatedAt: now };
+      if (this.current.size >= this.generationSize) this.turn(now);
+      this.current.set(key, bucket);
     }
+    if (now > bucket.updatedAt) {
+      const refilled = bucket.tokens + ((now - bucket.updatedAt) * this.rate.perSecond) / 1000;
+      bucket.tokens = Math.min(this.rate.burst, refilled);
+      bucket.updatedAt = now;
+    }
+    return bucket;
+  }
+
+  private turn(now: number): void {
+    this.previous = this.current;
+    this.current = new Map();
+    this.turnedAt = now;
   }
 }
 
@@ -79,15 +89,7 @@ export class TokenBuckets {
  */
 export function takeAll(now: number, ...pairs: ReadonlyArray<readonly [TokenBuckets, string]>): boolean {
   let ok = true;
-  // Every pair is refilled and touched even after a refusal, so LRU order reflects all traffic.
   for (const [buckets, key] of pairs) if (!buckets.ready(key, now)) ok = false;
   if (ok) for (const [buckets, key] of pairs) buckets.take(key);
   return ok;
-}
-
-function refill(b: Bucket, now: number, rate: BucketRate): void {
-  if (now > b.updatedAt) {
-    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.updatedAt) * rate.perSecond) / 1000);
-    b.updatedAt = now;
-  }
 }

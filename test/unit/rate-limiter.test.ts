@@ -48,27 +48,46 @@ test('a refusal by the global bucket does not spend the source token', () => {
   assert.equal(l.allow('y', 1000), true, 'y still had its token');
 });
 
-test('memory is bounded by maxKeys: the least recently used key is forgotten', () => {
-  const l = new RateLimiter({ maxKeys: 3, perKeyBurst: 1, perKeyPerSecond: 0.001, globalBurst: 1e9 });
+test('memory is bounded by maxKeys: a key used lately keeps its state, one not used is forgotten first', () => {
+  // maxKeys 4: two generations of 2.
+  const l = new RateLimiter({ maxKeys: 4, perKeyBurst: 1, perKeyPerSecond: 0.001, globalBurst: 1e9 });
   assert.equal(l.allow('a', 0), true);
   assert.equal(l.allow('b', 0), true);
-  assert.equal(l.allow('c', 0), true);
-  assert.equal(l.allow('a', 1), false, 'a is now the most recently used');
-  assert.equal(l.allow('d', 2), true);
+  assert.equal(l.allow('c', 0), true); // a and b are the older generation now
+  assert.equal(l.allow('a', 1), false, 'a used again: kept, spent, and back in the newer generation');
+  assert.equal(l.allow('d', 2), true); // c and a become the older generation; b, unused, is forgotten
   assert.equal(l.size, 3);
   assert.equal(l.allow('a', 3), false, 'a was kept');
-  assert.equal(l.allow('b', 3), true, 'b was evicted, so it starts with a fresh burst');
+  assert.equal(l.allow('b', 3), true, 'b was forgotten, so it starts with a fresh burst');
   for (let i = 0; i < 10_000; i++) l.allow(`k${i}`, 4);
-  assert.equal(l.size, 3);
+  assert.ok(l.size <= 4);
 });
 
-test('sweep forgets buckets that have refilled and keeps the others', () => {
-  const l = new RateLimiter({ perKeyBurst: 2, perKeyPerSecond: 1 });
+test('sweep forgets buckets untouched for a refill period and keeps the others with their state', () => {
+  const l = new RateLimiter({ perKeyBurst: 2, perKeyPerSecond: 1 }); // full again 2 s after empty
+  l.sweep(0);
   l.allow('old', 0);
-  l.allow('new', 1500);
   l.sweep(2000);
-  assert.equal(l.size, 1);
-  assert.equal(takeAll(l, 'new', 2000), 1, 'new kept its state: it had 1 token + 0.5 refilled');
+  assert.equal(takeAll(l, 'new', 2500), 2);
+  l.sweep(4000);
+  assert.equal(l.size, 1, 'old, untouched since 0, is gone');
+  assert.equal(takeAll(l, 'new', 4000), 1, 'new kept its state: 0 tokens + 1.5 refilled');
+});
+
+test('a flood of new keys costs the same per key at any table size (no scans)', () => {
+  const l = new RateLimiter({ maxKeys: 4096 });
+  const perKey = (n: number): number => {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) l.allow(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, i);
+    return (performance.now() - t) / n;
+  };
+  perKey(20_000); // warm up
+  const small = perKey(20_000);
+  const large = perKey(200_000);
+  assert.ok(
+    large < small * 3 + 0.002,
+    `${(large * 1000).toFixed(2)} µs vs ${(small * 1000).toFixed(2)} µs per key`,
+  );
 });
 
 test('lanes have separate global buckets: spending one leaves the other', () => {
@@ -92,10 +111,30 @@ test('takeAll takes from every bucket or from none', () => {
 
 test('TokenBuckets never hold more than maxKeys, whatever the number of keys seen', () => {
   const b = new TokenBuckets({ perSecond: 1, burst: 1 }, 64);
-  for (let i = 0; i < 100_000; i++) b.allow(`k${i}`, i);
-  assert.equal(b.size, 64);
+  for (let i = 0; i < 100_000; i++) {
+    b.allow(`k${i}`, i);
+    assert.ok(b.size <= 64);
+  }
   b.sweep(1e9);
-  assert.equal(b.size, 0, 'refilled buckets are forgotten');
+  b.sweep(1e9 + 1000);
+  assert.equal(b.size, 0, 'untouched for a refill period: forgotten');
+});
+
+test('ExpiringSet: a flood of new keys costs the same per key at any size (no scans)', () => {
+  const s = new ExpiringSet(32_768, 240_000);
+  const perKey = (from: number, n: number): number => {
+    const t = performance.now();
+    for (let i = from; i < from + n; i++) if (!s.has(`k${i}`, i)) s.add(`k${i}`, i);
+    return (performance.now() - t) / n;
+  };
+  perKey(0, 40_000); // fills it: every add from here on evicts
+  const first = perKey(40_000, 40_000);
+  const later = perKey(80_000, 200_000);
+  assert.equal(s.size, 32_768);
+  assert.ok(
+    later < first * 3 + 0.002,
+    `${(later * 1000).toFixed(2)} µs vs ${(first * 1000).toFixed(2)} µs per key`,
+  );
 });
 
 test('ExpiringSet: remembers for ttlMs, renews on add, evicts the oldest over its cap', () => {
