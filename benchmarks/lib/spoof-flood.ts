@@ -85,6 +85,26 @@ export function startFlood(lab: Lab, site: string, binary: string, o: FloodOptio
   return lab.spawn(site, argv, { name: `spoof-flood-${o.rate}` });
 }
 
+/**
+ * An nft counter, in the flooding site, of the IP packets it sends to `dst`: raw-socket datagrams pass
+ * the output hook too, so this is the offered load over any window the benchmark chooses.
+ */
+export async function installFloodCounter(lab: Lab, site: string, dst: string): Promise<void> {
+  const script = `table ip hsflood_out {\n  counter to_victim { }\n  chain out {\n    type filter hook output priority 0; policy accept;\n    ip daddr ${dst} counter name to_victim\n  }\n}\n`;
+  const r = await lab.exec(site, ['nft', '-f', '-'], { input: script });
+  if (r.code !== 0) throw new Error(`nft in ${site}: ${r.stderr}`);
+}
+
+/** Packets the flooding site has sent to the victim so far. */
+export async function readFloodCounter(lab: Lab, site: string): Promise<number> {
+  const out = await lab.execOk(site, ['nft', '-j', 'list', 'counter', 'ip', 'hsflood_out', 'to_victim']);
+  for (const item of (JSON.parse(out) as { nftables: Array<Record<string, unknown>> }).nftables) {
+    const c = item.counter as { packets: number } | undefined;
+    if (c) return c.packets;
+  }
+  return NaN;
+}
+
 /** Stops the helper (SIGTERM) and reads the summary line it prints on the way out. */
 export async function stopFlood(p: LabProcess): Promise<FloodResult> {
   await p.stop(2000);

@@ -29,7 +29,13 @@ export interface MemberStatus {
   pathAgeMs: number | null;
   lastChange?: string;
   direct: DirectLinkStatus | null;
-  session: { established: boolean; ageMs: number | null; handshakeAttempts: number };
+  session: {
+    established: boolean;
+    ageMs: number | null;
+    handshakeAttempts: number;
+    /** Our last completed round of initiations, first initiation to response (retries included). */
+    lastHandshakeTookMs: number | null;
+  };
   traffic: PeerTraffic;
 }
 
@@ -133,6 +139,8 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         established: session?.established ?? false,
         ageMs: session?.sessionAgeMs === undefined ? null : Math.round(session.sessionAgeMs),
         handshakeAttempts: session?.handshakeAttempts ?? 0,
+        lastHandshakeTookMs:
+          session?.lastHandshakeTookMs === undefined ? null : Math.round(session.lastHandshakeTookMs),
       },
       traffic: {
         txPackets: t?.txPackets ?? 0,

@@ -42,6 +42,11 @@ export interface PeerSessionStats {
   lastHandshakeAt?: number;
   /** Initiations sent since the last completed handshake (0 when healthy). */
   handshakeAttempts: number;
+  /**
+   * How long our last completed round of initiations took: from the first initiation sent after the
+   * previous success (or quiet spell) to the response. Retries and cookie round trips included.
+   */
+  lastHandshakeTookMs?: number;
 }
 
 export class PeerSession {
@@ -64,6 +69,9 @@ export class PeerSession {
   private wantedAt = -Infinity;
   private rekeyAt = Infinity;
   private cookie: HeldCookie | undefined;
+  /** When the current round of initiations began; undefined when none is under way. */
+  private roundStartedAt: number | undefined;
+  private lastRoundMs: number | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -97,7 +105,10 @@ export class PeerSession {
   /** Records that the data plane has traffic for this peer (keeps handshake retries going). */
   noteWantToSend(now: number): void {
     // After a quiet spell, start over: the first attempt is immediate again.
-    if (now - this.wantedAt > this.params.wantTimeoutMs) this.attempts = 0;
+    if (now - this.wantedAt > this.params.wantTimeoutMs) {
+      this.attempts = 0;
+      this.roundStartedAt = undefined;
+    }
     this.wantedAt = now;
   }
 
@@ -112,6 +123,7 @@ export class PeerSession {
 
   /** Records that we sent an initiation now and schedules the retry after it. */
   noteInitiationSent(now: number): void {
+    this.roundStartedAt ??= now;
     this.attempts += 1;
     this.cookieRetries = 0;
     const delays = this.params.retryDelaysMs;
@@ -185,6 +197,7 @@ export class PeerSession {
       sessionAgeMs: kp === undefined ? undefined : now - kp.createdAt,
       lastHandshakeAt: this.lastHandshakeAt,
       handshakeAttempts: this.attempts,
+      lastHandshakeTookMs: this.lastRoundMs,
     };
   }
 
@@ -198,6 +211,9 @@ export class PeerSession {
     const after = kp.isInitiator ? p.rekeyAfterMs : p.rekeyAfterMs + p.responderRekeyExtraMs;
     this.rekeyAt = kp.createdAt + jittered(after, p.rekeyJitter, this.random);
     this.attempts = 0;
+    if (kp.isInitiator && this.roundStartedAt !== undefined)
+      this.lastRoundMs = kp.createdAt - this.roundStartedAt;
+    this.roundStartedAt = undefined;
     // The handshake completed when the keypair was derived, even if confirmation came later.
     this.lastHandshakeAt = kp.createdAt;
   }

@@ -275,3 +275,17 @@ test('a member re-handshaking hundreds of times a second is throttled after DH, 
   );
   assert.ok(b.consumeInitiation(A.id, a.createInitiation(B.id, 1500), HOME, 1500).ok, 'A again after 1 s');
 });
+
+test('the initiator reports how long its handshake took: lost attempts and the cookie round trip included', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A], LOADED);
+  a.createInitiation(B.id, 0); // lost
+  const init = a.createInitiation(B.id, 1000);
+  const first = b.consumeInitiation(A.id, init, HOME, 1010);
+  assert.ok(!first.ok && first.cookieReply);
+  assert.ok(a.consumeCookieReply(B.id, first.cookieReply, 1020).ok);
+  const second = b.consumeInitiation(A.id, a.createInitiation(B.id, 1020, false), HOME, 1030);
+  assert.ok(second.ok);
+  assert.ok(a.consumeResponse(B.id, second.response, HOME, 1040).ok);
+  assert.equal(a.stats(B.id, 1040)?.lastHandshakeTookMs, 1040);
+});
