@@ -8,9 +8,12 @@
 // victim sends back to the spoofed sources may be larger than what triggered it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../src/clock.js';
-import { PacketType } from '../../src/wire/constants.js';
-import { parseRoutedHeader } from '../../src/wire/routed-header.js';
+import { COOKIE_REPLY_BODY_BYTES, sealCookieReply } from '../../src/session/cookie-reply.js';
+import { cookieReplyKey } from '../../src/session/mac.js';
+import { INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
+import { parseRoutedHeader, routedHeaderBytes, writeRoutedHeader } from '../../src/wire/routed-header.js';
 import { Cluster, sleep, waitFor } from './cluster.js';
 import { HandshakeFlooder, type FloodKind } from './handshake-flooder.js';
 
@@ -133,5 +136,43 @@ describe('handshake flood from spoofed sources (issue 10, attack 8)', () => {
     } finally {
       c.net.restore(c.get('a').host, c.get('b').host);
     }
+  });
+
+  it('forged and unsolicited cookie replies from an on-path stranger are counted and change nothing', async () => {
+    const a = c.get('a');
+    const bSessions = c.get('b').node.sessions;
+    await waitFor(() => !bSessions.underLoad(systemClock.now()), 3000, 'b no longer under load');
+    const aRejects = (reason: string): number => a.node.counters.handshakeRejects.get(reason) ?? 0;
+    const before = { bad: aRejects('bad-cookie'), unsolicited: aRejects('unsolicited-cookie') };
+    const accepted = a.node.sessions.handshakeStats().cookiesAccepted;
+    const stranger = { host: '198.51.100.66', port: 7946 };
+    const cookieReply = (body: Buffer): Buffer => {
+      const packet = Buffer.alloc(routedHeaderBytes(0) + COOKIE_REPLY_BODY_BYTES);
+      writeRoutedHeader(packet, PacketType.CookieReply, INITIAL_TTL, [], idOf('b'), idOf('a'));
+      body.copy(packet, routedHeaderBytes(0));
+      return packet;
+    };
+    // Seeing a's initiation go by, the stranger answers first: with its index (it knows b's public key,
+    // not the initiation's mac1), and with a random one.
+    c.net.tamper = (rec) => {
+      const h = parseRoutedHeader(rec.data, rec.data.length);
+      if (typeof h === 'string' || h.type !== PacketType.HandshakeInit || rec.from.host !== a.host) return;
+      const index = rec.data.readUInt32BE(h.bodyOffset);
+      const key = cookieReplyKey(c.get('b').keyPair.publicKey);
+      c.net.deliver(
+        stranger,
+        rec.from,
+        cookieReply(sealCookieReply(index, randomBytes(16), key, randomBytes(16))),
+      );
+      c.net.deliver(stranger, rec.from, cookieReply(randomBytes(COOKIE_REPLY_BODY_BYTES)));
+    };
+    try {
+      assert.ok((await rehandshake()) < 1000, 'the real handshake still completes at once');
+    } finally {
+      c.net.tamper = undefined;
+    }
+    assert.equal(aRejects('bad-cookie') - before.bad, 1);
+    assert.equal(aRejects('unsolicited-cookie') - before.unsolicited, 1);
+    assert.equal(a.node.sessions.handshakeStats().cookiesAccepted, accepted, 'no cookie taken');
   });
 });
