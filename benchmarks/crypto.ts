@@ -11,7 +11,7 @@ import { nodeIdFromPublicKey } from '../src/identity/node-id.js';
 import { DataKeypair } from '../src/session/keypair.js';
 import { INIT_BODY_BYTES } from '../src/session/handshake.js';
 import { SessionTable } from '../src/session/session-table.js';
-import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../src/wire/constants.js';
+import { ADDRESS_BYTES, INITIAL_TTL, PacketType, PathFlags } from '../src/wire/constants.js';
 import { writeRoutedHeader } from '../src/wire/routed-header.js';
 
 const PAYLOAD = 1400;
@@ -76,14 +76,14 @@ buf.writeUInt32BE(22, ADDR + 4);
 
 {
   const { a } = keypairs();
-  rows.push(measure('DataKeypair.seal 1400 B', () => void a.seal(buf, ADDR, payload, 1)));
+  rows.push(measure('DataKeypair.seal 1400 B', () => void a.seal(buf, ADDR, payload, 1, PathFlags.Direct)));
 }
 {
   const { a, b } = keypairs();
   rows.push(
     measure('DataKeypair seal + open 1400 B', () => {
-      const end = a.seal(buf, ADDR, payload, 1);
-      if (b.open(buf, ADDR, end, 1) !== PAYLOAD) throw new Error('open failed');
+      const end = a.seal(buf, ADDR, payload, 1, PathFlags.Direct);
+      if (b.open(buf, ADDR, end, 1, PathFlags.Direct) !== PAYLOAD) throw new Error('open failed');
     }),
   );
 }
@@ -169,8 +169,8 @@ rows.push(measure('full handshake (init + respond + complete)', handshake, 3000)
   const addr = writeRoutedHeader(pkt, PacketType.Data, INITIAL_TTL, [], idA, idB) - ADDRESS_BYTES;
   rows.push(
     measure('SessionTable seal + open 1400 B', () => {
-      const end = ta.seal(idB, pkt, addr, payload, 2);
-      if (tb.open(pkt, addr, end, 2) !== PAYLOAD) throw new Error('open failed');
+      const end = ta.seal(idB, pkt, addr, payload, 2, PathFlags.Direct);
+      if (tb.open(pkt, addr, end, 2, PathFlags.Direct) !== PAYLOAD) throw new Error('open failed');
     }),
   );
 }

@@ -5,7 +5,8 @@
 //               address as seen on that path); receiveResponse confirms the keys with a keepalive and
 //               releases what waited for the session
 //   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
-//               the path it came by; onProbeReply feeds the prober and the operator's path pinger
+//               the path it came by; onProbeReply feeds the prober (a direct reply to a probe sent to
+//               that address proves the address: path-learning.ts) and the operator's path pinger
 //   routing     sendControl to a neighbour; onControl hands the message to the router
 import type { NodeId } from '../identity/node-id.js';
 import type { HandshakeSource } from '../session/handshake-result.js';
@@ -15,6 +16,7 @@ import { routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-he
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
 import type { Outbound } from './outbound.js';
+import type { PeerTable } from './peer-table.js';
 import { reverseRelays, type PathLearning } from './path-learning.js';
 import { PathPinger } from './path-pinger.js';
 import type { Sealer } from './sealer.js';
@@ -63,16 +65,18 @@ export class ControlChannel {
 
   receiveInitiation(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const source = this.handshakeSource(data, h, from);
-    if (!source) return ctx.counters.rejectHandshake('unauthenticated-relay');
-    const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), source, now);
+    const res = ctx.sessions.consumeInitiation(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
     if (!res.ok) {
       ctx.counters.rejectHandshake(res.reason);
       // Under load: a cookie instead of a Diffie-Hellman, smaller than the initiation that asked.
       if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
       return;
     }
-    if (h.routeLen === 0) this.learning.direct(h.src, from, now);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     this.answer(PacketType.HandshakeResponse, data, h, from, res.response);
   }
@@ -89,29 +93,19 @@ export class ControlChannel {
 
   receiveResponse(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const source = this.handshakeSource(data, h, from);
-    if (!source) return ctx.counters.rejectHandshake('unauthenticated-relay');
-    const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), source, now);
+    const res = ctx.sessions.consumeResponse(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
     ctx.counters.handshakesCompleted++;
-    this.learning.learn(data, h, from, now);
+    this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
     this.outbound.flushPending(h.src, now);
     ctx.prober.markActive(h.src, now);
-  }
-
-  /**
-   * Where a handshake message came from. A relayed one counts only if the member its route names as
-   * the last relay handed it to us, from that member's authenticated endpoint: relayed handshakes are
-   * budgeted per relay, so no one can spend another relay's budget. Undefined if not.
-   */
-  private handshakeSource(data: Buffer, h: RoutedHeader, from: Endpoint): HandshakeSource | undefined {
-    const endpoint = endpointKey(from);
-    if (h.routeLen === 0) return { endpoint, host: from.host };
-    const relay = this.ctx.peers.authenticatedMember(endpoint);
-    if (relay === undefined || relay !== routeAt(data, h.routeLen - 1)) return undefined;
-    return { endpoint, host: from.host, relay };
   }
 
   /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */
@@ -177,8 +171,13 @@ export class ControlChannel {
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     const id = data.readUInt32BE(pt + 1);
-    if (h.routeLen === 0) ctx.prober.onReply(h.src, endpointKey(from), id, now);
-    this.pinger.onReply(id, now);
+    if (h.routeLen === 0) {
+      const key = endpointKey(from);
+      // Checked first: a reply from an address proven to be another member's must not make it ours.
+      if (!this.learning.claimedByOther(h.src, key, now) && ctx.prober.onReply(h.src, key, id, now))
+        this.learning.proven(h.src, key, now);
+    }
+    this.pinger.onReply(h.src, id, now);
   }
 
   // ---- routing control ------------------------------------------------------------------------
@@ -205,4 +204,22 @@ function probe(id: number): Buffer {
   plaintext[0] = InnerKind.Probe;
   plaintext.writeUInt32BE(id >>> 0, 1);
   return plaintext;
+}
+
+/**
+ * Where a handshake message came from, and whether its address is proven (by a probe round trip) to be
+ * the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
+ * from that member's proven address (relayed handshakes are budgeted per relay).
+ */
+function source(
+  data: Buffer,
+  h: RoutedHeader,
+  from: Endpoint,
+  peers: PeerTable,
+  now: number,
+): HandshakeSource {
+  const endpoint = endpointKey(from);
+  if (h.routeLen > 0)
+    return { endpoint, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
+  return { endpoint, host: from.host, proven: peers.boundMember(endpoint, now) === h.src };
 }

@@ -4,12 +4,14 @@
 //   3. sendSealed: no session yet → queue the packet and ask for a handshake
 //   4. NextHops.target: the source route chosen by routing/ (or a fallback before routing knows one)
 //   5. Sealer.seal: routed header + AEAD, straight out of the TUN batch buffer
+//   6. PathWatch.noteData: the destination carries data, so its path is watched end to end
 import type { NodeId } from '../identity/node-id.js';
 import type { TunBatch } from '../tun/tun-device.js';
 import { InnerKind } from '../wire/constants.js';
 import type { ForwardContext } from './context.js';
 import { ipv4Dst, ipv6Dst, ipVersion, isIpv4Multicast, isIpv6Multicast } from './ip-packet.js';
 import type { NextHops } from './next-hop.js';
+import type { PathWatch } from './path-watch.js';
 import { PendingQueue } from './pending-queue.js';
 import type { Sealer } from './sealer.js';
 
@@ -20,6 +22,7 @@ export class Outbound {
     private readonly ctx: ForwardContext,
     private readonly nextHops: NextHops,
     private readonly sealer: Sealer,
+    private readonly watch: PathWatch,
   ) {}
 
   /** The TUN's batch handler. The batch is valid only until it returns. */
@@ -80,7 +83,9 @@ export class Outbound {
       counters.drop('no-route');
       return 0;
     }
-    return this.sealer.seal(keypair, dst, target, plaintext, now, isData);
+    const sent = this.sealer.seal(keypair, dst, target, plaintext, now, isData);
+    if (isData && sent > 0) this.watch.noteData(dst, plaintext.length, now);
+    return sent;
   }
 
   /** True if packets wait for a session with `peer`. */

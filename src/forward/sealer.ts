@@ -2,7 +2,7 @@
 // then a copy into the transport's send queue. Data, probes and control all leave through here.
 import type { NodeId } from '../identity/node-id.js';
 import { INITIAL_TTL, MAX_PACKET_BYTES, PacketType } from '../wire/constants.js';
-import { writeRoutedHeader } from '../wire/routed-header.js';
+import { pathFlagsFor, writeRoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { Target } from './next-hop.js';
 import type { SealingKeypair } from './ports.js';
@@ -38,7 +38,7 @@ export class Sealer {
     }
     const out = this.scratch;
     const bodyOffset = writeRoutedHeader(out, PacketType.Data, INITIAL_TTL, target.relays, ctx.self, dst);
-    const end = keypair.seal(out, bodyOffset - 8, plaintext, now);
+    const end = keypair.seal(out, bodyOffset - 8, plaintext, now, pathFlagsFor(target.relays.length));
     if (end < 0) {
       // The keypair is worn out (age or counter): a fresh handshake is the only way forward.
       ctx.sessions.noteWantToSend(dst, now);

@@ -1,5 +1,5 @@
 // A set of strings each remembered for the same fixed time, with a cap: the replay filter of
-// initiations (keyed by mac1) and the table of members' recent addresses are made of it.
+// initiations (keyed by mac1) is made of two.
 //
 // Every add writes a record at the tail of a ring of `cap` slots; the Map says which slot holds a key's
 // latest record. Records expire in ring order (one ttl for all), so expiry and eviction both pop the

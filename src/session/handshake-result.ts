@@ -7,7 +7,6 @@ import type { NodeId } from '../identity/node-id.js';
 export type HandshakeRejectReason =
   | 'truncated' // shorter than the fixed body size
   | 'oversized' // longer than the fixed body size
-  | 'unauthenticated-relay' // (initiation) relayed, but not handed to us by the member the route names
   | 'unknown-index' // (response) receiverIndex names no pending initiation of ours
   | 'bad-mac' // mac1 wrong: the sender does not know our public key
   | 'replayed-initiation' // (initiation) its mac1 was seen recently: a replay, dropped before any DH
@@ -41,7 +40,13 @@ export interface HandshakeSource {
   endpoint: string;
   /** That address's IP: the key of the per-source budget of direct handshakes. */
   host: string;
-  /** For a relayed initiation: the member whose authenticated endpoint handed it to us. */
+  /**
+   * The data plane holds proof that this address is the claimed member's (a probe round trip, see
+   * forward/endpoint-bindings.ts), or for a relayed message the relay's: such sources get a budget lane
+   * of their own, which a flood from other addresses cannot spend.
+   */
+  proven?: boolean;
+  /** For a relayed message: the member whose proven address handed it to us. */
   relay?: NodeId;
 }
 

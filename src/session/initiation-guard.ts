@@ -9,9 +9,10 @@
 //   4. load and mac2          count the initiation; while the rate is over the threshold, one without a
 //                             valid mac2 for its source address is answered with a cookie reply (itself
 //                             budgeted per destination and per lane) and goes no further
-//   5. budgets                direct: per source IP, and per lane (members' recent addresses apart from
-//                             all others); relayed, separately: per (relay, claimed member), per relay
-//                             and in all, so a hostile relay or member only spends its own
+//   5. budgets                direct: per source IP, and per lane (addresses the data plane has proven to
+//                             be the claimed member's apart from all others); relayed, separately: per
+//                             (relay, claimed member), per relay and in all, so a hostile relay or
+//                             member only spends its own
 //   6. Diffie-Hellman         (SessionTable) reveals the member
 //   7. per-member budget      a member re-handshaking at a high rate is throttled, from any address
 //
@@ -36,8 +37,6 @@ const ALL = 'all';
 export class InitiationGuard {
   private readonly seen: ExpiringSet;
   private readonly admitted: ExpiringSet;
-  /** Underlay addresses from which a member completed a handshake lately. */
-  private readonly memberAddresses: ExpiringSet;
   private readonly load: LoadMeter;
   private readonly cookies: CookieChecker;
   private readonly direct: RateLimiter;
@@ -59,7 +58,6 @@ export class InitiationGuard {
     const g = params.guard;
     this.seen = new ExpiringSet(g.seenInitiations, g.replayMemoryMs);
     this.admitted = new ExpiringSet(g.admittedInitiations, g.replayMemoryMs);
-    this.memberAddresses = new ExpiringSet(g.memberAddresses, g.memberAddressMs);
     this.load = new LoadMeter(g.underLoad, g.underLoadHoldMs);
     this.cookies = new CookieChecker(g.cookieRotationMs, cookieReplyKey(localPublicKey));
     this.direct = new RateLimiter(params.rateLimit);
@@ -99,11 +97,6 @@ export class InitiationGuard {
     return this.members.allow(String(member), now) ? undefined : reject('member-rate-limited');
   }
 
-  /** A handshake with a member completed from `source`: a direct address is a member address now. */
-  completed(source: HandshakeSource, now: number): void {
-    if (source.relay === undefined) this.memberAddresses.add(source.endpoint, now);
-  }
-
   underLoad(now: number): boolean {
     return this.load.underLoad(now);
   }
@@ -112,14 +105,12 @@ export class InitiationGuard {
   sweep(now: number): void {
     this.seen.sweep(now);
     this.admitted.sweep(now);
-    this.memberAddresses.sweep(now);
     this.direct.sweep(now);
     for (const b of [this.relayPairs, this.relays, this.members, this.cookieDestinations]) b.sweep(now);
   }
 
   private cookieReply(src: NodeId, body: Uint8Array, source: HandshakeSource, now: number): Admission {
-    const toMember = this.memberAddresses.has(source.endpoint, now);
-    const lane = toMember ? this.cookiesToMembers : this.cookiesToStrangers;
+    const lane = source.proven === true ? this.cookiesToMembers : this.cookiesToStrangers;
     // Relayed: all replies go to the relay, so the per-destination budget is per (relay, source) too.
     const destination = source.relay === undefined ? source.host : relayPair(source.relay, src);
     if (!takeAll(now, [this.cookieDestinations, destination], [lane, ALL])) {
@@ -133,7 +124,7 @@ export class InitiationGuard {
 
   private spendBudget(src: NodeId, source: HandshakeSource, now: number): HandshakeReject | undefined {
     if (source.relay === undefined) {
-      const lane = this.memberAddresses.has(source.endpoint, now) ? 'members' : 'others';
+      const lane = source.proven === true ? 'members' : 'others';
       return this.direct.allow(source.host, now, lane) ? undefined : reject('rate-limited');
     }
     const ok = takeAll(

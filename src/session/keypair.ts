@@ -7,10 +7,13 @@
 //   A+12  u64  counter          big-endian, like the rest of our wire
 //   A+20  ...  ciphertext, then the 16-byte Poly1305 tag
 //
-// (A = addrOffset.) ChaCha20-Poly1305 IETF, nonce = 4 zero bytes || the 8 counter bytes exactly as they
-// sit in the header (so also big-endian; WireGuard uses little-endian, but nothing else here does).
+// (A = addrOffset.) ChaCha20-Poly1305 IETF, nonce = u32 BE pathFlags || the 8 counter bytes exactly as
+// they sit in the header (so also big-endian; WireGuard uses little-endian, but nothing else here does).
+// pathFlags (wire/constants.ts PathFlags) is 1 when the packet was sealed for direct delivery (routeLen
+// 0), 0 when sealed with a relay route; the receiver passes the value implied by the routeLen it sees.
 // Associated data = [A, A+20): src, dst, receiverIndex and counter are bound to the ciphertext, so a
-// relay can rewrite the route but not who the packet is from, for, or which packet it is.
+// relay can rewrite the route but not who the packet is from, for, which packet it is, or whether it
+// was sealed as direct.
 import sodium from 'sodium-native';
 import { AEAD_TAG_BYTES } from '../wire/constants.js';
 import { ReplayWindow } from './replay-window.js';
@@ -119,13 +122,14 @@ export class DataKeypair {
   /**
    * Writes receiverIndex and the next counter at out[addrOffset+8, addrOffset+20), then encrypts
    * `plaintext` to out[addrOffset+20, ...) followed by the tag. src and dst must already be at
-   * out[addrOffset, addrOffset+8). Returns the end offset of the packet, or SEAL_REFUSED.
+   * out[addrOffset, addrOffset+8). `pathFlags` goes into the nonce (see the top of this file).
+   * Returns the end offset of the packet, or SEAL_REFUSED.
    *
    * `plaintext` is only read during the call. It may be any buffer not overlapping the output, or
    * exactly out[addrOffset+20, ...) to seal in place; any other overlap corrupts the packet.
    * Throws RangeError if `out` is too small (a caller bug, not a bad packet).
    */
-  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number {
+  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number {
     if (!this.canSend(now)) return SEAL_REFUSED;
     const start = addrOffset + DATA_AD_BYTES;
     const end = start + plaintext.byteLength + AEAD_TAG_BYTES;
@@ -136,6 +140,7 @@ export class DataKeypair {
     out.writeUInt32BE(this.remoteIndex, addrOffset + 8);
     out.writeUInt32BE(hi, addrOffset + 12);
     out.writeUInt32BE(lo, addrOffset + 16);
+    this.sealNonce.writeUInt32BE(pathFlags, 0);
     this.sealNonce.writeUInt32BE(hi, 4);
     this.sealNonce.writeUInt32BE(lo, 8);
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
@@ -153,9 +158,10 @@ export class DataKeypair {
    * Authenticates and decrypts the Data packet in buf[0, length) in place: on success the plaintext is
    * buf[addrOffset+20, addrOffset+20+result). Returns the plaintext length or a negative OpenError.
    * Never throws on bad input. On 'auth-failed' the ciphertext bytes are unspecified (libsodium zeroes
-   * them). The caller has already matched receiverIndex to this keypair.
+   * them). The caller has already matched receiverIndex to this keypair. `pathFlags` is the value the
+   * packet's routeLen implies; one sealed with another fails as 'auth-failed'.
    */
-  open(buf: Buffer, addrOffset: number, length: number, now: number): number {
+  open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number {
     const start = addrOffset + DATA_AD_BYTES;
     const sealedBytes = length - start;
     if (addrOffset < 0 || sealedBytes < AEAD_TAG_BYTES || length > buf.byteLength) return OpenError.Truncated;
@@ -166,6 +172,7 @@ export class DataKeypair {
     if (hi >= 0x20_0000) return OpenError.Replayed;
     const counter = hi * 0x1_0000_0000 + lo;
     if (!this.replay.check(counter)) return OpenError.Replayed;
+    this.openNonce.writeUInt32BE(pathFlags, 0);
     this.openNonce.writeUInt32BE(hi, 4);
     this.openNonce.writeUInt32BE(lo, 8);
     const plainBytes = sealedBytes - AEAD_TAG_BYTES;

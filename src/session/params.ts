@@ -10,7 +10,7 @@ export interface RateLimitParams {
   perKeyBurst: number;
   /**
    * Handshakes per second accepted from everyone together, per lane (the initiation guard keeps
-   * members' recent addresses in a lane apart from all others): bounds the DH work a flood can cause.
+   * members' proven addresses in a lane apart from all others): bounds the DH work a flood can cause.
    */
   globalPerSecond: number;
   globalBurst: number;
@@ -49,9 +49,6 @@ export interface HandshakeGuardParams {
   admittedInitiations: number;
   /** How long both replay sets remember a mac1: two cookie periods, as long as its mac2 can be valid. */
   replayMemoryMs: number;
-  /** Underlay addresses that completed a handshake with a member recently: their own budget lane. */
-  memberAddresses: number;
-  memberAddressMs: number;
   /** Relayed initiations, per (relay, claimed source member); their own budget, apart from direct. */
   relayedPerPair: BucketRate;
   /** Relayed initiations per relay, whatever sources it claims. */
@@ -62,9 +59,9 @@ export interface HandshakeGuardParams {
   perMember: BucketRate;
   /** Cookie replies per destination IP: we are no reflector for a spoofed victim. */
   cookiesPerDestination: BucketRate;
-  /** Cookie replies to addresses not known as members': bounds the work a spoofed flood can cause. */
+  /** Cookie replies to addresses not proven to be members': bounds the work a spoofed flood can cause. */
   cookiesToStrangers: BucketRate;
-  /** Cookie replies to members' recent addresses (bounded by that table's cap times the per-IP rate). */
+  /** Cookie replies to members' proven addresses (a spoofer must know and use those addresses). */
   cookiesToMembers: BucketRate;
   /** Keys each keyed budget remembers at most (least recently used forgotten first). */
   maxKeys: number;
@@ -107,7 +104,7 @@ export interface SessionParams {
   /** Size of each keypair's replay bitmap in bits (a power of two, at least 64). */
   replayWindowBits: number;
   /**
-   * Direct initiations per source IP, and per lane (members' recent addresses, other addresses) for
+   * Direct initiations per source IP, and per lane (members' proven addresses, other addresses) for
    * `global*`. Also handshake responses, in a limiter of their own.
    */
   rateLimit: RateLimitParams;
@@ -132,8 +129,6 @@ export const DEFAULT_HANDSHAKE_GUARD: Readonly<HandshakeGuardParams> = Object.fr
   seenInitiations: 32_768,
   admittedInitiations: 16_384,
   replayMemoryMs: 240_000,
-  memberAddresses: 4096,
-  memberAddressMs: 600_000,
   relayedPerPair: { perSecond: 5, burst: 10 },
   relayedPerRelay: { perSecond: 20, burst: 40 },
   relayedGlobal: { perSecond: 200, burst: 200 },

@@ -1,7 +1,7 @@
 // Token buckets that cap how many handshakes we run Diffie-Hellman for: one bucket per rate key (the
 // data plane passes the underlay source IP) and one global bucket per lane. A handshake needs a token
 // from both. The lanes let a caller keep classes of sources apart: the initiation guard gives members'
-// recent addresses a lane of their own, so strangers who spend the global budget do not spend theirs.
+// proven addresses a lane of their own, so strangers who spend the global budget do not spend theirs.
 //
 // mac1, the replay filter and (under load) mac2 are checked before this, so only someone who knows our
 // public key and receives at the address it sends from gets here. Memory is bounded (TokenBuckets).

@@ -186,7 +186,7 @@ test('the initiator forgets a cookie after cookieLifetimeMs', () => {
   assert.deepEqual(a.createInitiation(B.id, 110_000).subarray(INIT_MAC2_OFFSET), Buffer.alloc(16));
 });
 
-test('cookie replies are budgeted per destination IP and per lane; members’ recent addresses keep theirs', () => {
+test('cookie replies are budgeted per destination IP and per lane; members’ proven addresses keep theirs', () => {
   const guard = {
     underLoad: ALWAYS,
     cookiesPerDestination: { perSecond: 0.001, burst: 3 },
@@ -194,7 +194,8 @@ test('cookie replies are budgeted per destination IP and per lane; members’ re
   };
   const a = table(A, [B]);
   const b = table(B, [A], { guard });
-  handshakeUnderLoad(a, b, HOME, 0); // HOME is now a member's address (that took one stranger cookie)
+  const home = { ...HOME, proven: true }; // the data plane has proven it to be A's
+  handshakeUnderLoad(a, b, home, 0);
   const outcomes = new Map<string, number>();
   const count = (reason: string): void => void outcomes.set(reason, (outcomes.get(reason) ?? 0) + 1);
   // One victim IP, many ports: we are no reflector.
@@ -211,11 +212,18 @@ test('cookie replies are budgeted per destination IP and per lane; members’ re
       if (r.cookieReply) assert.ok(r.cookieReply.length < INIT_BODY_BYTES);
     }
   }
-  assert.deepEqual(Object.fromEntries(outcomes), { 'cookie-required': 46, 'cookie-rate-limited': 154 });
+  assert.deepEqual(Object.fromEntries(outcomes), { 'cookie-required': 47, 'cookie-rate-limited': 153 });
   assert.equal(dh(b), 1, 'only the member’s handshake ran Noise');
-  // The strangers' lane is spent; the member's own address still gets a cookie: A restarted (so it has
-  // none) completes the cookie round trip from HOME.
-  handshakeUnderLoad(table(A, [B]), b, HOME, 3);
+  // The strangers' lane is spent; the member's proven address still gets a cookie: A restarted (so it
+  // has none) completes the cookie round trip from home. From an unproven address it would not.
+  handshakeUnderLoad(table(A, [B]), b, home, 3);
+  const elsewhere = b.consumeInitiation(
+    A.id,
+    table(A, [B]).createInitiation(B.id, 4),
+    from('203.0.113.1'),
+    4,
+  );
+  assert.deepEqual(elsewhere, { ok: false, reason: 'cookie-rate-limited' });
   assert.equal(dh(b), 2);
 });
 
