@@ -14,7 +14,7 @@ import { COOKIE_REPLY_BODY_BYTES, sealCookieReply } from '../../src/session/cook
 import { cookieReplyKey } from '../../src/session/mac.js';
 import { INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
 import { parseRoutedHeader, routedHeaderBytes, writeRoutedHeader } from '../../src/wire/routed-header.js';
-import { Cluster, sleep, waitFor } from './cluster.js';
+import { Cluster, sleep, waitFor } from '../e2e/cluster.js';
 import { HandshakeFlooder, type FloodKind } from './handshake-flooder.js';
 
 const FLOOD_PER_SECOND = 10_000;
