@@ -49,6 +49,8 @@ export interface MemberStatus {
     handshakeAttempts: number;
     /** Time since the last completed handshake (either side initiating); null if none since start. */
     lastHandshakeAgoMs: number | null;
+    /** Our last completed round of initiations, first initiation to response (retries included). */
+    lastHandshakeTookMs: number | null;
   };
   /** Why there is no path, when there is none (see unreachable-reason.ts). */
   unreachableReason?: string;
@@ -164,6 +166,8 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       handshakeAttempts: session?.handshakeAttempts ?? 0,
       lastHandshakeAgoMs:
         session?.lastHandshakeAt === undefined ? null : Math.round(now - session.lastHandshakeAt),
+      lastHandshakeTookMs:
+        session?.lastHandshakeTookMs === undefined ? null : Math.round(session.lastHandshakeTookMs),
     };
     const reachable = self || path !== undefined;
     members.push({

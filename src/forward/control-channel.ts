@@ -1,6 +1,8 @@
 // The control channel: everything the data plane carries for the node itself rather than for the TUN.
 //   handshakes  sendHandshake (along the route, else every known endpoint); receiveInitiation answers
-//               the way the initiation came; receiveResponse confirms the keys with a keepalive and
+//               the way the initiation came, with a response or (under load) a cookie reply;
+//               receiveCookieReply retries at once the way the cookie came (the cookie is bound to our
+//               address as seen on that path); receiveResponse confirms the keys with a keepalive and
 //               releases what waited for the session
 //   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
 //               the path it came by; onProbeReply feeds the prober (a direct reply to a probe sent to
@@ -8,12 +10,14 @@
 //   routing     sendControl to a neighbour, over the direct link; onControl hands the message to the
 //               router if it came direct (relayed control is dropped)
 import type { NodeId } from '../identity/node-id.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
-import { writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
+import { routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
 import type { Outbound } from './outbound.js';
+import type { PeerTable } from './peer-table.js';
 import { reverseRelays, type PathLearning } from './path-learning.js';
 import { PathPinger } from './path-pinger.js';
 import type { Sealer } from './sealer.js';
@@ -37,10 +41,13 @@ export class ControlChannel {
 
   // ---- handshakes -----------------------------------------------------------------------------
 
-  /** Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know. */
-  sendHandshake(peer: NodeId, now: number): void {
+  /**
+   * Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know.
+   * `countAttempt` false: a retry that does not move the backoff (see SessionTable.createInitiation).
+   */
+  sendHandshake(peer: NodeId, now: number, countAttempt = true): void {
     const { ctx } = this;
-    const body = ctx.sessions.createInitiation(peer, now);
+    const body = ctx.sessions.createInitiation(peer, now, countAttempt);
     const target = this.nextHops.target(peer, now);
     ctx.counters.handshakesSent++;
     if (target) {
@@ -59,16 +66,40 @@ export class ControlChannel {
 
   receiveInitiation(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
-    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    const res = ctx.sessions.consumeInitiation(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
+    if (!res.ok) {
+      ctx.counters.rejectHandshake(res.reason);
+      // Under load: a cookie instead of a Diffie-Hellman, smaller than the initiation that asked.
+      if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
+      return;
+    }
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
-    const back = reverseRelays(data, h);
-    ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
+    this.answer(PacketType.HandshakeResponse, data, h, from, res.response);
+  }
+
+  receiveCookieReply(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    const res = ctx.sessions.consumeCookieReply(h.src, data.subarray(h.bodyOffset), now);
+    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    if (!res.retry) return;
+    // Back the way the cookie came: it is bound to our address as the responder saw it on that path.
+    ctx.counters.handshakesSent++;
+    this.answer(PacketType.HandshakeInit, data, h, from, ctx.sessions.createInitiation(h.src, now, false));
   }
 
   receiveResponse(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
+    const res = ctx.sessions.consumeResponse(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
     ctx.counters.handshakesCompleted++;
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
@@ -76,6 +107,11 @@ export class ControlChannel {
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
     this.outbound.flushPending(h.src, now);
     ctx.prober.markActive(h.src, now);
+  }
+
+  /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */
+  private answer(type: PacketType, data: Buffer, h: RoutedHeader, from: Endpoint, body: Buffer): void {
+    this.ctx.transport.send(this.handshakePacket(type, reverseRelays(data, h), h.src, body), from);
   }
 
   private handshakePacket(type: PacketType, relays: readonly NodeId[], dst: NodeId, body: Buffer): Buffer {
@@ -186,4 +222,22 @@ function probe(id: number): Buffer {
   plaintext[0] = InnerKind.Probe;
   plaintext.writeUInt32BE(id >>> 0, 1);
   return plaintext;
+}
+
+/**
+ * Where a handshake message came from, and whether its address is proven (by a probe round trip) to be
+ * the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
+ * from that member's proven address (relayed handshakes are budgeted per relay).
+ */
+function source(
+  data: Buffer,
+  h: RoutedHeader,
+  from: Endpoint,
+  peers: PeerTable,
+  now: number,
+): HandshakeSource {
+  const endpoint = endpointKey(from);
+  if (h.routeLen > 0)
+    return { endpoint, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
+  return { endpoint, host: from.host, proven: peers.boundMember(endpoint, now) === h.src };
 }

@@ -2,9 +2,9 @@
 //   1. receive: size, routed header; a packet for someone else goes to relay.ts untouched (no decrypt)
 //   2. for us: every relay of the route must have been visited, and a relayed packet must come from
 //      the address proven to be its last relay's — checked before any cryptography
-//   3. by outer type: handshakes to the control channel; Data is opened in place (session/), which
-//      checks the keypair belongs to the header's src, authenticates (the nonce carries whether it was
-//      sealed as direct or relayed: see PathFlags) and rejects replays
+//   3. by outer type: handshakes and cookie replies to the control channel; Data is opened in place
+//      (session/), which checks the keypair belongs to the header's src, authenticates (the nonce
+//      carries whether it was sealed as direct or relayed: see PathFlags) and rejects replays
 //   4. what the authenticated packet teaches about the way back (path-learning.ts)
 //   5. by inner kind: an IP packet goes to the TUN after the cryptokey checks (deliver-ip.ts); probes,
 //      probe replies and routing control go to the control channel, path probes to the path watch
@@ -58,6 +58,8 @@ export class Inbound {
         return this.control.receiveInitiation(data, h, from, now);
       case PacketType.HandshakeResponse:
         return this.control.receiveResponse(data, h, from, now);
+      case PacketType.CookieReply:
+        return this.control.receiveCookieReply(data, h, from, now);
       case PacketType.Data:
         return this.receiveData(data, h, from, now);
     }

@@ -1,6 +1,7 @@
 // What the data plane needs from the pure components, as narrow structural interfaces.
 // session/, probe/ and routing/ satisfy these directly; tests can hand in small fakes.
 import type { NodeId } from '../identity/node-id.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
 
 /** One direction-pair of AEAD keys (session/keypair.ts). */
 export interface SealingKeypair {
@@ -11,7 +12,9 @@ export interface SealingKeypair {
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
 }
 
-export type HandshakeResult<T> = ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string };
+/** A refusal may carry a CookieReply body to send back the way the initiation came. */
+export type HandshakeResult<T> =
+  ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string; cookieReply?: Buffer };
 
 export interface SessionPort {
   sendKeypair(peer: NodeId, now: number): SealingKeypair | undefined;
@@ -23,14 +26,20 @@ export interface SessionPort {
    */
   open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number;
   noteWantToSend(peer: NodeId, now: number): void;
-  createInitiation(peer: NodeId, now: number): Buffer;
+  createInitiation(peer: NodeId, now: number, countAttempt?: boolean): Buffer;
   consumeInitiation(
     src: NodeId,
     body: Uint8Array,
-    rateKey: string,
+    source: HandshakeSource,
     now: number,
   ): HandshakeResult<{ response: Buffer }>;
-  consumeResponse(src: NodeId, body: Uint8Array, rateKey: string, now: number): HandshakeResult<object>;
+  consumeResponse(
+    src: NodeId,
+    body: Uint8Array,
+    source: HandshakeSource,
+    now: number,
+  ): HandshakeResult<object>;
+  consumeCookieReply(src: NodeId, body: Uint8Array, now: number): HandshakeResult<{ retry: boolean }>;
 }
 
 export interface LinkPort {

@@ -43,11 +43,18 @@ const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({
   oversized: true,
   'unknown-index': true,
   'bad-mac': true,
+  'replayed-initiation': true,
+  'cookie-required': true,
+  'cookie-rate-limited': true,
   'rate-limited': true,
+  'relay-rate-limited': true,
   'bad-handshake': true,
   'unknown-key': true,
   'id-mismatch': true,
   'replayed-handshake': true,
+  'member-rate-limited': true,
+  'unsolicited-cookie': true,
+  'bad-cookie': true,
 });
 
 const ZERO: PeerTraffic = {
@@ -121,9 +128,35 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
   collectedCounter<'reason'>({
     registry,
     name: 'overlay_handshake_rejected_total',
-    help: 'Handshake messages rejected by the session layer, by reason.',
+    help: 'Handshake messages rejected by the session layer, by reason (cookie-required: answered with a cookie reply).',
     labelNames: ['reason'],
     read: () => withZeros(HANDSHAKE_REJECT_REASONS, c.handshakeRejects),
+  });
+  collectedCounter<'role'>({
+    registry,
+    name: 'overlay_handshake_dh_total',
+    help: 'Handshake messages Noise (Diffie-Hellman) was run on, as responder or initiator: what a handshake flood is after.',
+    labelNames: ['role'],
+    read: () => {
+      const s = node.sessions.handshakeStats();
+      return [
+        [{ role: 'responder' }, s.responderDh],
+        [{ role: 'initiator' }, s.initiatorDh],
+      ];
+    },
+  });
+  collectedCounter<'direction'>({
+    registry,
+    name: 'overlay_handshake_cookie_replies_total',
+    help: 'Cookie replies sent under load (direction="sent") and accepted for our own initiations (direction="accepted").',
+    labelNames: ['direction'],
+    read: () => {
+      const s = node.sessions.handshakeStats();
+      return [
+        [{ direction: 'sent' }, s.cookieRepliesSent],
+        [{ direction: 'accepted' }, s.cookiesAccepted],
+      ];
+    },
   });
 }
 

@@ -24,6 +24,7 @@ import type { Path } from '../routing/path-selector.js';
 import { Router, type RouterMember } from '../routing/router.js';
 import type { RoutingParams } from '../routing/routing-params.js';
 import type { DataKeypair } from '../session/keypair.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
 import type { SessionTable } from '../session/session-table.js';
 import { ControlTraffic } from './control-traffic.js';
 import { WakeScheduler } from './wake-scheduler.js';
@@ -250,8 +251,8 @@ export class ControlPlane implements ProbePort, RoutePort {
         s.noteWantToSend(peer, now);
         poke();
       },
-      createInitiation: (peer: NodeId, now: number): Buffer => {
-        const body = s.createInitiation(peer, now);
+      createInitiation: (peer: NodeId, now: number, countAttempt?: boolean): Buffer => {
+        const body = s.createInitiation(peer, now, countAttempt);
         this.traffic.handshake('initiation');
         poke();
         return body;
@@ -259,10 +260,10 @@ export class ControlPlane implements ProbePort, RoutePort {
       consumeInitiation: (
         src: NodeId,
         body: Uint8Array,
-        rateKey: string,
+        source: HandshakeSource,
         now: number,
       ): HandshakeResult<{ response: Buffer }> => {
-        const r = s.consumeInitiation(src, body, rateKey, now);
+        const r = s.consumeInitiation(src, body, source, now);
         if (r.ok) this.traffic.handshake('response');
         poke();
         return r;
@@ -270,10 +271,20 @@ export class ControlPlane implements ProbePort, RoutePort {
       consumeResponse: (
         src: NodeId,
         body: Uint8Array,
-        rateKey: string,
+        source: HandshakeSource,
         now: number,
       ): HandshakeResult<object> => {
-        const r = s.consumeResponse(src, body, rateKey, now);
+        const r = s.consumeResponse(src, body, source, now);
+        poke();
+        return r;
+      },
+      // A cookie taken means a retry is due (the session table lowers its wake time): look again.
+      consumeCookieReply: (
+        src: NodeId,
+        body: Uint8Array,
+        now: number,
+      ): HandshakeResult<{ retry: boolean }> => {
+        const r = s.consumeCookieReply(src, body, now);
         poke();
         return r;
       },

@@ -5,6 +5,7 @@ export const PacketType = {
   HandshakeInit: 1,
   HandshakeResponse: 2,
   Data: 3,
+  CookieReply: 4, // a responder under load asks the initiator to retry with mac2 (session/cookie-reply.ts)
 } as const;
 export type PacketType = (typeof PacketType)[keyof typeof PacketType];
 

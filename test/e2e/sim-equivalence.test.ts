@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeId } from '../../src/identity/node-id.js';
 import type { SessionTable } from '../../src/session/session-table.js';
+import { K } from '../unit/session-fixtures.js';
 import { TRIAL_BIT } from '../../src/probe/outstanding-probes.js';
 import { simNodeKeys, simNodeRandom, type SimNode } from '../sim/sim-node.js';
 import { Simulator } from '../sim/simulator.js';
@@ -82,9 +83,9 @@ function simulated(): Sent[] {
 /** A Noise IK exchange straight through both session tables, confirmed on both sides. */
 function establish(a: SessionTable, aId: NodeId, b: SessionTable, bId: NodeId): void {
   const init = a.createInitiation(bId, 0);
-  const res = b.consumeInitiation(aId, init, 'test', 0);
+  const res = b.consumeInitiation(aId, init, K, 0);
   assert.ok(res.ok, 'initiation accepted');
-  assert.ok(a.consumeResponse(bId, res.response, 'test', 0).ok, 'response accepted');
+  assert.ok(a.consumeResponse(bId, res.response, K, 0).ok, 'response accepted');
   const kp = b.receiveKeypair(res.response.readUInt32BE(0));
   assert.ok(kp, "the responder's keypair");
   b.confirmReceived(aId, kp.keypair);

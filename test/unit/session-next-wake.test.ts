@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SessionTable } from '../../src/session/session-table.js';
-import { A, B, C, receive, send, table } from './session-fixtures.js';
+import { A, B, C, K, receive, send, table } from './session-fixtures.js';
 
 const PARAMS = { rekeyAfterMs: 2000, rejectAfterMs: 3000, responderRekeyExtraMs: 500 };
 
@@ -42,8 +42,8 @@ function neverLate(a: SessionTable, b: SessionTable): number {
       checked++;
       for (const peer of due) {
         const init = a.createInitiation(peer, t);
-        const res = b.consumeInitiation(A.id, init, 'k', t);
-        if (res.ok) a.consumeResponse(B.id, res.response, 'k', t);
+        const res = b.consumeInitiation(A.id, init, K, t);
+        if (res.ok) a.consumeResponse(B.id, res.response, K, t);
       }
     }
     promised = a.nextWakeAt(t);

@@ -31,7 +31,13 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
     },
     endpoint: '198.51.100.7:7946',
     endpoints: [{ endpoint: '198.51.100.7:7946', configured: true, alive: true }],
-    session: { established: true, ageMs: 30_000, handshakeAttempts: 0, lastHandshakeAgoMs: 65_000 },
+    session: {
+      established: true,
+      ageMs: 30_000,
+      handshakeAttempts: 0,
+      lastHandshakeAgoMs: 65_000,
+      lastHandshakeTookMs: 3,
+    },
     traffic: { txPackets: 1, txBytes: 1500, rxPackets: 1, rxBytes: 3000, relayedPackets: 0, relayedBytes: 0 },
     ...over,
   };
@@ -113,7 +119,13 @@ describe('status view', () => {
     const row = rowOf(renderStatus(status([member('b')]), { wide: false, now: NOW }), 'b');
     assert.match(row, /^b\s+10\.77\.0\.2\s+yes\s+a→b\s+12\.3 ms\s+0%\s+198\.51\.100\.7:7946\s+1m05s$/);
     const never = member('c', {
-      session: { established: false, ageMs: null, handshakeAttempts: 0, lastHandshakeAgoMs: null },
+      session: {
+        established: false,
+        ageMs: null,
+        handshakeAttempts: 0,
+        lastHandshakeAgoMs: null,
+        lastHandshakeTookMs: null,
+      },
     });
     assert.match(rowOf(renderStatus(status([never]), { wide: false, now: NOW }), 'c'), /\snever$/);
   });

@@ -117,7 +117,11 @@ export const clusterTarget: FuzzTarget = {
         const bodyAt =
           data.length - (data[0] === PacketType.HandshakeInit ? INIT_BODY_BYTES : RESPONSE_BODY_BYTES);
         if (data[0] <= PacketType.HandshakeResponse && bodyAt >= 12 && r.chance(0.3))
-          remac(data.subarray(bodyAt), c.get(victim).keyPair.publicKey);
+          remac(
+            data.subarray(bodyAt),
+            c.get(victim).keyPair.publicKey,
+            data[0] === PacketType.HandshakeInit ? 'init' : 'response',
+          );
         sentByVictim = 0;
         dropsBefore = drops();
       },

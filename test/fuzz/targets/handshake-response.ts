@@ -9,7 +9,14 @@ import type { NodeId } from '../../../src/identity/node-id.js';
 import { RESPONSE_BODY_BYTES } from '../../../src/session/handshake.js';
 import type { ResponseResult } from '../../../src/session/handshake-result.js';
 import { fuzzMembers, NON_MEMBER_IDS, type FuzzMember } from '../fixtures/members.js';
-import { handshake, LOW_ORDER_POINTS, remac, sessionTable, WALL_EPOCH } from '../fixtures/sessions.js';
+import {
+  handshake,
+  handshakeSource,
+  LOW_ORDER_POINTS,
+  remac,
+  sessionTable,
+  WALL_EPOCH,
+} from '../fixtures/sessions.js';
 import { resized } from '../fixtures/wire.js';
 import type { Field, Seed } from '../mutator.js';
 import type { FuzzTarget, TargetRun } from '../target.js';
@@ -65,11 +72,11 @@ export const handshakeResponseTarget: FuzzTarget = {
         if (rng.chance(0.1) && body.length >= EPHEMERAL_AT + 32)
           rng.pick(LOW_ORDER_POINTS).copy(body, EPHEMERAL_AT);
         remaced = rng.chance(0.5);
-        if (remaced) remac(body, a.keyPair.publicKey);
+        if (remaced) remac(body, a.keyPair.publicKey, 'response');
         src = rng.chance(0.9) ? b.id : rng.pick([c.id, a.id, NON_MEMBER_IDS[1]]);
       },
       execute() {
-        result = initiator.consumeResponse(src, body, `192.0.2.${src & 3}`, now);
+        result = initiator.consumeResponse(src, body, handshakeSource(`192.0.2.${src & 3}`), now);
       },
       judge() {
         outcomes.add(result.ok ? 'accepted' : result.reason);
