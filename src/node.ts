@@ -29,7 +29,7 @@ import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
-import type { Transport } from './transport/transport.js';
+import { forEachDatagram, type Transport } from './transport/transport.js';
 
 /** How often the pure components get a tick: well below the 50 ms active probe interval. */
 const TICK_MS = 10;
@@ -145,7 +145,7 @@ export class OverlayNode {
       const record = this.routeHistory.add(change, Date.now());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
-    transport.onMessage((data, from) => this.dataPlane.receive(data, from));
+    transport.onBatch((batch) => forEachDatagram(batch, (data, from) => this.dataPlane.receive(data, from)));
     transport.onOversized?.(() => this.counters.drop('oversized'));
     tun.start(insideHandler(this.dataPlane));
     this.resolver.setPeers(others);

@@ -19,6 +19,7 @@ export interface UpArgs {
   'log-level': string;
   control?: string | false;
   metrics: string | false;
+  offloads: boolean;
 }
 
 export const upCommand: CommandModule<object, UpArgs> = {
@@ -46,6 +47,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
           'Prometheus exporter HOST:PORT ([::1]:9477 for IPv6); loopback by default, the overlay address to let ' +
           'members scrape it; --no-metrics to disable',
       })
+      .option('offloads', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'TUN offloads (TSO/USO: 64 kB reads and writes) and UDP GSO/GRO where the kernel has them; ' +
+          '--no-offloads forces one packet per read, write and datagram',
+      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -71,8 +79,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       configPath: args.peers,
       controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
       log,
-      openTun,
-      openTransport: (port) => openUnderlay(port, log.child('udp')),
+      openTun: (opts) => openTun({ ...opts, offloads: args.offloads, log: log.child('tun') }),
+      openTransport: (port) => openUnderlay(port, log.child('udp'), { offloads: args.offloads }),
     });
     let metrics: MetricsServer | undefined;
     if (metricsListen) {

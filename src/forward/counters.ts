@@ -28,6 +28,7 @@ export type DropReason =
   | 'spoofed-source' // inner source address is not the sending member's
   | 'bad-inner' // malformed inner message
   | 'tun-full'
+  | 'tun-error' // the TUN refused the write: interface down or deleted
   | 'handshake-rejected';
 
 export interface PeerTraffic {

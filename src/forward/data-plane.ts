@@ -14,7 +14,8 @@ import type { NodeId } from '../identity/node-id.js';
 import type { Logger } from '../log.js';
 import type { TunDevice } from '../tun/tun-device.js';
 import { endpointKey, type Endpoint, type Transport } from '../transport/transport.js';
-import { INITIAL_TTL, InnerKind, MAX_PACKET_BYTES, PacketType } from '../wire/constants.js';
+import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
+import { MAX_DATAGRAM_SLOT_BYTES, maxDatagramBytes, MAX_MTU } from '../wire/sizes.js';
 import { parseRoutedHeader, routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
 import { openErrorReason } from '../session/keypair.js';
 import type { DataPlaneCounters, DropReason } from './counters.js';
@@ -67,7 +68,7 @@ export class DataPlane {
   // The relay list of each selected path, computed once per path object (paths are replaced, not mutated).
   private readonly relaysOf = new WeakMap<PathPort, NodeId[]>();
   // Every datagram is sealed here, then copied into the transport's send queue: no allocation per packet.
-  private readonly scratch = Buffer.allocUnsafe(MAX_PACKET_BYTES + 64);
+  private readonly scratch = Buffer.allocUnsafe(MAX_DATAGRAM_SLOT_BYTES);
 
   constructor(deps: DataPlaneDeps) {
     this.self = deps.self;
@@ -275,7 +276,7 @@ export class DataPlane {
 
   receive(data: Buffer, from: Endpoint): void {
     const len = data.length;
-    if (len > MAX_PACKET_BYTES) return this.counters.drop('oversized');
+    if (len > maxDatagramBytes(MAX_MTU)) return this.counters.drop('oversized');
     const h = parseRoutedHeader(data, len);
     if (typeof h === 'string') return this.counters.drop(h as 'truncated');
     if (h.dst !== this.self) return relay(this, data, h, from);

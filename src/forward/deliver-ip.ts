@@ -4,6 +4,8 @@ import type { NodeId } from '../identity/node-id.js';
 import type { DataPlane } from './data-plane.js';
 import { ipTotalLength, ipv4Src, ipv6Src, ipVersion } from './ip-packet.js';
 
+const ONE = { offsets: new Uint32Array(1), lengths: new Uint32Array(1) };
+
 export function deliverIp(dp: DataPlane, buf: Buffer, off: number, len: number, src: NodeId): void {
   const version = ipVersion(buf, off, len);
   if (version === 0) return dp.counters.drop('not-ip');
@@ -14,7 +16,11 @@ export function deliverIp(dp: DataPlane, buf: Buffer, off: number, len: number, 
   }
   const total = ipTotalLength(buf, off, version);
   if (total > len || total < (version === 4 ? 20 : 40)) return dp.counters.drop('bad-inner');
-  if (!dp.tun.write(buf, off, total)) return dp.counters.drop('tun-full');
+  ONE.offsets[0] = off;
+  ONE.lengths[0] = total;
+  const w = dp.tun.writeBatch(buf, ONE.offsets, ONE.lengths, 1);
+  if (w.dropped > 0) return dp.counters.drop('tun-full');
+  if (w.failed > 0) return dp.counters.drop('tun-error');
   const t = dp.counters.peer(src);
   t.rxPackets++;
   t.rxBytes += total;

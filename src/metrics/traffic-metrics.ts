@@ -33,6 +33,7 @@ const DROP_REASONS = keysOf<DropReason>({
   'spoofed-source': true,
   'bad-inner': true,
   'tun-full': true,
+  'tun-error': true,
   'handshake-rejected': true,
 });
 const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({

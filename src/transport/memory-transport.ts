@@ -1,7 +1,8 @@
 // An in-process underlay joining several nodes for e2e tests (Nebula's e2e router, in miniature).
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
-import { endpointKey, type Endpoint, type Transport } from './transport.js';
+import { QueuedSends, SingleBatch } from './queued-sends.js';
+import { endpointKey, type Endpoint, type RxBatch, type Transport, type TxSlots } from './transport.js';
 
 export interface WireRecord {
   from: Endpoint;
@@ -69,7 +70,9 @@ function pairKey(a: string, b: string): string {
 
 export class MemoryTransport implements Transport {
   readonly port: number;
-  private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private handler: (batch: RxBatch) => void = () => {};
+  private readonly batch = new SingleBatch();
+  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
   private closed = false;
 
   constructor(
@@ -79,7 +82,7 @@ export class MemoryTransport implements Transport {
     this.port = local.port;
   }
 
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onBatch(handler: (batch: RxBatch) => void): void {
     this.handler = handler;
   }
 
@@ -88,13 +91,23 @@ export class MemoryTransport implements Transport {
   }
 
   sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.send(Buffer.from(data), to);
+    this.queue.queue(data, to);
   }
 
-  flush(): void {}
+  reserve(to: Endpoint, n: number): TxSlots | undefined {
+    return this.closed ? undefined : this.queue.reserve(to, n);
+  }
+
+  commit(used: number): void {
+    this.queue.commit(used);
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
 
   receive(data: Buffer, from: Endpoint): void {
-    if (!this.closed) this.handler(data, from);
+    if (!this.closed) this.handler(this.batch.set(data, from));
   }
 
   async close(): Promise<void> {

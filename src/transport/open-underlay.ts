@@ -5,9 +5,13 @@ import { NativeUdpTransport } from './native-udp-transport.js';
 import type { Transport } from './transport.js';
 import { UdpTransport } from './udp-transport.js';
 
-export async function openUnderlay(port: number, log: Logger): Promise<Transport> {
+export async function openUnderlay(
+  port: number,
+  log: Logger,
+  opts: { offloads?: boolean } = {},
+): Promise<Transport> {
   try {
-    return await NativeUdpTransport.open({ port, log });
+    return await NativeUdpTransport.open({ port, log, offloads: opts.offloads });
   } catch (err) {
     if (!/native UDP binding not built/.test((err as Error).message)) throw err;
     log.warn(`${(err as Error).message}; falling back to Node's dgram (slower)`);

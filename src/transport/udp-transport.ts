@@ -4,7 +4,8 @@
 import dgram from 'node:dgram';
 import { OverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Endpoint, Transport } from './transport.js';
+import { QueuedSends, SingleBatch } from './queued-sends.js';
+import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
 
 export interface UdpTransportOptions {
   port: number;
@@ -27,7 +28,9 @@ export class UdpTransport implements Transport {
   readonly counters: UdpCounters = { sendErrors: 0, lastSendError: '' };
   private readonly sock4: dgram.Socket;
   private readonly sock6: dgram.Socket | null;
-  private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private handler: (batch: RxBatch) => void = () => {};
+  private readonly batch = new SingleBatch();
+  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
   // One shared callback: a closure per send would cost an allocation per packet.
   private readonly onSent = (err: Error | null): void => {
     if (err) {
@@ -41,7 +44,7 @@ export class UdpTransport implements Transport {
     this.sock4 = sock4;
     this.sock6 = sock6;
     const deliver = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
-      this.handler(msg, { host: rinfo.address, port: rinfo.port });
+      this.handler(this.batch.set(msg, { host: rinfo.address, port: rinfo.port }));
     };
     sock4.on('message', deliver);
     sock6?.on('message', deliver);
@@ -63,7 +66,7 @@ export class UdpTransport implements Transport {
     return new UdpTransport(port, sock4, sock6);
   }
 
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onBatch(handler: (batch: RxBatch) => void): void {
     this.handler = handler;
   }
 
@@ -77,12 +80,22 @@ export class UdpTransport implements Transport {
     sock.send(data, to.port, to.host, this.onSent);
   }
 
-  /** dgram keeps the buffer until the send completes, so queuing means copying and sending now. */
+  /** dgram keeps the buffer until the send completes: each queued datagram leaves as a copy of its own. */
   sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.send(Buffer.from(data), to);
+    this.queue.queue(data, to);
   }
 
-  flush(): void {}
+  reserve(to: Endpoint, n: number): TxSlots | undefined {
+    return this.queue.reserve(to, n);
+  }
+
+  commit(used: number): void {
+    this.queue.commit(used);
+  }
+
+  flush(): void {
+    this.queue.flush();
+  }
 
   async close(): Promise<void> {
     await Promise.all([closeSocket(this.sock4), this.sock6 ? closeSocket(this.sock6) : undefined]);

@@ -5,7 +5,7 @@
 //
 // Time only moves through the event queue. A node runs when one of its timers is due (nextWakeAt of
 // its prober and router) or when a packet arrives, never on a fixed step, so idle nodes cost nothing.
-import { dataOverhead } from '../../src/wire/constants.js';
+import { dataOverhead } from '../../src/wire/sizes.js';
 import { verify as ed25519Verify } from '../../src/identity/keys.js';
 import type { NodeId } from '../../src/identity/node-id.js';
 import { DEFAULT_PROBE_PARAMS, type ProbeParams } from '../../src/probe/probe-params.js';

@@ -13,7 +13,7 @@ import {
   NativeUdpTransport,
   type NativeUdpTransportOptions,
 } from '../../src/transport/native-udp-transport.js';
-import type { Endpoint } from '../../src/transport/transport.js';
+import { forEachDatagram, type Endpoint } from '../../src/transport/transport.js';
 
 const ADDON = fileURLToPath(new URL('../../../build/Release/overlayd_udp.node', import.meta.url));
 const skip = existsSync(ADDON) ? false : 'native UDP binding not built (node-gyp rebuild)';
@@ -39,7 +39,7 @@ async function open(
     ...opts,
   });
   const got: Received[] = [];
-  t.onMessage((data, from) => got.push({ data: Buffer.from(data), from }));
+  t.onBatch((b) => forEachDatagram(b, (data, from) => got.push({ data: Buffer.from(data), from })));
   return { t, got };
 }
 
@@ -163,6 +163,83 @@ test(
   },
 );
 
+test(
+  'GSO/GRO: a run of equal-size datagrams to one address leaves as one send, a shorter last one too, ' +
+    'and arrives split, intact and in order; mixed sizes and addresses still go',
+  { skip },
+  async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    try {
+      assert.equal(a.t.offloads, true, 'this kernel has UDP GSO/GRO');
+      const toB = { host: '127.0.0.1', port: b.t.port };
+      const toC = { host: '127.0.0.1', port: c.t.port };
+      // Seal-in-place style: reserve slots, write, commit. 40 × 1200 bytes then a 300-byte tail.
+      const slots = a.t.reserve(toB, 41)!;
+      assert.equal(slots.count, 41);
+      for (let k = 0; k < 41; k++) {
+        const at = (slots.first + k) * slots.slotSize;
+        const len = k === 40 ? 300 : 1200;
+        slots.buffer.fill(k, at, at + len);
+        slots.lengths[slots.first + k] = len;
+      }
+      a.t.commit(41);
+      a.t.sendQueued(Buffer.alloc(50, 0xcc), toC); // another address: its own message
+      a.t.sendQueued(Buffer.alloc(900, 0xdd), toB); // a different size after the tail: its own message
+      a.t.flush();
+      await until(() => b.got.length === 42 && c.got.length === 1, 3000, 'all datagrams');
+      assert.deepEqual(
+        b.got.map((r) => [r.data.length, r.data[0]]),
+        [...Array.from({ length: 40 }, (_, k) => [1200, k]), [300, 40], [900, 0xdd]],
+      );
+      assert.equal(c.got[0]!.data.length, 50);
+      assert.ok(a.t.counters.gsoSends >= 1, `gsoSends=${a.t.counters.gsoSends}`);
+      assert.equal(a.t.counters.datagramsSent, 43);
+    } finally {
+      await Promise.all([a.t.close(), b.t.close(), c.t.close()]);
+    }
+  },
+);
+
+test('with offloads off every datagram is its own message', { skip }, async () => {
+  const a = await open({ offloads: false });
+  const b = await open({ offloads: false });
+  try {
+    assert.equal(a.t.offloads, false);
+    const to = { host: '127.0.0.1', port: b.t.port };
+    for (let i = 0; i < 20; i++) a.t.sendQueued(Buffer.alloc(1000, i), to);
+    a.t.flush();
+    await until(() => b.got.length === 20, 3000, '20 datagrams');
+    assert.equal(a.t.counters.gsoSends, 0);
+    assert.deepEqual(
+      b.got.map((r) => r.data[999]),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+  } finally {
+    await Promise.all([a.t.close(), b.t.close()]);
+  }
+});
+
+test('datagrams a full receive queue dropped are counted (SO_RXQ_OVFL)', { skip }, async () => {
+  // A small receive buffer and a burst sent while the receiver cannot run: the kernel drops the excess.
+  const a = await open({ offloads: false, sendSlots: 512 });
+  const b = await open({ offloads: false, bufferBytes: 16 * 1024 });
+  try {
+    const to = { host: '127.0.0.1', port: b.t.port };
+    for (let i = 0; i < 500; i++) a.t.sendQueued(Buffer.alloc(1000, 1), to);
+    a.t.flush();
+    await until(() => b.got.length > 0, 3000, 'the first datagrams');
+    await settle();
+    a.t.sendQueued(Buffer.alloc(10), to); // one more receive carries the latest drop count
+    await until(() => b.got.at(-1)?.data.length === 10, 3000, 'the last datagram');
+    assert.ok(b.t.counters.receiveQueueDrops > 0, 'the burst overflowed the queue');
+    assert.equal(b.got.length - 1 + b.t.counters.receiveQueueDrops, 500, 'received + dropped = sent');
+  } finally {
+    await Promise.all([a.t.close(), b.t.close()]);
+  }
+});
+
 test('repeated sources are reported with the same frozen Endpoint object', { skip }, async () => {
   const a = await open();
   const c = await open();
@@ -191,13 +268,14 @@ test(
     const a = await open();
     const b = await NativeUdpTransport.open({ port: 0, host4: '127.0.0.1', host6: null, log: silentLogger });
     try {
-      assert.equal(b.borrowsReceiveBuffers, true);
       const kept: Buffer[] = [];
       const copies: Buffer[] = [];
-      b.onMessage((data) => {
-        kept.push(data); // WRONG for a borrowing transport: this is what the contract forbids
-        copies.push(Buffer.from(data)); // right: a copy
-      });
+      b.onBatch((batch) =>
+        forEachDatagram(batch, (data) => {
+          kept.push(data); // WRONG: the contract forbids keeping a view past the handler
+          copies.push(Buffer.from(data)); // right: a copy
+        }),
+      );
       const to = { host: '127.0.0.1', port: b.port };
       a.t.send(Buffer.from('first datagram'), to);
       await until(() => kept.length === 1, 2000, 'first');
@@ -219,7 +297,8 @@ test(
   { skip },
   async () => {
     const a = await open();
-    const b = await open({ slotSize: 256 });
+    // Without GRO: with it, a receive slot holds 64 kB whatever the send slots are.
+    const b = await open({ slotSize: 256, offloads: false });
     let oversized = 0;
     b.t.onOversized(() => oversized++);
     try {
@@ -267,10 +346,12 @@ test('a flood the handler cannot keep up with does not starve timers', { skip },
   // interval timer keeps ticking; reading until EAGAIN would block the loop for the whole flood.
   const b = await open();
   let handled = 0;
-  b.t.onMessage(() => {
-    handled++;
-    const until = performance.now() + 0.02;
-    while (performance.now() < until);
+  b.t.onBatch((batch) => {
+    for (let i = 0; i < batch.count; i++) {
+      handled++;
+      const until = performance.now() + 0.02;
+      while (performance.now() < until);
+    }
   });
   const modules = {
     transport: new URL('../../src/transport/native-udp-transport.js', import.meta.url).href,
@@ -382,7 +463,7 @@ test('a process that opened, used and closed transports exits on its own', { ski
     const { silentLogger: log } = await import(${JSON.stringify(modules.log)});
     const a = await NativeUdpTransport.open({ port: 0, host4: '127.0.0.1', host6: '::1', log });
     const b = await NativeUdpTransport.open({ port: 0, host4: '127.0.0.1', host6: '::1', log });
-    b.onMessage(() => { void a.close(); void b.close(); });
+    b.onBatch(() => { void a.close(); void b.close(); });
     a.sendQueued(Buffer.from('bye'), { host: '127.0.0.1', port: b.port });
   `;
   const started = Date.now();
