@@ -409,7 +409,7 @@ static napi_value js_pkt_open_batch(napi_env env, napi_callback_info info) {
       continue;
     }
     if (plain == 0 || d[a + AEAD_AD_BYTES] != KIND_IP) {
-      results[k] = plain == 0 ? OPEN_NOT_IP : OPEN_OTHER_KIND;
+      results[k] = plain == 0 ? OPEN_BAD_INNER : OPEN_OTHER_KIND; // 0 bytes: not even a kind
       continue;
     }
     const uint8_t *ip = d + a + AEAD_AD_BYTES + 1;

@@ -1,8 +1,8 @@
 // Composition root: builds every component of a running node from its inputs, wires their ports
 // together, and owns the one timer that drives the pure parts (sessions, prober, router).
 //
-//   tun ──► forward/inside ──► DataPlane.sendIp ──► transport
-//   transport ──► DataPlane.receive ──► tun | relay ──► transport
+//   tun ──► forward/outbound ──► transport
+//   transport ──► forward/inbound ──► tun | forward/relay ──► transport | forward/control-channel
 //   timer ──► prober.tick (probes out) · router.tick (adverts out, routes) · sessions.tick (handshakes out)
 import { systemClock, type Clock } from './clock.js';
 import { diffConfig } from './config/diff.js';
@@ -14,7 +14,6 @@ import { OverlayError } from './errors.js';
 import type { OverlayConfig, PeerConfig } from './config/types.js';
 import { DataPlaneCounters } from './forward/counters.js';
 import { DataPlane } from './forward/data-plane.js';
-import { insideHandler } from './forward/inside.js';
 import { PeerTable } from './forward/peer-table.js';
 import { sign, verify, type KeyPair } from './identity/keys.js';
 import { formatNodeId, type NodeId } from './identity/node-id.js';
@@ -29,7 +28,7 @@ import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
-import { forEachDatagram, type Transport } from './transport/transport.js';
+import type { Transport } from './transport/transport.js';
 
 /** How often the pure components get a tick: well below the 50 ms active probe interval. */
 const TICK_MS = 10;
@@ -103,7 +102,7 @@ export class OverlayNode {
     // The ports close over `this.dataPlane`, which exists before any tick can call them.
     this.prober = new Prober({
       params: inputs.probeParams,
-      ports: { sendProbe: (member, key, id) => this.dataPlane.sendProbe(member, key, id) },
+      ports: { sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id) },
     });
     this.router = new Router({
       self: this.self.id,
@@ -111,7 +110,7 @@ export class OverlayNode {
       params: inputs.routingParams,
       prober: this.prober,
       ports: {
-        sendControl: (neighbor, message) => this.dataPlane.sendControl(neighbor, message),
+        sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),
         sign: (message) => sign(message, keyPair.secretKey),
         verify,
         wallClock: Date.now,
@@ -145,9 +144,9 @@ export class OverlayNode {
       const record = this.routeHistory.add(change, Date.now());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
-    transport.onBatch((batch) => forEachDatagram(batch, (data, from) => this.dataPlane.receive(data, from)));
+    transport.onBatch(this.dataPlane.inbound.onBatch);
     transport.onOversized?.(() => this.counters.drop('oversized'));
-    tun.start(insideHandler(this.dataPlane));
+    tun.start(this.dataPlane.outbound.onTunBatch);
     this.resolver.setPeers(others);
     this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);
     log.info(
@@ -246,7 +245,7 @@ export class OverlayNode {
   private tick(now: number): void {
     this.prober.tick(now);
     this.router.tick(now);
-    for (const peer of this.sessions.tick(now)) this.dataPlane.sendHandshake(peer, now);
+    for (const peer of this.sessions.tick(now)) this.dataPlane.control.sendHandshake(peer, now);
   }
 
   async stop(): Promise<void> {

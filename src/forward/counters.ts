@@ -15,8 +15,8 @@ export type DropReason =
   | 'ttl-exceeded'
   | 'route-too-long'
   | 'no-next-hop' // relay has no live link and no repair path
-  | 'no-route' // inside: destination unreachable
-  | 'no-member' // inside: destination address belongs to no member
+  | 'no-route' // outbound: destination unreachable
+  | 'no-member' // outbound: destination address belongs to no member
   | 'not-unicast'
   | 'not-ip'
   | 'no-session' // pending queue full while handshaking
@@ -26,6 +26,7 @@ export type DropReason =
   | 'replayed'
   | 'expired'
   | 'spoofed-source' // inner source address is not the sending member's
+  | 'not-for-us' // inner destination address is not one of ours
   | 'bad-inner' // malformed inner message
   | 'tun-full'
   | 'tun-error' // the TUN refused the write: interface down or deleted
@@ -53,8 +54,8 @@ export class DataPlaneCounters {
   probeBytesSent = 0;
   probeBytesReceived = 0;
 
-  drop(reason: DropReason): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  drop(reason: DropReason, n = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
   }
 
   rejectHandshake(reason: string): void {

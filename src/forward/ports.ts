@@ -4,8 +4,18 @@ import type { NodeId } from '../identity/node-id.js';
 
 /** One direction-pair of AEAD keys (session/keypair.ts). */
 export interface SealingKeypair {
+  /** Native state (keys, counter, replay window) the batch seal and open calls work on. */
+  readonly state: Buffer;
   /** Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1. */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number;
+}
+
+/** A keypair as the batch open path needs it. */
+export interface OpeningKeypair {
+  readonly state: Buffer;
+  /** Set once a packet opened: for a responder, proof the initiator has the keys too. */
+  receivedAny: boolean;
+  isExpired(now: number): boolean;
 }
 
 export type HandshakeResult<T> = ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string };
@@ -18,6 +28,10 @@ export interface SessionPort {
    * (plaintext at addrOffset + 20) or a negative code for `openErrorReason`.
    */
   open(buf: Buffer, addrOffset: number, length: number, now: number): number;
+  /** The keypair (and its member) our receiver index names, for opening a batch natively. */
+  receiveKeypair(receiverIndex: number): { peer: NodeId; keypair: OpeningKeypair } | undefined;
+  /** A packet opened with `keypair` (batch path): confirms a responder's pending keypair. */
+  confirmReceived(peer: NodeId, keypair: OpeningKeypair): void;
   noteWantToSend(peer: NodeId, now: number): void;
   createInitiation(peer: NodeId, now: number): Buffer;
   consumeInitiation(

@@ -11,9 +11,16 @@ import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { MAX_ROUTE_RELAYS } from '../wire/constants.js';
 import { routeAt, type RoutedHeader } from '../wire/routed-header.js';
-import type { DataPlane } from './data-plane.js';
+import type { ForwardContext } from './context.js';
+import type { NextHops } from './next-hop.js';
 
-export function relay(dp: DataPlane, data: Buffer, h: RoutedHeader, from: Endpoint): void {
+export function relay(
+  dp: ForwardContext,
+  nextHops: NextHops,
+  data: Buffer,
+  h: RoutedHeader,
+  from: Endpoint,
+): void {
   const { counters, peers } = dp;
   if (!peers.has(h.src) || !peers.has(h.dst)) return counters.drop('not-for-member');
   if (peers.authenticatedMember(endpointKey(from)) === undefined) return counters.drop('unauthenticated-hop');
@@ -24,16 +31,15 @@ export function relay(dp: DataPlane, data: Buffer, h: RoutedHeader, from: Endpoi
   data[3] = pos;
   const next = pos < h.routeLen ? routeAt(data, pos) : h.dst;
   const now = dp.clock.now();
-  const link = dp.prober.link(next);
-  const endpoint = link?.alive ? peers.endpoint(link.endpointKey) : undefined;
+  const endpoint = nextHops.liveEndpoint(next);
   if (endpoint) return send(dp, data, h.src, next, endpoint, now);
-  const repaired = repair(dp, data, h, pos);
+  const repaired = repair(dp, nextHops, data, h, pos);
   if (typeof repaired === 'string') return counters.drop(repaired);
   send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
 }
 
 function send(
-  dp: DataPlane,
+  dp: ForwardContext,
   packet: Buffer,
   src: NodeId,
   next: NodeId,
@@ -56,7 +62,8 @@ interface Repaired {
 
 /** Rewrites the rest of the route with our own path to dst. `pos` is the index after us. */
 function repair(
-  dp: DataPlane,
+  dp: ForwardContext,
+  nextHops: NextHops,
   data: Buffer,
   h: RoutedHeader,
   pos: number,
@@ -64,8 +71,7 @@ function repair(
   const path = dp.router.route(h.dst);
   if (!path || path.nodes.length < 2) return 'no-next-hop';
   const next = path.nodes[1];
-  const link = dp.prober.link(next);
-  const endpoint = link?.alive ? dp.peers.endpoint(link.endpointKey) : undefined;
+  const endpoint = nextHops.liveEndpoint(next);
   if (!endpoint) return 'no-next-hop';
   const visited: NodeId[] = [];
   for (let i = 0; i < pos; i++) visited.push(routeAt(data, i));

@@ -31,6 +31,7 @@ const DROP_REASONS = keysOf<DropReason>({
   replayed: true,
   expired: true,
   'spoofed-source': true,
+  'not-for-us': true,
   'bad-inner': true,
   'tun-full': true,
   'tun-error': true,

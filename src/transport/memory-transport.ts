@@ -1,7 +1,7 @@
 // An in-process underlay joining several nodes for e2e tests (Nebula's e2e router, in miniature).
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
-import { QueuedSends, SingleBatch } from './queued-sends.js';
+import { QueuedSends } from './queued-sends.js';
 import { endpointKey, type Endpoint, type RxBatch, type Transport, type TxSlots } from './transport.js';
 
 export interface WireRecord {
@@ -48,7 +48,10 @@ export class MemoryNetwork {
     this.lossRatio = ratio;
   }
 
-  /** Delivery is asynchronous (a later macrotask), like a real socket. */
+  /**
+   * Delivery is asynchronous (a later macrotask), like a real socket, and batched like one: what is
+   * sent to one transport before that macrotask runs arrives as one batch.
+   */
   deliver(from: Endpoint, to: Endpoint, data: Buffer): void {
     const dst = this.nodes.get(endpointKey(to));
     if (!dst || this.cuts.has(pairKey(from.host, to.host)) || Math.random() < this.lossRatio) {
@@ -57,10 +60,7 @@ export class MemoryNetwork {
     }
     this.tamper?.({ from, to, data });
     if (this.record) this.wire.push({ from, to, data: Buffer.from(data) });
-    setImmediate(() => {
-      this.delivered++;
-      dst.receive(data, from);
-    });
+    dst.enqueue(data, from);
   }
 }
 
@@ -71,7 +71,8 @@ function pairKey(a: string, b: string): string {
 export class MemoryTransport implements Transport {
   readonly port: number;
   private handler: (batch: RxBatch) => void = () => {};
-  private readonly batch = new SingleBatch();
+  private readonly arriving: Array<{ data: Buffer; from: Endpoint }> = [];
+  private scheduled = false;
   private readonly queue = new QueuedSends((data, to) => this.send(data, to));
   private closed = false;
 
@@ -106,12 +107,40 @@ export class MemoryTransport implements Transport {
     this.queue.flush();
   }
 
+  /** Hands one datagram to the handler now, as a batch of its own (tests playing the network). */
   receive(data: Buffer, from: Endpoint): void {
-    if (!this.closed) this.handler(this.batch.set(data, from));
+    if (!this.closed) this.handler(listBatch([{ data, from }]));
+  }
+
+  /** Queues a datagram for the next batch (MemoryNetwork.deliver). */
+  enqueue(data: Buffer, from: Endpoint): void {
+    this.arriving.push({ data, from });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const list = this.arriving.splice(0);
+      this.net.delivered += list.length;
+      if (!this.closed) this.handler(listBatch(list));
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.net.detach(this);
   }
+}
+
+/** The datagrams of `list` as one batch: copied into one buffer, the way a socket's slots hold them. */
+function listBatch(list: Array<{ data: Buffer; from: Endpoint }>): RxBatch {
+  const buffer = Buffer.concat(list.map((d) => d.data));
+  const offsets = new Uint32Array(list.length);
+  const lengths = new Uint32Array(list.length);
+  let at = 0;
+  list.forEach((d, i) => {
+    offsets[i] = at;
+    lengths[i] = d.data.length;
+    at += d.data.length;
+  });
+  return { buffer, offsets, lengths, count: list.length, source: (i) => list[i]!.from };
 }

@@ -198,3 +198,17 @@ export function payloadBytes(n: number, seed = 1): Buffer {
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
   return b;
 }
+
+/** Buffers laid end to end in one buffer, with each one's offset and length (a batch's layout). */
+export function packed(list: Uint8Array[]): { buffer: Buffer; offsets: Uint32Array; lengths: Uint32Array } {
+  const buffer = Buffer.concat(list);
+  const offsets = new Uint32Array(list.length);
+  const lengths = new Uint32Array(list.length);
+  let at = 0;
+  list.forEach((p, i) => {
+    offsets[i] = at;
+    lengths[i] = p.length;
+    at += p.length;
+  });
+  return { buffer, offsets, lengths };
+}

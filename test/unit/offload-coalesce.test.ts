@@ -15,6 +15,7 @@ import {
   l4Offset,
   NEEDS_CSUM,
   packet,
+  packed,
   payloadBytes,
   payloadOf,
   pseudoHeader,
@@ -36,15 +37,7 @@ interface Write {
 
 /** Coalesces the packets as the TUN writer would; returns each write (virtio header + IP packet). */
 function coalesce(packets: Buffer[], udp = false): Write[] {
-  const buf = Buffer.concat(packets);
-  const offsets = new Uint32Array(packets.length);
-  const lengths = new Uint32Array(packets.length);
-  let at = 0;
-  packets.forEach((p, i) => {
-    offsets[i] = at;
-    lengths[i] = p.length;
-    at += p.length;
-  });
+  const { buffer: buf, offsets, lengths } = packed(packets);
   const out = Buffer.alloc(buf.length + 10 * packets.length);
   const outLengths = new Uint32Array(packets.length);
   const n = b.ofl_coalesce(buf, offsets, lengths, packets.length, udp, out, outLengths);

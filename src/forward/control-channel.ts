@@ -1,0 +1,166 @@
+// The control channel: everything the data plane carries for the node itself rather than for the TUN.
+//   handshakes  sendHandshake (along the route, else every known endpoint); receiveInitiation answers
+//               the way the initiation came; receiveResponse confirms the keys with a keepalive and
+//               releases what waited for the session
+//   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
+//               the path it came by; onProbeReply feeds the prober and the operator's path pinger
+//   routing     sendControl to a neighbour; onControl hands the message to the router
+import type { NodeId } from '../identity/node-id.js';
+import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
+import { writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
+import type { ForwardContext } from './context.js';
+import type { NextHops } from './next-hop.js';
+import type { Outbound } from './outbound.js';
+import { reverseRelays, type PathLearning } from './path-learning.js';
+import { PathPinger } from './path-pinger.js';
+import type { Sealer } from './sealer.js';
+
+const KEEPALIVE = Buffer.from([InnerKind.Keepalive]);
+const PROBE_BYTES = 5;
+
+export class ControlChannel {
+  /** Operator pings along explicit paths (control socket: ping, trace). */
+  readonly pinger: PathPinger;
+
+  constructor(
+    private readonly ctx: ForwardContext,
+    private readonly nextHops: NextHops,
+    private readonly sealer: Sealer,
+    private readonly outbound: Outbound,
+    private readonly learning: PathLearning,
+  ) {
+    this.pinger = new PathPinger(ctx.clock, (dst, relays, id) => this.sendPathProbe(dst, relays, id));
+  }
+
+  // ---- handshakes -----------------------------------------------------------------------------
+
+  /** Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know. */
+  sendHandshake(peer: NodeId, now: number): void {
+    const { ctx } = this;
+    const body = ctx.sessions.createInitiation(peer, now);
+    const target = this.nextHops.target(peer, now);
+    ctx.counters.handshakesSent++;
+    if (target) {
+      ctx.transport.send(
+        this.handshakePacket(PacketType.HandshakeInit, target.relays, peer, body),
+        target.endpoint,
+      );
+      return;
+    }
+    for (const key of ctx.peers.get(peer)?.endpointKeys ?? []) {
+      const endpoint = ctx.peers.endpoint(key);
+      if (endpoint)
+        ctx.transport.send(this.handshakePacket(PacketType.HandshakeInit, [], peer, body), endpoint);
+    }
+  }
+
+  receiveInitiation(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
+    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    if (h.routeLen === 0) this.learning.direct(h.src, from, now);
+    // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
+    const back = reverseRelays(data, h);
+    ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
+  }
+
+  receiveResponse(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
+    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    ctx.counters.handshakesCompleted++;
+    this.learning.learn(data, h, from, now);
+    // The keepalive confirms the new keys to the responder, which can't send with them until then.
+    this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
+    this.outbound.flushPending(h.src, now);
+    ctx.prober.markActive(h.src, now);
+  }
+
+  private handshakePacket(type: PacketType, relays: readonly NodeId[], dst: NodeId, body: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(4 + 4 * relays.length + 8 + body.length);
+    const off = writeRoutedHeader(out, type, INITIAL_TTL, relays, this.ctx.self, dst);
+    body.copy(out, off);
+    return out;
+  }
+
+  // ---- probes ---------------------------------------------------------------------------------
+
+  /**
+   * A direct probe to one endpoint of a member (never relayed: it measures that very path). False
+   * when there is no session (or no such endpoint) to send it in: see Prober.unsent.
+   */
+  sendProbe(member: NodeId, key: string, probeId: number): boolean {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    const keypair = ctx.sessions.sendKeypair(member, now);
+    const endpoint = ctx.peers.endpoint(key);
+    if (!keypair || !endpoint) {
+      // The handshake is what's needed; the prober will look again shortly.
+      if (!keypair) ctx.sessions.noteWantToSend(member, now);
+      return false;
+    }
+    const target = { relays: [], nextHop: member, endpoint };
+    ctx.counters.probeBytesSent += this.sealer.seal(keypair, member, target, probe(probeId), now, false);
+    return true;
+  }
+
+  /** An operator's probe along explicit relays; the first hop must be a live neighbour. */
+  private sendPathProbe(dst: NodeId, relays: readonly NodeId[], probeId: number): boolean {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    const keypair = ctx.sessions.sendKeypair(dst, now);
+    const nextHop = relays[0] ?? dst;
+    const endpoint = this.nextHops.liveEndpoint(nextHop);
+    if (!keypair || !endpoint) return false;
+    return this.sealer.seal(keypair, dst, { relays, nextHop, endpoint }, probe(probeId), now, false) > 0;
+  }
+
+  /** Echo a probe back over the path it came by, so the prober measures exactly that path. */
+  onProbe(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
+    ctx.counters.probeBytesReceived += data.length;
+    if (h.routeLen === 0) ctx.prober.onProbeReceived(h.src, endpointKey(from), now);
+    const keypair = ctx.sessions.sendKeypair(h.src, now);
+    if (!keypair) return;
+    const reply = Buffer.from(data.subarray(pt, pt + n));
+    reply[0] = InnerKind.ProbeReply;
+    const target = { relays: reverseRelays(data, h), nextHop: h.src, endpoint: from };
+    ctx.counters.probeBytesSent += this.sealer.seal(keypair, h.src, target, reply, now, false);
+  }
+
+  onProbeReply(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
+    ctx.counters.probeBytesReceived += data.length;
+    const id = data.readUInt32BE(pt + 1);
+    if (h.routeLen === 0) ctx.prober.onReply(h.src, endpointKey(from), id, now);
+    this.pinger.onReply(id, now);
+  }
+
+  // ---- routing control ------------------------------------------------------------------------
+
+  /** A routing control message to a neighbour (flooding is hop by hop). */
+  sendControl(neighbor: NodeId, message: Uint8Array): void {
+    const { ctx } = this;
+    const plaintext = Buffer.allocUnsafe(1 + message.length);
+    plaintext[0] = InnerKind.Control;
+    plaintext.set(message, 1);
+    ctx.counters.controlBytesSent += this.outbound.sendSealed(neighbor, plaintext, ctx.clock.now(), false);
+  }
+
+  onControl(data: Buffer, h: RoutedHeader, pt: number, n: number, now: number): void {
+    const { ctx } = this;
+    ctx.counters.controlBytesReceived += data.length;
+    // A copy: the receive buffer may be the transport's, and the router may keep advert bytes.
+    ctx.router.receiveControl(h.src, Buffer.from(data.subarray(pt + 1, pt + n)), now);
+  }
+}
+
+function probe(id: number): Buffer {
+  const plaintext = Buffer.allocUnsafe(PROBE_BYTES);
+  plaintext[0] = InnerKind.Probe;
+  plaintext.writeUInt32BE(id >>> 0, 1);
+  return plaintext;
+}
