@@ -282,7 +282,8 @@ static napi_value js_kp_open(napi_env env, napi_callback_info info) {
 // pkt_seal_batch(state, header, hdrLen, src, stride, headroom, lengths, first, count, kind, dst, slotSize,
 //                dstFirst, dstLengths) -> packets sealed.
 // Seals TUN packets [first, first+count) of `src` (packet i at i*stride + headroom, lengths[i] bytes) as
-// kind byte + packet into send slots dstFirst.. of `dst`: each slot gets header[0, hdrLen) (routed header
+// kind byte + packet (the kind byte is written into the headroom, which is scratch) into send slots
+// dstFirst.. of `dst`: each slot gets header[0, hdrLen) (routed header
 // through dst id), then receiverIndex, counter, ciphertext and tag; dstLengths[slot] its length. Stops
 // early if the keypair refuses (destroyed, counter exhausted): the caller drops the rest as expired.
 static napi_value js_pkt_seal_batch(napi_env env, napi_callback_info info) {
@@ -331,7 +332,16 @@ static napi_value js_pkt_seal_batch(napi_env env, napi_callback_info info) {
     }
     uint8_t *out = dst + (size_t)(dst_first + sealed) * slot;
     memcpy(out, hdr, hdr_len);
-    long end = kp_seal(c, kp, out, a, kind, src + (size_t)i * stride + headroom, len, path_flags);
+    uint8_t *pt = src + (size_t)i * stride + headroom;
+    long end;
+    if (kind >= 0 && headroom > 0) {
+      // The kind byte goes into the headroom: kind + packet is then one contiguous plaintext, and one
+      // EVP update (a 1-byte update first puts the cipher off its block alignment: ~1.7x slower here).
+      pt[-1] = (uint8_t)kind;
+      end = kp_seal(c, kp, out, a, -1, pt - 1, len + 1, path_flags);
+    } else {
+      end = kp_seal(c, kp, out, a, kind, pt, len, path_flags);
+    }
     if (end < 0) break;
     dst_lengths[dst_first + sealed] = (uint32_t)end;
   }

@@ -196,22 +196,23 @@ static uint32_t udp_get_int_opt(int fd, int level, int opt) {
   return (uint32_t)value;
 }
 
-// udp_open(handle, family 4|6, host, port, bufferBytes, flags, info Uint32Array(4))
+// udp_open(handle, family 4|6, host, port, receiveBufferBytes, sendBufferBytes, flags, info Uint32Array(4))
 // Binds a non-blocking socket (IPv6 sockets are IPV6_V6ONLY). info receives [bound port, SO_RCVBUF,
 // SO_SNDBUF, offloads] as the kernel reports them (it doubles buffer sizes, for bookkeeping overhead);
 // offloads is 1 if UDP_GRO was accepted (GSO is then tried on send too), 0 otherwise.
 static napi_value udp_open(napi_env env, napi_callback_info info) {
-  OVL_ARGS(7)
+  OVL_ARGS(8)
   UDP_HANDLE(u, argv[0])
   uint32_t family, port, flags;
-  int32_t buffer_bytes;
+  int32_t rcv_bytes, snd_bytes;
   char host[INET6_ADDRSTRLEN];
   OVL_CALL(napi_get_value_uint32(env, argv[1], &family));
   OVL_CALL(napi_get_value_string_utf8(env, argv[2], host, sizeof(host), NULL));
   OVL_CALL(napi_get_value_uint32(env, argv[3], &port));
-  OVL_CALL(napi_get_value_int32(env, argv[4], &buffer_bytes));
-  OVL_CALL(napi_get_value_uint32(env, argv[5], &flags));
-  uint32_t *out = ovl_typed(env, argv[6], napi_uint32_array, 4, "info");
+  OVL_CALL(napi_get_value_int32(env, argv[4], &rcv_bytes));
+  OVL_CALL(napi_get_value_int32(env, argv[5], &snd_bytes));
+  OVL_CALL(napi_get_value_uint32(env, argv[6], &flags));
+  uint32_t *out = ovl_typed(env, argv[7], napi_uint32_array, 4, "info");
   if (out == NULL) return NULL;
 
   char where[96];
@@ -268,8 +269,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   // Drops of a full receive queue become visible (a count in a control message on every receive).
   (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
   int gro = (flags & OPEN_OFFLOADS) && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, buffer_bytes);
-  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer_bytes);
+  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcv_bytes);
+  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, snd_bytes);
   if (bind(fd, (struct sockaddr *)&addr, addr_len) < 0) {
     int err = errno;
     close(fd);

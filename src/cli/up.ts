@@ -80,7 +80,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
       log,
       openTun: (opts) => openTun({ ...opts, offloads: args.offloads, log: log.child('tun') }),
-      openTransport: (port) => openUnderlay(port, log.child('udp'), { offloads: args.offloads }),
+      openTransport: (port, mtu) => openUnderlay(port, log.child('udp'), { offloads: args.offloads, mtu }),
     });
     let metrics: MetricsServer | undefined;
     if (metricsListen) {

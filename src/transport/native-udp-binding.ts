@@ -11,7 +11,8 @@ export interface UdpBinding {
     family: 4 | 6,
     host: string,
     port: number,
-    bufferBytes: number,
+    receiveBufferBytes: number,
+    sendBufferBytes: number,
     flags: number,
     info: Uint32Array,
   ): void;

@@ -54,6 +54,8 @@ export interface NativeUdpTransportOptions extends UdpTransportOptions {
    * the kernel ignore them on an unconnected socket. Default false (like dgram).
    */
   reportIcmpErrors?: boolean;
+  /** SO_SNDBUF asked for (bufferBytes is the receive buffer here). Default 4 MiB: sends never queue long. */
+  sendBufferBytes?: number;
   /** Receiving failed for good on one socket (it stopped reading). Default: log an error. */
   onError?: (err: NodeJS.ErrnoException) => void;
 }
@@ -215,6 +217,7 @@ export class NativeUdpTransport implements Transport {
     const log = opts.log;
     const geometry: Geometry = {
       bufferBytes: opts.bufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
+      sendBufferBytes: opts.sendBufferBytes ?? 4 * 1024 * 1024,
       flags: (opts.reportIcmpErrors ? OPEN_RECVERR : 0) | (offloads ? OPEN_OFFLOADS : 0),
       batch,
       slotSize,
@@ -234,6 +237,10 @@ export class NativeUdpTransport implements Transport {
     const onError =
       opts.onError ??
       ((err: NodeJS.ErrnoException): void => log.error(`UDP receive stopped: ${err.message}`));
+    log.info(
+      `UDP port ${sock4.boundPort}: GSO/GRO ${sock4.offloads ? 'on' : offloads ? 'refused by the kernel' : 'forced off'}, ` +
+        `receive buffer ${Math.round(sock4.receiveBufferBytes / 2048)} kB`,
+    );
     return new NativeUdpTransport(b, sock4, sock6, slotSize, sendSlots, onError);
   }
 
@@ -478,6 +485,7 @@ function positiveInt(name: string, value: number, min: number): number {
 
 interface Geometry {
   bufferBytes: number;
+  sendBufferBytes: number;
   flags: number;
   batch: number;
   slotSize: number;
@@ -490,7 +498,7 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
   const handle = Buffer.alloc(b.sizeof_udp_t);
   const info = new Uint32Array(4);
   try {
-    b.udp_open(handle, family, host, port, g.bufferBytes, g.flags, info);
+    b.udp_open(handle, family, host, port, g.bufferBytes, g.sendBufferBytes, g.flags, info);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new OverlayError('ERR_TRANSPORT', `cannot bind UDP ${host} port ${port}: ${e.code ?? e.message}`, {

@@ -3,15 +3,17 @@
 import type { Logger } from '../log.js';
 import { NativeUdpTransport } from './native-udp-transport.js';
 import type { Transport } from './transport.js';
+import { datagramSlotBytes, DEFAULT_MTU } from '../wire/sizes.js';
 import { UdpTransport } from './udp-transport.js';
 
 export async function openUnderlay(
   port: number,
   log: Logger,
-  opts: { offloads?: boolean } = {},
+  opts: { offloads?: boolean; mtu?: number } = {},
 ): Promise<Transport> {
   try {
-    return await NativeUdpTransport.open({ port, log, offloads: opts.offloads });
+    const slotSize = datagramSlotBytes(opts.mtu ?? DEFAULT_MTU);
+    return await NativeUdpTransport.open({ port, log, offloads: opts.offloads, slotSize });
   } catch (err) {
     if (!/native UDP binding not built/.test((err as Error).message)) throw err;
     log.warn(`${(err as Error).message}; falling back to Node's dgram (slower)`);

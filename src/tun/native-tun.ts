@@ -122,6 +122,10 @@ export function openTun(opts: NativeTunOptions): NativeTun {
   const bad = opts.addresses.find((a) => !isIPv4(a.address) && !isIPv6(a.address));
   if (bad) throw new RangeError(`not an IP address: ${bad.address}`);
   const { handle, name, offloads } = createDevice(binding(), { ...opts, mtu });
+  const granted = [offloads.tso && 'TSO', offloads.uso && 'USO'].filter(Boolean).join(', ') || 'none';
+  (opts.log ?? silentLogger).info(
+    `TUN ${name}: offloads ${opts.offloads === false ? 'forced off' : granted}, mtu ${mtu}`,
+  );
   return new NativeTun(binding(), handle, name, { ...opts, mtu }, offloads, { headroom, batch, stride });
 }
 
