@@ -36,6 +36,7 @@ import { OpenRuns, type OpenRun } from './open-runs.js';
 import type { Outbound } from './outbound.js';
 import type { PathLearning } from './path-learning.js';
 import { relay } from './relay.js';
+import { RelayRepeat } from './relay-repeat.js';
 
 /** Receiver index + counter after the addresses. */
 const DATA_AD_BYTES = 20;
@@ -59,6 +60,7 @@ export class Inbound {
   /** Nesting depth of onBatch: receive() outside a batch starts one of its own. */
   private inBatch = 0;
   private readonly single = new SingleBatch();
+  private readonly repeat: RelayRepeat;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -71,6 +73,7 @@ export class Inbound {
     this.runs = new OpenRuns(ctx.sessions, ctx.counters);
     this.delivery = new IpDelivery(ctx);
     this.b = packetBinding();
+    this.repeat = new RelayRepeat(ctx);
   }
 
   /** The transport's batch handler. The batch is valid only until this returns. */
@@ -89,6 +92,7 @@ export class Inbound {
     const self = ctx.self;
     this.runs.reset(count);
     this.delivery.reset(count);
+    this.repeat.reset();
     for (let i = 0; i < count; i++) {
       const o = offsets[i]!;
       const len = lengths[i]!;
@@ -104,7 +108,10 @@ export class Inbound {
           }
         }
       }
-      this.receive(buf.subarray(o, o + len), batch.source(i));
+      const from = batch.source(i);
+      // A relayed bulk flow: the same header as the packet before it, the same decision.
+      if (this.repeat.tryRelay(buf, o, len, from)) continue;
+      this.receive(buf.subarray(o, o + len), from);
     }
     const now = ctx.clock.now();
     for (const run of this.runs.each()) this.openRun(batch, run, now);
@@ -213,7 +220,10 @@ export class Inbound {
     if (len > this.maxDatagram) return ctx.counters.drop('oversized');
     const h = parseRoutedHeader(data, len);
     if (typeof h === 'string') return ctx.counters.drop(h as DropReason);
-    if (h.dst !== ctx.self) return relay(ctx, this.nextHops, data, h, from);
+    if (h.dst !== ctx.self) {
+      this.repeat.remember(data, h, from);
+      return this.repeat.decided(relay(ctx, this.nextHops, data, h, from));
+    }
     if (!ctx.peers.has(h.src)) return ctx.counters.drop('not-for-member');
     const now = ctx.clock.now();
     switch (h.type) {

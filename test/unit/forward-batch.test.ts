@@ -234,6 +234,60 @@ test('relay: b forwards a→c without opening it; a relay that strips the route 
   assert.equal(c.tun.written.length, 8);
 });
 
+test('relay repeats: in one batch, a header seen before takes its decision; the hop limit, another header or another neighbour still count', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c']);
+  await h.link('a', 'b');
+  await h.link('b', 'c');
+  h.setLink('a', 'c', false);
+  h.route('a', 'c', ['a', 'b', 'c']);
+  await h.handshake('a', 'c');
+  h.net.record = true;
+  const a = h.site('a');
+  const b = h.site('b');
+  a.tun.inject(packet({ src: a.address, dst: h.site('c').address, proto: UDP, payload: payloadBytes(30) }));
+  await settle();
+  const [toB] = wire(h, 'a', 'b');
+  const variant = (change: (d: Buffer) => void): Buffer => {
+    const d = Buffer.from(toB!);
+    change(d);
+    return d;
+  };
+  const before = b.counters.peer(a.m.id).relayedPackets;
+  // One batch at b: a packet, its twin, the twin with hop limit 1, one naming c as the next relay
+  // (misrouted), and the twin again from an address b never authenticated.
+  b.transport.enqueue(
+    variant(() => {}),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant(() => {}),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant((d) => (d[1] = 1)),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant((d) => d.writeUInt32BE(h.site('c').m.id, 4)),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant(() => {}),
+    { host: '192.0.2.99', port: 1 },
+  );
+  await settle();
+  assert.equal(b.counters.peer(a.m.id).relayedPackets - before, 2);
+  assert.equal(h.drops('b', 'ttl-exceeded'), 1);
+  assert.equal(h.drops('b', 'misrouted'), 1);
+  assert.equal(h.drops('b', 'unauthenticated-hop'), 1);
+  assert.ok(
+    wire(h, 'b', 'c')
+      .slice(-2)
+      .every((d) => d[1] === toB![1]! - 1 && d[3] === 1),
+    'hop limit and position moved',
+  );
+});
+
 test('local repair: a relay whose next link died splices its own path to the destination', async () => {
   const h = new ForwardHarness(['a', 'b', 'c', 'd']);
   await h.link('a', 'b');
