@@ -35,7 +35,7 @@ import {
 } from './lib/progress.js';
 import { TincMesh } from './lib/tinc.js';
 import { reportThroughput, ThroughputResults } from './lib/throughput-report.js';
-import { WireguardPair } from './lib/wireguard.js';
+import { WireguardPair, WireguardRelay } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
 const SYSTEMS = ['raw', 'overlayd', 'overlayd-off', 'wireguard-go', 'tinc'] as const;
@@ -207,6 +207,21 @@ async function runWireguard(lab: Lab, s: Settings, res: ThroughputResults): Prom
     );
   } finally {
     await wg.stop();
+  }
+  // Relayed as the anchors do it: two tunnels and forwarding in B (WireGuard does not relay itself).
+  const relay = await WireguardRelay.start(lab, 'a', 'b', 'c');
+  try {
+    await measureOnce(
+      lab,
+      s,
+      res,
+      'wireguard-go-relayed',
+      'wireguard-go relayed A→B→C (2 tunnels, forwarding in B)',
+      relay.addressOf('c'),
+      relay.pids(),
+    );
+  } finally {
+    await relay.stop();
   }
 }
 

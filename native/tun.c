@@ -55,7 +55,10 @@
 
 // A flood never empties the queue; after this many batches we return to the event loop so timers,
 // UDP and the control socket get their turn. epoll is level-triggered: we are called again at once.
-#define MAX_BATCHES_PER_WAKEUP 16
+// With offloads a batch is ~2-3 super-packets (~0.15 ms of sealing): 4 of them bound how long the
+// other direction (ACKs, a ping's reply) waits behind a bulk flow; 16 cost ~1 ms of RTT under load and
+// some throughput (benchmarks/README.md, "Data path: what each step contributed").
+#define MAX_BATCHES_PER_WAKEUP 4
 
 // Newer than Debian 12's linux/if_tun.h.
 #ifndef TUN_F_USO4

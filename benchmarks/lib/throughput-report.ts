@@ -99,7 +99,10 @@ export class ThroughputResults {
 function anchorsOf(key: string): { wg: string | undefined; tinc: string } | undefined {
   if (key === 'raw' || key.startsWith('wireguard') || key.startsWith('tinc')) return undefined;
   const relayed = key.endsWith('-relayed');
-  return { wg: relayed ? undefined : 'wireguard-go-direct', tinc: relayed ? 'tinc-relayed' : 'tinc-direct' };
+  return {
+    wg: relayed ? 'wireguard-go-relayed' : 'wireguard-go-direct',
+    tinc: relayed ? 'tinc-relayed' : 'tinc-direct',
+  };
 }
 
 const gbpsOf = (runs: readonly IperfRun[]): number | undefined =>
@@ -146,7 +149,7 @@ export function reportThroughput(results: readonly ConfigResult[], h: Throughput
       'configuration',
       'Gbit/s median [min–max]',
       '× raw',
-      '× wireguard-go direct',
+      '× wireguard-go (same path)',
       '× tinc (same path)',
       'daemon CPU (cores)',
       'daemon cores per Gbit/s',
@@ -214,11 +217,11 @@ export function reportThroughput(results: readonly ConfigResult[], h: Throughput
       [
         'configuration',
         '4 flows Gbit/s',
-        '× wireguard-go direct',
+        '× wireguard-go',
         '× tinc',
         'daemon cores per Gbit/s',
         '64 B UDP kpackets/s received',
-        '× wireguard-go direct',
+        '× wireguard-go',
         '× tinc',
         'UDP lost',
       ],

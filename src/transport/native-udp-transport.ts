@@ -512,8 +512,9 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
   );
   const rxSlotSize = offloads ? GRO_SLOT_BYTES : slotSize;
   const rx = Buffer.alloc(batch * rxSlotSize);
-  // With GRO, at most ~1024 datagrams per callback: the handler's work per callback stays bounded.
-  const dgCapacity = offloads ? Math.max(GRO_MAX_SEGMENTS, Math.min(batch * GRO_MAX_SEGMENTS, 1024)) : batch;
+  // With GRO, at most 256 datagrams per callback (native reads no more per wakeup): the handler's work
+  // per callback stays bounded, and so does what waits behind it.
+  const dgCapacity = offloads ? Math.max(GRO_MAX_SEGMENTS, Math.min(batch * GRO_MAX_SEGMENTS, 256)) : batch;
   const sources = new Uint32Array(dgCapacity);
   const rxAddrs = new Uint8Array(batch * ADDR_BYTES);
   const txAddrs = new Uint8Array(sendSlots * ADDR_BYTES);
