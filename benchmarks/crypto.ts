@@ -14,7 +14,7 @@ import { OPEN_HAS_PEER6, packetBinding } from '../src/native/packet-binding.js';
 import { nodeIdFromPublicKey } from '../src/identity/node-id.js';
 import { DataKeypair } from '../src/session/keypair.js';
 import { SessionTable } from '../src/session/session-table.js';
-import { ADDRESS_BYTES, INITIAL_TTL, InnerKind, PacketType } from '../src/wire/constants.js';
+import { ADDRESS_BYTES, INITIAL_TTL, InnerKind, PacketType, PathFlags } from '../src/wire/constants.js';
 import { writeRoutedHeader } from '../src/wire/routed-header.js';
 
 const PAYLOAD = 1400;
@@ -80,7 +80,9 @@ buf.writeUInt32BE(22, ADDR + 4);
 for (const size of [PAYLOAD, 64]) {
   const { a } = keypairs();
   const p = payload.subarray(0, size);
-  rows.push(measure(`DataKeypair.seal ${size} B (OpenSSL)`, () => void a.seal(buf, ADDR, p, 1)));
+  rows.push(
+    measure(`DataKeypair.seal ${size} B (OpenSSL)`, () => void a.seal(buf, ADDR, p, 1, PathFlags.Direct)),
+  );
   const key = Buffer.alloc(32, 1);
   const nonce = Buffer.alloc(12);
   const out = Buffer.alloc(size + 16);
@@ -166,8 +168,8 @@ for (const size of [PAYLOAD, 64]) {
   const { a, b } = keypairs();
   rows.push(
     measure('DataKeypair seal + open 1400 B', () => {
-      const end = a.seal(buf, ADDR, payload, 1);
-      if (b.open(buf, ADDR, end, 1) !== PAYLOAD) throw new Error('open failed');
+      const end = a.seal(buf, ADDR, payload, 1, PathFlags.Direct);
+      if (b.open(buf, ADDR, end, 1, PathFlags.Direct) !== PAYLOAD) throw new Error('open failed');
     }),
   );
 }
@@ -249,8 +251,8 @@ rows.push(measure('full handshake (init + respond + complete)', handshake, 3000)
   const addr = writeRoutedHeader(pkt, PacketType.Data, INITIAL_TTL, [], idA, idB) - ADDRESS_BYTES;
   rows.push(
     measure('SessionTable seal + open 1400 B', () => {
-      const end = ta.seal(idB, pkt, addr, payload, 2);
-      if (tb.open(pkt, addr, end, 2) !== PAYLOAD) throw new Error('open failed');
+      const end = ta.seal(idB, pkt, addr, payload, 2, PathFlags.Direct);
+      if (tb.open(pkt, addr, end, 2, PathFlags.Direct) !== PAYLOAD) throw new Error('open failed');
     }),
   );
 }

@@ -39,13 +39,20 @@ enum {
   OPEN_OTHER_KIND = 1, // authenticated, not an IP packet: JS dispatches it (control, probe, keepalive)
   OPEN_NOT_IP = -10,
   OPEN_SPOOFED = -11,  // inner source is not the sending member's address
-  OPEN_NOT_FOR_US = -12, // inner destination is not one of this node's addresses
+  OPEN_NOT_LOCAL = -12,  // inner destination is not an address this node accepts
   OPEN_BAD_INNER = -13,  // IP length field inconsistent with the packet
 };
 
-// pkt_open_batch address block: [0,4) member IPv4, [4,20) member IPv6, [20,24) our IPv4, [24,40) our IPv6.
-#define ADDRS_BYTES 40
-enum { ADDRS_PEER6 = 1, ADDRS_SELF6 = 2 };
+// pkt_open_batch address block: what the inner checks compare with.
+//   [0,4)   the member's IPv4 address       [4,20)  its IPv6 address (if flag ADDRS_PEER6)
+//   20 u8   n4: accepted IPv4 destination prefixes, 21 u8 n6: IPv6 ones (at most ADDRS_MAX each)
+//   24      n4 × (u32 BE network, u32 BE mask)
+//   24+8*ADDRS_MAX   n6 × (16 bytes network, u8 prefix length, 3 bytes zero)
+#define ADDRS_MAX 8
+#define ADDRS_V4_AT 24
+#define ADDRS_V6_AT (ADDRS_V4_AT + 8 * ADDRS_MAX)
+#define ADDRS_BYTES (ADDRS_V6_AT + 20 * ADDRS_MAX)
+enum { ADDRS_PEER6 = 1 };
 
 static napi_value num(napi_env env, double v) {
   napi_value out;
@@ -348,20 +355,48 @@ static napi_value js_pkt_seal_batch(napi_env env, napi_callback_info info) {
   return num(env, sealed);
 }
 
-// The inner-packet checks of one opened IP packet at p (plen bytes). Returns 0 with *ip_len set (IP
-// total length, padding cut) or an OPEN_* refusal.
+// True if the IPv4 destination `dst` (network order bytes) is in one of the accepted prefixes.
+static bool accepts_v4(const uint8_t *addrs, const uint8_t *dst) {
+  const uint32_t a = ((uint32_t)dst[0] << 24) | ((uint32_t)dst[1] << 16) | ((uint32_t)dst[2] << 8) | dst[3];
+  const uint8_t n = addrs[20] < ADDRS_MAX ? addrs[20] : ADDRS_MAX;
+  for (uint8_t i = 0; i < n; i++) {
+    const uint8_t *e = addrs + ADDRS_V4_AT + 8 * i;
+    const uint32_t net = ((uint32_t)e[0] << 24) | ((uint32_t)e[1] << 16) | ((uint32_t)e[2] << 8) | e[3];
+    const uint32_t mask = ((uint32_t)e[4] << 24) | ((uint32_t)e[5] << 16) | ((uint32_t)e[6] << 8) | e[7];
+    if ((a & mask) == net) return true;
+  }
+  return false;
+}
+
+static bool accepts_v6(const uint8_t *addrs, const uint8_t *dst) {
+  const uint8_t n = addrs[21] < ADDRS_MAX ? addrs[21] : ADDRS_MAX;
+  for (uint8_t i = 0; i < n; i++) {
+    const uint8_t *e = addrs + ADDRS_V6_AT + 20 * i;
+    const uint8_t bits = e[16] > 128 ? 128 : e[16];
+    const uint8_t whole = bits >> 3;
+    if (memcmp(dst, e, whole) != 0) continue;
+    const uint8_t rest = bits & 7;
+    if (rest == 0) return true;
+    const uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    if ((dst[whole] & mask) == (e[whole] & mask)) return true;
+  }
+  return false;
+}
+
+// The inner-packet checks of one opened IP packet at p (plen bytes), as forward/deliver-ip.ts describes
+// them. Returns 0 with *ip_len set (IP total length, padding cut) or an OPEN_* refusal.
 static int check_inner(const uint8_t *p, size_t plen, const uint8_t *addrs, uint32_t addr_flags, uint32_t *ip_len) {
   if (plen < 1) return OPEN_NOT_IP;
   const uint8_t version = p[0] >> 4;
   size_t total;
   if (version == 4 && plen >= 20) {
     if (memcmp(p + 12, addrs, 4) != 0) return OPEN_SPOOFED;
-    if (memcmp(p + 16, addrs + 20, 4) != 0) return OPEN_NOT_FOR_US;
+    if (!accepts_v4(addrs, p + 16)) return OPEN_NOT_LOCAL;
     total = ((size_t)p[2] << 8) | p[3];
     if (total < 20) return OPEN_BAD_INNER;
   } else if (version == 6 && plen >= 40) {
     if (!(addr_flags & ADDRS_PEER6) || memcmp(p + 8, addrs + 4, 16) != 0) return OPEN_SPOOFED;
-    if (!(addr_flags & ADDRS_SELF6) || memcmp(p + 24, addrs + 24, 16) != 0) return OPEN_NOT_FOR_US;
+    if (!accepts_v6(addrs, p + 24)) return OPEN_NOT_LOCAL;
     total = 40 + (((size_t)p[4] << 8) | p[5]);
   } else {
     return OPEN_NOT_IP;

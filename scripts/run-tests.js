@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Runs the compiled test suites in order: unit and e2e (parallel files), simulator, then the netns
 // suites one file at a time (they build real namespaces and measure time, so they must not overlap).
-// Usage: node scripts/run-tests.js [unit|e2e|sim|netns ...]   (default: all)
+// Usage: node scripts/run-tests.js [unit|e2e|adversary|sim|netns ...]   (default: all)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'e2e', 'sim', 'netns'];
+const suites = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['unit', 'e2e', 'adversary', 'sim', 'netns'];
 
 function testFiles(dir) {
   if (!existsSync(dir)) return [];

@@ -245,6 +245,7 @@ export class OverlayNode {
 
   private tick(now: number): void {
     this.prober.tick(now);
+    this.dataPlane.tick(now);
     this.router.tick(now);
     for (const peer of this.sessions.tick(now)) this.dataPlane.control.sendHandshake(peer, now);
   }

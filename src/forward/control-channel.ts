@@ -3,7 +3,8 @@
 //               the way the initiation came; receiveResponse confirms the keys with a keepalive and
 //               releases what waited for the session
 //   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
-//               the path it came by; onProbeReply feeds the prober and the operator's path pinger
+//               the path it came by; onProbeReply feeds the prober (a direct reply to a probe sent to
+//               that address proves the address: path-learning.ts) and the operator's path pinger
 //   routing     sendControl to a neighbour; onControl hands the message to the router
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
@@ -59,7 +60,6 @@ export class ControlChannel {
     const { ctx } = this;
     const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
-    if (h.routeLen === 0) this.learning.direct(h.src, from, now);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     const back = reverseRelays(data, h);
     ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
@@ -70,7 +70,7 @@ export class ControlChannel {
     const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
     ctx.counters.handshakesCompleted++;
-    this.learning.learn(data, h, from, now);
+    this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
     this.outbound.flushPending(h.src, now);
@@ -135,8 +135,13 @@ export class ControlChannel {
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     const id = data.readUInt32BE(pt + 1);
-    if (h.routeLen === 0) ctx.prober.onReply(h.src, endpointKey(from), id, now);
-    this.pinger.onReply(id, now);
+    if (h.routeLen === 0) {
+      const key = endpointKey(from);
+      // Checked first: a reply from an address proven to be another member's must not make it ours.
+      if (!this.learning.claimedByOther(h.src, key, now) && ctx.prober.onReply(h.src, key, id, now))
+        this.learning.proven(h.src, key, now);
+    }
+    this.pinger.onReply(h.src, id, now);
   }
 
   // ---- routing control ------------------------------------------------------------------------

@@ -10,8 +10,9 @@ export type DropReason =
   | 'bad-route'
   | 'bad-address'
   | 'not-for-member' // routed header names a src/dst that isn't a member
-  | 'unauthenticated-hop' // relay request from an address that is no authenticated neighbour
-  | 'misrouted' // route says the next relay is someone else
+  | 'unauthenticated-hop' // relayed packet from an address bound to no member (see endpoint-bindings.ts)
+  | 'wrong-previous-hop' // relayed packet from the address of another member than the route's previous hop
+  | 'misrouted' // route says the next relay is someone else (or, at the destination, that relays remain)
   | 'ttl-exceeded'
   | 'route-too-long'
   | 'no-next-hop' // relay has no live link and no repair path
@@ -26,7 +27,7 @@ export type DropReason =
   | 'replayed'
   | 'expired'
   | 'spoofed-source' // inner source address is not the sending member's
-  | 'not-for-us' // inner destination address is not one of ours
+  | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
   | 'tun-full'
   | 'tun-error' // the TUN refused the write: interface down or deleted
@@ -47,6 +48,13 @@ export class DataPlaneCounters {
   /** Handshake rejections by the session layer's reason. */
   readonly handshakeRejects = new Map<string, number>();
   readonly peers = new Map<NodeId, PeerTraffic>();
+  /**
+   * Authenticated packets or probe replies from a member at an address bound to another member: the
+   * address was not rebound (see endpoint-bindings.ts). Not a drop: the packet itself may be fine.
+   */
+  endpointConflicts = 0;
+  /** Paths found failing end to end (path-watch.ts), by destination. */
+  readonly pathFailures = new Map<NodeId, number>();
   handshakesSent = 0;
   handshakesCompleted = 0;
   controlBytesSent = 0;

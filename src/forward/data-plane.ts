@@ -5,9 +5,11 @@
 //   inbound.ts          transport → open → check → TUN (deliver-ip.ts), or → relay.ts, or → control channel
 //   relay.ts            forwarding for others: cleartext header only, never decrypted
 //   control-channel.ts  handshakes, probes, routing control messages, operator path pings
+//   path-watch.ts       end-to-end liveness of the paths that carry data (path-liveness.ts)
 //
 // This class only builds them around one shared context and offers node.ts the entry points.
 import type { NodeId } from '../identity/node-id.js';
+import { AcceptedDestinations } from './accepted-destinations.js';
 import type { ForwardContext } from './context.js';
 import { ControlChannel } from './control-channel.js';
 import { Inbound } from './inbound.js';
@@ -15,7 +17,11 @@ import { NextHops } from './next-hop.js';
 import { Outbound } from './outbound.js';
 import { PathLearning } from './path-learning.js';
 import type { PathPinger } from './path-pinger.js';
+import { PathWatch } from './path-watch.js';
 import { Sealer } from './sealer.js';
+
+/** How often expired endpoint bindings are swept. */
+const SWEEP_INTERVAL_MS = 5000;
 
 export type { ForwardContext } from './context.js';
 
@@ -23,14 +29,28 @@ export class DataPlane {
   readonly outbound: Outbound;
   readonly inbound: Inbound;
   readonly control: ControlChannel;
+  readonly watch: PathWatch;
+  private nextSweepAt = -Infinity;
 
-  constructor(ctx: ForwardContext) {
+  constructor(private readonly ctx: ForwardContext) {
     const nextHops = new NextHops(ctx);
     const sealer = new Sealer(ctx);
     const learning = new PathLearning(ctx);
-    this.outbound = new Outbound(ctx, nextHops, sealer);
+    const me = ctx.peers.get(ctx.self);
+    const accepted = me ? AcceptedDestinations.ownAddresses(me) : new AcceptedDestinations();
+    this.watch = new PathWatch(ctx, nextHops, sealer);
+    this.outbound = new Outbound(ctx, nextHops, sealer, this.watch);
     this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning);
-    this.inbound = new Inbound(ctx, nextHops, this.outbound, this.control, learning);
+    this.inbound = new Inbound(ctx, nextHops, this.outbound, this.control, learning, this.watch, accepted);
+  }
+
+  /** Timer work of the data plane (the node's tick): path probes and their verdicts, table sweeps. */
+  tick(now: number): void {
+    this.watch.tick(now);
+    if (now >= this.nextSweepAt) {
+      this.nextSweepAt = now + SWEEP_INTERVAL_MS;
+      this.ctx.peers.sweep(now);
+    }
   }
 
   /** Operator pings along explicit paths (control socket: ping, trace). */

@@ -1,53 +1,53 @@
 // Inbound: transport → (relay | open → check → TUN or control channel). In the order a packet meets it:
 //   1. onBatch: a batch of datagrams (a transport with GRO has already split its coalesced receives);
 //      one clock read, one TUN write per batch
-//   2. per datagram: size and routed header. A Data packet for us from a member joins the run of the
-//      keypair its receiver index names (open-runs.ts); anything else (handshakes, packets to relay,
-//      anything malformed) takes receive(), one datagram at a time
+//   2. per datagram, receive(): size and routed header (the parser refuses routes that repeat an id or
+//      name src or dst); a packet for someone else goes to relay.ts untouched (no decrypt). For us:
+//      every relay of the route must have been visited, and a relayed packet must come from the
+//      address proven to be its last relay's — checked before any cryptography. A Data packet that
+//      passes joins the run of the keypair its receiver index names (open-runs.ts); handshakes go to
+//      the control channel. The next packets of the same flow in the batch (same header and neighbour,
+//      header-memo.ts; same for relayed ones, relay-repeat.ts) skip what the first one proved
 //   3. per run, one native call (native/packet.c pkt_open_batch): replay pre-check, authenticate and
-//      decrypt in place, move the replay window, then the inner checks of deliver-ip.ts; IP packets that
-//      pass join the batch's TUN list
+//      decrypt in place (the nonce carries whether the packet was sealed as direct or relayed: see
+//      PathFlags; the native call uses the flag the packet's routeLen implies), move the replay window,
+//      then the inner checks of deliver-ip.ts; IP packets that pass join the batch's TUN list
 //   4. per run: what authenticated packets teach about the way back (path-learning.ts), a responder's
 //      keypair confirmed, packets that waited for the session released; per packet: control-channel
-//      kinds (probes, probe replies, routing control) dispatched, refusals counted by reason
+//      kinds (probes, probe replies, routing control, path probes) dispatched, refusals counted
 //   5. the TUN list written in one batch (deliver-ip.ts)
 import type { NodeId } from '../identity/node-id.js';
 import { OpenCode, packetBinding, type PacketBinding } from '../native/packet-binding.js';
 import { openErrorReason } from '../session/keypair.js';
 import { SingleBatch } from '../transport/queued-sends.js';
 import type { Endpoint, RxBatch } from '../transport/transport.js';
-import {
-  ADDRESS_BYTES,
-  AEAD_TAG_BYTES,
-  DATA_FIELDS_BYTES,
-  InnerKind,
-  MAX_ROUTE_RELAYS,
-  PacketType,
-  ROUTE_PREFIX_BYTES,
-} from '../wire/constants.js';
-import { parseRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
+import { AEAD_TAG_BYTES, DATA_FIELDS_BYTES, InnerKind, PacketType } from '../wire/constants.js';
+import { parseRoutedHeader, routeAt, type RoutedHeader } from '../wire/routed-header.js';
 import { maxDatagramBytes } from '../wire/sizes.js';
+import type { AcceptedDestinations } from './accepted-destinations.js';
 import type { ForwardContext } from './context.js';
 import type { ControlChannel } from './control-channel.js';
 import type { DropReason } from './counters.js';
 import { IpDelivery } from './deliver-ip.js';
+import { HeaderMemo } from './header-memo.js';
 import type { NextHops } from './next-hop.js';
 import { OpenRuns, type OpenRun } from './open-runs.js';
 import type { Outbound } from './outbound.js';
 import type { PathLearning } from './path-learning.js';
-import { relay } from './relay.js';
+import type { PathWatch } from './path-watch.js';
+import { previousHopCheck, relay } from './relay.js';
 import { RelayRepeat } from './relay-repeat.js';
 
 /** Receiver index + counter after the addresses. */
 const DATA_AD_BYTES = 20;
-/** The smallest Data packet: direct header, fields, one inner-kind byte, tag. */
-const MIN_DATA_BYTES = ROUTE_PREFIX_BYTES + ADDRESS_BYTES + DATA_FIELDS_BYTES + 1 + AEAD_TAG_BYTES;
+/** What a Data packet holds after its routed header at least: fields, one inner-kind byte, tag. */
+const MIN_DATA_BODY = DATA_FIELDS_BYTES + 1 + AEAD_TAG_BYTES;
 
 /** Drop reasons for the inner checks of the native open (the AEAD ones map through openErrorReason). */
 const INNER_REASONS: Record<number, DropReason> = {
   [OpenCode.NotIp]: 'not-ip',
   [OpenCode.SpoofedSource]: 'spoofed-source',
-  [OpenCode.NotForUs]: 'not-for-us',
+  [OpenCode.NotLocalDestination]: 'not-local-destination',
   [OpenCode.BadInner]: 'bad-inner',
 };
 
@@ -59,8 +59,12 @@ export class Inbound {
   private results = new Int32Array(64);
   /** Nesting depth of onBatch: receive() outside a batch starts one of its own. */
   private inBatch = 0;
+  /** The datagram of the batch receive() is looking at. */
+  private current = 0;
   private readonly single = new SingleBatch();
   private readonly repeat: RelayRepeat;
+  /** The last Data packet for us that passed every check before the crypto, in this batch. */
+  private readonly forUs = new HeaderMemo();
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -68,10 +72,12 @@ export class Inbound {
     private readonly outbound: Outbound,
     private readonly control: ControlChannel,
     private readonly learning: PathLearning,
+    private readonly watch: PathWatch,
+    accepted: AcceptedDestinations,
   ) {
     this.maxDatagram = maxDatagramBytes(ctx.tun.mtu);
     this.runs = new OpenRuns(ctx.sessions, ctx.counters);
-    this.delivery = new IpDelivery(ctx);
+    this.delivery = new IpDelivery(ctx, accepted);
     this.b = packetBinding();
     this.repeat = new RelayRepeat(ctx);
   }
@@ -87,36 +93,66 @@ export class Inbound {
   };
 
   private batch(batch: RxBatch): void {
-    const { ctx } = this;
     const { buffer: buf, offsets, lengths, count } = batch;
-    const self = ctx.self;
     this.runs.reset(count);
     this.delivery.reset(count);
     this.repeat.reset();
+    this.forUs.clear();
     for (let i = 0; i < count; i++) {
       const o = offsets[i]!;
       const len = lengths[i]!;
-      // The common case without a header object: Data for us, from a member, well formed.
-      if (len >= MIN_DATA_BYTES && len <= this.maxDatagram && buf[o] === PacketType.Data) {
-        const routeLen = buf[o + 2]!;
-        const a = o + ROUTE_PREFIX_BYTES + 4 * routeLen;
-        if (routeLen <= MAX_ROUTE_RELAYS && buf[o + 3]! <= routeLen && len >= a - o + MIN_DATA_BYTES - 4) {
-          const src = buf.readUInt32BE(a);
-          if (buf.readUInt32BE(a + 4) === self && src !== self && src !== 0 && ctx.peers.has(src)) {
-            this.runs.add(i, buf.readUInt32BE(a + 8), src);
-            continue;
-          }
+      const from = batch.source(i);
+      // The common cases without a header object: the next packet of a flow for us, or to relay.
+      if (len <= this.maxDatagram && this.forUs.matches(buf, o, len, from)) {
+        const a = o + 4 + 4 * buf[o + 2]!;
+        if (len - (a - o) >= 8 + MIN_DATA_BODY) {
+          this.runs.add(i, buf.readUInt32BE(a + 8), buf.readUInt32BE(a));
+          continue;
         }
       }
-      const from = batch.source(i);
-      // A relayed bulk flow: the same header as the packet before it, the same decision.
       if (this.repeat.tryRelay(buf, o, len, from)) continue;
+      this.current = i;
       this.receive(buf.subarray(o, o + len), from);
     }
-    const now = ctx.clock.now();
+    const now = this.ctx.clock.now();
     for (const run of this.runs.each()) this.openRun(batch, run, now);
     this.delivery.flush(buf);
   }
+
+  /**
+   * One datagram. Called outside a batch (tests, tools) it makes a batch of one; inside, it gets each
+   * datagram that is not the repeat of one already checked. `data` may be borrowed: valid only until
+   * this returns.
+   */
+  readonly receive = (data: Buffer, from: Endpoint): void => {
+    const { ctx } = this;
+    if (this.inBatch === 0) return this.onBatch(this.single.set(data, from));
+    const len = data.length;
+    if (len > this.maxDatagram) return ctx.counters.drop('oversized');
+    const h = parseRoutedHeader(data, len);
+    if (typeof h === 'string') return ctx.counters.drop(h as DropReason);
+    if (h.dst !== ctx.self) {
+      this.repeat.remember(data, h, from);
+      return this.repeat.decided(relay(ctx, this.nextHops, data, h, from));
+    }
+    if (!ctx.peers.has(h.src)) return ctx.counters.drop('not-for-member');
+    if (h.routePos !== h.routeLen) return ctx.counters.drop('misrouted');
+    const now = ctx.clock.now();
+    if (h.routeLen > 0) {
+      const hop = previousHopCheck(ctx, routeAt(data, h.routeLen - 1), from, now);
+      if (hop) return ctx.counters.drop(hop);
+    }
+    switch (h.type) {
+      case PacketType.HandshakeInit:
+        return this.control.receiveInitiation(data, h, from, now);
+      case PacketType.HandshakeResponse:
+        return this.control.receiveResponse(data, h, from, now);
+      case PacketType.Data:
+        if (len < h.bodyOffset + MIN_DATA_BODY) return ctx.counters.drop('truncated');
+        this.forUs.set(data, h.bodyOffset, from);
+        return this.runs.add(this.current, data.readUInt32BE(h.addrOffset + 8), h.src);
+    }
+  };
 
   /** Opens one run natively and follows up on each packet. */
   private openRun(batch: RxBatch, run: OpenRun, now: number): void {
@@ -182,19 +218,14 @@ export class Inbound {
     for (let j = from; j < to; j++) t.rxBytes += this.delivery.lengths[j]!;
   }
 
-  /** An authenticated packet of another inner kind than IP: the control channel's. */
+  /** An authenticated packet of another inner kind than IP: the control channel's or the path watch's. */
   private dispatch(batch: RxBatch, i: number, from: Endpoint, now: number): void {
     const o = batch.offsets[i]!;
     const data = batch.buffer.subarray(o, o + batch.lengths[i]!);
     const h = parseRoutedHeader(data, data.length) as RoutedHeader;
     const pt = h.addrOffset + DATA_AD_BYTES;
-    this.inner(data, h, pt, data.length - pt - AEAD_TAG_BYTES, from, now);
-  }
-
-  private inner(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
+    const n = data.length - pt - AEAD_TAG_BYTES;
     switch (data[pt]) {
-      case InnerKind.IPPacket:
-        return; // the batch path delivers these
       case InnerKind.Keepalive:
         return;
       case InnerKind.Probe:
@@ -203,37 +234,12 @@ export class Inbound {
         return this.control.onProbeReply(data, h, pt, n, from, now);
       case InnerKind.Control:
         return this.control.onControl(data, h, pt, n, now);
+      case InnerKind.PathProbe:
+        return this.watch.onProbe(data, h, pt, n, from, now);
+      case InnerKind.PathProbeReply:
+        return this.watch.onReply(data, h, pt, n, now);
       default:
         return this.ctx.counters.drop('bad-inner');
     }
   }
-
-  /**
-   * One datagram. Called outside a batch (tests, tools) it makes a batch of one; inside, it gets what
-   * is not a well-formed Data packet for us: handshakes, packets to relay, anything malformed. `data`
-   * may be borrowed: valid only until this returns.
-   */
-  readonly receive = (data: Buffer, from: Endpoint): void => {
-    const { ctx } = this;
-    if (this.inBatch === 0) return this.onBatch(this.single.set(data, from));
-    const len = data.length;
-    if (len > this.maxDatagram) return ctx.counters.drop('oversized');
-    const h = parseRoutedHeader(data, len);
-    if (typeof h === 'string') return ctx.counters.drop(h as DropReason);
-    if (h.dst !== ctx.self) {
-      this.repeat.remember(data, h, from);
-      return this.repeat.decided(relay(ctx, this.nextHops, data, h, from));
-    }
-    if (!ctx.peers.has(h.src)) return ctx.counters.drop('not-for-member');
-    const now = ctx.clock.now();
-    switch (h.type) {
-      case PacketType.HandshakeInit:
-        return this.control.receiveInitiation(data, h, from, now);
-      case PacketType.HandshakeResponse:
-        return this.control.receiveResponse(data, h, from, now);
-      case PacketType.Data:
-        // Well-formed ones took the batch path: what is left here is too short to hold anything.
-        return ctx.counters.drop('truncated');
-    }
-  };
 }

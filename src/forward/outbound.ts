@@ -8,6 +8,7 @@
 //      no session yet → the packets wait for a handshake (pending-queue.ts)
 //   4. per run, one native call (native/packet.c pkt_seal_batch): header + AEAD seal of every packet,
 //      straight from the TUN batch into the transport's send slots
+//   5. per run: PathWatch.noteData: the destination carries data, so its path is watched end to end
 // Single packets (probes, control, what waited for a session) go through sendSealed and sealer.ts.
 import type { NodeId } from '../identity/node-id.js';
 import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
@@ -18,6 +19,7 @@ import type { ForwardContext } from './context.js';
 import { ForwardingTable } from './forwarding-table.js';
 import { ipv4Dst, ipv6Dst, ipVersion, isIpv4Multicast, isIpv6Multicast } from './ip-packet.js';
 import type { NextHops } from './next-hop.js';
+import type { PathWatch } from './path-watch.js';
 import { PendingQueue } from './pending-queue.js';
 import type { Sealer } from './sealer.js';
 
@@ -32,6 +34,7 @@ export class Outbound {
     private readonly ctx: ForwardContext,
     nextHops: NextHops,
     private readonly sealer: Sealer,
+    private readonly watch: PathWatch,
   ) {
     this.table = new ForwardingTable(ctx, nextHops);
     this.b = packetBinding();
@@ -147,7 +150,7 @@ export class Outbound {
         slots.lengths,
       );
       ctx.transport.commit(sealed);
-      this.countSent(dst, lengths, i, sealed);
+      this.countSent(dst, lengths, i, sealed, now);
       i += sealed;
       if (sealed < slots.count) {
         // The keypair's counter is exhausted: a fresh handshake is the only way forward.
@@ -159,11 +162,18 @@ export class Outbound {
     ctx.prober.markActive(target.nextHop, now);
   }
 
-  private countSent(dst: NodeId, lengths: Uint32Array, first: number, n: number): void {
+  /** Counts packets [first, first+n) as sent, and tells the path watch the largest (kind byte included). */
+  private countSent(dst: NodeId, lengths: Uint32Array, first: number, n: number, now: number): void {
     if (n === 0) return;
     const t = this.ctx.counters.peer(dst);
     t.txPackets += n;
-    for (let i = first; i < first + n; i++) t.txBytes += lengths[i]!;
+    let largest = 0;
+    for (let i = first; i < first + n; i++) {
+      const len = lengths[i]!;
+      t.txBytes += len;
+      if (len > largest) largest = len;
+    }
+    this.watch.noteData(dst, largest + 1, now);
   }
 
   /**
@@ -185,10 +195,13 @@ export class Outbound {
       return 0;
     }
     const size = this.sealer.seal(entry.keypair, dst, entry.target, plaintext, now, isData);
-    if (size > 0 && isData && plaintext[0] === InnerKind.IPPacket) {
-      const t = counters.peer(dst);
-      t.txPackets++;
-      t.txBytes += plaintext.length - 1;
+    if (size > 0 && isData) {
+      this.watch.noteData(dst, plaintext.length, now);
+      if (plaintext[0] === InnerKind.IPPacket) {
+        const t = counters.peer(dst);
+        t.txPackets++;
+        t.txBytes += plaintext.length - 1;
+      }
     }
     return size;
   }

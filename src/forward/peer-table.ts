@@ -1,7 +1,8 @@
 // Who the members are, from the data plane's point of view: overlay address → member (cryptokey
-// routing), and underlay endpoint → member (which neighbour a datagram came from).
+// routing), and underlay endpoint → member (which neighbour a datagram came from, endpoint-bindings.ts).
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { EndpointBindings, type BindResult } from './endpoint-bindings.js';
 import { ipv4ToNumber, ipv6ToKey } from './ip-packet.js';
 
 export interface Member {
@@ -28,6 +29,13 @@ export interface MemberInit {
 
 /** How long a reverse route learned from an inbound relayed packet may be used as a fallback. */
 const REVERSE_HINT_TTL_MS = 10_000;
+/**
+ * Endpoint objects kept for lookup by key, beyond which the oldest are let go (and rebuilt from the key
+ * if asked for again): the addresses in use are a few per member, but over months a roaming member
+ * uses many, and none may stay forever.
+ */
+const MAX_INTERNED_BASE = 256;
+const MAX_INTERNED_PER_MEMBER = 16;
 
 export interface ReverseHint {
   relays: NodeId[];
@@ -39,8 +47,8 @@ export class PeerTable {
   private readonly byId = new Map<NodeId, Member>();
   private readonly byAddr4 = new Map<number, Member>();
   private readonly byAddr6 = new Map<string, Member>();
-  /** Underlay endpoints (`ip:port`) from which a member's authenticated direct packets arrived. */
-  private readonly authenticated = new Map<string, NodeId>();
+  /** Underlay endpoints (`ip:port`) proven to belong to a member. */
+  private readonly bindings = new EndpointBindings();
   private readonly endpointObjects = new Map<string, Endpoint>();
   private readonly reverseHints = new Map<NodeId, ReverseHint>();
 
@@ -65,7 +73,7 @@ export class PeerTable {
       this.byAddr4.set(member.addr4, member);
       if (member.addr6Key) this.byAddr6.set(member.addr6Key, member);
     }
-    for (const [key, id] of this.authenticated) if (!this.byId.has(id)) this.authenticated.delete(key);
+    for (const id of previous.keys()) if (!this.byId.has(id)) this.bindings.forget(id);
     for (const id of this.reverseHints.keys()) if (!this.byId.has(id)) this.reverseHints.delete(id);
   }
 
@@ -97,28 +105,42 @@ export class PeerTable {
     return this.byAddr6.get(key);
   }
 
-  /** Interns endpoint objects so the hot path can look them up by key without allocating. */
+  /** The endpoint object for a key (interned, so the hot path looks it up without allocating). */
   endpoint(key: string): Endpoint | undefined {
-    return this.endpointObjects.get(key);
+    return this.endpointObjects.get(key) ?? this.intern(endpointFromKey(key), key);
   }
 
   internEndpoint(e: Endpoint): string {
     const key = endpointKey(e);
-    if (!this.endpointObjects.has(key)) this.endpointObjects.set(key, { host: e.host, port: e.port });
+    if (!this.endpointObjects.has(key)) this.intern(e, key);
     return key;
   }
 
-  /** Records that an authenticated direct packet from `member` came from `key`. Returns true if new. */
-  authenticate(key: string, member: NodeId): boolean {
-    const prev = this.authenticated.get(key);
-    if (prev === member) return false;
-    this.authenticated.set(key, member);
-    return true;
+  /** `member` answered a probe we sent to `key` (see endpoint-bindings.ts). */
+  bind(key: string, member: NodeId, now: number): BindResult {
+    return this.bindings.bind(key, member, now);
   }
 
-  /** The member whose authenticated packets come from this endpoint, if any. */
-  authenticatedMember(key: string): NodeId | undefined {
-    return this.authenticated.get(key);
+  /** The member proven to be at this endpoint, if the proof is recent. */
+  boundMember(key: string, now: number): NodeId | undefined {
+    return this.bindings.memberAt(key, now);
+  }
+
+  /** Drops expired endpoint bindings. */
+  sweep(now: number): void {
+    this.bindings.sweep(now);
+  }
+
+  private intern(e: Endpoint | undefined, key: string): Endpoint | undefined {
+    if (!e) return undefined;
+    const copy = { host: e.host, port: e.port };
+    this.endpointObjects.set(key, copy);
+    const cap = MAX_INTERNED_BASE + MAX_INTERNED_PER_MEMBER * this.byId.size;
+    if (this.endpointObjects.size > cap) {
+      const oldest = this.endpointObjects.keys().next().value;
+      if (oldest !== undefined) this.endpointObjects.delete(oldest);
+    }
+    return copy;
   }
 
   noteReverseRoute(src: NodeId, relays: NodeId[], via: Endpoint, now: number): void {
@@ -130,4 +152,13 @@ export class PeerTable {
     const h = this.reverseHints.get(dst);
     return h && now - h.at < REVERSE_HINT_TTL_MS ? h : undefined;
   }
+}
+
+/** The inverse of endpointKey: `ip:port` or `[ip6]:port`. */
+function endpointFromKey(key: string): Endpoint | undefined {
+  const colon = key.lastIndexOf(':');
+  const port = Number(key.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port)) return undefined;
+  const host = key.startsWith('[') ? key.slice(1, colon - 1) : key.slice(0, colon);
+  return { host, port };
 }

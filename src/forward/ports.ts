@@ -6,8 +6,11 @@ import type { NodeId } from '../identity/node-id.js';
 export interface SealingKeypair {
   /** Native state (keys, counter, replay window) the batch seal and open calls work on. */
   readonly state: Buffer;
-  /** Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1. */
-  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number;
+  /**
+   * Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1.
+   * `pathFlags`: PathFlags for the route in the header (wire/routed-header.ts pathFlagsFor).
+   */
+  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
 }
 
 /** A keypair as the batch open path needs it. */
@@ -25,9 +28,10 @@ export interface SessionPort {
   /**
    * Opens a Data packet for us in place: finds the keypair by receiver index, checks it belongs to the
    * header's src, authenticates, checks replay, confirms a fresh keypair. Returns the plaintext length
-   * (plaintext at addrOffset + 20) or a negative code for `openErrorReason`.
+   * (plaintext at addrOffset + 20) or a negative code for `openErrorReason`. `pathFlags` is what the
+   * header's routeLen implies: a packet sealed otherwise (route stripped or added) fails authentication.
    */
-  open(buf: Buffer, addrOffset: number, length: number, now: number): number;
+  open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number;
   /** The keypair (and its member) our receiver index names, for opening a batch natively. */
   receiveKeypair(receiverIndex: number): { peer: NodeId; keypair: OpeningKeypair } | undefined;
   /** A packet opened with `keypair` (batch path): confirms a responder's pending keypair. */
@@ -50,10 +54,15 @@ export interface LinkPort {
 
 export interface ProbePort {
   link(member: NodeId): LinkPort | undefined;
-  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void;
+  /**
+   * A direct probe reply from `member` arrived from `endpointKey`. True when it answers a probe we
+   * sent to `member` at that very endpoint: proof that the address reaches the member.
+   */
+  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean;
   /** We echoed a direct probe from `member` (reciprocity in the bounded neighbour set). */
   onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
-  learnEndpoint(member: NodeId, endpointKey: string, now: number): void;
+  /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
+  learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
 }
 
@@ -65,4 +74,6 @@ export interface PathPort {
 export interface RoutePort {
   route(dst: NodeId): PathPort | undefined;
   receiveControl(from: NodeId, message: Uint8Array, now: number): void;
+  /** The path to `dst` through `relays` (none: direct) failed end to end: avoid it until `until`. */
+  avoid(dst: NodeId, relays: readonly NodeId[], until: number): void;
 }

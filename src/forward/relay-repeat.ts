@@ -1,20 +1,16 @@
 // Relaying a bulk flow without deciding again per packet: within one received batch, a packet whose
 // routed header is byte for byte the previous relayed packet's (hop limit aside) and that came from the
-// same neighbour gets the same decision relay.ts made for that one — same checks passed, same next hop —
-// and only its own hop limit is checked and decremented. The header is cleartext and the next hop's
-// checks are relay.ts's (they depend only on the header, the neighbour and state that does not change
-// during a batch), so this changes nothing but the cost: no header object, no lookups, one copy into a
-// send slot.
+// same neighbour (header-memo.ts) gets the same decision relay.ts made for that one — same checks
+// passed, same next hop — and only its own hop limit is checked and decremented. This changes nothing
+// but the cost: no header object, no lookups, one copy into a send slot.
 import type { Endpoint } from '../transport/transport.js';
-import { routedHeaderBytes, type RoutedHeader } from '../wire/routed-header.js';
-import { MAX_ROUTE_RELAYS } from '../wire/constants.js';
+import type { RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
+import { HeaderMemo } from './header-memo.js';
 import type { RelayDecision } from './relay.js';
 
 export class RelayRepeat {
-  private readonly header = Buffer.alloc(routedHeaderBytes(MAX_ROUTE_RELAYS));
-  private headerLength = 0;
-  private from: Endpoint | undefined;
+  private readonly memo = new HeaderMemo();
   private decision: RelayDecision | undefined;
 
   constructor(private readonly ctx: ForwardContext) {}
@@ -22,13 +18,12 @@ export class RelayRepeat {
   /** A new batch: decisions of the previous one are not reused (links and routes may have changed). */
   reset(): void {
     this.decision = undefined;
+    this.memo.clear();
   }
 
   /** Keeps the header of a packet about to be relayed (relay.ts rewrites its hop limit and position). */
   remember(data: Buffer, h: RoutedHeader, from: Endpoint): void {
-    this.headerLength = h.bodyOffset;
-    data.copy(this.header, 0, 0, h.bodyOffset);
-    this.from = from;
+    this.memo.set(data, h.bodyOffset, from);
     this.decision = undefined;
   }
 
@@ -40,15 +35,11 @@ export class RelayRepeat {
   /** Relays buf[o, o+len) if it repeats the remembered header from the same neighbour. */
   tryRelay(buf: Buffer, o: number, len: number, from: Endpoint): boolean {
     const d = this.decision;
-    const hl = this.headerLength;
-    if (d === undefined || from !== this.from || len < hl) return false;
-    const h = this.header;
-    if (buf[o] !== h[0]) return false;
-    for (let k = 2; k < hl; k++) if (buf[o + k] !== h[k]) return false;
+    if (d === undefined || !this.memo.matches(buf, o, len, from)) return false;
     const ttl = buf[o + 1]!;
     if (ttl <= 1) return false; // relay.ts counts it
     buf[o + 1] = ttl - 1;
-    buf[o + 3] = h[3]! + 1;
+    buf[o + 3] = this.memo.routePos + 1;
     const slots = this.ctx.transport.reserve(d.endpoint, 1);
     if (slots === undefined) return true; // the transport counted why
     buf.copy(slots.buffer, slots.first * slots.slotSize, o, o + len);

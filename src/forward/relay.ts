@@ -1,11 +1,14 @@
 // Forwarding for others. A relay reads only the cleartext routed header: it cannot open the payload,
 // and the destination would detect any change to src, dst or the sealed body.
 //
-//   1. the packet must come from an authenticated neighbour (an endpoint that sent us authenticated
-//      packets), and name members as src and dst: strangers can't use us as a free relay or reflector
-//   2. the route must name us as the next relay; the hop limit bounds what a bad route could do
-//   3. the next hop is the following relay, or dst after the last one
-//   4. if our link to the next hop is dead, repair locally: splice our own best path to dst into the
+//   1. src and dst must be members, and the route must name us as the next relay (the parser already
+//      refused routes that repeat an id or name src or dst, so a packet crosses each relay once)
+//   2. the packet must come from the previous hop: the address it came from must be proven to belong
+//      to route[pos-1], or to src when we are the first relay (endpoint-bindings.ts). Strangers can't
+//      use us as a free relay or reflector, and a member can't inject mid-route in another's name
+//   3. the hop limit bounds what a bad route could do
+//   4. the next hop is the following relay, or dst after the last one
+//   5. if our link to the next hop is dead, repair locally: splice our own best path to dst into the
 //      route instead of dropping, so traffic survives until the source hears of the failure
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
@@ -39,20 +42,36 @@ export function relay(
   const { counters, peers } = dp;
   const drop = (reason: DropReason): undefined => void counters.drop(reason);
   if (!peers.has(h.src) || !peers.has(h.dst)) return drop('not-for-member');
-  if (peers.authenticatedMember(endpointKey(from)) === undefined) return drop('unauthenticated-hop');
   if (h.routePos >= h.routeLen || routeAt(data, h.routePos) !== dp.self) return drop('misrouted');
+  const now = dp.clock.now();
+  const hop = previousHopCheck(dp, h.routePos === 0 ? h.src : routeAt(data, h.routePos - 1), from, now);
+  if (hop) return drop(hop);
   if (h.ttl <= 1) return drop('ttl-exceeded');
   data[1] = h.ttl - 1;
   const pos = h.routePos + 1;
   data[3] = pos;
   const next = pos < h.routeLen ? routeAt(data, pos) : h.dst;
-  const now = dp.clock.now();
   const endpoint = nextHops.liveEndpoint(next);
   if (endpoint) return { next, endpoint, traffic: send(dp, data, h.src, next, endpoint, now) };
   const repaired = repair(dp, nextHops, data, h, pos);
   if (typeof repaired === 'string') return drop(repaired);
   send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
   return undefined;
+}
+
+/**
+ * Why a packet that `prev` should have handed us, arriving from `from`, must be dropped; undefined if
+ * `from` is proven to be `prev`'s. Also used by the destination of a relayed packet for its last relay.
+ */
+export function previousHopCheck(
+  dp: ForwardContext,
+  prev: NodeId,
+  from: Endpoint,
+  now: number,
+): 'unauthenticated-hop' | 'wrong-previous-hop' | undefined {
+  const bound = dp.peers.boundMember(endpointKey(from), now);
+  if (bound === undefined) return 'unauthenticated-hop';
+  return bound === prev ? undefined : 'wrong-previous-hop';
 }
 
 function send(

@@ -3,7 +3,7 @@
 // Batches of TUN packets take the native path in outbound.ts instead.
 import type { NodeId } from '../identity/node-id.js';
 import { AEAD_TAG_BYTES, DATA_FIELDS_BYTES, INITIAL_TTL, PacketType } from '../wire/constants.js';
-import { routedHeaderBytes, writeRoutedHeader } from '../wire/routed-header.js';
+import { pathFlagsFor, routedHeaderBytes, writeRoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { Target } from './next-hop.js';
 import type { SealingKeypair } from './ports.js';
@@ -37,7 +37,7 @@ export class Sealer {
     const at = slots.first * slots.slotSize;
     const out = slots.buffer.subarray(at, at + size);
     writeRoutedHeader(out, PacketType.Data, INITIAL_TTL, target.relays, ctx.self, dst);
-    const end = keypair.seal(out, headerLength - 8, plaintext, now);
+    const end = keypair.seal(out, headerLength - 8, plaintext, now, pathFlagsFor(target.relays.length));
     if (end < 0) {
       ctx.transport.commit(0);
       // The keypair is worn out (age or counter): a fresh handshake is the only way forward.

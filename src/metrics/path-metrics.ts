@@ -54,6 +54,14 @@ export function registerPathMetrics(registry: Registry, ctx: ScrapeContext): voi
     read: () =>
       routes().map(({ destination, path }) => [{ destination }, Math.max(0, ctx.now() - path.since) / 1000]),
   });
+  collectedCounter<'destination'>({
+    registry,
+    name: 'overlay_path_failures_total',
+    help: 'Paths to the destination found failing end to end (data-sized probes lost while the links answer theirs), each then avoided for a while.',
+    labelNames: ['destination'],
+    read: () =>
+      otherMembers(node).map((m) => [{ destination: m.name }, node.counters.pathFailures.get(m.id) ?? 0]),
+  });
   collectedCounter<'destination' | 'reason'>({
     registry,
     name: 'overlay_path_changes_total',

@@ -16,6 +16,7 @@ const DROP_REASONS = keysOf<DropReason>({
   'bad-address': true,
   'not-for-member': true,
   'unauthenticated-hop': true,
+  'wrong-previous-hop': true,
   misrouted: true,
   'ttl-exceeded': true,
   'route-too-long': true,
@@ -31,7 +32,7 @@ const DROP_REASONS = keysOf<DropReason>({
   replayed: true,
   expired: true,
   'spoofed-source': true,
-  'not-for-us': true,
+  'not-local-destination': true,
   'bad-inner': true,
   'tun-full': true,
   'tun-error': true,
@@ -99,6 +100,13 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
     help: 'Packets dropped by the data plane, by reason.',
     labelNames: ['reason'],
     read: () => withZeros(DROP_REASONS, c.drops),
+  });
+  collectedCounter<never>({
+    registry,
+    name: 'overlay_endpoint_conflicts_total',
+    help: "Authenticated packets or probe replies from a member at an underlay address proven to be another member's; the address was not rebound.",
+    labelNames: [],
+    read: () => [[{}, c.endpointConflicts]],
   });
   collectedCounter<'result'>({
     registry,

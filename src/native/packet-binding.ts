@@ -89,19 +89,22 @@ export const OpenCode = {
   OtherKind: 1,
   NotIp: -10,
   SpoofedSource: -11,
-  NotForUs: -12,
+  NotLocalDestination: -12,
   BadInner: -13,
 } as const;
 
-/** pkt_open_batch address block: member IPv4, member IPv6, our IPv4, our IPv6. */
-export const OPEN_ADDRS_BYTES = 40;
-export const OPEN_ADDRS_PEER4 = 0;
-export const OPEN_ADDRS_PEER6 = 4;
-export const OPEN_ADDRS_SELF4 = 20;
-export const OPEN_ADDRS_SELF6 = 24;
-/** addrFlags: the member, or we, have an IPv6 overlay address. */
+/**
+ * pkt_open_batch address block (native/packet.c): the member's IPv4 at 0, its IPv6 at 4; at 20 and 21
+ * the number of accepted IPv4 and IPv6 destination prefixes, at most OPEN_MAX_PREFIXES each; IPv4
+ * prefixes (u32 network, u32 mask, big-endian) from OPEN_ADDRS_V4, IPv6 ones (16-byte network, prefix
+ * length, 3 zero bytes) from OPEN_ADDRS_V6.
+ */
+export const OPEN_MAX_PREFIXES = 8;
+export const OPEN_ADDRS_V4 = 24;
+export const OPEN_ADDRS_V6 = OPEN_ADDRS_V4 + 8 * OPEN_MAX_PREFIXES;
+export const OPEN_ADDRS_BYTES = OPEN_ADDRS_V6 + 20 * OPEN_MAX_PREFIXES;
+/** addrFlags: the member has an IPv6 overlay address. */
 export const OPEN_HAS_PEER6 = 1;
-export const OPEN_HAS_SELF6 = 2;
 
 /** ofl_segment refusals (native/offload.h). */
 export const OffloadError = { Invalid: -1, NoSpace: -2 } as const;

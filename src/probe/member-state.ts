@@ -6,6 +6,12 @@ import { jittered, type ProbeParams } from './probe-params.js';
 export interface EndpointState {
   key: string;
   configured: boolean;
+  /**
+   * Learned from a packet's source address and not yet proven by a reply from it: probed
+   * `candidateProbes` times, backing off, then forgotten unless a reply came (Prober.learnEndpoint).
+   */
+  candidate: boolean;
+  candidateProbesLeft: number;
   est: LinkEstimator;
   nextProbeAt: number;
   lastSentAt: number;
@@ -15,7 +21,7 @@ export interface EndpointState {
   suspect: boolean;
   /** Probes still to send at the active rate since the link came (back) up: measure it quickly. */
   confirmProbes: number;
-  /** Last time traffic (a reply, or for learned endpoints any authenticated packet) came from it. */
+  /** Last reply from it (its creation time until then). */
   lastHeardAt: number;
   /** Bumped whenever nextProbeAt is rescheduled: older timer entries for it are stale. */
   gen: number;
@@ -37,6 +43,8 @@ export function newEndpoint(
   return {
     key,
     configured,
+    candidate: false,
+    candidateProbesLeft: 0,
     est: new LinkEstimator(params),
     nextProbeAt: now,
     lastSentAt: -Infinity,
@@ -62,7 +70,9 @@ export function probeInterval(
   random: () => number,
 ): number {
   let base: number;
-  if (!ep.est.alive)
+  if (ep.candidate)
+    base = p.candidateFirstIntervalMs * 2 ** Math.max(0, p.candidateProbes - ep.candidateProbesLeft - 1);
+  else if (!ep.est.alive)
     base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
   else if (ep.suspect || ep.confirmProbes > 0 || now < m.activeUntil) base = p.activeIntervalMs;
   else base = p.idleIntervalMs;

@@ -32,10 +32,16 @@ export interface ProbeParams {
   recentWindow: number;
   /** Bytes one probe (or one reply) occupies on the wire, IP and UDP headers included: for overhead stats. */
   probeBytes: number;
-  /** Endpoints learned from traffic (NAT, roaming) kept per member, on top of the configured ones. */
+  /** Endpoints learned from traffic (NAT, roaming) and proven by a reply, kept per member on top of the configured ones. */
   maxLearnedEndpoints: number;
-  /** A learned endpoint that is dead and silent for this long is forgotten. */
+  /** A learned endpoint that is dead and has not answered for this long is forgotten. */
   learnedEndpointTtlMs: number;
+  /** Unproven source addresses (candidates) per member at a time; a new one replaces the oldest. */
+  maxCandidateEndpoints: number;
+  /** Probes sent to a candidate before it is forgotten for want of a reply... */
+  candidateProbes: number;
+  /** ...the first gap between them, doubling (the gap after the last one is its time to answer). */
+  candidateFirstIntervalMs: number;
   /** Bound on probes awaiting a reply across all members; the oldest is counted lost when exceeded. */
   maxOutstanding: number;
   /** Another endpoint of the same member replaces the current one only when its score is lower than
@@ -106,6 +112,13 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   probeBytes: 73,
   maxLearnedEndpoints: 4,
   learnedEndpointTtlMs: 120_000,
+  // A source address seen on an authenticated packet is only a claim (a member can spoof it, so can an
+  // on-path attacker replaying a capture first): three probes at 0, 0.5 and 1.5 s, forgotten at 3.5 s
+  // without a reply. A genuine NAT mapping answers the first; a victim address costs three small
+  // probes, and two candidates per member bound what one member can aim at others.
+  maxCandidateEndpoints: 2,
+  candidateProbes: 3,
+  candidateFirstIntervalMs: 500,
   maxOutstanding: 8192,
   endpointSwitchRatio: 0.1,
   endpointSwitchMs: 1,

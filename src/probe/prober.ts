@@ -10,6 +10,7 @@
 //   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
 //   just came (back) up                 → activeIntervalMs for confirmProbes probes
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
+//   candidate (unproven source address) → 0.5 s, 1 s, then forgotten 2 s after its third probe
 //   no session yet (probe not sendable) → unsentRetryMs; not counted as lost
 import type { NodeId } from '../identity/node-id.js';
 import type { EndpointView, LinkSource, LinkView, ProbeStats } from './link-view.js';
@@ -91,25 +92,28 @@ export class Prober implements LinkSource {
   }
 
   /**
-   * An authenticated direct packet from `member` came from `endpointKey`, which is not configured
-   * (NAT rebinding, roaming): probe it too. At most `maxLearnedEndpoints` per member; the one heard
-   * from least recently (dead first) makes room.
+   * An authenticated direct packet from `member` came from `endpointKey`, which we do not know (NAT
+   * rebinding, roaming — or a spoofed source). It becomes a CANDIDATE: probed `candidateProbes` times,
+   * backing off, and forgotten unless a reply comes back from that very address, which makes it a
+   * learned endpoint like any other (see onReply). At most `maxCandidateEndpoints` per member, the
+   * oldest makes room. Packets arriving from a known address change nothing: only replies count.
+   * Returns true if a new candidate was added.
    */
-  learnEndpoint(member: NodeId, endpointKey: string, now: number): void {
+  learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean {
     this.lastNow = now;
     const m = this.member(member);
-    const known = m.endpoints.get(endpointKey);
-    if (known) {
-      known.lastHeardAt = now;
-      return;
+    if (m.endpoints.has(endpointKey)) return false;
+    const candidates = [...m.endpoints.values()].filter((e) => e.candidate);
+    if (candidates.length >= this.params.maxCandidateEndpoints) {
+      candidates.sort((a, b) => a.lastHeardAt - b.lastHeardAt);
+      m.endpoints.delete(candidates[0].key);
     }
-    const learned = [...m.endpoints.values()].filter((e) => !e.configured);
-    if (learned.length >= this.params.maxLearnedEndpoints) {
-      learned.sort((a, b) => Number(a.est.alive) - Number(b.est.alive) || a.lastHeardAt - b.lastHeardAt);
-      m.endpoints.delete(learned[0].key);
-    }
-    this.addEndpoint(member, m, this.newEndpoint(endpointKey, false, now));
+    const ep = this.newEndpoint(endpointKey, false, now);
+    ep.candidate = true;
+    ep.candidateProbesLeft = this.params.candidateProbes;
+    this.addEndpoint(member, m, ep);
     this.afterEndpointChange(member, m);
+    return true;
   }
 
   removeMember(member: NodeId): void {
@@ -168,24 +172,30 @@ export class Prober implements LinkSource {
     }
   }
 
-  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): void {
+  /**
+   * A reply from `member` arrived from `endpointKey`. True when it answers a probe we sent to that
+   * member at that very endpoint (in time or late): proof the address reaches the member, which turns
+   * a candidate into a learned endpoint.
+   */
+  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean {
     this.lastNow = now;
     const o = this.outstanding.take(probeId, member, endpointKey);
     if (!o) {
       this.counters.repliesUnknown++;
-      return;
+      return false;
     }
     this.wakeAt = undefined;
     const m = this.members.get(member);
     const ep = m?.endpoints.get(endpointKey);
     if (!m || !ep) {
       this.counters.repliesUnknown++;
-      return;
+      return false;
     }
+    if (ep.candidate) this.promote(m, ep);
     if (now > o.deadline) {
       this.counters.repliesLate++;
       this.lost(member, m, ep, now);
-      return;
+      return true;
     }
     this.counters.repliesReceived++;
     ep.lastHeardAt = now;
@@ -197,6 +207,17 @@ export class Prober implements LinkSource {
     }
     this.selectBest(m);
     this.changed.add(member);
+    return true;
+  }
+
+  /** A candidate answered: a learned endpoint now; the worst other learned one makes room if needed. */
+  private promote(m: MemberState, ep: EndpointState): void {
+    ep.candidate = false;
+    ep.candidateProbesLeft = 0;
+    const learned = [...m.endpoints.values()].filter((e) => !e.configured && !e.candidate && e !== ep);
+    if (learned.length < this.params.maxLearnedEndpoints) return;
+    learned.sort((a, b) => Number(a.est.alive) - Number(b.est.alive) || a.lastHeardAt - b.lastHeardAt);
+    m.endpoints.delete(learned[0].key);
   }
 
   /** Times out lost probes, maintains the probed set, and sends every probe that is due. */
@@ -232,7 +253,13 @@ export class Prober implements LinkSource {
       this.timers.pop();
       const m = this.members.get(t.member) as MemberState;
       const ep = t.ep;
-      if (!ep.configured && !ep.est.alive && now - ep.lastHeardAt > this.params.learnedEndpointTtlMs) {
+      const unanswered = ep.candidate && ep.candidateProbesLeft <= 0;
+      const stale =
+        !ep.configured &&
+        !ep.candidate &&
+        !ep.est.alive &&
+        now - ep.lastHeardAt > this.params.learnedEndpointTtlMs;
+      if (unanswered || stale) {
         m.endpoints.delete(ep.key);
         this.afterEndpointChange(t.member, m);
         continue;
@@ -346,6 +373,8 @@ export class Prober implements LinkSource {
     for (const [key, ep] of m.endpoints) {
       const fresh = this.newEndpoint(key, ep.configured, now);
       fresh.lastHeardAt = ep.lastHeardAt;
+      fresh.candidate = ep.candidate;
+      fresh.candidateProbesLeft = ep.candidateProbesLeft;
       m.endpoints.set(key, fresh);
       if (probed) this.schedule(id, fresh);
     }
@@ -366,6 +395,7 @@ export class Prober implements LinkSource {
     }
     this.counters.probesSent++;
     ep.lastSentAt = now;
+    if (ep.candidate) ep.candidateProbesLeft--;
     if (!ep.est.alive) ep.deadProbes++;
     if (ep.confirmProbes > 0) ep.confirmProbes--;
     ep.nextProbeAt = now + this.interval(m, ep, now);

@@ -13,15 +13,20 @@
 // Between graph changes only the path selector's hold timers can change a decision; they are
 // re-evaluated against the last tree. A change to someone else's link that cannot alter any path
 // (see affects) is not a graph change for this purpose: in a large network most adverts are such.
+//
+// A destination whose path failed end to end (path-avoidance.ts) is decided on the graph without the
+// failed path's relays or direct link while the avoidance runs; its end is a graph change like any.
 import type { NodeId } from '../identity/node-id.js';
 import { fromCostUnits } from './cost.js';
 import { shortestPaths, type ShortestPathTree } from './dijkstra.js';
 import { worse, type GraphChange, type LinkGraph } from './graph.js';
-import { PathSelector, type RouteChange } from './path-selector.js';
+import { PathAvoidance, type Avoidance } from './path-avoidance.js';
+import { PathSelector, type Candidate, type RouteChange } from './path-selector.js';
 import type { RoutingParams } from './routing-params.js';
 
 export class RouteComputer {
   readonly selector: PathSelector;
+  readonly avoidance: PathAvoidance;
   private tree: ShortestPathTree | undefined;
   /** Destinations whose selected path is not the tree's (held by hysteresis): see affects. */
   private readonly offTree = new Set<NodeId>();
@@ -39,6 +44,7 @@ export class RouteComputer {
     private readonly measure: { clock?: () => number; report(ms: number): void },
   ) {
     this.selector = new PathSelector(params);
+    this.avoidance = new PathAvoidance(self, params.maxHops);
     this.spfInterval = params.spfMajorIntervalMs;
   }
 
@@ -67,8 +73,19 @@ export class RouteComputer {
     this.urgent = true;
   }
 
+  /** The path to `dst` through `relays` (none: direct) failed end to end: avoid it until `until`. */
+  avoid(dst: NodeId, relays: readonly NodeId[], until: number): void {
+    this.avoidance.add(dst, relays, until);
+    this.mark('down');
+    this.markUrgent();
+  }
+
   /** When run() next has work. */
   dueAt(): number {
+    return Math.min(this.graphDueAt(), this.avoidance.nextExpiry());
+  }
+
+  private graphDueAt(): number {
     if (this.dirty === 'none') return this.selector.nextDeadline();
     if (this.urgent) return -Infinity;
     const p = this.params;
@@ -78,7 +95,9 @@ export class RouteComputer {
 
   /** Recomputes if due, else lets expired hold timers decide; returns the route changes. */
   run(now: number, destinations: Iterable<NodeId>): RouteChange[] {
-    if (this.dirty !== 'none') return this.dueAt() <= now ? this.recompute(now, destinations) : [];
+    // An avoidance ending may let a destination go back (through the hysteresis, as any better path).
+    if (this.avoidance.expire(now)) this.mark('major');
+    if (this.dirty !== 'none') return this.graphDueAt() <= now ? this.recompute(now, destinations) : [];
     if (this.selector.nextDeadline() > now) return [];
     const changes: RouteChange[] = [];
     for (const dst of [...this.selector.pendingDestinations()]) {
@@ -125,11 +144,27 @@ export class RouteComputer {
     const units = tree?.costUnits(dst);
     const cur = this.selector.get(dst);
     const curCost = (): number => (cur ? fromCostUnits(this.graph.pathUnits(cur.nodes)) : Infinity);
+    const avoid = this.avoidance.get(dst, now);
+    const alternative = avoid && this.avoiding(dst, avoid);
+    if (avoid && alternative) {
+      const current = cur && this.avoidance.touches(avoid, cur.nodes) ? Infinity : curCost();
+      return this.selector.evaluate(dst, alternative, current, now);
+    }
     if (!tree || units === undefined) return this.selector.evaluate(dst, undefined, curCost(), now);
     const cost = fromCostUnits(units);
     if (cur && tree.isTreePath(cur.nodes))
       return this.selector.evaluate(dst, { nodes: cur.nodes, cost }, cost, now);
     return this.selector.evaluate(dst, { nodes: tree.pathTo(dst) as NodeId[], cost }, curCost(), now);
+  }
+
+  /** The cheapest path to `dst` without what `avoid` names (the current one if it is that), if any. */
+  private avoiding(dst: NodeId, avoid: Avoidance): Candidate | undefined {
+    const tree = this.avoidance.treeFor(avoid, this.graph.snapshot());
+    const units = tree.costUnits(dst);
+    if (units === undefined) return undefined;
+    const cur = this.selector.get(dst);
+    const nodes = cur && tree.isTreePath(cur.nodes) ? cur.nodes : (tree.pathTo(dst) as NodeId[]);
+    return { nodes, cost: fromCostUnits(units) };
   }
 }
 

@@ -121,6 +121,16 @@ export class Router {
     return this.selector.get(dst);
   }
 
+  /**
+   * The data plane saw the path to `dst` through `relays` (none: the direct link) fail end to end:
+   * choose `dst`'s path without them until `until` (see path-avoidance.ts). Takes effect at the next tick.
+   */
+  avoid(dst: NodeId, relays: readonly NodeId[], until: number): void {
+    if (dst === this.self || !this.members.has(dst)) return;
+    this.computer.avoid(dst, relays, until);
+    this.wakeAt = undefined;
+  }
+
   routes(): ReadonlyMap<NodeId, Path> {
     return this.selector.all();
   }

@@ -7,20 +7,19 @@
 //   A+12  u64  counter          big-endian, like the rest of our wire
 //   A+20  ...  ciphertext, then the 16-byte Poly1305 tag
 //
-// (A = addrOffset.) ChaCha20-Poly1305 IETF, nonce = u32 BE pathFlags || the 8 counter bytes exactly as they
-// sit in the header (so also big-endian; WireGuard uses little-endian, but nothing else here does).
-// pathFlags is 1 when the packet was sealed for direct delivery (routeLen 0) and 0 when sealed with a
-// relay route; the routed header starts at offset 0 of the buffer, so A == 4 means routeLen 0. A relay
-// that strips the route therefore makes authentication fail. Associated data = [A, A+20): src, dst,
-// receiverIndex and counter are bound to the ciphertext, so a relay can rewrite the route but not who
-// the packet is from, for, or which packet it is.
+// (A = addrOffset.) ChaCha20-Poly1305 IETF, nonce = u32 BE pathFlags || the 8 counter bytes exactly as
+// they sit in the header (so also big-endian; WireGuard uses little-endian, but nothing else here does).
+// pathFlags (wire/constants.ts PathFlags) is 1 when the packet was sealed for direct delivery (routeLen
+// 0), 0 when sealed with a relay route; the receiver passes the value implied by the routeLen it sees.
+// Associated data = [A, A+20): src, dst, receiverIndex and counter are bound to the ciphertext, so a
+// relay can rewrite the route but not who the packet is from, for, which packet it is, or whether it
+// was sealed as direct.
 //
 // The keys, the send counter and the replay window live in one native state buffer (native/aead.c), so
 // the batch paths of forward/ seal and open whole batches in one call with the same state this class
 // uses for single packets (probes, control).
 import sodium from 'sodium-native';
 import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
-import { ROUTE_PREFIX_BYTES } from '../wire/constants.js';
 
 /** Bytes from addrOffset to the ciphertext: src, dst, receiverIndex, counter. */
 export const DATA_AD_BYTES = 20;
@@ -139,17 +138,17 @@ export class DataKeypair {
 
   /**
    * Writes receiverIndex and the next counter at out[addrOffset+8, addrOffset+20), then encrypts
-   * `plaintext` to out[addrOffset+20, ...) followed by the tag. The routed header starts at out[0]; src
-   * and dst must already be at out[addrOffset, addrOffset+8). Returns the end offset of the packet, or
-   * SEAL_REFUSED.
+   * `plaintext` to out[addrOffset+20, ...) followed by the tag. src and dst must already be at
+   * out[addrOffset, addrOffset+8). `pathFlags` goes into the nonce (see the top of this file).
+   * Returns the end offset of the packet, or SEAL_REFUSED.
    *
    * `plaintext` is only read during the call. It may be any buffer not overlapping the output, or
    * exactly out[addrOffset+20, ...) to seal in place; any other overlap corrupts the packet.
    * Throws RangeError if `out` is too small (a caller bug, not a bad packet).
    */
-  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number {
+  seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number {
     if (this.isExpired(now)) return SEAL_REFUSED;
-    const end = this.b.kp_seal(this.state, out, addrOffset, plaintext, pathFlags(addrOffset));
+    const end = this.b.kp_seal(this.state, out, addrOffset, plaintext, pathFlags);
     return end < 0 ? SEAL_REFUSED : end;
   }
 
@@ -157,12 +156,13 @@ export class DataKeypair {
    * Authenticates and decrypts the Data packet in buf[0, length) in place: on success the plaintext is
    * buf[addrOffset+20, addrOffset+20+result). Returns the plaintext length or a negative OpenError.
    * Never throws on bad input. On 'auth-failed' the ciphertext bytes are unspecified (zeroed). The
-   * caller has already matched receiverIndex to this keypair.
+   * caller has already matched receiverIndex to this keypair. `pathFlags` is the value the packet's
+   * routeLen implies; one sealed with another fails as 'auth-failed'.
    */
-  open(buf: Buffer, addrOffset: number, length: number, now: number): number {
+  open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number {
     if (!Number.isInteger(addrOffset) || !Number.isInteger(length)) return OpenError.Truncated;
     if (this.isExpired(now)) return OpenError.Expired;
-    const n = this.b.kp_open(this.state, buf, addrOffset, length, pathFlags(addrOffset));
+    const n = this.b.kp_open(this.state, buf, addrOffset, length, pathFlags);
     if (n >= 0) this.receivedAny = true;
     return n;
   }
@@ -175,9 +175,4 @@ export class DataKeypair {
     sodium.sodium_memzero(this.sendKey);
     sodium.sodium_memzero(this.receiveKey);
   }
-}
-
-/** The nonce's path flag for a packet whose routed header starts at offset 0 (see the file comment). */
-export function pathFlags(addrOffset: number): number {
-  return addrOffset === ROUTE_PREFIX_BYTES ? 1 : 0;
 }

@@ -195,11 +195,18 @@ export class SessionTable {
    * rules). Returns the end offset, or SEAL_REFUSED if there is no usable keypair; then the peer is
    * marked as wanting a handshake, and the caller should queue or drop the packet.
    */
-  seal(peer: NodeId, out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number): number {
+  seal(
+    peer: NodeId,
+    out: Buffer,
+    addrOffset: number,
+    plaintext: Uint8Array,
+    now: number,
+    pathFlags: number,
+  ): number {
     const session = this.peersById.get(peer);
     if (session === undefined) return SEAL_REFUSED;
     const kp = session.sendKeypair(now);
-    const end = kp === undefined ? SEAL_REFUSED : kp.seal(out, addrOffset, plaintext, now);
+    const end = kp === undefined ? SEAL_REFUSED : kp.seal(out, addrOffset, plaintext, now, pathFlags);
     if (end === SEAL_REFUSED) session.noteWantToSend(now);
     return end;
   }
@@ -208,15 +215,16 @@ export class SessionTable {
    * Opens the Data packet buf[0, length) in place: looks up receiverIndex, checks the keypair belongs
    * to the header's src, authenticates, decrypts, and confirms a pending keypair. Returns the plaintext
    * length (plaintext at addrOffset + 20) or a negative OpenError. Never throws on bad input.
+   * `pathFlags`: what the packet's routeLen implies (see DataKeypair.open).
    */
-  open(buf: Buffer, addrOffset: number, length: number, now: number): number {
+  open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number {
     if (addrOffset < 0 || length > buf.byteLength || length < addrOffset + DATA_AD_BYTES + AEAD_TAG_BYTES) {
       return OpenError.Truncated;
     }
     const entry = this.indices.get(buf.readUInt32BE(addrOffset + 8));
     if (entry === undefined || entry.keypair === null) return OpenError.UnknownIndex;
     if (buf.readUInt32BE(addrOffset) !== entry.peer.id) return OpenError.WrongSource;
-    const n = entry.keypair.open(buf, addrOffset, length, now);
+    const n = entry.keypair.open(buf, addrOffset, length, now, pathFlags);
     if (n >= 0) entry.peer.confirmReceived(entry.keypair);
     return n;
   }

@@ -1,8 +1,8 @@
 // An in-process underlay joining several nodes for e2e tests (Nebula's e2e router, in miniature).
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
-import { QueuedSends } from './queued-sends.js';
-import { endpointKey, type Endpoint, type RxBatch, type Transport, type TxSlots } from './transport.js';
+import { OneByOneTransport } from './queued-sends.js';
+import { endpointKey, type Endpoint, type RxBatch, type TxSlots } from './transport.js';
 
 export interface WireRecord {
   from: Endpoint;
@@ -68,18 +68,18 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-export class MemoryTransport implements Transport {
+export class MemoryTransport extends OneByOneTransport {
   readonly port: number;
   private handler: (batch: RxBatch) => void = () => {};
   private readonly arriving: Array<{ data: Buffer; from: Endpoint }> = [];
   private scheduled = false;
-  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
   private closed = false;
 
   constructor(
     private readonly net: MemoryNetwork,
     readonly local: Endpoint,
   ) {
+    super();
     this.port = local.port;
   }
 
@@ -91,20 +91,8 @@ export class MemoryTransport implements Transport {
     if (!this.closed) this.net.deliver(this.local, to, data);
   }
 
-  sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.queue.queue(data, to);
-  }
-
-  reserve(to: Endpoint, n: number): TxSlots | undefined {
-    return this.closed ? undefined : this.queue.reserve(to, n);
-  }
-
-  commit(used: number): void {
-    this.queue.commit(used);
-  }
-
-  flush(): void {
-    this.queue.flush();
+  override reserve(to: Endpoint, n: number): TxSlots | undefined {
+    return this.closed ? undefined : super.reserve(to, n);
   }
 
   /** Hands one datagram to the handler now, as a batch of its own (tests playing the network). */
@@ -132,7 +120,7 @@ export class MemoryTransport implements Transport {
 }
 
 /** The datagrams of `list` as one batch: copied into one buffer, the way a socket's slots hold them. */
-function listBatch(list: Array<{ data: Buffer; from: Endpoint }>): RxBatch {
+export function listBatch(list: Array<{ data: Buffer; from: Endpoint }>): RxBatch {
   const buffer = Buffer.concat(list.map((d) => d.data));
   const offsets = new Uint32Array(list.length);
   const lengths = new Uint32Array(list.length);

@@ -1,7 +1,7 @@
 // The send side of the Transport contract (slots to seal into, queued copies, flush) for transports
 // whose sends take one datagram at a time (dgram, memory): a JS ring of slots, and at flush one Buffer
 // per datagram handed to `sendOne`.
-import type { Endpoint, TxSlots } from './transport.js';
+import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
 
 export class QueuedSends {
   private readonly slots: TxSlots & { first: number; count: number };
@@ -95,5 +95,35 @@ export class SingleBatch {
 
   source(): Endpoint {
     return this.from;
+  }
+}
+
+/**
+ * A transport that sends one datagram at a time: the queued side of the contract (send slots, queued
+ * copies, flush) through QueuedSends, each datagram handed to send() at flush.
+ */
+export abstract class OneByOneTransport implements Transport {
+  abstract readonly port: number;
+  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
+
+  abstract send(data: Buffer, to: Endpoint): void;
+  abstract onBatch(handler: (batch: RxBatch) => void): void;
+  abstract close(): Promise<void>;
+
+  /** Each queued datagram leaves as a Buffer of its own (send() may keep it). */
+  sendQueued(data: Uint8Array, to: Endpoint): void {
+    this.queue.queue(data, to);
+  }
+
+  reserve(to: Endpoint, n: number): TxSlots | undefined {
+    return this.queue.reserve(to, n);
+  }
+
+  commit(used: number): void {
+    this.queue.commit(used);
+  }
+
+  flush(): void {
+    this.queue.flush();
   }
 }

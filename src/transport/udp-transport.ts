@@ -4,8 +4,8 @@
 import dgram from 'node:dgram';
 import { OverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { QueuedSends, SingleBatch } from './queued-sends.js';
-import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
+import { OneByOneTransport, SingleBatch } from './queued-sends.js';
+import type { Endpoint, RxBatch } from './transport.js';
 
 export interface UdpTransportOptions {
   port: number;
@@ -23,14 +23,13 @@ export interface UdpCounters {
   lastSendError: string;
 }
 
-export class UdpTransport implements Transport {
+export class UdpTransport extends OneByOneTransport {
   readonly port: number;
   readonly counters: UdpCounters = { sendErrors: 0, lastSendError: '' };
   private readonly sock4: dgram.Socket;
   private readonly sock6: dgram.Socket | null;
   private handler: (batch: RxBatch) => void = () => {};
   private readonly batch = new SingleBatch();
-  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
   // One shared callback: a closure per send would cost an allocation per packet.
   private readonly onSent = (err: Error | null): void => {
     if (err) {
@@ -40,6 +39,7 @@ export class UdpTransport implements Transport {
   };
 
   private constructor(port: number, sock4: dgram.Socket, sock6: dgram.Socket | null) {
+    super();
     this.port = port;
     this.sock4 = sock4;
     this.sock6 = sock6;
@@ -78,23 +78,6 @@ export class UdpTransport implements Transport {
       return;
     }
     sock.send(data, to.port, to.host, this.onSent);
-  }
-
-  /** dgram keeps the buffer until the send completes: each queued datagram leaves as a copy of its own. */
-  sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.queue.queue(data, to);
-  }
-
-  reserve(to: Endpoint, n: number): TxSlots | undefined {
-    return this.queue.reserve(to, n);
-  }
-
-  commit(used: number): void {
-    this.queue.commit(used);
-  }
-
-  flush(): void {
-    this.queue.flush();
   }
 
   async close(): Promise<void> {

@@ -18,8 +18,22 @@ export const InnerKind = {
   Probe: 2, // direct-link probe; answered with ProbeReply over the same underlay path
   ProbeReply: 3,
   Control: 4, // routing control message (advert, summary, request): opaque to the data plane
+  PathProbe: 5, // end-to-end path liveness probe, padded to the size of the data it travels with
+  PathProbeReply: 6, // its echo, same size, along the reverse route
 } as const;
 export type InnerKind = (typeof InnerKind)[keyof typeof InnerKind];
+
+/**
+ * First 4 bytes (u32 BE) of the Data AEAD nonce, before the u64 counter: how the source sealed the
+ * packet. The receiver uses the value implied by the routeLen it sees, so a relay that strips a route
+ * (to pass relayed data off as direct, and teach the ends a fake direct link) or adds one fails
+ * authentication. Local repair keeps a route a route, so it changes nothing here.
+ */
+export const PathFlags = {
+  Relayed: 0, // sealed with at least one relay listed
+  Direct: 1, // sealed with routeLen 0
+} as const;
+export type PathFlags = (typeof PathFlags)[keyof typeof PathFlags];
 
 /** Relays a source may list in a packet; bounds header size and loops. */
 export const MAX_ROUTE_RELAYS = 7;

@@ -9,10 +9,15 @@
 //  R+4 u32  dst        NodeId of the destination
 //  R+8 ...  body       type-specific; for Data, [R, R+20) is the AEAD associated data
 //
-// ttl, routeLen, routePos and route are not authenticated: a relay may rewrite the rest of the route
-// when its next link dies (local repair). src, dst and the body are authenticated by the destination.
+// ttl, routePos and the route's relay ids are not authenticated: a relay may rewrite the rest of the
+// route when its next link dies (local repair). Whether there is a route at all is: the Data AEAD
+// nonce carries PathFlags (direct or relayed), so a route stripped or added on the way fails
+// authentication. src, dst and the body are authenticated by the destination.
+//
+// A route never repeats an id and never names src or dst: the parser rejects such routes, so a crafted
+// header cannot bounce one datagram between relays (each relay also checks who handed it the packet).
 import type { NodeId } from '../identity/node-id.js';
-import { ADDRESS_BYTES, MAX_ROUTE_RELAYS, PacketType, ROUTE_PREFIX_BYTES } from './constants.js';
+import { ADDRESS_BYTES, MAX_ROUTE_RELAYS, PacketType, PathFlags, ROUTE_PREFIX_BYTES } from './constants.js';
 
 export interface RoutedHeader {
   type: PacketType;
@@ -50,6 +55,7 @@ export function parseRoutedHeader(buf: Uint8Array, len: number): RoutedHeader | 
   const src = view.getUint32(addrOffset);
   const dst = view.getUint32(addrOffset + 4);
   if (src === 0 || dst === 0 || src === dst) return 'bad-address';
+  if (routeLen > 0 && !isSimpleRoute(buf, routeLen, src, dst)) return 'bad-route';
   return {
     type: type as PacketType,
     ttl: buf[1],
@@ -60,6 +66,21 @@ export function parseRoutedHeader(buf: Uint8Array, len: number): RoutedHeader | 
     dst,
     bodyOffset: addrOffset + ADDRESS_BYTES,
   };
+}
+
+/** No relay twice, and neither end among the relays (at most 7 ids: the quadratic scan is cheapest). */
+function isSimpleRoute(buf: Uint8Array, routeLen: number, src: NodeId, dst: NodeId): boolean {
+  for (let i = 0; i < routeLen; i++) {
+    const r = routeAt(buf, i);
+    if (r === src || r === dst) return false;
+    for (let j = 0; j < i; j++) if (routeAt(buf, j) === r) return false;
+  }
+  return true;
+}
+
+/** The PathFlags a Data packet with this many relays is sealed (and must be opened) with. */
+export function pathFlagsFor(routeLen: number): PathFlags {
+  return routeLen === 0 ? PathFlags.Direct : PathFlags.Relayed;
 }
 
 /** The relay id at `index` of the route list. */

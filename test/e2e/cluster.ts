@@ -7,7 +7,8 @@ import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { OverlayNode } from '../../src/node.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
-import { MemoryNetwork } from '../../src/transport/memory-transport.js';
+import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { ipv4Udp, udpPayload } from './ip-builder.js';
 
 export interface ClusterMember {
@@ -26,7 +27,16 @@ export class Cluster {
   readonly members = new Map<string, ClusterMember>();
   config!: OverlayConfig;
 
-  static async create(names: string[], opts: { log?: boolean } = {}): Promise<Cluster> {
+  static async create(
+    names: string[],
+    opts: {
+      log?: boolean;
+      /** Every log line of every node, prefixed with its name (instead of silence or stderr). */
+      logLines?: string[];
+      /** Puts something between a node and its underlay socket (test/adversary: a hostile member). */
+      wrap?: (name: string, t: MemoryTransport, net: MemoryNetwork) => Transport;
+    } = {},
+  ): Promise<Cluster> {
     const c = new Cluster();
     const keys = names.map(() => keyPairFromSeed(generateSeed()));
     const yaml = [
@@ -42,7 +52,12 @@ export class Cluster {
       ]),
     ].join('\n');
     c.config = parseConfig(yaml, 'peers.yaml');
-    const log: Logger = opts.log ? createLogger('debug') : silentLogger;
+    const lines = opts.logLines;
+    const log: Logger = lines
+      ? createLogger('debug', (line) => lines.push(line))
+      : opts.log
+        ? createLogger('debug')
+        : silentLogger;
     for (const [i, name] of names.entries()) {
       const host = `192.0.2.${i + 1}`;
       let tun!: MemoryTun;
@@ -52,7 +67,10 @@ export class Cluster {
         interfaceName: `m${name}`,
         log: log.child(name),
         openTun: (o) => (tun = new MemoryTun({ name: o.name, mtu: o.mtu })),
-        openTransport: async (port) => c.net.attach(host, port),
+        openTransport: async (port) => {
+          const t = c.net.attach(host, port);
+          return opts.wrap ? opts.wrap(name, t, c.net) : t;
+        },
         sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
       });
       c.members.set(name, { name, host, address: `10.77.0.${i + 1}`, keyPair: keys[i], node, tun });

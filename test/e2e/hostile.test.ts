@@ -96,7 +96,9 @@ describe('hostile relays, replays and spoofed sources', () => {
     await waitFor(() => drops('b', 'ttl-exceeded') > ttlBefore, 3000, 'b to drop at the hop limit');
     const misroutedBefore = drops('b', 'misrouted');
     c.net.tamper = (rec) => {
-      if (rec.from.host === c.get('a').host && relayedData(rec.data)) rec.data.writeUInt32BE(idOf('a'), 4); // the route now names a as the next relay
+      // The route now names someone else as the next relay (a repeated id, or src or dst, would be a
+      // malformed route: dropped as bad-route before this check; see test/adversary).
+      if (rec.from.host === c.get('a').host && relayedData(rec.data)) rec.data.writeUInt32BE(0x0badf00d, 4);
     };
     const misrouted = Buffer.from('MISROUTED-'.padEnd(100, 'z'));
     c.send('a', 'c', misrouted);

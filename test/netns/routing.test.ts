@@ -1,18 +1,12 @@
 // Routing acceptance on real daemons in namespaces, with latency from the lab's delay emulator:
 // policy-distorted paths, cut and lossy links, dead relays, partitions, and no flapping.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
 import { closeLab, OverlayLab } from '../lab/overlay-lab.js';
+import { createTwoRelayLab, startTcpTransfer } from '../lab/scenarios.js';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const skip = labSkipReason({ latency: true });
-
-function lastJson<T>(text: string): T {
-  return JSON.parse(text.trim().split('\n').pop()!) as T;
-}
 
 describe('policy-distorted triangle: A–C 100 ms, A–B and B–C 20 ms', { skip }, () => {
   let ol: OverlayLab;
@@ -50,48 +44,17 @@ describe('cut link: A→C moves to A→B→C with no lost TCP connection', { ski
   after(() => closeLab(ol));
 
   it('keeps a ping and a TCP transfer going across the cut; checksums match', async () => {
-    const sink = ol.lab.spawn(
-      'c',
-      [
-        process.execPath,
-        FIXTURES + 'tcp-transfer.js',
-        'sink',
-        '--listen',
-        ol.addressOf('c'),
-        '--port',
-        '5202',
-      ],
-      {
-        name: 'sink-cut',
-      },
-    );
-    await ol.lab.waitForListen('c', 5202, 'tcp');
     // 8 Mbit/s for ~6 s: the transfer is in flight when the cut comes at ~2 s.
-    const source = ol.lab.spawn(
-      'a',
-      [
-        process.execPath,
-        FIXTURES + 'tcp-transfer.js',
-        'source',
-        '--to',
-        ol.addressOf('c'),
-        '--port',
-        '5202',
-        '--bytes',
-        String(6_000_000),
-        '--rate-mbit',
-        '8',
-      ],
-      { name: 'source-cut' },
-    );
+    const transfer = await startTcpTransfer(ol, 'a', 'c', {
+      port: 5202,
+      bytes: 6_000_000,
+      rateMbit: 8,
+      name: 'cut',
+    });
     const ping = ol.lab.ping('a', ol.addressOf('c'), { count: 60, intervalS: 0.1, waitS: 1 });
     await new Promise((r) => setTimeout(r, 2000));
     await ol.lab.cut('a', 'c');
-    const [srcExit, sinkExit, pingResult] = await Promise.all([source.exited, sink.exited, ping]);
-    assert.equal(srcExit.code, 0, `source failed: ${source.readLogs()}`);
-    assert.equal(sinkExit.code, 0, `sink failed: ${sink.readLogs()}`);
-    const sent = lastJson<{ bytes: number; sha256: string }>(readFileSync(source.stdoutPath, 'utf8'));
-    const got = lastJson<{ bytes: number; sha256: string }>(readFileSync(sink.stdoutPath, 'utf8'));
+    const [{ sent, got }, pingResult] = await Promise.all([transfer.done, ping]);
     assert.equal(got.bytes, 6_000_000);
     assert.equal(got.sha256, sent.sha256);
     assert.deepEqual(await ol.pathOf('a', 'c'), ['a', 'b', 'c']);
@@ -131,17 +94,7 @@ describe('lossy link: 30 % random loss on A–C moves traffic to A→B→C', { s
 describe('dead relay: traffic finds another relay (4 sites)', { skip }, () => {
   let ol: OverlayLab;
   before(async () => {
-    ol = await OverlayLab.create({ sites: ['a', 'b', 'c', 'd'], latency: true });
-    // b is the better relay (10 + 10 ms) than d (20 + 20 ms); a–c is cut from the start.
-    await ol.lab.setLatency('a', 'b', 10);
-    await ol.lab.setLatency('b', 'c', 10);
-    await ol.lab.setLatency('a', 'd', 20);
-    await ol.lab.setLatency('d', 'c', 20);
-    await ol.lab.setLatency('b', 'd', 20);
-    await ol.lab.cut('a', 'c');
-    ol.startAll();
-    await ol.waitConverged(30_000);
-    await ol.waitPath('a', 'c', ['a', 'b', 'c']);
+    ol = await createTwoRelayLab();
   });
   after(() => closeLab(ol));
 

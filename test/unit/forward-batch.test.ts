@@ -163,7 +163,7 @@ test('inner checks: a member cannot claim another address as source nor reach pa
   sealIp(udp(a.address, c.address)); // fine
   await settle();
   assert.equal(h.drops('c', 'spoofed-source'), 1);
-  assert.equal(h.drops('c', 'not-for-us'), 1);
+  assert.equal(h.drops('c', 'not-local-destination'), 1);
   assert.equal(h.drops('c', 'not-ip'), 1);
   assert.equal(c.tun.written.length, 1);
 });
@@ -253,8 +253,8 @@ test('relay repeats: in one batch, a header seen before takes its decision; the 
     return d;
   };
   const before = b.counters.peer(a.m.id).relayedPackets;
-  // One batch at b: a packet, its twin, the twin with hop limit 1, one naming c as the next relay
-  // (misrouted), and the twin again from an address b never authenticated.
+  // One batch at b: a packet, its twin, the twin with hop limit 1, one that says b was passed already
+  // (misrouted), and the twin again from an address bound to no member.
   b.transport.enqueue(
     variant(() => {}),
     a.endpoint,
@@ -268,7 +268,7 @@ test('relay repeats: in one batch, a header seen before takes its decision; the 
     a.endpoint,
   );
   b.transport.enqueue(
-    variant((d) => d.writeUInt32BE(h.site('c').m.id, 4)),
+    variant((d) => (d[3] = 1)),
     a.endpoint,
   );
   b.transport.enqueue(

@@ -27,9 +27,13 @@ export class FakeProber implements ProbePort {
   link(m: NodeId): LinkPort | undefined {
     return this.links.get(m);
   }
-  onReply(): void {}
+  onReply(): boolean {
+    return false;
+  }
   onProbeReceived(): void {}
-  learnEndpoint(): void {}
+  learnEndpoint(): boolean {
+    return false;
+  }
   markActive(m: NodeId): void {
     this.active.push(m);
   }
@@ -45,6 +49,7 @@ export class FakeRouter implements RoutePort {
   receiveControl(from: NodeId, message: Uint8Array): void {
     this.control.push({ from, message: Buffer.from(message) });
   }
+  avoid(): void {}
 }
 
 export interface Site {
@@ -141,7 +146,7 @@ export class ForwardHarness {
 
   /**
    * A direct link between two sites: each one's prober calls it alive, each endpoint is known and
-   * authenticated (as after direct authenticated traffic), and the two have a confirmed session.
+   * bound to its member (as after a probe answered from it), and the two have a confirmed session.
    */
   async link(a: string, b: string): Promise<void> {
     this.setLink(a, b, true);
@@ -154,7 +159,7 @@ export class ForwardHarness {
     const x = this.site(from);
     const y = this.site(to);
     const [key] = x.peers.setEndpoints(y.m.id, [y.endpoint]);
-    x.peers.authenticate(key!, y.m.id);
+    x.peers.bind(key!, y.m.id, this.clock.now()); // as after a probe answered from there
     x.prober.links.set(y.m.id, { alive, endpointKey: endpointKey(y.endpoint) });
   }
 

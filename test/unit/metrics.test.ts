@@ -145,10 +145,21 @@ describe('metrics of a real node (three-node cluster)', () => {
   it('exports every drop and handshake-rejection reason, from zero', async () => {
     const samples = await scrape(a);
     const drops = find(samples, 'overlay_rx_dropped_total');
-    for (const reason of ['auth-failed', 'replayed', 'no-route', 'handshake-rejected', 'tun-full'])
+    for (const reason of [
+      'auth-failed',
+      'replayed',
+      'no-route',
+      'handshake-rejected',
+      'tun-full',
+      'wrong-previous-hop',
+      'not-local-destination',
+    ])
       assert.equal(drops.filter((s) => s.labels.reason === reason).length, 1, reason);
     for (const s of drops) assert.equal(s.value, a.counters.drops.get(s.labels.reason) ?? 0, s.labels.reason);
     assert.equal(one(samples, 'overlay_handshake_rejected_total', { reason: 'bad-mac' }).value, 0);
+    assert.equal(one(samples, 'overlay_endpoint_conflicts_total', {}).value, a.counters.endpointConflicts);
+    for (const m of ['b', 'c'])
+      assert.equal(one(samples, 'overlay_path_failures_total', { destination: m }).value, 0, m);
   });
 
   it('passes promtool check metrics', { skip: PROMTOOL ? false : 'promtool not installed' }, async () => {

@@ -5,9 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sodium from 'sodium-native';
-import { OpenCode, OPEN_HAS_PEER6, OPEN_HAS_SELF6, packetBinding } from '../../src/native/packet-binding.js';
+import {
+  OpenCode,
+  OPEN_ADDRS_BYTES,
+  OPEN_ADDRS_V4,
+  OPEN_ADDRS_V6,
+  OPEN_HAS_PEER6,
+  packetBinding,
+} from '../../src/native/packet-binding.js';
 import { DataKeypair, OpenError } from '../../src/session/keypair.js';
-import { InnerKind, PacketType } from '../../src/wire/constants.js';
+import { InnerKind, PacketType, PathFlags } from '../../src/wire/constants.js';
 import { writeRoutedHeader } from '../../src/wire/routed-header.js';
 import { packed, packet, payloadBytes, UDP } from './ip-packets.js';
 
@@ -178,13 +185,17 @@ function openBatch(kp: DataKeypair, dgrams: Buffer[], addrs = addressBlock()): O
   };
 }
 
+/** The member is 10.0.0.1 / fd00::1; we accept 10.0.0.2/32 and fd00::2/128. */
 function addressBlock(): { bytes: Uint8Array; flags: number } {
-  const bytes = new Uint8Array(40);
+  const bytes = new Uint8Array(OPEN_ADDRS_BYTES);
   bytes.set([10, 0, 0, 1], 0);
   bytes.set(Buffer.from('fd000000000000000000000000000001', 'hex'), 4);
-  bytes.set([10, 0, 0, 2], 20);
-  bytes.set(Buffer.from('fd000000000000000000000000000002', 'hex'), 24);
-  return { bytes, flags: OPEN_HAS_PEER6 | OPEN_HAS_SELF6 };
+  bytes[20] = 1;
+  bytes[21] = 1;
+  bytes.set([10, 0, 0, 2, 255, 255, 255, 255], OPEN_ADDRS_V4);
+  bytes.set(Buffer.from('fd000000000000000000000000000002', 'hex'), OPEN_ADDRS_V6);
+  bytes[OPEN_ADDRS_V6 + 16] = 128;
+  return { bytes, flags: OPEN_HAS_PEER6 };
 }
 
 const ip = (n: number, src = '10.0.0.1', dst = '10.0.0.2'): Buffer =>
@@ -224,7 +235,7 @@ test('the single-packet seal and the batch seal share one counter and one wire f
   const { bytes, length } = header([]);
   const out = Buffer.alloc(200);
   bytes.copy(out, 0, 0, length);
-  const end = kp.seal(out, length - 8, Buffer.from([InnerKind.Keepalive]), 0);
+  const end = kp.seal(out, length - 8, Buffer.from([InnerKind.Keepalive]), 0, PathFlags.Direct);
   assert.ok(end > 0);
   const [next] = sealBatch(kp, [], [ip(1)]);
   assert.equal(next!.readBigUInt64BE(4 + 12), 1n);
@@ -276,7 +287,7 @@ test('inner checks: source, destination, version and length, each with its own c
   ]);
   assert.deepEqual(r.results, [
     OpenCode.SpoofedSource,
-    OpenCode.NotForUs,
+    OpenCode.NotLocalDestination,
     OpenCode.NotIp,
     OpenCode.BadInner,
     OpenCode.Delivered,
@@ -285,10 +296,16 @@ test('inner checks: source, destination, version and length, each with its own c
     OpenCode.OtherKind,
   ]);
   assert.deepEqual(r.delivered, [ip(1), v6], 'padding cut at the IP length');
-  // Without IPv6 addresses on either side, IPv6 packets are refused as spoofed.
+  // A member without an IPv6 address cannot send IPv6 packets at all.
   const v4only = addressBlock();
   assert.deepEqual(openBatch(kp, [seal(9, withKind(v6))], { bytes: v4only.bytes, flags: 0 }).results, [
     OpenCode.SpoofedSource,
+  ]);
+  // A destination inside an accepted prefix passes: 10.0.0.0/24 instead of 10.0.0.2/32.
+  const subnet = addressBlock();
+  subnet.bytes.set([10, 0, 0, 0, 255, 255, 255, 0], OPEN_ADDRS_V4);
+  assert.deepEqual(openBatch(kp, [seal(10, withKind(ip(1, '10.0.0.1', '10.0.0.77')))], subnet).results, [
+    OpenCode.Delivered,
   ]);
 });
 

@@ -226,21 +226,80 @@ test('the best endpoint is the cheaper one, and stays unless another is clearly 
   assert.equal(h.prober.link(A)?.endpointKey, 'far');
 });
 
-test('learned endpoints are probed too, at most maxLearnedEndpoints per member', () => {
-  const h = new ProbeHarness({ maxLearnedEndpoints: 2 });
+test('a source address is only a candidate: probed at 0, 0.5 and 1.5 s, forgotten at 3.5 s without a reply', () => {
+  const h = new ProbeHarness();
   h.prober.setEndpoints(A, []);
-  assert.equal(h.prober.link(A), undefined, 'no endpoint, no link');
-  h.rtt.set('nat3', 30);
+  assert.equal(h.prober.learnEndpoint(A, 'spoofed', 0), true);
+  // More packets "from" it refresh nothing: only a reply from that address would.
+  for (let t = 100; t < 3000; t += 100) {
+    h.runUntil(t);
+    assert.equal(h.prober.learnEndpoint(A, 'spoofed', t), false);
+  }
+  h.runUntil(3400);
+  assert.deepEqual(
+    h.prober.endpoints(A).map((e) => e.endpointKey),
+    ['spoofed'],
+    'still waiting for an answer',
+  );
+  h.runUntil(120_000);
+  assert.deepEqual(
+    h.sentTo('spoofed').map((p) => p.at),
+    [0, 500, 1500],
+    'three probes in all, backing off',
+  );
+  assert.deepEqual(h.prober.endpoints(A), [], 'forgotten');
+  assert.equal(h.prober.link(A), undefined);
+});
+
+test('a candidate that answers becomes a learned endpoint, probed and used like a configured one', () => {
+  const h = new ProbeHarness();
+  h.prober.setEndpoints(A, []);
+  h.rtt.set('nat', 30);
+  h.prober.learnEndpoint(A, 'nat', 0);
+  h.runUntil(60_000);
+  assert.equal(h.prober.link(A)?.alive, true);
+  assert.equal(h.prober.link(A)?.endpointKey, 'nat');
+  assert.ok(h.sentTo('nat', 50_000).length >= 9, 'probed on the idle schedule, not forgotten');
+});
+
+test('at most maxCandidateEndpoints candidates per member; the oldest makes room', () => {
+  const h = new ProbeHarness({ maxCandidateEndpoints: 2 });
+  h.prober.setEndpoints(A, ['configured']);
+  for (let i = 0; i < 50; i++) h.prober.learnEndpoint(A, `spoof${i}`, i);
+  assert.deepEqual(
+    h.prober.endpoints(A).map((e) => e.endpointKey),
+    ['configured', 'spoof48', 'spoof49'],
+  );
+});
+
+test('at most maxLearnedEndpoints proven endpoints per member; a new proof evicts the worst one', () => {
+  const h = new ProbeHarness({ maxLearnedEndpoints: 2, maxCandidateEndpoints: 4 });
+  h.prober.setEndpoints(A, []);
+  for (const k of ['nat1', 'nat2', 'nat3']) h.rtt.set(k, 30);
   h.prober.learnEndpoint(A, 'nat1', 0);
-  h.prober.learnEndpoint(A, 'nat2', 1);
-  h.prober.learnEndpoint(A, 'nat3', 2);
-  // The least recently heard one made room.
+  h.prober.learnEndpoint(A, 'nat2', 0);
+  h.runUntil(1000);
+  h.rtt.delete('nat1'); // nat1 dies: it is the one to make room
+  h.runUntil(20_000);
+  h.prober.learnEndpoint(A, 'nat3', h.now);
+  h.runUntil(21_000);
   assert.deepEqual(
     h.prober.endpoints(A).map((e) => e.endpointKey),
     ['nat2', 'nat3'],
   );
-  h.runUntil(2000);
   assert.equal(h.prober.link(A)?.alive, true);
+});
+
+test('onReply is proof only for a probe sent to that member at that very address', () => {
+  const h = new ProbeHarness();
+  h.prober.setEndpoints(A, ['a']);
+  h.prober.setEndpoints(B, ['b']);
+  h.runUntil(1);
+  const p = h.sentTo('a')[0];
+  assert.equal(h.prober.onReply(A, 'elsewhere', p.id, 5), false, 'another address');
+  assert.equal(h.prober.onReply(B, 'a', p.id, 5), false, 'another member');
+  assert.equal(h.prober.onReply(A, 'a', p.id, 5), true);
+  assert.equal(h.prober.onReply(A, 'a', p.id, 6), false, 'each probe answers once');
 });
 
 test('probe intervals carry ±10 % jitter so members started together drift apart', () => {

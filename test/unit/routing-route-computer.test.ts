@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packLink } from '../../src/routing/advert.js';
-import { LinkGraph } from '../../src/routing/graph.js';
-import { RouteComputer } from '../../src/routing/route-computer.js';
+import type { RouteComputer } from '../../src/routing/route-computer.js';
 import { DEFAULT_ROUTING_PARAMS as P } from '../../src/routing/routing-params.js';
+import { computedNetwork } from './routing-fixtures.js';
 
 const SELF = 1;
 const DESTS = [1, 2, 3, 4, 5];
@@ -13,25 +12,12 @@ const DESTS = [1, 2, 3, 4, 5];
  * 3–5 (10 ms). Tree: 1-2, 2-3, 2-4, 3-5. Links 1–3 and 3–4 are not on it.
  */
 function network() {
-  const g = new LinkGraph(SELF, P.cost);
-  const rc = new RouteComputer(SELF, P, g, { report: () => {} });
-  /** Node `n` advertises links to the keys of `rtts` (ms, loss 0); returns the graph change. */
-  const advertise = (n: number, rtts: Record<number, number>) =>
-    g.setAdvert(
-      n,
-      new Map(
-        Object.entries(rtts).map(([m, rtt]) => [Number(m), packLink({ rttMs: rtt, loss: 0, flags: 0 })]),
-      ),
-      rc.affects,
-    );
-  rc.mark(g.setOwnLink(2, 10));
-  rc.mark(g.setOwnLink(3, 40));
-  rc.mark(advertise(2, { 1: 10, 3: 10, 4: 10 }));
-  rc.mark(advertise(3, { 1: 40, 2: 10, 4: 60, 5: 10 }));
-  rc.mark(advertise(4, { 2: 10, 3: 60 }));
-  rc.mark(advertise(5, { 3: 10 }));
-  rc.run(0, DESTS);
-  return { g, rc, advertise };
+  return computedNetwork(
+    SELF,
+    { 2: 10, 3: 40 },
+    { 2: { 1: 10, 3: 10, 4: 10 }, 3: { 1: 40, 2: 10, 4: 60, 5: 10 }, 4: { 2: 10, 3: 60 }, 5: { 3: 10 } },
+    DESTS,
+  );
 }
 
 const path = (rc: RouteComputer, dst: number) => rc.selector.get(dst)?.nodes;

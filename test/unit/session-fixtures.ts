@@ -7,8 +7,8 @@ import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js'
 import { SEAL_REFUSED } from '../../src/session/keypair.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
-import { ADDRESS_BYTES, INITIAL_TTL, PacketType } from '../../src/wire/constants.js';
-import { parseRoutedHeader, writeRoutedHeader } from '../../src/wire/routed-header.js';
+import { ADDRESS_BYTES, INITIAL_TTL, PacketType, PathFlags } from '../../src/wire/constants.js';
+import { parseRoutedHeader, pathFlagsFor, writeRoutedHeader } from '../../src/wire/routed-header.js';
 
 export interface Member {
   keyPair: KeyPair;
@@ -58,7 +58,7 @@ export function send(
 ): Buffer | null {
   const buf = Buffer.alloc(1500);
   const addrOffset = writeRoutedHeader(buf, PacketType.Data, INITIAL_TTL, [], fromId, toId) - ADDRESS_BYTES;
-  const end = from.seal(toId, buf, addrOffset, payload, now);
+  const end = from.seal(toId, buf, addrOffset, payload, now, PathFlags.Direct);
   return end === SEAL_REFUSED ? null : buf.subarray(0, end);
 }
 
@@ -66,6 +66,6 @@ export function send(
 export function receive(to: SessionTable, pkt: Buffer, now: number): Buffer | number {
   const h = parseRoutedHeader(pkt, pkt.length);
   assert.ok(typeof h !== 'string', `bad header: ${String(h)}`);
-  const n = to.open(pkt, h.addrOffset, pkt.length, now);
+  const n = to.open(pkt, h.addrOffset, pkt.length, now, pathFlagsFor(h.routeLen));
   return n < 0 ? n : Buffer.from(pkt.subarray(h.addrOffset + 20, h.addrOffset + 20 + n));
 }

@@ -61,7 +61,7 @@ test('1000 random and mutated bodies never throw, and the real session keeps wor
     assert.doesNotThrow(() => count(a.consumeResponse(B.id, body, `s${rand(8)}`, i)));
     const pkt = Buffer.alloc(Math.max(body.length, 1));
     body.copy(pkt);
-    assert.doesNotThrow(() => b.open(pkt, rand(40), rand(pkt.length + 5), i));
+    assert.doesNotThrow(() => b.open(pkt, rand(40), rand(pkt.length + 5), i, rand(2)));
   }
   assert.equal(reasons.get('ok') ?? 0, 0, 'nothing forged was accepted');
   assert.ok(

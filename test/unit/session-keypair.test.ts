@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sodium from 'sodium-native';
 import { DataKeypair, OpenError, SEAL_REFUSED, openErrorReason } from '../../src/session/keypair.js';
+import { PathFlags } from '../../src/wire/constants.js';
 
 const ADDR = 12; // as if the route listed two relays: addresses start at 4 + 4 * 2
+const FLAGS = PathFlags.Relayed; // ... so sealed and opened as relayed
 const SRC = 0x0a0b0c0d;
 const DST = 0x01020304;
 
@@ -46,7 +48,7 @@ function sealed(kp: DataKeypair, payload: Uint8Array, now = 1000): Buffer {
   const buf = Buffer.alloc(ADDR + 20 + payload.byteLength + 16 + 10); // spare room past the end
   buf.writeUInt32BE(SRC, ADDR);
   buf.writeUInt32BE(DST, ADDR + 4);
-  const end = kp.seal(buf, ADDR, payload, now);
+  const end = kp.seal(buf, ADDR, payload, now, FLAGS);
   assert.equal(end, ADDR + 20 + payload.byteLength + 16);
   return buf.subarray(0, end);
 }
@@ -59,7 +61,7 @@ test('seal writes receiverIndex and a big-endian counter, and open restores the 
     assert.equal(pkt.readUInt32BE(ADDR + 8), 222, 'receiverIndex is the peer index');
     assert.equal(pkt.readBigUInt64BE(ADDR + 12), BigInt(i), 'counter');
     assert.notDeepEqual(pkt.subarray(ADDR + 20, ADDR + 20 + payload.length), payload, 'encrypted');
-    const n = b.open(pkt, ADDR, pkt.length, 1000);
+    const n = b.open(pkt, ADDR, pkt.length, 1000, FLAGS);
     assert.equal(n, payload.length);
     assert.deepEqual(pkt.subarray(ADDR + 20, ADDR + 20 + n), payload);
   }
@@ -67,11 +69,13 @@ test('seal writes receiverIndex and a big-endian counter, and open restores the 
   assert.equal(b.receivedAny, true);
 });
 
-test('the AEAD is ChaCha20-Poly1305 IETF, nonce = 4 zero bytes + the header counter bytes, AD = [A, A+20)', () => {
+test('the AEAD is ChaCha20-Poly1305 IETF, nonce = u32 BE pathFlags + the header counter bytes, AD = [A, A+20)', () => {
   const { a } = pair();
   for (let i = 0; i < 5; i++) sealed(a, Buffer.from([0]));
-  const pkt = sealed(a, Buffer.from('abc'));
-  const nonce = Buffer.concat([Buffer.alloc(4), pkt.subarray(ADDR + 12, ADDR + 20)]);
+  const pkt = Buffer.alloc(ADDR + 20 + 3 + 16);
+  const end = a.seal(pkt, ADDR, Buffer.from('abc'), 1000, PathFlags.Direct);
+  assert.equal(end, pkt.length);
+  const nonce = Buffer.concat([Buffer.from([0, 0, 0, 1]), pkt.subarray(ADDR + 12, ADDR + 20)]);
   const plain = Buffer.alloc(3);
   sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
     plain,
@@ -88,13 +92,13 @@ test('plaintext may be a view of another buffer, or sit in place at addrOffset +
   const { a, b } = pair();
   const big = Buffer.from('xxxxPAYLOADyyyy');
   const pkt = sealed(a, big.subarray(4, 11));
-  assert.equal(b.open(pkt, ADDR, pkt.length, 1000), 7);
+  assert.equal(b.open(pkt, ADDR, pkt.length, 1000, FLAGS), 7);
   assert.equal(pkt.subarray(ADDR + 20, ADDR + 27).toString(), 'PAYLOAD');
 
   const inPlace = Buffer.alloc(ADDR + 20 + 5 + 16);
   inPlace.write('INNER', ADDR + 20);
-  const end = a.seal(inPlace, ADDR, inPlace.subarray(ADDR + 20, ADDR + 25), 1000);
-  assert.equal(b.open(inPlace, ADDR, end, 1000), 5);
+  const end = a.seal(inPlace, ADDR, inPlace.subarray(ADDR + 20, ADDR + 25), 1000, FLAGS);
+  assert.equal(b.open(inPlace, ADDR, end, 1000, FLAGS), 5);
   assert.equal(inPlace.subarray(ADDR + 20, ADDR + 25).toString(), 'INNER');
 });
 
@@ -112,11 +116,23 @@ test('tampering with the ciphertext, the tag, or any associated byte fails authe
     const pkt = sealed(a, Buffer.from('\x01some packet'));
     const at = pos < 0 ? pkt.length + pos : pos;
     pkt[at] ^= 0x40;
-    const r = b.open(pkt, ADDR, pkt.length, 1000);
+    const r = b.open(pkt, ADDR, pkt.length, 1000, FLAGS);
     assert.equal(r, OpenError.AuthFailed, field);
     assert.equal(openErrorReason(r), 'auth-failed');
     assert.equal(b.receivedAny, false);
   }
+});
+
+test('a packet sealed as relayed does not open as direct, nor the other way round (route stripped or added)', () => {
+  const { a, b } = pair();
+  const relayed = sealed(a, Buffer.from('\x01via a relay'));
+  assert.equal(b.open(relayed, ADDR, relayed.length, 1000, PathFlags.Direct), OpenError.AuthFailed);
+  const direct = Buffer.alloc(ADDR + 20 + 7 + 16);
+  const end = a.seal(direct, ADDR, Buffer.from('\x01direct'), 1000, PathFlags.Direct);
+  assert.equal(b.open(direct, ADDR, end, 1000, PathFlags.Relayed), OpenError.AuthFailed);
+  assert.equal(b.receivedAny, false, 'neither moved anything');
+  const again = sealed(a, Buffer.from('\x01honest'));
+  assert.equal(b.open(again, ADDR, again.length, 1000, FLAGS), 7, 'the session still works');
 });
 
 test('a duplicate is rejected as replayed; reordering within the window is accepted', () => {
@@ -124,8 +140,8 @@ test('a duplicate is rejected as replayed; reordering within the window is accep
   const pkts = Array.from({ length: 50 }, (_, i) => sealed(a, Buffer.from([1, i])));
   const copies = pkts.map((p) => Buffer.from(p));
   for (const i of [3, 0, 49, 1, 2, 10, 4])
-    assert.equal(b.open(pkts[i], ADDR, pkts[i].length, 1000), 2, `packet ${i}`);
-  const r = b.open(copies[10], ADDR, copies[10].length, 1000);
+    assert.equal(b.open(pkts[i], ADDR, pkts[i].length, 1000, FLAGS), 2, `packet ${i}`);
+  const r = b.open(copies[10], ADDR, copies[10].length, 1000, FLAGS);
   assert.equal(r, OpenError.Replayed);
   assert.equal(openErrorReason(r), 'replayed');
 });
@@ -135,25 +151,25 @@ test('a forged packet that fails authentication does not move the replay window'
   const real = sealed(a, Buffer.from([1]));
   const forged = Buffer.from(real);
   forged.writeUInt32BE(0x10_0000, ADDR + 12); // counter 2^52: far ahead
-  assert.equal(b.open(forged, ADDR, forged.length, 1000), OpenError.AuthFailed);
-  assert.equal(b.open(real, ADDR, real.length, 1000), 1);
+  assert.equal(b.open(forged, ADDR, forged.length, 1000, FLAGS), OpenError.AuthFailed);
+  assert.equal(b.open(real, ADDR, real.length, 1000, FLAGS), 1);
 });
 
 test('counters of 2^53 and above are refused before decryption', () => {
   const { a, b } = pair();
   const pkt = sealed(a, Buffer.from([1]));
   pkt.writeUInt32BE(0x20_0000, ADDR + 12);
-  assert.equal(b.open(pkt, ADDR, pkt.length, 1000), OpenError.Replayed);
+  assert.equal(b.open(pkt, ADDR, pkt.length, 1000, FLAGS), OpenError.Replayed);
 });
 
 test('packets too short to hold a tag are truncated; a bad length never throws', () => {
   const { a, b } = pair();
   const pkt = sealed(a, Buffer.alloc(0));
   assert.equal(pkt.length, ADDR + 36);
-  assert.equal(b.open(Buffer.from(pkt), ADDR, pkt.length - 1, 1000), OpenError.Truncated);
-  assert.equal(b.open(pkt, ADDR, pkt.length + 100, 1000), OpenError.Truncated);
-  assert.equal(b.open(pkt, -4, pkt.length, 1000), OpenError.Truncated);
-  assert.equal(b.open(pkt, ADDR, pkt.length, 1000), 0, 'an empty plaintext is fine');
+  assert.equal(b.open(Buffer.from(pkt), ADDR, pkt.length - 1, 1000, FLAGS), OpenError.Truncated);
+  assert.equal(b.open(pkt, ADDR, pkt.length + 100, 1000, FLAGS), OpenError.Truncated);
+  assert.equal(b.open(pkt, -4, pkt.length, 1000, FLAGS), OpenError.Truncated);
+  assert.equal(b.open(pkt, ADDR, pkt.length, 1000, FLAGS), 0, 'an empty plaintext is fine');
 });
 
 test('after REJECT_AFTER the keypair neither seals nor opens', () => {
@@ -161,9 +177,9 @@ test('after REJECT_AFTER the keypair neither seals nor opens', () => {
   const early = sealed(a, Buffer.from([1]), 5999);
   const buf = Buffer.alloc(64);
   assert.equal(a.canSend(5999), true);
-  assert.equal(a.seal(buf, ADDR, Buffer.from([1]), 6000), SEAL_REFUSED);
+  assert.equal(a.seal(buf, ADDR, Buffer.from([1]), 6000, FLAGS), SEAL_REFUSED);
   assert.equal(a.canSend(6000), false);
-  const r = b.open(early, ADDR, early.length, 6000);
+  const r = b.open(early, ADDR, early.length, 6000, FLAGS);
   assert.equal(r, OpenError.Expired);
   assert.equal(openErrorReason(r), 'expired');
 });
@@ -171,7 +187,7 @@ test('after REJECT_AFTER the keypair neither seals nor opens', () => {
 test('the send counter stops at rejectAfterMessages', () => {
   const { a } = pair({ rejectAfterMessages: 3 });
   for (let i = 0; i < 3; i++) sealed(a, Buffer.from([i]));
-  assert.equal(a.seal(Buffer.alloc(64), ADDR, Buffer.from([9]), 1000), SEAL_REFUSED);
+  assert.equal(a.seal(Buffer.alloc(64), ADDR, Buffer.from([9]), 1000, FLAGS), SEAL_REFUSED);
 });
 
 test('destroy zeroes the keys: the keypair then refuses to seal or open', () => {
@@ -179,14 +195,14 @@ test('destroy zeroes the keys: the keypair then refuses to seal or open', () => 
   const pkt = sealed(a, Buffer.from([1]));
   b.destroy();
   a.destroy();
-  assert.equal(b.open(pkt, ADDR, pkt.length, 1000), OpenError.Expired);
-  assert.equal(a.seal(Buffer.alloc(64), ADDR, Buffer.from([1]), 1000), SEAL_REFUSED);
+  assert.equal(b.open(pkt, ADDR, pkt.length, 1000, FLAGS), OpenError.Expired);
+  assert.equal(a.seal(Buffer.alloc(64), ADDR, Buffer.from([1]), 1000, FLAGS), SEAL_REFUSED);
   assert.equal(a.isDestroyed, true);
 });
 
 test('sealing into a buffer that is too small is a caller bug and throws RangeError', () => {
   const { a } = pair();
-  assert.throws(() => a.seal(Buffer.alloc(ADDR + 20 + 16), ADDR, Buffer.from([1]), 1000), RangeError);
+  assert.throws(() => a.seal(Buffer.alloc(ADDR + 20 + 16), ADDR, Buffer.from([1]), 1000, FLAGS), RangeError);
 });
 
 test('destroy overwrites the key buffers the keypair was given', () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { NodeId } from '../../src/identity/node-id.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
+import { PathFlags } from '../../src/wire/constants.js';
 import { A, B, C, receive, send, table as sessionTable, type Member } from './session-fixtures.js';
 
 // Exact timers unless a test asks for jitter.
@@ -261,7 +262,7 @@ test('the low-level receive path (receiveKeypair, keypair.open, confirmReceived)
   assert.ok(found);
   assert.equal(found.peer, A.id);
   assert.equal(b.sendKeypair(A.id, 1), undefined);
-  assert.equal(found.keypair.open(pkt, 4, pkt.length, 1), 1);
+  assert.equal(found.keypair.open(pkt, 4, pkt.length, 1, PathFlags.Direct), 1);
   b.confirmReceived(found.peer, found.keypair);
   assert.equal(b.sendKeypair(A.id, 1), found.keypair);
 });

@@ -1,0 +1,91 @@
+// Which member an underlay address belongs to, as far as this node has proof: an address is bound to a
+// member only when an authenticated reply to a probe we sent to that very address came back from it
+// (control-channel.ts onProbeReply). A packet merely arriving from an address proves nothing about it:
+// a relay can forward, a member can spoof its source. Relays use the binding to check who handed them
+// a packet (relay.ts), destinations to check the last relay (inbound.ts).
+//
+// Rules:
+//   - a binding is live for BINDING_TTL_MS after its last proof (idle links are probed every second,
+//     dead ones every 5 s at most, so a working address is re-proven long before);
+//   - a live binding is never moved to another member: two members cannot both answer at one address,
+//     so the second claim is a spoof or a proxy; the caller counts it (endpointConflicts);
+//   - at most MAX_PER_MEMBER addresses per member (the oldest proof makes room), and expired bindings
+//     are swept: memory per member is bounded whatever addresses it uses.
+import type { NodeId } from '../identity/node-id.js';
+
+export const BINDING_TTL_MS = 30_000;
+/** Configured endpoints (a v4 and a v6, typically) + the prober's learned ones, with room to spare. */
+export const MAX_PER_MEMBER = 8;
+
+interface Binding {
+  member: NodeId;
+  provenAt: number;
+}
+
+export type BindResult = 'bound' | 'refreshed' | 'conflict';
+
+export class EndpointBindings {
+  private readonly byKey = new Map<string, Binding>();
+  private readonly keysOf = new Map<NodeId, Set<string>>();
+
+  /** `member` answered a probe we sent to `key`. */
+  bind(key: string, member: NodeId, now: number): BindResult {
+    const b = this.byKey.get(key);
+    if (b && b.member === member) {
+      b.provenAt = now;
+      return 'refreshed';
+    }
+    if (b && now - b.provenAt < BINDING_TTL_MS) return 'conflict';
+    if (b) this.unbind(key, b.member);
+    let keys = this.keysOf.get(member);
+    if (!keys) {
+      keys = new Set();
+      this.keysOf.set(member, keys);
+    }
+    if (keys.size >= MAX_PER_MEMBER) this.unbind(this.oldest(keys), member);
+    this.byKey.set(key, { member, provenAt: now });
+    keys.add(key);
+    return 'bound';
+  }
+
+  /** The member live-bound to `key`, if any. */
+  memberAt(key: string, now: number): NodeId | undefined {
+    const b = this.byKey.get(key);
+    return b && now - b.provenAt < BINDING_TTL_MS ? b.member : undefined;
+  }
+
+  /** Drops expired bindings (called a few times a minute). */
+  sweep(now: number): void {
+    for (const [key, b] of this.byKey) if (now - b.provenAt >= BINDING_TTL_MS) this.unbind(key, b.member);
+  }
+
+  /** Drops every binding of a member that left the configuration. */
+  forget(member: NodeId): void {
+    for (const key of this.keysOf.get(member) ?? []) this.byKey.delete(key);
+    this.keysOf.delete(member);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  private oldest(keys: Set<string>): string {
+    let oldest = '';
+    let at = Infinity;
+    for (const k of keys) {
+      const t = this.byKey.get(k)?.provenAt ?? -Infinity;
+      if (t < at) {
+        at = t;
+        oldest = k;
+      }
+    }
+    return oldest;
+  }
+
+  private unbind(key: string, member: NodeId): void {
+    this.byKey.delete(key);
+    const keys = this.keysOf.get(member);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysOf.delete(member);
+  }
+}

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BINDING_TTL_MS, EndpointBindings, MAX_PER_MEMBER } from '../../src/forward/endpoint-bindings.js';
+
+test('an address proven for one member is not rebound to another while the proof is live', () => {
+  const b = new EndpointBindings();
+  assert.equal(b.bind('10.0.0.2:7946', 2, 0), 'bound');
+  assert.equal(b.bind('10.0.0.2:7946', 3, 1000), 'conflict');
+  assert.equal(b.memberAt('10.0.0.2:7946', 1000), 2);
+  assert.equal(b.bind('10.0.0.2:7946', 2, 20_000), 'refreshed', 'a new proof extends it');
+  assert.equal(b.bind('10.0.0.2:7946', 3, 20_000 + BINDING_TTL_MS - 1), 'conflict');
+  // Not re-proven for a whole TTL (the member moved away): the address may belong to someone else now.
+  assert.equal(b.memberAt('10.0.0.2:7946', 20_000 + BINDING_TTL_MS), undefined);
+  assert.equal(b.bind('10.0.0.2:7946', 3, 20_000 + BINDING_TTL_MS), 'bound');
+  assert.equal(b.memberAt('10.0.0.2:7946', 20_000 + BINDING_TTL_MS), 3);
+});
+
+test('bindings per member are capped (the oldest proof makes room) and expired ones are swept', () => {
+  const b = new EndpointBindings();
+  for (let i = 0; i < 100; i++) b.bind(`10.0.${i}.1:7946`, 2, i);
+  assert.equal(b.size, MAX_PER_MEMBER);
+  assert.equal(b.memberAt('10.0.0.1:7946', 100), undefined, 'oldest gone');
+  assert.equal(b.memberAt('10.0.99.1:7946', 100), 2);
+  b.bind('10.9.9.9:1', 3, 50_000);
+  b.sweep(50_000);
+  assert.equal(b.size, 1, 'only the live one stays');
+  b.forget(3);
+  assert.equal(b.size, 0);
+});
