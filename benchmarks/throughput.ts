@@ -8,7 +8,7 @@
 // wan's per-pair counters prove which underlay paths each system used.
 //
 //   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
-//        [--systems raw,overlayd,overlayd-off,wireguard-go,tinc] [--tests single,parallel,udp]
+//        [--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp]
 //        [--wait-quiet S] [--json out.json]
 //
 // --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
@@ -38,7 +38,9 @@ import { reportThroughput, ThroughputResults } from './lib/throughput-report.js'
 import { WireguardPair, WireguardRelay } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
-const SYSTEMS = ['raw', 'overlayd', 'overlayd-off', 'wireguard-go', 'tinc'] as const;
+const SYSTEMS = ['raw', 'overlayd', 'overlayd-off', 'overlayd-fifo', 'wireguard-go', 'tinc'] as const;
+/** Run unless --systems names others; overlayd-fifo (the standing-delay control off) only when named. */
+const DEFAULT_SYSTEMS: readonly System[] = ['raw', 'overlayd', 'overlayd-off', 'wireguard-go', 'tinc'];
 type System = (typeof SYSTEMS)[number];
 const TESTS = ['single', 'parallel', 'udp'] as const;
 type Test = (typeof TESTS)[number];
@@ -67,10 +69,10 @@ function parse(): Settings {
   const common = commonOptions(
     values,
     'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-      '[--systems raw,overlayd,overlayd-off,wireguard-go,tinc] [--tests single,parallel,udp] ' +
+      '[--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp] ' +
       '[--wait-quiet S] [--json FILE]',
   );
-  const systems = new Set((values.systems ?? SYSTEMS.join(',')).split(',') as System[]);
+  const systems = new Set((values.systems ?? DEFAULT_SYSTEMS.join(',')).split(',') as System[]);
   for (const s of systems)
     if (!SYSTEMS.includes(s)) usageError(`unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
   const tests = new Set((values.tests ?? TESTS.join(',')).split(',') as Test[]);
@@ -135,8 +137,15 @@ async function measureOnce(
 
 /** overlayd with its offloads on (the default) or forced off (--no-offloads): same code, same lab. */
 const VARIANTS = {
-  overlayd: { key: 'overlayd', label: 'overlayd', args: [] as string[] },
-  'overlayd-off': { key: 'overlayd-off', label: 'overlayd --no-offloads', args: ['--no-offloads'] },
+  overlayd: { key: 'overlayd', label: 'overlayd', args: [] as string[], env: {} },
+  'overlayd-off': { key: 'overlayd-off', label: 'overlayd --no-offloads', args: ['--no-offloads'], env: {} },
+  // Before/after for the receive queue's standing-delay control (src/transport/standing-delay.ts).
+  'overlayd-fifo': {
+    key: 'overlayd-fifo',
+    label: 'overlayd, standing-delay control off',
+    args: [] as string[],
+    env: { OVERLAYD_STANDING_DELAY: 'off' },
+  },
 };
 
 async function runOverlayd(
@@ -146,7 +155,17 @@ async function runOverlayd(
   variant: (typeof VARIANTS)[keyof typeof VARIANTS],
 ): Promise<void> {
   const lab = ol.lab;
-  for (const site of SITES) ol.start(site, variant.args);
+  // The daemons inherit the environment at spawn: set the variant's for the start only.
+  const saved = { ...process.env };
+  Object.assign(process.env, variant.env);
+  try {
+    for (const site of SITES) ol.start(site, variant.args);
+  } finally {
+    for (const k of Object.keys(variant.env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
   try {
     await ol.waitConverged(30_000);
     await waitPath(ol, 'a', 'c', 'a>c');
@@ -291,6 +310,7 @@ async function main(): Promise<void> {
       );
       await attempt(round, 'overlayd', () => runOverlayd(ol, s, res, VARIANTS.overlayd));
       await attempt(round, 'overlayd-off', () => runOverlayd(ol, s, res, VARIANTS['overlayd-off']));
+      await attempt(round, 'overlayd-fifo', () => runOverlayd(ol, s, res, VARIANTS['overlayd-fifo']));
       await attempt(round, 'wireguard-go', () => runWireguard(lab, s, res));
       await attempt(round, 'tinc', () => runTinc(lab, s, res));
     }

@@ -23,6 +23,9 @@
 //   An error the kernel queued on the socket (an ICMP unreachable, reported as ECONNREFUSED etc. on the
 //   next recv, or as POLLERR, which makes libuv stop the poll handle) is counted and reading goes on.
 //   SO_RXQ_OVFL reports the datagrams the socket's receive queue dropped when full: counted too.
+//   SO_TIMESTAMPNS stamps each receive with the time the kernel queued it: the age of each message when
+//   it is read (µs, per slot) goes to JS, whose standing-delay control (src/transport/standing-delay.ts)
+//   drops what sat too long in the queue.
 //
 // Send flow (udp_send_batch): consecutive datagrams to one address that all have the size of the first
 // (the last may be shorter) leave as one message with UDP_SEGMENT (GSO: the kernel, or the NIC, cuts
@@ -45,6 +48,7 @@
 #include <string.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -73,7 +77,8 @@ enum {
   STAT_RX_TRUNCATED = 3, // datagrams longer than a slot: discarded unread
   STAT_RX_QUEUE_DROPS = 4, // SO_RXQ_OVFL: the receive queue was full (cumulative, as the kernel counts)
   STAT_TX_GSO = 5,         // messages sent with UDP_SEGMENT
-  STAT_COUNT = 6
+  STAT_RX_MESSAGES = 6,    // receives (slots) behind the batch being delivered; their ages are in `ages`
+  STAT_COUNT = 7
 };
 // Results of one udp_send_batch, in the Int32Array passed to it.
 enum { RES_DROPPED = 0, RES_FAILED = 1, RES_LAST_FAIL_ERRNO = 2, RES_LAST_DROP_ERRNO = 3, RES_COUNT = 4 };
@@ -119,6 +124,8 @@ typedef struct {
   napi_ref dg_offsets_ref;
   napi_ref dg_lengths_ref;
   napi_ref dg_sources_ref;
+  napi_ref ages_ref; // Uint32Array: per receive slot, µs the message waited in the socket queue
+  uint32_t *ages;
   uint32_t *dg_offsets;
   uint32_t *dg_lengths;
   uint32_t *dg_sources;
@@ -269,6 +276,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   }
   // Drops of a full receive queue become visible (a count in a control message on every receive).
   (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  // When each datagram was queued, so its wait in the queue can be measured (0 if refused).
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
   int gro = (flags & OPEN_OFFLOADS) && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
   udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcv_bytes);
   udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, snd_bytes);
@@ -387,8 +396,9 @@ done:
   napi_close_handle_scope(env, scope);
 }
 
-// Control messages of one receive: the GRO segment size and the receive-queue drop count.
-#define RX_CONTROL_BYTES (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)))
+// Control messages of one receive: the GRO segment size, the receive-queue drop count, the time queued.
+#define RX_CONTROL_BYTES                                                                                     \
+  (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)))
 
 // Adds message `slot` (len bytes, gso_size 0 if not coalesced) to the datagram list. Returns false if
 // the list is full.
@@ -408,9 +418,25 @@ static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gs
   return true;
 }
 
-static void udp_read_control(udp_t *u, struct msghdr *m, uint32_t *gso_size) {
+// Microseconds from `queued` to `now`, 0 if the clock stepped back, saturated at 2^32-1.
+static uint32_t udp_age_us(const struct timespec *queued, const struct timespec *now) {
+  const int64_t ns = (int64_t)(now->tv_sec - queued->tv_sec) * 1000000000 + (now->tv_nsec - queued->tv_nsec);
+  if (ns <= 0) return 0;
+  return ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
+}
+
+// Reads a receive's control messages; *age_us is how long it waited in the queue (0 if not stamped).
+static void udp_read_control(udp_t *u, struct msghdr *m, const struct timespec *now, uint32_t *gso_size,
+                             uint32_t *age_us) {
   *gso_size = 0;
+  *age_us = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec queued;
+      memcpy(&queued, CMSG_DATA(c), sizeof(queued));
+      *age_us = udp_age_us(&queued, now);
+      continue;
+    }
     if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
       int v;
       memcpy(&v, CMSG_DATA(c), sizeof(v));
@@ -456,11 +482,14 @@ static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
       *stop_err = errno;
       break;
     }
+    // The kernel stamps with CLOCK_REALTIME; one reading serves the whole call.
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     for (int i = 0; i < r; i++) {
       const uint32_t slot = n + (uint32_t)i;
       uint32_t len = msgs[i].msg_len;
       uint32_t gso_size;
-      udp_read_control(u, &msgs[i].msg_hdr, &gso_size);
+      udp_read_control(u, &msgs[i].msg_hdr, &now, &gso_size, &u->ages[slot]);
       udp_record_from_sockaddr(u->addrs + (size_t)slot * UDP_ADDR_BYTES, &names[i]);
       u->lengths[slot] = len;
       // With MSG_TRUNC, msg_len is the real length; the flag check covers kernels that don't say so.
@@ -476,6 +505,7 @@ static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
       break;
     }
   }
+  u->stats[STAT_RX_MESSAGES] = n;
   return n_dg;
 }
 
@@ -513,11 +543,11 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events) {
 static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg);
 
 // udp_start(handle, buffer, slotSize, lengths, addrs, batch, stats, dgOffsets, dgLengths, dgSources,
-//           onBatch(datagrams), onError(err))
+//           onBatch(datagrams), onError(err), ages)
 // The datagram arrays (Uint32Array, same length) receive the split list; with GRO they should hold
 // 64 entries per slot, or fewer slots are read per call.
 static napi_value udp_start(napi_env env, napi_callback_info info) {
-  OVL_ARGS(12)
+  OVL_ARGS(13)
   UDP_HANDLE(u, argv[0])
   if (u->state != UDP_OPEN) {
     udp_throw_errno(env, u->state == UDP_POLLING ? EALREADY : EBADF, "start", u->name, NULL);
@@ -539,6 +569,8 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   if (addrs == NULL) return NULL;
   uint32_t *stats = ovl_typed(env, argv[6], napi_uint32_array, STAT_COUNT, "stats");
   if (stats == NULL) return NULL;
+  uint32_t *ages = ovl_typed(env, argv[12], napi_uint32_array, batch, "ages");
+  if (ages == NULL) return NULL;
   napi_typedarray_type dg_type;
   size_t dg_capacity;
   void *dg_data;
@@ -565,6 +597,7 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   u->lengths = lengths;
   u->addrs = addrs;
   u->stats = stats;
+  u->ages = ages;
   u->slot_size = slot_size;
   u->batch = batch;
   u->dg_offsets = dg_offsets;
@@ -584,6 +617,7 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[9], 1, &u->dg_sources_ref);
   napi_create_reference(env, argv[10], 1, &u->on_batch_ref);
   napi_create_reference(env, argv[11], 1, &u->on_error_ref);
+  napi_create_reference(env, argv[12], 1, &u->ages_ref);
   napi_add_async_cleanup_hook(env, udp_on_env_teardown, u, &u->cleanup_hook);
   u->state = UDP_POLLING;
   // Any failure after uv_poll_init must still uv_close the handle: udp_close does that via UDP_POLLING.
@@ -802,6 +836,7 @@ static void udp_release(udp_t *u) {
   napi_delete_reference(env, u->dg_sources_ref);
   napi_delete_reference(env, u->on_batch_ref);
   napi_delete_reference(env, u->on_error_ref);
+  napi_delete_reference(env, u->ages_ref);
 }
 
 static void udp_on_closed(uv_handle_t *handle) {

@@ -29,6 +29,8 @@ export type DropReason =
   | 'spoofed-source' // inner source address is not the sending member's
   | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
+  | 'queue-delay' // waited too long in the receive queue: dropped unopened (transport/standing-delay.ts)
+  | 'socket-full' // the kernel's receive queue was full (SO_RXQ_OVFL; a GRO receive counts once)
   | 'tun-full'
   | 'tun-error' // the TUN refused the write: interface down or deleted
   | 'handshake-rejected';

@@ -1,6 +1,7 @@
 // Inbound: transport → (relay | open → check → TUN or control channel). In the order a packet meets it:
-//   1. onBatch: a batch of datagrams (a transport with GRO has already split its coalesced receives);
-//      one clock read, one TUN write per batch
+//   1. onBatch: a batch of datagrams (a transport with GRO has already split its coalesced receives,
+//      and dropped those that waited too long in its queue: counted here); one clock read, one TUN write
+//      per batch
 //   2. per datagram, receive(): size and routed header (the parser refuses routes that repeat an id or
 //      name src or dst); a packet for someone else goes to relay.ts untouched (no decrypt). For us:
 //      every relay of the route must have been visited, and a relayed packet must come from the
@@ -94,6 +95,8 @@ export class Inbound {
 
   private batch(batch: RxBatch): void {
     const { buffer: buf, offsets, lengths, count } = batch;
+    if (batch.delayDrops) this.ctx.counters.drop('queue-delay', batch.delayDrops);
+    if (batch.overflowDrops) this.ctx.counters.drop('socket-full', batch.overflowDrops);
     this.runs.reset(count);
     this.delivery.reset(count);
     this.repeat.reset();

@@ -34,6 +34,8 @@ const DROP_REASONS = keysOf<DropReason>({
   'spoofed-source': true,
   'not-local-destination': true,
   'bad-inner': true,
+  'queue-delay': true,
+  'socket-full': true,
   'tun-full': true,
   'tun-error': true,
   'handshake-rejected': true,

@@ -29,6 +29,8 @@ export interface UdpBinding {
     dgSources: Uint32Array,
     onBatch: (datagrams: number) => void,
     onError: (err: NodeJS.ErrnoException) => void,
+    /** Per receive slot (batch entries): µs the message waited in the socket queue. */
+    ages: Uint32Array,
   ): void;
   /** 0 or a negative errno. */
   udp_send(handle: Buffer, data: Uint8Array, offset: number, length: number, addr: Uint8Array): number;
@@ -54,7 +56,9 @@ export const STAT_RX_LAST_ERRNO = 1;
 export const STAT_RX_TRUNCATED = 3;
 export const STAT_RX_QUEUE_DROPS = 4;
 export const STAT_TX_GSO = 5;
-export const STAT_COUNT = 6;
+/** Receives (slots) behind the batch being delivered. */
+export const STAT_RX_MESSAGES = 6;
+export const STAT_COUNT = 7;
 export const OPEN_RECVERR = 1;
 export const OPEN_OFFLOADS = 2;
 /** Datagrams one GRO receive may hold at most (native GRO_MAX_SEGMENTS). */

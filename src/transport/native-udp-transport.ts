@@ -12,7 +12,10 @@
 //
 // The receive buffer is deliberately small (a few hundred kB, not megabytes): it is the queue between
 // the wire and the TUN, and a deep one only adds delay under load (bufferbloat) — packets it drops are
-// counted (SO_RXQ_OVFL) and TCP inside the tunnel slows down instead.
+// counted (SO_RXQ_OVFL) and TCP inside the tunnel slows down instead. Within it, the wait itself is
+// controlled: each receive's age (kernel timestamp) goes through CoDel (standing-delay.ts), which drops
+// bulk messages while a standing wait persists. Both kinds of drop reach the data plane with the batch
+// (RxBatch.delayDrops, overflowDrops) to be counted with its own.
 //
 // The addon (native-udp-binding.ts) allocates nothing: JS allocates every buffer once per transport, and
 // the hot paths below allocate nothing per datagram.
@@ -32,11 +35,13 @@ import {
   STAT_COUNT,
   STAT_RX_ERRORS,
   STAT_RX_LAST_ERRNO,
+  STAT_RX_MESSAGES,
   STAT_RX_QUEUE_DROPS,
   STAT_RX_TRUNCATED,
   STAT_TX_GSO,
   type UdpBinding,
 } from './native-udp-binding.js';
+import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
 import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
 import type { UdpCounters, UdpTransportOptions } from './udp-transport.js';
 
@@ -56,6 +61,11 @@ export interface NativeUdpTransportOptions extends UdpTransportOptions {
   reportIcmpErrors?: boolean;
   /** SO_SNDBUF asked for (bufferBytes is the receive buffer here). Default 4 MiB: sends never queue long. */
   sendBufferBytes?: number;
+  /**
+   * CoDel on the age of each receive (standing-delay.ts). Default DEFAULT_STANDING_DELAY; false: none
+   * (only the buffer's size bounds the wait, as before).
+   */
+  standingDelay?: StandingDelayOptions | false;
   /** Receiving failed for good on one socket (it stopped reading). Default: log an error. */
   onError?: (err: NodeJS.ErrnoException) => void;
 }
@@ -81,8 +91,10 @@ export interface NativeUdpCounters extends UdpCounters {
   /** Errors reported by the sockets while receiving (ICMP errors, POLLERR); reading went on. */
   readonly receiveErrors: number;
   readonly lastReceiveError: string;
-  /** Datagrams the kernel dropped because a socket's receive queue was full (SO_RXQ_OVFL). */
+  /** Receives the kernel dropped because a socket's receive queue was full (SO_RXQ_OVFL). */
   readonly receiveQueueDrops: number;
+  /** Datagrams dropped after waiting too long in the receive queue (standing-delay.ts). */
+  receiveDelayDrops: number;
   /** Messages sent with UDP GSO (each several datagrams). */
   readonly gsoSends: number;
 }
@@ -100,6 +112,11 @@ interface Socket {
   readonly rxLengths: Uint32Array;
   readonly rxAddrs: Uint8Array;
   readonly rxWords: Uint32Array;
+  /** Per receive slot: µs the message waited in the socket queue (native). */
+  readonly rxAges: Uint32Array;
+  /** Per receive slot: 1 if the standing-delay control drops it. */
+  readonly rxDrop: Uint8Array;
+  readonly delay: StandingDelay | null;
   readonly batch: SocketBatch;
   readonly tx: Buffer;
   readonly txLengths: Uint32Array;
@@ -108,6 +125,7 @@ interface Socket {
   readonly slots: TxSlots & { first: number; count: number };
   txCount: number;
   truncatedSeen: number;
+  overflowSeen: number;
 }
 
 interface V6Source {
@@ -121,6 +139,8 @@ interface V6Source {
 /** The receive batch of one socket: the native datagram list, sources resolved per receive slot. */
 class SocketBatch implements RxBatch {
   count = 0;
+  delayDrops = 0;
+  overflowDrops = 0;
   /** Set by the transport: the endpoint of a receive slot's source address record. */
   resolveSlot: (slot: number) => Endpoint = () => {
     throw new Error('socket batch used before its transport was built');
@@ -203,6 +223,7 @@ export class NativeUdpTransport implements Transport {
         dg.sources,
         (n) => this.deliver(s, n),
         onError,
+        s.rxAges,
       );
     }
   }
@@ -216,6 +237,7 @@ export class NativeUdpTransport implements Transport {
     const sendSlots = positiveInt('sendSlots', opts.sendSlots ?? 256, 1);
     const log = opts.log;
     const geometry: Geometry = {
+      standingDelay: opts.standingDelay ?? DEFAULT_STANDING_DELAY,
       bufferBytes: opts.bufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
       sendBufferBytes: opts.sendBufferBytes ?? 4 * 1024 * 1024,
       flags: (opts.reportIcmpErrors ? OPEN_RECVERR : 0) | (offloads ? OPEN_OFFLOADS : 0),
@@ -263,8 +285,45 @@ export class NativeUdpTransport implements Transport {
       this.counters.datagramsReceived++;
       this.oversizedHandler();
     }
-    s.batch.reset(count);
-    this.handler(s.batch);
+    const batch = s.batch;
+    batch.reset(count);
+    if (s.delay !== null) batch.count = this.dropStanding(s, count);
+    const overflow = s.stats[STAT_RX_QUEUE_DROPS]!;
+    // The kernel's count is cumulative (and wraps as a u32): hand on what is new since the last batch.
+    batch.overflowDrops = (overflow - s.overflowSeen) >>> 0;
+    s.overflowSeen = overflow;
+    this.handler(batch);
+  }
+
+  /**
+   * Runs the receives behind this batch through the standing-delay control, oldest first, and takes the
+   * datagrams of those it drops out of the list (order kept). Returns the datagrams left.
+   */
+  private dropStanding(s: Socket, count: number): number {
+    const delay = s.delay!;
+    const batch = s.batch;
+    const messages = s.stats[STAT_RX_MESSAGES]!;
+    const now = performance.now();
+    let any = false;
+    for (let m = 0; m < messages; m++) {
+      const drop = delay.drop(s.rxAges[m]! / 1000, s.rxLengths[m]!, now);
+      s.rxDrop[m] = drop ? 1 : 0;
+      any ||= drop;
+    }
+    batch.delayDrops = 0;
+    if (!any) return count;
+    const { offsets, lengths, sources } = batch;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      if (s.rxDrop[sources[i]!] === 1) continue;
+      offsets[kept] = offsets[i]!;
+      lengths[kept] = lengths[i]!;
+      sources[kept] = sources[i]!;
+      kept++;
+    }
+    batch.delayDrops = count - kept;
+    this.counters.receiveDelayDrops += count - kept;
+    return kept;
   }
 
   private source4(s: Socket, slot: number): Endpoint {
@@ -484,6 +543,7 @@ function positiveInt(name: string, value: number, min: number): number {
 }
 
 interface Geometry {
+  standingDelay: StandingDelayOptions | false;
   bufferBytes: number;
   sendBufferBytes: number;
   flags: number;
@@ -533,6 +593,9 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
     rxLengths: new Uint32Array(batch),
     rxAddrs,
     rxWords: new Uint32Array(rxAddrs.buffer),
+    rxAges: new Uint32Array(batch),
+    rxDrop: new Uint8Array(batch),
+    delay: g.standingDelay === false ? null : new StandingDelay(g.standingDelay),
     batch: dgBatch,
     tx,
     txLengths,
@@ -541,6 +604,7 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
     slots: { buffer: tx, slotSize, lengths: txLengths, first: 0, count: 0 },
     txCount: 0,
     truncatedSeen: 0,
+    overflowSeen: 0,
   };
 }
 
@@ -555,6 +619,7 @@ function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
     sendDropped: 0,
     lastSendDrop: '',
     datagramsReceived: 0,
+    receiveDelayDrops: 0,
     get receiveTruncated(): number {
       return sum(STAT_RX_TRUNCATED);
     },

@@ -32,6 +32,13 @@ export interface RxBatch {
   readonly lengths: Uint32Array;
   readonly count: number;
   /**
+   * Datagrams the transport dropped just before this batch because they waited too long in its receive
+   * queue (standing-delay.ts), and receives the kernel dropped since the last batch because that queue
+   * was full. Not part of the batch: the data plane counts them. Absent: none (memory, dgram).
+   */
+  readonly delayDrops?: number;
+  readonly overflowDrops?: number;
+  /**
    * Where datagram i came from. Normalised (IPv4-mapped IPv6 addresses are reported as IPv4), immutable
    * and may be kept; the same object is handed out again for the same source.
    */
