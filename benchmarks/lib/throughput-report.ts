@@ -253,6 +253,8 @@ export function reportThroughput(results: readonly ConfigResult[], h: Throughput
     );
   }
 
+  printTargets(by, rawRtt);
+
   printTable(
     'Path proof and details (underlay MB through the wan during the runs, per direction, all rounds)',
     [
@@ -276,6 +278,44 @@ export function reportThroughput(results: readonly ConfigResult[], h: Throughput
       fmt(meanUsage(r.runs.map((x) => x.cpu)).softirq),
       r.backgrounds.map((b) => fmt(b)).join(' '),
       r.notes.join('; '),
+    ]),
+  );
+}
+
+/** Issue 11's targets for overlayd (offloads on) against what this run measured. */
+function printTargets(by: ReadonlyMap<string, ConfigResult>, rawRtt: number): void {
+  const gbps = (key: string): number | undefined => gbpsOf(by.get(key)?.runs ?? []);
+  const ratio = (a: string, b: string): number | undefined => {
+    const x = gbps(a);
+    const y = gbps(b);
+    return x === undefined || y === undefined ? undefined : x / y;
+  };
+  const idle = (key: string): number | undefined => {
+    const r = by.get(key);
+    if (!r) return undefined;
+    return median(r.rtts.map((x) => x.avgMs ?? NaN).filter(Number.isFinite)) - rawRtt;
+  };
+  const loadP50 = (key: string): number | undefined => {
+    const r = by.get(key);
+    return r && r.loadRtts.length ? percentile(r.loadRtts, 50) : undefined;
+  };
+  const rows: Array<[string, number | undefined, string, (v: number) => boolean, number]> = [
+    ['direct × wireguard-go', ratio('overlayd-direct', 'wireguard-go-direct'), '≥ 2.0×', (v) => v >= 2, 2],
+    ['direct × tinc', ratio('overlayd-direct', 'tinc-direct'), '≥ 2.0×', (v) => v >= 2, 2],
+    ['relayed × tinc relayed', ratio('overlayd-relayed', 'tinc-relayed'), '≥ 2.0×', (v) => v >= 2, 2],
+    ['direct Gbit/s', gbps('overlayd-direct'), '≥ 1 (goal 2)', (v) => v >= 1, 3],
+    ['added RTT, idle, direct (ms)', idle('overlayd-direct'), '≤ 0.3 (goal 0.2)', (v) => v <= 0.3, 3],
+    ['RTT under load p50, direct (ms)', loadP50('overlayd-direct'), '≤ 2', (v) => v <= 2, 2],
+    ['RTT under load p50, relayed (ms)', loadP50('overlayd-relayed'), '≤ 2', (v) => v <= 2, 2],
+  ];
+  printTable(
+    'Issue 11 targets (overlayd, offloads on, in this run)',
+    ['target', 'measured', 'wanted', 'met'],
+    rows.map(([name, v, wanted, ok, digits]) => [
+      name,
+      v === undefined || !Number.isFinite(v) ? '—' : fmt(v, digits),
+      wanted,
+      v === undefined || !Number.isFinite(v) ? 'not measured' : ok(v) ? 'yes' : 'no',
     ]),
   );
 }
