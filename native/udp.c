@@ -405,7 +405,9 @@ done:
 static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gso_size, uint32_t *n_dg) {
   const uint32_t base = slot * u->slot_size;
   if (gso_size == 0 || gso_size >= len) gso_size = len;
-  for (uint32_t off = 0; off < len; off += gso_size) {
+  // An empty datagram is still one (the data plane counts it as truncated): the loop below adds none.
+  if (len == 0) gso_size = 1;
+  for (uint32_t off = 0; off == 0 || off < len; off += gso_size) {
     if (*n_dg >= u->dg_capacity) {
       u->stats[STAT_RX_TRUNCATED]++;
       return false;

@@ -117,7 +117,7 @@ describe('native UDP transport over a shaped veth link', { skip }, () => {
         const t = await NativeUdpTransport.open({ port: 7946, log });
         const sources = new Set();
         let count = 0;
-        t.onMessage((data, from) => { count++; sources.add(from.host + ' ' + from.port); });
+        t.onBatch((b) => { for (let i = 0; i < b.count; i++) { count++; const from = b.source(i); sources.add(from.host + ' ' + from.port); } });
         await new Promise((r) => setTimeout(r, 1500));
         console.log(JSON.stringify({ count, sources: [...sources] }));
         await t.close();
