@@ -334,3 +334,27 @@ test('a TUN that refuses writes is counted as tun-error; delivery resumes when i
   await settle();
   assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(30, 3)]);
 });
+
+test('datagrams the transport dropped before a batch (standing wait, full socket queue) are counted with the drops', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const c = h.site('c');
+  // What a transport hands on when its standing-delay control dropped every datagram of a receive (3)
+  // and the kernel had dropped 2 receives for a full queue since the last batch.
+  c.dp.inbound.onBatch({
+    buffer: Buffer.alloc(0),
+    offsets: new Uint32Array(0),
+    lengths: new Uint32Array(0),
+    count: 0,
+    delayDrops: 3,
+    overflowDrops: 2,
+    source: () => a.endpoint,
+  });
+  assert.equal(h.drops('c', 'queue-delay'), 3);
+  assert.equal(h.drops('c', 'socket-full'), 2);
+  // Traffic goes on as before.
+  a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(64, 1) }));
+  await settle();
+  assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(64, 1)]);
+});
