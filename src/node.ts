@@ -40,7 +40,8 @@ export interface NodeInputs {
   interfaceName: string;
   log: Logger;
   openTun: (opts: TunOptions) => TunDevice;
-  openTransport: (port: number) => Promise<Transport>;
+  /** Opens the underlay on `port`, sized for datagrams of an overlay MTU of `mtu`. */
+  openTransport: (port: number, mtu: number) => Promise<Transport>;
   /** UDP port; default network.port. */
   port?: number;
   /** peers.yaml as the operator named it (reload rereads it); default config.file. */
@@ -174,7 +175,7 @@ export class OverlayNode {
       const record = this.routeHistory.add(change, wallClock());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
-    transport.onMessage(this.dataPlane.inbound.receive);
+    transport.onBatch(this.dataPlane.inbound.onBatch);
     transport.onOversized?.(() => this.counters.drop('oversized'));
     tun.start(this.dataPlane.outbound.onTunBatch);
     this.resolver.setPeers(others);
@@ -192,7 +193,7 @@ export class OverlayNode {
     if (self.address6 && config.network.prefix6) {
       addresses.push({ address: self.address6, prefixLength: config.network.prefix6.prefixLength });
     }
-    const transport = await inputs.openTransport(inputs.port ?? config.network.port);
+    const transport = await inputs.openTransport(inputs.port ?? config.network.port, config.network.mtu);
     let tun: TunDevice;
     try {
       tun = inputs.openTun({ name: inputs.interfaceName, mtu: config.network.mtu, addresses });

@@ -1,15 +1,11 @@
 // The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size.
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../wire/sizes.js';
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
 import { MAX_NEIGHBOURS } from './neighbours.js';
 import type { NetworkConfig } from './types.js';
 import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
-/** Leaves room for IPv6 + UDP + routed header + AEAD inside a 1500-byte underlay path. */
-export const DEFAULT_MTU = 1380;
-/** The IPv6 minimum link MTU (RFC 8200); we apply it to IPv4-only networks too, for one rule. */
-export const MIN_MTU = 1280;
-export const MAX_MTU = 9000;
 
 const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours'] as const;
 

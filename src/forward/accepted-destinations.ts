@@ -4,12 +4,12 @@
 // subnets a node declares (routes behind it) can be added later without touching the packet path.
 import type { Member } from './peer-table.js';
 
-interface Prefix4 {
+export interface Prefix4 {
   net: number;
   mask: number;
 }
 
-interface Prefix6 {
+export interface Prefix6 {
   /** 16-char latin1 key (ip-packet.ts ipv6ToKey). */
   net: string;
   bits: number;
@@ -34,6 +34,16 @@ export class AcceptedDestinations {
 
   addIpv6(net: string, prefixLength: number): void {
     this.v6.push({ net, bits: prefixLength });
+  }
+
+  /** The IPv4 prefixes (network and mask as u32), for the native inner check (deliver-ip.ts). */
+  ipv4Prefixes(): ReadonlyArray<Readonly<Prefix4>> {
+    return this.v4;
+  }
+
+  /** The IPv6 prefixes (network as a 16-char latin1 key, prefix length), for the native inner check. */
+  ipv6Prefixes(): ReadonlyArray<Readonly<Prefix6>> {
+    return this.v6;
   }
 
   acceptsIpv4(addr: number): boolean {

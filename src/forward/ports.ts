@@ -5,11 +5,21 @@ import type { HandshakeSource } from '../session/handshake-result.js';
 
 /** One direction-pair of AEAD keys (session/keypair.ts). */
 export interface SealingKeypair {
+  /** Native state (keys, counter, replay window) the batch seal and open calls work on. */
+  readonly state: Buffer;
   /**
    * Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1.
    * `pathFlags`: PathFlags for the route in the header (wire/routed-header.ts pathFlagsFor).
    */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
+}
+
+/** A keypair as the batch open path needs it. */
+export interface OpeningKeypair {
+  readonly state: Buffer;
+  /** Set once a packet opened: for a responder, proof the initiator has the keys too. */
+  receivedAny: boolean;
+  isExpired(now: number): boolean;
 }
 
 /** A refusal may carry a CookieReply body to send back the way the initiation came. */
@@ -25,6 +35,10 @@ export interface SessionPort {
    * header's routeLen implies: a packet sealed otherwise (route stripped or added) fails authentication.
    */
   open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number;
+  /** The keypair (and its member) our receiver index names, for opening a batch natively. */
+  receiveKeypair(receiverIndex: number): { peer: NodeId; keypair: OpeningKeypair } | undefined;
+  /** A packet opened with `keypair` (batch path): confirms a responder's pending keypair. */
+  confirmReceived(peer: NodeId, keypair: OpeningKeypair): void;
   noteWantToSend(peer: NodeId, now: number): void;
   createInitiation(peer: NodeId, now: number, countAttempt?: boolean): Buffer;
   consumeInitiation(

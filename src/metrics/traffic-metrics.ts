@@ -35,7 +35,10 @@ const DROP_REASONS = keysOf<DropReason>({
   'not-local-destination': true,
   'bad-inner': true,
   'relayed-control': true,
+  'queue-delay': true,
+  'socket-full': true,
   'tun-full': true,
+  'tun-error': true,
   'handshake-rejected': true,
 });
 const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({

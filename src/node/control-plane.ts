@@ -247,6 +247,11 @@ export class ControlPlane implements ProbePort, RoutePort {
       sendKeypair: (peer: NodeId, now: number): DataKeypair | undefined => s.sendKeypair(peer, now),
       open: (buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number =>
         s.open(buf, addrOffset, length, now, pathFlags),
+      receiveKeypair: (receiverIndex: number) => s.receiveKeypair(receiverIndex),
+      confirmReceived: (peer: NodeId, keypair: DataKeypair): void => {
+        s.confirmReceived(peer, keypair);
+        poke();
+      },
       noteWantToSend: (peer: NodeId, now: number): void => {
         s.noteWantToSend(peer, now);
         poke();

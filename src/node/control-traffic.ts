@@ -5,7 +5,8 @@
 // daemon's data-plane counters (overlay_control_bytes_total) have the exact sealed sizes for comparison.
 import { ControlKind } from '../routing/control-codec.js';
 import { INIT_BODY_BYTES, RESPONSE_BODY_BYTES } from '../session/handshake.js';
-import { ADDRESS_BYTES, dataOverhead, ROUTE_PREFIX_BYTES } from '../wire/constants.js';
+import { ADDRESS_BYTES, ROUTE_PREFIX_BYTES } from '../wire/constants.js';
+import { dataOverhead } from '../wire/sizes.js';
 
 /** IPv4 (20) + UDP (8) header bytes around every datagram. */
 export const IPV4_UDP_HEADER_BYTES = 28;

@@ -61,10 +61,13 @@ export class HandshakeFlooder {
     for (let i = 0; i < sources; i++) {
       const host = `10.${66 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
       const sink = net.attach(host, 20_000 + (i % 40_000));
-      sink.onMessage((data) => {
-        this.tally.replies++;
-        this.tally.replyBytes += data.length;
-        this.tally.maxReply = Math.max(this.tally.maxReply, data.length);
+      sink.onBatch((batch) => {
+        for (let k = 0; k < batch.count; k++) {
+          const length = batch.lengths[k]!;
+          this.tally.replies++;
+          this.tally.replyBytes += length;
+          this.tally.maxReply = Math.max(this.tally.maxReply, length);
+        }
       });
       this.sinks.push(sink);
       this.sources.push(sink.local);

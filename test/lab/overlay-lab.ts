@@ -148,6 +148,8 @@ export class OverlayLab {
       opts.control ?? s.socket,
       '--log-level',
       this.opts.logLevel ?? 'debug',
+      // OVERLAYD_LAB_OFFLOADS=off runs every daemon with its offloads forced off (both ways in CI).
+      ...(process.env.OVERLAYD_LAB_OFFLOADS === 'off' ? ['--no-offloads'] : []),
       ...(this.opts.upArgs ?? []),
       ...extraArgs,
     ];

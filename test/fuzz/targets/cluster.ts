@@ -51,16 +51,16 @@ export const clusterTarget: FuzzTarget = {
     const transportOf = (name: string): MemoryTransport => node(name).transport as MemoryTransport;
     const strangers = STRANGERS.filter((e) => !e.host.includes(':')).map((e) => c.net.attach(e.host, e.port));
     let reflected = 0;
-    for (const s of strangers) s.onMessage(() => reflected++);
+    for (const s of strangers) s.onBatch((batch) => (reflected += batch.count));
     // A datagram one node relays or answers reaches the next one later, from the network's queue: an
     // exception there is caught at this boundary and counted for the input that set it moving.
     let thrownOnDelivery = 0;
     let routerErrors = 0;
     for (const n of NAMES) {
-      const receive = node(n).dataPlane.inbound.receive;
-      transportOf(n).onMessage((d, f) => {
+      const receive = node(n).dataPlane.inbound.onBatch;
+      transportOf(n).onBatch((batch) => {
         try {
-          receive(d, f);
+          receive(batch);
         } catch {
           thrownOnDelivery++;
         }
