@@ -51,6 +51,12 @@ export interface MemberStatus {
   };
   /** Why there is no path, when there is none (see unreachable-reason.ts). */
   unreachableReason?: string;
+  /** The last handshake failure since the last completed handshake (node/member-diagnostics.ts). */
+  lastHandshakeFailure?: { reason: string; detail?: string; agoMs: number };
+  /** Handshake failures since start, by reason. */
+  handshakeFailures: Record<string, number>;
+  /** Two addresses take turns completing this member's handshakes: two machines hold its key. */
+  duplicateKeySuspected?: { addresses: string[] };
   traffic: PeerTraffic;
 }
 
@@ -145,6 +151,8 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         session?.lastHandshakeAt === undefined ? null : Math.round(now - session.lastHandshakeAt),
     };
     const reachable = self || path !== undefined;
+    const failure = self ? undefined : node.diagnostics.lastFailure(m.id, now);
+    const duplicate = self ? undefined : node.diagnostics.duplicateKey(m.id, now);
     members.push({
       name: m.name,
       id: formatNodeId(m.id),
@@ -178,7 +186,15 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             handshakeAttempts: sessionStatus.handshakeAttempts,
             everHandshaked: sessionStatus.lastHandshakeAgoMs !== null,
             directDead: link !== undefined && !link.alive,
+            lastFailure: failure?.reason,
           }),
+      lastHandshakeFailure: failure && {
+        reason: failure.reason,
+        detail: failure.detail,
+        agoMs: Math.round(now - failure.at),
+      },
+      handshakeFailures: Object.fromEntries(node.diagnostics.failureCounts(m.id)),
+      duplicateKeySuspected: duplicate && { addresses: duplicate.addresses },
       traffic: {
         txPackets: t?.txPackets ?? 0,
         txBytes: t?.txBytes ?? 0,

@@ -32,6 +32,7 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
     endpoints: [{ endpoint: '198.51.100.7:7946', configured: true, alive: true }],
     session: { established: true, ageMs: 30_000, handshakeAttempts: 0, lastHandshakeAgoMs: 65_000 },
     traffic: { txPackets: 1, txBytes: 1500, rxPackets: 1, rxBytes: 3000, relayedPackets: 0, relayedBytes: 0 },
+    handshakeFailures: {},
     ...over,
   };
 }
