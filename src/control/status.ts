@@ -5,6 +5,8 @@ import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 import { overlaydVersion } from '../version.js';
+import { describeSwitch } from '../node/route-log.js';
+import { explainChoice } from '../routing/alternatives.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -97,6 +99,10 @@ export interface PathsReport {
     costMs: number;
     ageMs: number;
     lastChange?: string;
+    /** Why this path carries the traffic now (routing/alternatives.ts explainChoice). */
+    why: string;
+    /** The best path through each neighbour, cheapest first, the chosen one included. */
+    alternatives: Array<{ path: string[]; costMs: number; chosen: boolean }>;
   }>;
   changes: Array<{
     /** ISO wall-clock time. */
@@ -105,26 +111,40 @@ export interface PathsReport {
     from: string[] | null;
     to: string[] | null;
     reason: string;
+    /** The reason in words ("switched: 30% better"). */
+    summary: string;
   }>;
 }
 
 export function buildPaths(node: OverlayNode, now: number): PathsReport {
   return {
     node: node.self.name,
-    paths: [...node.router.routes()].map(([dst, p]) => ({
-      destination: node.nameOf(dst),
-      path: p.nodes.map(node.nameOf),
-      hops: p.nodes.length - 1,
-      costMs: Math.round(p.cost * 1000) / 1000,
-      ageMs: Math.round(now - p.since),
-      lastChange: node.routeHistory.lastReason(dst),
-    })),
+    paths: [...node.router.routes()].map(([dst, p]) => {
+      const alternatives = node.router.alternatives(dst);
+      const last = node.routeHistory.last(dst);
+      const why = explainChoice(p, alternatives, node.router.params, node.nameOf);
+      return {
+        destination: node.nameOf(dst),
+        path: p.nodes.map(node.nameOf),
+        hops: p.nodes.length - 1,
+        costMs: round(p.cost),
+        ageMs: Math.round(now - p.since),
+        lastChange: last ? describeSwitch(last) : undefined,
+        why,
+        alternatives: alternatives.map((a) => ({
+          path: a.nodes.map(node.nameOf),
+          costMs: round(a.cost),
+          chosen: a.nodes.length === p.nodes.length && a.nodes.every((x, i) => x === p.nodes[i]),
+        })),
+      };
+    }),
     changes: node.routeHistory.recent(50).map((r) => ({
       at: new Date(r.at).toISOString(),
       destination: node.nameOf(r.dst),
       from: r.from?.map(node.nameOf) ?? null,
       to: r.to?.map(node.nameOf) ?? null,
       reason: r.reason,
+      summary: describeSwitch(r),
     })),
   };
 }

@@ -39,3 +39,27 @@ export function routeChangeFields(change: RouteChange, nameOf: (id: NodeId) => s
     reason: change.reason,
   };
 }
+
+/**
+ * The last change in a few words for `paths`: "switched: 30% better", "switched: previous path
+ * failed". Says what happened to the *previous* path, never labels the current one dead.
+ */
+export function describeSwitch(r: {
+  reason: RouteChange['reason'];
+  fromCost?: number;
+  toCost?: number;
+}): string {
+  switch (r.reason) {
+    case 'new':
+      return 'first path';
+    case 'unreachable':
+      return 'no path left';
+    case 'dead':
+      return 'switched: previous path failed';
+    case 'better': {
+      const { fromCost: a, toCost: b } = r;
+      if (a === undefined || b === undefined || !Number.isFinite(a) || !(a > 0)) return 'switched: better';
+      return `switched: ${Math.round((1 - b / a) * 100)}% better`;
+    }
+  }
+}
