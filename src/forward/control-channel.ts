@@ -60,7 +60,6 @@ export class ControlChannel {
     const { ctx } = this;
     const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return this.rejected(h.src, res.reason, now);
-    this.completed(h, from, now);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     const back = reverseRelays(data, h);
     ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
@@ -71,7 +70,6 @@ export class ControlChannel {
     const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return this.rejected(h.src, res.reason, now);
     ctx.counters.handshakesCompleted++;
-    this.completed(h, from, now);
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
@@ -82,15 +80,6 @@ export class ControlChannel {
   private rejected(src: NodeId, reason: string, now: number): void {
     this.ctx.counters.rejectHandshake(reason);
     this.ctx.observer?.handshakeRejected(src, reason, now);
-  }
-
-  /** Tells diagnostics where a direct handshake came from (duplicate-key detection). */
-  private completed(h: RoutedHeader, from: Endpoint, now: number): void {
-    const observer = this.ctx.observer;
-    if (observer === undefined || h.routeLen > 0) return;
-    const key = endpointKey(from);
-    // A relay stripping a handshake's route makes it look direct from the relay's own address.
-    if (!this.learning.claimedByOther(h.src, key, now)) observer.handshakeFrom(h.src, key, now);
   }
 
   private handshakePacket(type: PacketType, relays: readonly NodeId[], dst: NodeId, body: Buffer): Buffer {

@@ -1,6 +1,6 @@
 // What the data plane reports for diagnostics (src/node/member-diagnostics.ts implements it): events
 // the operator asks about that only the packet path sees. Called off the per-packet hot path only
-// (handshakes), so an implementation may log and count.
+// (handshakes), except dataFrom, which must stay cheap.
 import type { NodeId } from '../identity/node-id.js';
 
 export interface ForwardObserver {
@@ -10,14 +10,14 @@ export interface ForwardObserver {
    */
   handshakeRejected(src: NodeId, reason: string, now: number): void;
   /**
-   * A handshake with `member` completed on a message that came straight from underlay address `key`
-   * (not relayed, and not from an address proven to be another member's): whoever sent it holds the
-   * member's private key.
+   * An authenticated Data packet of `member`, sealed as direct, came from underlay address `key` on
+   * our session `receiverIndex`: whoever sent it holds the member's keys. Called per such packet, so
+   * an implementation must be cheap when nothing changed (duplicate-key detection).
    */
-  handshakeFrom(member: NodeId, key: string, now: number): void;
+  dataFrom(member: NodeId, key: string, receiverIndex: number, now: number): void;
 }
 
 export const nullObserver: ForwardObserver = {
   handshakeRejected: () => {},
-  handshakeFrom: () => {},
+  dataFrom: () => {},
 };

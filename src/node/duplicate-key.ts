@@ -1,24 +1,33 @@
 // Duplicate-key detection: two machines holding one member's private key (a cloned VM, a copied key
-// file). Both complete handshakes with us, each replacing the other's session, so the member's
-// handshakes come from two addresses in turn: A, B, A, B… A member that merely moved (roaming, a NAT
-// rebinding, a new ISP) goes A → B and stays; a multihomed member handshakes over its one route.
+// file). Each completes its own handshake with us, so we hold two live sessions for the member, and
+// authenticated packets arrive on session 1 from address A and on session 2 from address B, in turn:
+// (1,A), (2,B), (1,A)… Nothing legitimate looks like that:
+//   - a rekey changes the session, not the address: (1,A) → (2,A);
+//   - a multihomed member or a NAT rebinding changes the address, not the session: (1,A) → (1,B);
+//   - a member that moved changes both once, and does not go back.
+// So the signal is a *return*: a packet on a (session, address) pair seen before, right after one
+// whose session AND address both differ, within WINDOW_MS. RETURNS_TO_SUSPECT returns in the window
+// raise the suspicion (reported once per episode); the episode ends after a quiet WINDOW_MS. Only
+// packets that authenticated as the member count (the caller feeds direct, authenticated Data).
 //
-// So the signal is a *return*: a handshake from an address that this member used before, after a
-// handshake from another one, within WINDOW_MS. RETURNS_TO_SUSPECT returns in the window raise the
-// suspicion (reported once per episode); the episode ends after a quiet WINDOW_MS. Handshakes are the
-// evidence because only a holder of the key can complete one (relayed ones and ones from another
-// member's proven address are filtered by the caller). Pure: time comes in.
+// Called per such packet: the common case (same pair as the last packet) is two comparisons. Pure:
+// time comes in. Memory: a few pairs per member, members bounded by peers.yaml.
 import type { NodeId } from '../identity/node-id.js';
 
-export const WINDOW_MS = 60_000;
-export const RETURNS_TO_SUSPECT = 2;
-/** Addresses remembered per member: two clones need two; a roaming member's old ones age out. */
-const MAX_ADDRESSES = 4;
+export const WINDOW_MS = 30_000;
+export const RETURNS_TO_SUSPECT = 3;
+/** (session, address) pairs remembered per member: two clones need two; rekeys age out. */
+const MAX_PAIRS = 6;
+
+interface Pair {
+  session: number;
+  address: string;
+  at: number;
+}
 
 interface MemberTrack {
-  last: string;
-  /** Address → last handshake from it. */
-  seen: Map<string, number>;
+  last: Pair;
+  pairs: Pair[];
   /** Times of returns within the window. */
   returns: number[];
   suspectedSince: number | undefined;
@@ -36,44 +45,66 @@ export class DuplicateKeyDetector {
   private readonly tracks = new Map<NodeId, MemberTrack>();
 
   /**
-   * A handshake with `member` came from `address`. Returns the suspicion when this handshake starts a
-   * new episode (log it, count it), else undefined.
+   * An authenticated packet of `member` came from `address` on our session (keypair) `session`.
+   * Returns the suspicion when this packet starts a new episode (log it, count it), else undefined.
    */
-  handshakeFrom(member: NodeId, address: string, now: number): DuplicateKeySuspicion | undefined {
-    let t = this.tracks.get(member);
-    if (t === undefined) {
-      t = { last: address, seen: new Map([[address, now]]), returns: [], suspectedSince: undefined };
-      this.tracks.set(member, t);
+  seen(member: NodeId, address: string, session: number, now: number): DuplicateKeySuspicion | undefined {
+    const t = this.tracks.get(member);
+    if (t !== undefined && t.last.session === session && t.last.address === address) {
+      t.last.at = now;
       return undefined;
     }
-    this.age(t, now);
-    const before = t.seen.get(address);
-    if (address !== t.last && before !== undefined) t.returns.push(now);
-    t.seen.delete(address); // re-inserted last: Map order is recency order
-    t.seen.set(address, now);
-    while (t.seen.size > MAX_ADDRESSES) t.seen.delete(t.seen.keys().next().value as string);
-    t.last = address;
-    if (t.returns.length < RETURNS_TO_SUSPECT || t.suspectedSince !== undefined) return undefined;
-    t.suspectedSince = now;
-    return { member, addresses: [...t.seen.keys()].reverse(), returns: t.returns.length };
+    return this.changed(member, t, address, session, now);
   }
 
-  /** Whether `member` is under suspicion now (status, and learning no new endpoints for it). */
+  /** Whether `member` is under suspicion now (status). */
   suspected(member: NodeId, now: number): DuplicateKeySuspicion | undefined {
     const t = this.tracks.get(member);
     if (t === undefined) return undefined;
     this.age(t, now);
-    if (t.suspectedSince === undefined) return undefined;
-    return { member, addresses: [...t.seen.keys()].reverse(), returns: t.returns.length };
+    return t.suspectedSince === undefined ? undefined : suspicion(member, t);
   }
 
   forget(member: NodeId): void {
     this.tracks.delete(member);
   }
 
+  private changed(
+    member: NodeId,
+    t: MemberTrack | undefined,
+    address: string,
+    session: number,
+    now: number,
+  ): DuplicateKeySuspicion | undefined {
+    if (t === undefined) {
+      const first = { session, address, at: now };
+      this.tracks.set(member, { last: first, pairs: [first], returns: [], suspectedSince: undefined });
+      return undefined;
+    }
+    this.age(t, now);
+    let pair = t.pairs.find((p) => p.session === session && p.address === address);
+    const differsInBoth = t.last.session !== session && t.last.address !== address;
+    if (pair !== undefined && differsInBoth) t.returns.push(now);
+    if (pair === undefined) {
+      pair = { session, address, at: now };
+      t.pairs.push(pair);
+      if (t.pairs.length > MAX_PAIRS) t.pairs.shift();
+    }
+    pair.at = now;
+    t.last = pair;
+    if (t.returns.length < RETURNS_TO_SUSPECT || t.suspectedSince !== undefined) return undefined;
+    t.suspectedSince = now;
+    return suspicion(member, t);
+  }
+
   private age(t: MemberTrack, now: number): void {
     while (t.returns.length > 0 && now - t.returns[0] >= WINDOW_MS) t.returns.shift();
-    for (const [a, at] of t.seen) if (now - at >= WINDOW_MS && a !== t.last) t.seen.delete(a);
+    t.pairs = t.pairs.filter((p) => p === t.last || now - p.at < WINDOW_MS);
     if (t.returns.length === 0) t.suspectedSince = undefined;
   }
+}
+
+function suspicion(member: NodeId, t: MemberTrack): DuplicateKeySuspicion {
+  const addresses = [...t.pairs].sort((a, b) => b.at - a.at).map((p) => p.address);
+  return { member, addresses: [...new Set(addresses)], returns: t.returns.length };
 }

@@ -8,7 +8,7 @@
 //                                  (the member's handshake failed mac1 or Noise with our key, or
 //                                  presented a key that isn't its own), rate-limited, malformed
 //   session-expired                the keys ran out and no handshake replaced them
-//   duplicate-key-suspected        two addresses take turns completing the member's handshakes
+//   duplicate-key-suspected        two sessions at two addresses take turns (duplicate-key.ts)
 //
 // Failures reported by the data plane (ForwardObserver) arrive as they happen; the rest is read by
 // polling the prober and the session table every POLL_MS, which keeps those cores free of hooks.
@@ -108,8 +108,8 @@ export class MemberDiagnostics implements ForwardObserver {
     this.fail(src, category ?? 'malformed', now, reason);
   }
 
-  handshakeFrom(member: NodeId, key: string, now: number): void {
-    const s = this.duplicates.handshakeFrom(member, key, now);
+  dataFrom(member: NodeId, key: string, receiverIndex: number, now: number): void {
+    const s = this.duplicates.seen(member, key, receiverIndex, now);
     if (s === undefined) return;
     this.duplicateSuspicions.set(member, (this.duplicateSuspicions.get(member) ?? 0) + 1);
     this.events.emit(
@@ -120,7 +120,7 @@ export class MemberDiagnostics implements ForwardObserver {
         addresses: s.addresses.join(','),
         returns: s.returns,
       },
-      `DUPLICATE KEY suspected for ${this.src.nameOf(member)}: its handshakes come from ` +
+      `DUPLICATE KEY suspected for ${this.src.nameOf(member)}: two sessions, from ` +
         `${s.addresses.join(' and ')} in turn; two machines hold its private key (cloned VM?), give each its own key`,
     );
   }
