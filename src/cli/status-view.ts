@@ -114,7 +114,7 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
   const warnings = members.flatMap((m) =>
     m.duplicateKeySuspected
       ? [
-          `warning: DUPLICATE KEY suspected for ${m.name}: handshakes from ` +
+          `warning: DUPLICATE KEY suspected for ${m.name}: two sessions from ` +
             `${m.duplicateKeySuspected.addresses.join(' and ')} in turn (cloned machine? give each its own key)`,
         ]
       : [],

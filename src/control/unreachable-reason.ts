@@ -27,7 +27,7 @@ export function unreachableReason(f: ReachabilityFacts): string {
     return 'no endpoint known: none in peers.yaml, no contact, no relay path';
   }
   if (!f.sessionEstablished && f.lastFailure === 'key-rejected') {
-    return 'key rejected: its handshakes fail with our key; compare peers.yaml';
+    return 'key rejected: its handshakes fail our key; compare peers.yaml';
   }
   if (!f.sessionEstablished && f.lastFailure === 'rate-limited') {
     return 'handshakes rate-limited: it sends too many; see the log';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildStatus } from '../../src/control/status.js';
+import { buildPaths, buildStatus } from '../../src/control/status.js';
 import { generateSeed, keyPairFromSeed } from '../../src/identity/keys.js';
 import { EVENT_BURST, parseEvent } from '../../src/log.js';
 import { buildMetricsRegistry } from '../../src/metrics/registry.js';
@@ -188,5 +188,49 @@ describe('event log of a real cluster', () => {
     assert.equal(applied[0].fields.removed, 'd');
     assert.equal(applied[0].fields.members, '3');
     await sleep(0);
+  });
+});
+
+describe('paths: the chosen path, the alternatives with costs, and why', () => {
+  let c: Cluster;
+  before(async () => {
+    c = await Cluster.create(['a', 'b', 'c']);
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  const pathTo = (dst: string) => {
+    const p = buildPaths(c.get('a').node, performance.now()).paths.find((x) => x.destination === dst);
+    assert.ok(p, `a has a path to ${dst}`);
+    return p;
+  };
+
+  it('lists the direct path and the one via the other neighbour, the chosen one marked, with a reason', async () => {
+    await waitFor(
+      () =>
+        buildPaths(c.get('a').node, performance.now()).paths.find((x) => x.destination === 'c')?.alternatives
+          .length === 2,
+      8000,
+      'two alternatives a → c',
+    );
+    const p = pathTo('c');
+    assert.deepEqual(p.alternatives.map((x) => x.path.join('>')).sort(), ['a>b>c', 'a>c']);
+    assert.equal(p.alternatives.filter((x) => x.chosen).length, 1);
+    assert.ok(p.alternatives.every((x) => x.costMs > 0));
+    assert.match(p.why, /^(best|kept|only)/);
+    assert.equal(p.lastChange, 'first path');
+  });
+
+  it('after a cut: the working relay path is never called dead; the change says the previous one failed', async () => {
+    c.net.cut(c.get('a').host, c.get('c').host);
+    try {
+      await waitFor(() => pathTo('c').path.join('>') === 'a>b>c', 8000, 'a→b→c');
+      const p = pathTo('c');
+      assert.equal(p.lastChange, 'switched: previous path failed');
+      assert.doesNotMatch(JSON.stringify(p), /\bdead\b/);
+    } finally {
+      c.net.restore(c.get('a').host, c.get('c').host);
+    }
   });
 });
