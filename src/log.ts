@@ -49,7 +49,7 @@ export const silentLogger: Logger = {
 // one line per event: an optional sentence for people, then `event=<name> key=value …` (logfmt) for
 // scripts (`grep event=link-down`, parseEvent):
 //
-//   2026-12-04T19:30:00.000Z warn event: event=link-down member=b probes_lost=3 loss=0.6 last_srtt_ms=12.1
+//   2026-12-04T19:30:00.000Z warn event=link-down member=b probes_lost=3 loss=0.6 last_srtt_ms=12.1
 //   2026-12-04T19:30:01.000Z info route: route to c: a→c (dead) ⇒ a→b→c (4.1 ms), reason: current path died event=path-change member=c …
 //
 // Many events are triggered by what other machines send (a hostile or broken member can fail a

@@ -112,7 +112,7 @@ export class OverlayNode {
     this.startedAt = clock.now();
     const others = config.peers.filter((p) => p.id !== this.self.id);
     this.peers = new PeerTable(config.peers);
-    this.events = new EventLog(log.child('event'), () => clock.now());
+    this.events = new EventLog(log, () => clock.now());
     this.sessions = new SessionTable({
       localKeyPair: keyPair,
       localId: this.self.id,

@@ -28,7 +28,7 @@ interface Event {
 function events(lines: string[], node: string, event?: string, member?: string): Event[] {
   const out: Event[] = [];
   for (const line of lines) {
-    if (!line.includes(` ${node}.`)) continue;
+    if (!line.includes(` ${node}: `) && !line.includes(` ${node}.`)) continue;
     const e = parseEvent(line);
     if (!e || (event && e.event !== event) || (member && e.fields.member !== member)) continue;
     out.push({ node, event: e.event, fields: e.fields, line });
@@ -61,7 +61,7 @@ describe('event log of a real cluster', () => {
     assert.equal(up.fields.endpoint, `${c.get('b').host}:7946`);
     assert.ok(Number(up.fields.srtt_ms) > 0, up.line);
     assert.ok(up.fields.loss !== undefined, up.line);
-    assert.match(up.line, / info a\.event: event=link-up member=b /);
+    assert.match(up.line, / info a: event=link-up member=b /);
     assert.equal(events(lines, 'a', 'endpoint-learned', 'b')[0]?.fields.endpoint, `${c.get('b').host}:7946`);
     assert.ok(events(lines, 'a', 'handshake-completed', 'b').length >= 1);
     await waitFor(() => events(lines, 'a', 'path-change', 'c').length > 0, 5000, 'a: path to c');
@@ -180,7 +180,7 @@ describe('event log of a real cluster', () => {
     assert.equal(rejected.length, 1);
     assert.equal(rejected[0].fields.trigger, 'test');
     assert.match(rejected[0].fields.reason, /address/);
-    assert.match(rejected[0].line, / error a\.event: reload \(test\) rejected, running configuration kept: /);
+    assert.match(rejected[0].line, / error a: reload \(test\) rejected, running configuration kept: /);
     writeFileSync(file, good.slice(0, good.indexOf('  - name: d'))); // d is listed last
     a.reloadFromFile('test');
     const applied = events(lines, 'a', 'reload-applied');

@@ -55,7 +55,7 @@ describe('two daemons with the same private key', { skip }, () => {
       throw err;
     }
     const [{ line, e }] = events('a', 'duplicate-key-suspected');
-    assert.match(line, / error event: DUPLICATE KEY suspected for c: /);
+    assert.match(line, / error DUPLICATE KEY suspected for c: /);
     assert.equal(e?.fields.member, 'c');
     assert.deepEqual(new Set(e?.fields.addresses.split(',')), new Set([cAddr, cloneAddr]));
 
