@@ -20,11 +20,12 @@ import { DataPlane } from './forward/data-plane.js';
 import { PeerTable } from './forward/peer-table.js';
 import { sign, verify, type KeyPair } from './identity/keys.js';
 import { formatNodeId, type NodeId } from './identity/node-id.js';
-import type { Logger } from './log.js';
+import { EventLog, type Logger } from './log.js';
 import { ControlPlane } from './node/control-plane.js';
 import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
+import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
-import { describeRouteChange } from './node/route-log.js';
+import { describeRouteChange, routeChangeFields } from './node/route-log.js';
 import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
 import type { Router } from './routing/router.js';
@@ -90,6 +91,10 @@ export class OverlayNode {
   readonly startedAt: number;
   readonly routeHistory = new RouteHistory();
   readonly reloads: ReloadCounts = { applied: 0, rejected: 0 };
+  /** Structured, rate-limited event lines (log.ts). */
+  readonly events: EventLog;
+  /** Per-member events, handshake failures, duplicate-key suspicion (node/member-diagnostics.ts). */
+  readonly diagnostics: MemberDiagnostics;
   /** Wall-clock ms when the running peers.yaml was loaded (start or last applied reload). */
   configLoadedAt = Date.now();
   private config: OverlayConfig;
@@ -116,6 +121,7 @@ export class OverlayNode {
     this.startedAt = clock.now();
     const others = config.peers.filter((p) => p.id !== this.self.id);
     this.peers = new PeerTable(config.peers);
+    this.events = new EventLog(log, () => clock.now());
     this.sessions = new SessionTable({
       localKeyPair: keyPair,
       localId: this.self.id,
@@ -147,6 +153,15 @@ export class OverlayNode {
     });
     this.prober = this.plane.prober;
     this.router = this.plane.router;
+    this.diagnostics = new MemberDiagnostics(
+      {
+        members: () => this.sessions.peers(),
+        nameOf: this.nameOf,
+        link: (id) => this.prober.link(id),
+        session: (id, now) => this.sessions.stats(id, now),
+      },
+      this.events,
+    );
     this.dataPlane = new DataPlane({
       self: this.self.id,
       peers: this.peers,
@@ -159,8 +174,17 @@ export class OverlayNode {
       clock,
       log: log.child('forward'),
       wake: () => this.plane.poke(),
+      observer: this.diagnostics,
     });
-    this.plane.attachCarrier(this.dataPlane);
+    // The data plane's timer work and the diagnostics' look at links and sessions share the one timer;
+    // diagnostics need no wake-ups of their own: what they report changes only when the cores run.
+    this.plane.attachCarrier({
+      nextWakeAt: (now) => this.dataPlane.nextWakeAt(now),
+      tick: (now) => {
+        this.dataPlane.tick(now);
+        this.diagnostics.tick(now);
+      },
+    });
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
@@ -169,9 +193,15 @@ export class OverlayNode {
         this.plane.setEndpoints(member, keys);
       },
     });
-    const routeLog = log.child('route');
+    const routeEvents = new EventLog(log.child('route'), () => clock.now());
     this.router.onRouteChange((change) => {
-      routeLog.info(describeRouteChange(change, this.nameOf));
+      routeEvents.emit(
+        'info',
+        'path-change',
+        this.nameOf(change.dst),
+        routeChangeFields(change, this.nameOf),
+        describeRouteChange(change, this.nameOf),
+      );
       const record = this.routeHistory.add(change, wallClock());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
@@ -229,7 +259,13 @@ export class OverlayNode {
     } catch (err) {
       this.reloads.rejected++;
       const why = isOverlayError(err) ? err.message : String(err);
-      this.log.error(`reload (${trigger}) rejected, running configuration kept: ${why}`);
+      this.events.emit(
+        'error',
+        'reload-rejected',
+        '',
+        { trigger, reason: why },
+        `reload (${trigger}) rejected, running configuration kept: ${why}`,
+      );
       throw err;
     }
   }
@@ -271,6 +307,7 @@ export class OverlayNode {
     for (const p of diff.removed) {
       this.plane.removeMember(p.id);
       this.dataPlane.forget(p.id);
+      this.diagnostics.forget(p.id);
     }
     this.resolver.setPeers(others);
     // A member listed under its old name with a new key: to every other part of the daemon it is a
@@ -287,7 +324,18 @@ export class OverlayNode {
     };
     this.reloads.applied++;
     this.configLoadedAt = Date.now();
-    this.log.info(
+    this.events.emit(
+      'info',
+      'reload-applied',
+      '',
+      {
+        sha256: next.sha256.slice(0, 12),
+        members: next.peers.length,
+        added: summary.added.join(',') || undefined,
+        removed: summary.removed.join(',') || undefined,
+        changed: summary.changed.join(',') || undefined,
+        rekeyed: rekeyed.join(',') || undefined,
+      },
       `reloaded ${this.configPath} (sha256 ${next.sha256.slice(0, 12)}): ${next.peers.length} members; ` +
         `added [${summary.added.join(', ')}], removed [${summary.removed.join(', ')}], ` +
         `changed [${summary.changed.join(', ')}], new keys [${rekeyed.join(', ')}]`,

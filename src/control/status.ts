@@ -6,6 +6,8 @@ import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 import type { TrafficByType } from '../node/control-traffic.js';
 import { overlaydVersion } from '../version.js';
+import { describeSwitch } from '../node/route-log.js';
+import { explainChoice } from '../routing/alternatives.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -54,6 +56,12 @@ export interface MemberStatus {
   };
   /** Why there is no path, when there is none (see unreachable-reason.ts). */
   unreachableReason?: string;
+  /** The last handshake failure since the last completed handshake (node/member-diagnostics.ts). */
+  lastHandshakeFailure?: { reason: string; detail?: string; agoMs: number };
+  /** Handshake failures since start, by reason. */
+  handshakeFailures: Record<string, number>;
+  /** Two addresses take turns completing this member's handshakes: two machines hold its key. */
+  duplicateKeySuspected?: { addresses: string[] };
   traffic: PeerTraffic;
 }
 
@@ -114,6 +122,10 @@ export interface PathsReport {
     costMs: number;
     ageMs: number;
     lastChange?: string;
+    /** Why this path carries the traffic now (routing/alternatives.ts explainChoice). */
+    why: string;
+    /** The best path through each neighbour, cheapest first, the chosen one included. */
+    alternatives: Array<{ path: string[]; costMs: number; chosen: boolean }>;
   }>;
   changes: Array<{
     /** ISO wall-clock time. */
@@ -122,26 +134,40 @@ export interface PathsReport {
     from: string[] | null;
     to: string[] | null;
     reason: string;
+    /** The reason in words ("switched: 30% better"). */
+    summary: string;
   }>;
 }
 
 export function buildPaths(node: OverlayNode, now: number): PathsReport {
   return {
     node: node.self.name,
-    paths: [...node.router.routes()].map(([dst, p]) => ({
-      destination: node.nameOf(dst),
-      path: p.nodes.map(node.nameOf),
-      hops: p.nodes.length - 1,
-      costMs: Math.round(p.cost * 1000) / 1000,
-      ageMs: Math.round(now - p.since),
-      lastChange: node.routeHistory.lastReason(dst),
-    })),
+    paths: [...node.router.routes()].map(([dst, p]) => {
+      const alternatives = node.router.alternatives(dst);
+      const last = node.routeHistory.last(dst);
+      const why = explainChoice(p, alternatives, node.router.params, node.nameOf);
+      return {
+        destination: node.nameOf(dst),
+        path: p.nodes.map(node.nameOf),
+        hops: p.nodes.length - 1,
+        costMs: round(p.cost),
+        ageMs: Math.round(now - p.since),
+        lastChange: last ? describeSwitch(last) : undefined,
+        why,
+        alternatives: alternatives.map((a) => ({
+          path: a.nodes.map(node.nameOf),
+          costMs: round(a.cost),
+          chosen: a.nodes.length === p.nodes.length && a.nodes.every((x, i) => x === p.nodes[i]),
+        })),
+      };
+    }),
     changes: node.routeHistory.recent(50).map((r) => ({
       at: new Date(r.at).toISOString(),
       destination: node.nameOf(r.dst),
       from: r.from?.map(node.nameOf) ?? null,
       to: r.to?.map(node.nameOf) ?? null,
       reason: r.reason,
+      summary: describeSwitch(r),
     })),
   };
 }
@@ -170,6 +196,8 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         session?.lastHandshakeTookMs === undefined ? null : Math.round(session.lastHandshakeTookMs),
     };
     const reachable = self || path !== undefined;
+    const failure = self ? undefined : node.diagnostics.lastFailure(m.id, now);
+    const duplicate = self ? undefined : node.diagnostics.duplicateKey(m.id, now);
     members.push({
       name: m.name,
       id: formatNodeId(m.id),
@@ -203,7 +231,15 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             handshakeAttempts: sessionStatus.handshakeAttempts,
             everHandshaked: sessionStatus.lastHandshakeAgoMs !== null,
             directDead: link !== undefined && !link.alive,
+            lastFailure: failure?.reason,
           }),
+      lastHandshakeFailure: failure && {
+        reason: failure.reason,
+        detail: failure.detail,
+        agoMs: Math.round(now - failure.at),
+      },
+      handshakeFailures: Object.fromEntries(node.diagnostics.failureCounts(m.id)),
+      duplicateKeySuspected: duplicate && { addresses: duplicate.addresses },
       traffic: {
         txPackets: t?.txPackets ?? 0,
         txBytes: t?.txBytes ?? 0,

@@ -73,7 +73,7 @@ export class ControlChannel {
       now,
     );
     if (!res.ok) {
-      ctx.counters.rejectHandshake(res.reason);
+      this.rejected(h.src, res.reason, now);
       // Under load: a cookie instead of a Diffie-Hellman, smaller than the initiation that asked.
       if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
       return;
@@ -100,7 +100,7 @@ export class ControlChannel {
       source(data, h, from, ctx.peers, now),
       now,
     );
-    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    if (!res.ok) return this.rejected(h.src, res.reason, now);
     ctx.counters.handshakesCompleted++;
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
@@ -112,6 +112,11 @@ export class ControlChannel {
   /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */
   private answer(type: PacketType, data: Buffer, h: RoutedHeader, from: Endpoint, body: Buffer): void {
     this.ctx.transport.send(this.handshakePacket(type, reverseRelays(data, h), h.src, body), from);
+  }
+
+  private rejected(src: NodeId, reason: string, now: number): void {
+    this.ctx.counters.rejectHandshake(reason);
+    this.ctx.observer?.handshakeRejected(src, reason, now);
   }
 
   private handshakePacket(type: PacketType, relays: readonly NodeId[], dst: NodeId, body: Buffer): Buffer {

@@ -9,6 +9,7 @@ import { systemClock } from '../clock.js';
 import type { OverlayNode } from '../node.js';
 import { registerControlMetrics } from './control-metrics.js';
 import { registerDaemonMetrics } from './daemon-metrics.js';
+import { registerDiagnosticMetrics } from './diagnostic-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
@@ -51,5 +52,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
   registerDaemonMetrics(registry, ctx);
+  registerDiagnosticMetrics(registry, ctx);
   return registry;
 }

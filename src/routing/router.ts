@@ -28,6 +28,7 @@ import {
   type Advert,
   type PackedLink,
 } from './advert.js';
+import { pathAlternatives, type Alternative } from './alternatives.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { Admission } from './admission.js';
@@ -157,6 +158,11 @@ export class Router {
     if (dst === this.self || !this.members.has(dst)) return;
     this.computer.avoid(dst, relays, until);
     this.wakeAt = undefined;
+  }
+
+  /** The best path to `dst` through each neighbour, cheapest first (alternatives.ts); for `paths`. */
+  alternatives(dst: NodeId, limit = 4): Alternative[] {
+    return pathAlternatives(this.graph, this.self, dst, this.params.maxHops, limit);
   }
 
   routes(): ReadonlyMap<NodeId, Path> {

@@ -9,6 +9,7 @@ import type { OverlayConfig } from '../../src/config/types.js';
 import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { OverlayNode, type NodeInputs } from '../../src/node.js';
+import type { SessionParamsInput } from '../../src/session/params.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -47,6 +48,8 @@ export interface ClusterOptions {
   controlDir?: string;
   /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
   absent?: string[];
+  /** Session timing for every node (default: only shortened handshake retries). */
+  sessionParams?: SessionParamsInput;
 }
 
 export class Cluster {
@@ -102,7 +105,7 @@ export class Cluster {
           const t = c.net.attach(host, port);
           return opts.wrap ? opts.wrap(name, t, c.net) : t;
         },
-        sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
+        sessionParams: { retryDelaysMs: [100, 200, 400, 800], ...opts.sessionParams },
         controlSocket: opts.controlDir ? `${opts.controlDir}/${name}.sock` : null,
         ...(c.queue ? { clock: c.queue.clock, timers: c.queue } : {}),
         ...opts.inputs?.(i),

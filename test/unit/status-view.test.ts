@@ -39,6 +39,7 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
       lastHandshakeTookMs: 3,
     },
     traffic: { txPackets: 1, txBytes: 1500, rxPackets: 1, rxBytes: 3000, relayedPackets: 0, relayedBytes: 0 },
+    handshakeFailures: {},
     ...over,
   };
 }
@@ -197,6 +198,20 @@ describe('status view', () => {
   });
 });
 
+describe('duplicate key', () => {
+  it('is said below the table in full, within 100 columns', () => {
+    const text = renderStatus(
+      status([
+        member('b', { duplicateKeySuspected: { addresses: ['198.51.100.7:7946', '203.0.113.9:7946'] } }),
+      ]),
+      { wide: false, now: NOW },
+    );
+    assert.match(text, /warning: DUPLICATE KEY suspected for b: two sessions from 198\.51\.100\.7:7946 and/);
+    assert.match(text, /203\.0\.113\.9:7946/);
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, line);
+  });
+});
+
 describe('unreachable reasons', () => {
   const facts = (over: Partial<ReachabilityFacts>): ReachabilityFacts => ({
     endpointsKnown: 1,
@@ -217,6 +232,9 @@ describe('unreachable reasons', () => {
         /^every path failed: direct link dead/,
       ],
       [{ sessionEstablished: true, everHandshaked: true }, /^every path failed: no relay reaches it$/],
+      [{ handshakeAttempts: 5, lastFailure: 'key-rejected' }, /^key rejected: /],
+      [{ lastFailure: 'rate-limited' }, /^handshakes rate-limited/],
+      [{ handshakeAttempts: 2, lastFailure: 'no-reply' }, /^no reply to 2 handshakes/],
     ];
     for (const [over, want] of cases) {
       const reason = unreachableReason(facts(over));
