@@ -2,13 +2,19 @@
   "targets": [
     {
       "target_name": "overlayd_tun",
-      "sources": ["native/tun.c"],
+      "sources": ["native/tun.c", "native/offload.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     },
     {
       "target_name": "overlayd_udp",
       "sources": ["native/udp.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"]
+    },
+    {
+      "target_name": "overlayd_packet",
+      "sources": ["native/packet.c", "native/aead.c", "native/offload.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     }

@@ -1,10 +1,12 @@
-// Scale benchmark of the routing core, on the discrete-event simulator (test/sim/).
+// Scale benchmark of the control plane, on the discrete-event simulator (test/sim/). Every simulated
+// node runs the daemon's own wiring (src/node/control-plane.ts: prober, router, their one timer).
 //
 //   node dist/benchmarks/scale.js                 probe overhead for 3/10/50 members, then N = 50, 200, 1000
 //   node dist/benchmarks/scale.js 50 200          only those sizes
 //   node dist/benchmarks/scale.js --probe-only    only the probe overhead table
 //   --all-pairs / --bounded                       only that probing mode (default: all-pairs up to 200,
-//                                                 bounded K = 8 from 200 up)
+//                                                 bounded K = 8 from 50 up)
+//   --neighbours K                                K for the bounded runs (default 8, network.neighbours)
 //   --no-partition                                skip the partition and heal
 //   --steady S                                    steady-state window in simulated seconds (default 30:
 //                                                 one refresh period; nodes that booted together refresh
@@ -13,11 +15,15 @@
 // (1000 simulated nodes each hold the whole link-state database: N² state in one process).
 //
 // For each size: convergence after a cold start (all nodes boot within 0.5 s), after cutting a link
-// that carries a flow (time until the flows, and all pairs, have valid paths again), after
-// partitioning off a quarter of the nodes and after healing; steady-state bytes per node per second
-// (probes, control); route computation time per update (median, p95) measured on real CPU time.
-// Times are virtual (the simulated network's clock); "cpu" is what the simulation cost here.
-import { DEFAULT_PROBE_PARAMS } from '../src/probe/probe-params.js';
+// that carries a flow, after partitioning off a quarter of the nodes and after healing — until every
+// pair has a valid loop-free path again, and per broken pair (p50/p95 across pairs); routes that
+// visited a node twice (loop check); latency stretch of the selected paths against the best path
+// over every working link (the full-mesh optimum); steady-state bytes per node per second by message
+// type; route computation time per update (median, p95) measured on real CPU time. Times are
+// virtual (the simulated network's clock); "cpu" is what the simulation cost here.
+import { CONTROL_BUDGET_BPS } from './lib/budget.js';
+import { DEFAULT_NEIGHBOURS } from '../src/config/neighbours.js';
+import { PROBE_WIRE_BYTES, TRAFFIC_TYPES, type TrafficType } from '../src/node/control-traffic.js';
 import {
   addFlows,
   cutUsedLink,
@@ -25,8 +31,11 @@ import {
   partitionRegion,
   startUp,
   steadyTraffic,
+  type Convergence,
+  type SteadyTraffic,
 } from '../test/sim/scenarios.js';
 import { Simulator, type SimOptions } from '../test/sim/simulator.js';
+import { pathStretch } from '../test/sim/stretch.js';
 
 interface Row {
   label: string;
@@ -34,7 +43,11 @@ interface Row {
 }
 
 function fmtMs(ms: number | undefined): string {
-  return ms === undefined ? 'never' : ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms === undefined || Number.isNaN(ms)
+    ? 'never'
+    : ms < 10_000
+      ? `${Math.round(ms)} ms`
+      : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function fmtBps(bps: number): string {
@@ -45,6 +58,15 @@ function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+/** "all 523 ms; pairs p50/p95 210/400 ms". */
+function fmtConvergence(c: Convergence | undefined): string {
+  if (!c) return 'not run';
+  const pairs = c.pairMs.length
+    ? ` (${fmtMs(percentile(c.pairMs, 0.5))}/${fmtMs(percentile(c.pairMs, 0.95))})`
+    : '';
+  return `${fmtMs(c.allPairsMs)}${pairs}`;
 }
 
 function printTable(title: string, rows: Row[]): void {
@@ -99,21 +121,39 @@ function fmtSpf(sim: Simulator): string {
 function steadyWindow(
   sim: Simulator,
   ms: number,
-  report: (sofar: { probeBps: number; controlBps: number }, ms: number) => void,
-): { probeBps: number; controlBps: number } {
-  const sum = { probeBps: 0, controlBps: 0 };
+  report: (sofar: SteadyTraffic, ms: number) => void,
+): SteadyTraffic {
+  const sum: SteadyTraffic = {
+    probeBps: 0,
+    controlBps: 0,
+    byType: Object.fromEntries(TRAFFIC_TYPES.map((t) => [t, 0])) as Record<TrafficType, number>,
+  };
+  const scaled = (done: number): SteadyTraffic => ({
+    probeBps: sum.probeBps / done,
+    controlBps: sum.controlBps / done,
+    byType: Object.fromEntries(TRAFFIC_TYPES.map((t) => [t, sum.byType[t] / done])) as Record<
+      TrafficType,
+      number
+    >,
+  });
   for (let done = 0; done < ms;) {
     const step = Math.min(5000, ms - done);
     const t = steadyTraffic(sim, step);
     sum.probeBps += t.probeBps * step;
     sum.controlBps += t.controlBps * step;
+    for (const type of TRAFFIC_TYPES) sum.byType[type] += t.byType[type] * step;
     done += step;
-    report({ probeBps: sum.probeBps / done, controlBps: sum.controlBps / done }, done);
+    report(scaled(done), done);
   }
-  return { probeBps: sum.probeBps / ms, controlBps: sum.controlBps / ms };
+  return scaled(ms);
 }
 
-function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs: number): Row {
+interface RunResult {
+  row: Row;
+  traffic: Row;
+}
+
+function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs: number): RunResult {
   const cpu0 = performance.now();
   const progress = (what: string): void =>
     console.error(
@@ -121,40 +161,59 @@ function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs:
     );
   const sim = new Simulator(opts);
   const start = startUp(sim, 30_000);
-  progress('started');
+  progress(`started: ${fmtConvergence(start)}`);
   addFlows(sim, 20, 5);
   const cut = cutUsedLink(sim);
-  progress('cut');
+  progress(`cut: ${fmtConvergence(cut?.result)}`);
   sim.run(Math.max(0, 40_000 - sim.now()));
+  const stretch = pathStretch(sim, sim.size() > 200 ? 100 : 200);
+  progress(
+    `stretch p50/p95 ${percentile(stretch.ratios, 0.5).toFixed(3)}/${percentile(stretch.ratios, 0.95).toFixed(3)}, ` +
+      `extra ${percentile(stretch.extraMs, 0.5).toFixed(1)}/${percentile(stretch.extraMs, 0.95).toFixed(1)} ms ` +
+      `over ${stretch.ratios.length} pairs (${stretch.missing} without a route)`,
+  );
   const steady = steadyWindow(sim, steadyMs, (sofar, ms) =>
     progress(
       `steady ${ms / 1000}/${steadyMs / 1000} s: probe ${fmtBps(sofar.probeBps)}, control ${fmtBps(sofar.controlBps)}, ${fmtSpf(sim)}`,
     ),
   );
   const split = partition ? partitionRegion(sim, 0.25) : undefined;
-  if (partition) progress('partitioned');
+  if (partition) progress(`partitioned: ${fmtConvergence(split)}`);
   sim.run(3000);
   const healed = partition ? heal(sim) : undefined;
-  if (partition) progress('healed');
+  if (partition) progress(`healed: ${fmtConvergence(healed)}`);
   let probed = 0;
   for (const node of sim.nodes) probed += node.prober?.probedMembers().length ?? 0;
   const times = computeTimes(sim);
   const v = sim.verifier;
+  const total = steady.probeBps + steady.controlBps;
   return {
-    label,
-    cells: {
-      probed: (probed / sim.size()).toFixed(1),
-      start: fmtMs(start.allPairsMs),
-      'cut: flows': fmtMs(cut?.result.flowsMs),
-      'cut: all': fmtMs(cut?.result.allPairsMs),
-      partition: split ? fmtMs(split.allPairsMs) : 'not run',
-      heal: healed ? fmtMs(healed.allPairsMs) : 'not run',
-      'probe/node': fmtBps(steady.probeBps),
-      'control/node': fmtBps(steady.controlBps),
-      'spf p50': `${percentile(times, 0.5).toFixed(2)} ms`,
-      'spf p95': `${percentile(times, 0.95).toFixed(2)} ms`,
-      verifies: `${v.realVerifications}/${v.calls}`,
-      cpu: `${((performance.now() - cpu0) / 1000).toFixed(0)} s`,
+    row: {
+      label,
+      cells: {
+        probed: (probed / sim.size()).toFixed(1),
+        'start (pairs p50/p95)': fmtConvergence(start),
+        'cut: flows': fmtMs(cut?.result.flowsMs),
+        'cut: all (pairs)': fmtConvergence(cut?.result),
+        partition: fmtConvergence(split),
+        heal: fmtConvergence(healed),
+        loops: `${sim.checker.loopingRoutes}/${sim.checker.routeChanges}`,
+        'stretch p50/p95': `${percentile(stretch.ratios, 0.5).toFixed(2)}/${percentile(stretch.ratios, 0.95).toFixed(2)}`,
+        'extra ms p50/p95': `${percentile(stretch.extraMs, 0.5).toFixed(1)}/${percentile(stretch.extraMs, 0.95).toFixed(1)}`,
+        'spf p50/p95': `${percentile(times, 0.5).toFixed(2)}/${percentile(times, 0.95).toFixed(2)} ms`,
+        verifies: `${v.realVerifications}/${v.calls}`,
+        cpu: `${((performance.now() - cpu0) / 1000).toFixed(0)} s`,
+      },
+    },
+    traffic: {
+      label,
+      cells: {
+        ...Object.fromEntries(
+          TRAFFIC_TYPES.filter((t) => t !== 'other').map((t) => [t, fmtBps(steady.byType[t])]),
+        ),
+        total: fmtBps(total),
+        'vs 1.25 kB/s': `${(total / CONTROL_BUDGET_BPS).toFixed(1)}×`,
+      },
     },
   };
 }
@@ -162,12 +221,20 @@ function scaleRun(label: string, opts: SimOptions, partition: boolean, steadyMs:
 function main(): void {
   const args = process.argv.slice(2);
   const probeOnly = args.includes('--probe-only');
-  const steadyAt = args.indexOf('--steady');
-  const steadyMs = steadyAt >= 0 ? Number(args[steadyAt + 1]) * 1000 : 30_000;
+  const valueOf = (flag: string): string | undefined => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const steadyMs = Number(valueOf('--steady') ?? 30) * 1000;
   if (!(steadyMs > 0)) throw new Error('--steady takes a number of seconds');
-  const sizes = args.filter((a, i) => /^\d+$/.test(a) && (steadyAt < 0 || i !== steadyAt + 1)).map(Number);
+  const K = Number(valueOf('--neighbours') ?? DEFAULT_NEIGHBOURS);
+  if (!(K > 0)) throw new Error('--neighbours takes a positive number');
+  const optionValues = new Set(
+    ['--steady', '--neighbours'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
+  );
+  const sizes = args.filter((a, i) => /^\d+$/.test(a) && !optionValues.has(i)).map(Number);
   console.log(
-    `probe packet: ${DEFAULT_PROBE_PARAMS.probeBytes} bytes on the wire; control messages: payload + 69 bytes`,
+    `probe packet: ${PROBE_WIRE_BYTES} bytes on the wire; control messages: payload + 69 bytes (IPv4, direct)`,
   );
 
   if (sizes.length === 0 || probeOnly) {
@@ -177,18 +244,25 @@ function main(): void {
     );
   }
   if (probeOnly) return;
-  const rows: Row[] = [];
+  const runs: RunResult[] = [];
   const partition = !args.includes('--no-partition');
   const allPairs = !args.includes('--bounded');
   const bounded = !args.includes('--all-pairs');
   const run = (label: string, opts: SimOptions): void => {
-    rows.push(scaleRun(label, opts, partition, steadyMs));
-    printTable('Scale (virtual times; cpu = simulation cost on this machine)', rows);
+    runs.push(scaleRun(label, opts, partition, steadyMs));
+    printTable(
+      'Scale (virtual times: until every pair is valid, and per broken pair p50/p95; loops = looping routes / route changes; stretch = latency vs the full-mesh optimum; cpu = simulation cost)',
+      runs.map((r) => r.row),
+    );
+    printTable(
+      `Control bytes sent per node per second by type (steady window ${steadyMs / 1000} s, 20 flows)`,
+      runs.map((r) => r.traffic),
+    );
   };
   for (const n of sizes.length > 0 ? sizes : [50, 200, 1000]) {
     const base = { nodes: n, seed: 3, startSpreadMs: 500, verifyCache: true };
     if (allPairs && n <= 200) run(`N=${n} all-pairs`, base);
-    if (bounded && n >= 200) run(`N=${n} K=8`, { ...base, probe: { maxProbedMembers: 8 } });
+    if (bounded && n >= 50) run(`N=${n} K=${K}`, { ...base, probe: { maxProbedMembers: K } });
   }
 }
 

@@ -1,22 +1,26 @@
-// Single-flow TCP throughput and ping RTT A→C on one three-site lab (no latency emulation), overlayd side
-// by side with its anchors measured in the same run: raw underlay, overlayd direct, overlayd relayed
-// A→B→C (a–c cut in the wan), wireguard-go direct, tinc 1.0 direct and relayed (a–c cut before start).
+// Throughput and latency A→C on one three-site lab (no latency emulation), overlayd side by side with its
+// anchors measured in the same run: raw underlay, overlayd direct and relayed A→B→C (a–c cut in the wan)
+// with its offloads on and forced off (--no-offloads), wireguard-go direct, tinc 1.0 direct and relayed
+// (a–c cut before start). Per configuration and round: idle ping RTT, one TCP flow with a ping every
+// 50 ms beside it (RTT under load), four parallel flows, and 64-byte UDP at full speed (packets/s).
 // One system runs at a time. The runs are interleaved in rounds (each round runs every configuration once)
 // so that other load on a shared machine, which comes and goes, does not fall on one system only. The
 // wan's per-pair counters prove which underlay paths each system used.
 //
 //   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
-//                                      [--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json out.json]
+//        [--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp]
+//        [--wait-quiet S] [--json out.json]
 //
 // --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
 // --wait-quiet S: before each run, wait up to S s for the machine to be idle (< 0.3 busy cores).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import type { Lab } from '../test/lab/lab.js';
 import { waitQuiet } from './lib/cpu.js';
 import { fileSize, routeChangesSince } from './lib/failover-trial.js';
 import { runIperf } from './lib/iperf.js';
+import { pingDuring } from './lib/load-ping.js';
 import { overlayPids, stopOverlay, waitPath } from './lib/overlay.js';
 import { measurePairs } from './lib/pair-traffic.js';
 import {
@@ -31,17 +35,22 @@ import {
 } from './lib/progress.js';
 import { TincMesh } from './lib/tinc.js';
 import { reportThroughput, ThroughputResults } from './lib/throughput-report.js';
-import { WireguardPair } from './lib/wireguard.js';
+import { WireguardPair, WireguardRelay } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
-const SYSTEMS = ['raw', 'overlayd', 'wireguard-go', 'tinc'] as const;
+const SYSTEMS = ['raw', 'overlayd', 'overlayd-off', 'overlayd-fifo', 'wireguard-go', 'tinc'] as const;
+/** Run unless --systems names others; overlayd-fifo (the standing-delay control off) only when named. */
+const DEFAULT_SYSTEMS: readonly System[] = ['raw', 'overlayd', 'overlayd-off', 'wireguard-go', 'tinc'];
 type System = (typeof SYSTEMS)[number];
+const TESTS = ['single', 'parallel', 'udp'] as const;
+type Test = (typeof TESTS)[number];
 
 interface Settings {
   rounds: number;
   seconds: number;
   cc: string | undefined;
   systems: Set<System>;
+  tests: Set<Test>;
   waitQuietS: number;
   json: string | undefined;
 }
@@ -54,26 +63,35 @@ function parse(): Settings {
       rounds: { type: 'string' },
       seconds: { type: 'string' },
       systems: { type: 'string' },
+      tests: { type: 'string' },
     },
   });
   const common = commonOptions(
     values,
     'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-      '[--systems raw,overlayd,wireguard-go,tinc] [--wait-quiet S] [--json FILE]',
+      '[--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp] ' +
+      '[--wait-quiet S] [--json FILE]',
   );
-  const systems = new Set((values.systems ?? SYSTEMS.join(',')).split(',') as System[]);
+  const systems = new Set((values.systems ?? DEFAULT_SYSTEMS.join(',')).split(',') as System[]);
   for (const s of systems)
     if (!SYSTEMS.includes(s)) usageError(`unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
+  const tests = new Set((values.tests ?? TESTS.join(',')).split(',') as Test[]);
+  for (const t of tests) if (!TESTS.includes(t)) usageError(`unknown test ${t} (known: ${TESTS.join(', ')})`);
+  tests.add('single'); // the reference every table is built on
   return {
     rounds: numberOption(values.rounds, values.quick ? 1 : 3, 'rounds'),
     seconds: numberOption(values.seconds, values.quick ? 5 : 10, 'seconds'),
     cc: values.cc,
     systems,
+    tests,
     ...common,
   };
 }
 
-/** One run of one configuration: RTT (20 pings at 0.05 s, as the anchors), then iperf3, pairs counted around both. */
+/**
+ * One run of one configuration, wan pairs counted around it all: idle RTT (20 pings at 0.05 s, as the
+ * anchors), one TCP flow with a ping every 50 ms beside it, four flows, 64-byte UDP.
+ */
 async function measureOnce(
   lab: Lab,
   s: Settings,
@@ -86,34 +104,74 @@ async function measureOnce(
   const background = await waitQuiet(s.waitQuietS, 0.3, (b) =>
     progress(`waiting for a quiet machine (${b.toFixed(2)} cores busy)`),
   );
+  const iperf = { from: 'a', to: 'c', dst, seconds: s.seconds, cc: s.cc, watch };
   const { result, pairs } = await measurePairs(lab, async () => {
     const ping = await lab.ping('a', dst, { count: 20, intervalS: 0.05 });
-    const run = await runIperf(lab, { from: 'a', to: 'c', dst, seconds: s.seconds, cc: s.cc, watch });
-    return { ping, run };
+    const loaded = await pingDuring(lab, 'a', dst, () => runIperf(lab, iperf), { maxS: s.seconds + 30 });
+    const parallel = s.tests.has('parallel') ? await runIperf(lab, { ...iperf, parallel: 4 }) : null;
+    const udp = s.tests.has('udp') ? await runIperf(lab, { ...iperf, udpLength: 64 }) : null;
+    return { ping, loaded, parallel, udp };
   });
-  const { ping, run } = result;
+  const { ping, loaded, parallel, udp } = result;
+  const run = loaded.result;
   res.add(key, label, {
     run,
     rttAvgMs: ping.rttAvgMs,
     rttLossPercent: ping.lossPercent,
+    loadRtts: loaded.rtts,
+    loadSent: loaded.sent,
+    parallel,
+    udp,
     background,
     pairs,
   });
+  const sorted = [...loaded.rtts].sort((x, y) => x - y);
   progress(
-    `${label}: ${run.gbps.toFixed(3)} Gbit/s, ${run.retransmits} retransmits, RTT ${ping.rttAvgMs} ms, ` +
+    `${label}: ${run.gbps.toFixed(3)} Gbit/s, ${run.retransmits} retransmits, RTT ${ping.rttAvgMs} ms idle, ` +
+      `${sorted[sorted.length >> 1]?.toFixed(2) ?? '—'} ms under load; ` +
+      (parallel ? `4 flows ${parallel.gbps.toFixed(3)} Gbit/s; ` : '') +
+      (udp ? `64 B UDP ${((udp.packetsPerSecond ?? 0) / 1000).toFixed(1)} kpps; ` : '') +
       `machine ${run.cpu.machineBusy.toFixed(2)} cores (background before ${background.toFixed(2)})`,
   );
 }
 
-async function runOverlayd(ol: OverlayLab, s: Settings, res: ThroughputResults): Promise<void> {
+/** overlayd with its offloads on (the default) or forced off (--no-offloads): same code, same lab. */
+const VARIANTS = {
+  overlayd: { key: 'overlayd', label: 'overlayd', args: [] as string[], env: {} },
+  'overlayd-off': { key: 'overlayd-off', label: 'overlayd --no-offloads', args: ['--no-offloads'], env: {} },
+  // Before/after for the receive queue's standing-delay control (src/transport/standing-delay.ts).
+  'overlayd-fifo': {
+    key: 'overlayd-fifo',
+    label: 'overlayd, standing-delay control off',
+    args: [] as string[],
+    env: { OVERLAYD_STANDING_DELAY: 'off' },
+  },
+};
+
+async function runOverlayd(
+  ol: OverlayLab,
+  s: Settings,
+  res: ThroughputResults,
+  variant: (typeof VARIANTS)[keyof typeof VARIANTS],
+): Promise<void> {
   const lab = ol.lab;
-  ol.startAll();
+  // The daemons inherit the environment at spawn: set the variant's for the start only.
+  const saved = { ...process.env };
+  Object.assign(process.env, variant.env);
+  try {
+    for (const site of SITES) ol.start(site, variant.args);
+  } finally {
+    for (const k of Object.keys(variant.env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
   try {
     await ol.waitConverged(30_000);
     await waitPath(ol, 'a', 'c', 'a>c');
     await waitPath(ol, 'c', 'a', 'c>a');
     const pids = overlayPids(ol, SITES);
-    const direct = ['overlayd-direct', 'overlayd direct A→C'] as const;
+    const direct = [`${variant.key}-direct`, `${variant.label} direct A→C`] as const;
     const changes = await routeChangesDuring(ol, () =>
       measureOnce(lab, s, res, ...direct, ol.addressOf('c'), pids),
     );
@@ -123,8 +181,8 @@ async function runOverlayd(ol: OverlayLab, s: Settings, res: ThroughputResults):
     await lab.cut('a', 'c');
     const ms = await waitPath(ol, 'a', 'c', 'a>b>c');
     await waitPath(ol, 'c', 'a', 'c>b>a');
-    progress(`overlayd: a→c moved to a>b>c ${ms} ms after the cut`);
-    const relayed = ['overlayd-relayed', 'overlayd relayed A→B→C (a–c cut)'] as const;
+    progress(`${variant.label}: a→c moved to a>b>c ${ms} ms after the cut`);
+    const relayed = [`${variant.key}-relayed`, `${variant.label} relayed A→B→C (a–c cut)`] as const;
     const before = await relayedByB(ol);
     await measureOnce(lab, s, res, ...relayed, ol.addressOf('c'), pids);
     res.noteValue(...relayed, 'packets b relayed, per round', String((await relayedByB(ol)) - before));
@@ -169,6 +227,21 @@ async function runWireguard(lab: Lab, s: Settings, res: ThroughputResults): Prom
   } finally {
     await wg.stop();
   }
+  // Relayed as the anchors do it: two tunnels and forwarding in B (WireGuard does not relay itself).
+  const relay = await WireguardRelay.start(lab, 'a', 'b', 'c');
+  try {
+    await measureOnce(
+      lab,
+      s,
+      res,
+      'wireguard-go-relayed',
+      'wireguard-go relayed A→B→C (2 tunnels, forwarding in B)',
+      relay.addressOf('c'),
+      relay.pids(),
+    );
+  } finally {
+    await relay.stop();
+  }
 }
 
 async function runTinc(lab: Lab, s: Settings, res: ThroughputResults): Promise<void> {
@@ -197,6 +270,11 @@ async function runTinc(lab: Lab, s: Settings, res: ThroughputResults): Promise<v
   }
 }
 
+/** The 1, 5 and 15 minute load averages: other work on a shared machine, printed beside the figures. */
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
 function tincRetry(why: string): void {
   progress(`tinc did not settle, starting it afresh: ${why.split('\n')[0]}`);
 }
@@ -205,6 +283,7 @@ async function main(): Promise<void> {
   requireRoot();
   const s = parse();
   const machine = `${await machineLine()}; overlayd ${await codeVersion()}`;
+  const loadStart = loadAverage();
   const ol = await OverlayLab.create({ sites: [...SITES] });
   const res = new ThroughputResults();
   const failures: string[] = [];
@@ -229,18 +308,26 @@ async function main(): Promise<void> {
       await attempt(round, 'raw', () =>
         measureOnce(lab, s, res, 'raw', 'raw underlay A→C', lab.addressOf('c'), {}),
       );
-      await attempt(round, 'overlayd', () => runOverlayd(ol, s, res));
+      await attempt(round, 'overlayd', () => runOverlayd(ol, s, res, VARIANTS.overlayd));
+      await attempt(round, 'overlayd-off', () => runOverlayd(ol, s, res, VARIANTS['overlayd-off']));
+      await attempt(round, 'overlayd-fifo', () => runOverlayd(ol, s, res, VARIANTS['overlayd-fifo']));
       await attempt(round, 'wireguard-go', () => runWireguard(lab, s, res));
       await attempt(round, 'tinc', () => runTinc(lab, s, res));
     }
   } finally {
     await ol.destroy();
   }
-  reportThroughput(res.all(), { rounds: s.rounds, seconds: s.seconds, cc, machine });
+  reportThroughput(res.all(), {
+    rounds: s.rounds,
+    seconds: s.seconds,
+    cc,
+    machine,
+    load: `${loadStart} at the start, ${loadAverage()} at the end`,
+  });
   if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
   if (s.json) {
     const results = res.all().map((r) => ({ ...r, pairs: Object.fromEntries(r.pairs) }));
-    const settings = { ...s, systems: [...s.systems] };
+    const settings = { ...s, systems: [...s.systems], tests: [...s.tests] };
     writeFileSync(
       s.json,
       JSON.stringify({ date: new Date().toISOString(), machine, settings, results }, null, 2),

@@ -44,8 +44,8 @@ async function receiver(kind: Kind): Promise<void> {
   let port: number;
   if (kind === 'native') {
     const t = await NativeUdpTransport.open(NATIVE_OPTIONS);
-    t.onMessage(() => {
-      received++;
+    t.onBatch((batch) => {
+      received += batch.count;
     });
     port = t.port;
     close = () => t.close();

@@ -14,16 +14,26 @@
 // Receive flow (udp_on_readable):
 //   1. epoll says the socket is readable (level-triggered, so leftovers wake us again);
 //   2. recvmmsg into slot i at i*slot_size, source address into record i, until the batch is full or the
-//      queue is empty. MSG_TRUNC makes the kernel report a datagram's real length: lengths[i] > slot_size
-//      means "truncated", and JS drops it;
-//   3. call the JS callback with the count, inside a callback scope (microtasks and nextTicks run after);
+//      queue is empty. With UDP_GRO (OPEN_GRO), one slot may hold many datagrams of one sender, all of
+//      the size the kernel reports in a control message but the last: they are split into the datagram
+//      list (offset, length, slot of the source record). A datagram longer than its slot (MSG_TRUNC) is
+//      counted and left out;
+//   3. call the JS callback with the number of datagrams, inside a callback scope;
 //   4. repeat while datagrams remain, at most MAX_BATCHES_PER_WAKEUP batches, then yield to the loop.
 //   An error the kernel queued on the socket (an ICMP unreachable, reported as ECONNREFUSED etc. on the
 //   next recv, or as POLLERR, which makes libuv stop the poll handle) is counted and reading goes on.
+//   SO_RXQ_OVFL reports the datagrams the socket's receive queue dropped when full: counted too.
+//   SO_TIMESTAMPNS stamps each receive with the time the kernel queued it: the age of each message when
+//   it is read (µs, per slot) goes to JS, whose standing-delay control (src/transport/standing-delay.ts)
+//   drops what sat too long in the queue.
 //
-// Send flow (udp_send_batch): one sendmmsg per 64 datagrams; a datagram the kernel refuses outright is
-// counted and skipped; EAGAIN/ENOBUFS (socket buffer or queue full) drop the rest of the batch, counted.
-// Send results come back as numbers (negative errno), never exceptions: the underlay may lose packets.
+// Send flow (udp_send_batch): consecutive datagrams to one address that all have the size of the first
+// (the last may be shorter) leave as one message with UDP_SEGMENT (GSO: the kernel, or the NIC, cuts
+// them), everything else as messages of one datagram; one sendmmsg per 64 messages. A kernel that
+// refuses GSO (EIO: no checksum offload on the route's device) turns it off for the socket and the run
+// goes again one datagram per message. A datagram the kernel refuses outright is counted and skipped;
+// EAGAIN/ENOBUFS (socket buffer or queue full) drop the rest of the batch, counted. Send results come
+// back as numbers (negative errno), never exceptions: the underlay may lose packets.
 //
 // Errors thrown here look like Node's system errors: `code` is the errno name, `errno` is the negative
 // errno, `syscall` names the operation, and the message names the local address.
@@ -36,7 +46,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -44,9 +56,12 @@
 
 #include "napi-util.h"
 
-// A flood never empties the queue; after this many batches we return to the event loop so timers,
-// the TUN and the control socket get their turn. epoll is level-triggered: we are called again at once.
+// A flood never empties the queue; after this many batches, or datagrams (a GRO batch holds many), we
+// return to the event loop so timers, the TUN and the control socket get their turn. epoll is
+// level-triggered: we are called again at once. 256 datagrams are ~0.3 ms of opening: what the TUN
+// side (a ping, the ACKs of the other direction) may wait behind a bulk flow.
 #define MAX_BATCHES_PER_WAKEUP 16
+#define MAX_DATAGRAMS_PER_WAKEUP 256
 // Datagrams per recvmmsg/sendmmsg call: bounds the stack arrays (about 7 KiB), not the JS batch size.
 #define UDP_CHUNK 64
 #define UDP_ADDR_BYTES 20
@@ -55,11 +70,26 @@
 #define MAX_UNEXPLAINED_POLL_ERRORS 64
 
 // Counters JS reads from the Uint32Array passed to udp_start (indexes shared with native-udp-transport.ts).
-enum { STAT_RX_ERRORS = 0, STAT_RX_LAST_ERRNO = 1, STAT_POLL_RESTARTS = 2, STAT_COUNT = 3 };
+enum {
+  STAT_RX_ERRORS = 0,
+  STAT_RX_LAST_ERRNO = 1,
+  STAT_POLL_RESTARTS = 2,
+  STAT_RX_TRUNCATED = 3, // datagrams longer than a slot: discarded unread
+  STAT_RX_QUEUE_DROPS = 4, // SO_RXQ_OVFL: the receive queue was full (cumulative, as the kernel counts)
+  STAT_TX_GSO = 5,         // messages sent with UDP_SEGMENT
+  STAT_RX_MESSAGES = 6,    // receives (slots) behind the batch being delivered; their ages are in `ages`
+  STAT_COUNT = 7
+};
 // Results of one udp_send_batch, in the Int32Array passed to it.
 enum { RES_DROPPED = 0, RES_FAILED = 1, RES_LAST_FAIL_ERRNO = 2, RES_LAST_DROP_ERRNO = 3, RES_COUNT = 4 };
-// udp_open flags.
-enum { OPEN_RECVERR = 1 };
+// udp_open flags: ICMP errors reported; GSO on send and GRO on receive.
+enum { OPEN_RECVERR = 1, OPEN_OFFLOADS = 2 };
+// Datagrams one GSO message may carry (the kernel's UDP_MAX_SEGMENTS), and the bytes (one IP packet).
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+// Datagrams one GRO slot may split into at most (the kernel merges up to UDP_GRO_CNT_MAX = 64; a larger
+// count from a future kernel is cut at what the datagram list still holds, and counted as truncated).
+#define GRO_MAX_SEGMENTS 64
 
 enum { UDP_OPEN = 1, UDP_POLLING = 2, UDP_CLOSING = 3, UDP_CLOSED = 4 };
 
@@ -90,6 +120,18 @@ typedef struct {
   uint32_t *stats;
   uint32_t slot_size;
   uint32_t batch;
+  // The datagram list of one receive batch (GRO slots split): offset in buffer, length, source slot.
+  napi_ref dg_offsets_ref;
+  napi_ref dg_lengths_ref;
+  napi_ref dg_sources_ref;
+  napi_ref ages_ref; // Uint32Array: per receive slot, µs the message waited in the socket queue
+  uint32_t *ages;
+  uint32_t *dg_offsets;
+  uint32_t *dg_lengths;
+  uint32_t *dg_sources;
+  uint32_t dg_capacity;
+  int gro; // UDP_GRO is on
+  int gso; // UDP_SEGMENT is used when sending (until the kernel refuses it)
 } udp_t;
 
 // --- errors ---------------------------------------------------------------------------------------
@@ -162,21 +204,23 @@ static uint32_t udp_get_int_opt(int fd, int level, int opt) {
   return (uint32_t)value;
 }
 
-// udp_open(handle, family 4|6, host, port, bufferBytes, flags, info Uint32Array(3))
+// udp_open(handle, family 4|6, host, port, receiveBufferBytes, sendBufferBytes, flags, info Uint32Array(4))
 // Binds a non-blocking socket (IPv6 sockets are IPV6_V6ONLY). info receives [bound port, SO_RCVBUF,
-// SO_SNDBUF] as the kernel reports them (it doubles what was asked, for bookkeeping overhead).
+// SO_SNDBUF, offloads] as the kernel reports them (it doubles buffer sizes, for bookkeeping overhead);
+// offloads is 1 if UDP_GRO was accepted (GSO is then tried on send too), 0 otherwise.
 static napi_value udp_open(napi_env env, napi_callback_info info) {
-  OVL_ARGS(7)
+  OVL_ARGS(8)
   UDP_HANDLE(u, argv[0])
   uint32_t family, port, flags;
-  int32_t buffer_bytes;
+  int32_t rcv_bytes, snd_bytes;
   char host[INET6_ADDRSTRLEN];
   OVL_CALL(napi_get_value_uint32(env, argv[1], &family));
   OVL_CALL(napi_get_value_string_utf8(env, argv[2], host, sizeof(host), NULL));
   OVL_CALL(napi_get_value_uint32(env, argv[3], &port));
-  OVL_CALL(napi_get_value_int32(env, argv[4], &buffer_bytes));
-  OVL_CALL(napi_get_value_uint32(env, argv[5], &flags));
-  uint32_t *out = ovl_typed(env, argv[6], napi_uint32_array, 3, "info");
+  OVL_CALL(napi_get_value_int32(env, argv[4], &rcv_bytes));
+  OVL_CALL(napi_get_value_int32(env, argv[5], &snd_bytes));
+  OVL_CALL(napi_get_value_uint32(env, argv[6], &flags));
+  uint32_t *out = ovl_typed(env, argv[7], napi_uint32_array, 4, "info");
   if (out == NULL) return NULL;
 
   char where[96];
@@ -230,8 +274,13 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     if (af == AF_INET) (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
     else (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
   }
-  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, buffer_bytes);
-  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer_bytes);
+  // Drops of a full receive queue become visible (a count in a control message on every receive).
+  (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  // When each datagram was queued, so its wait in the queue can be measured (0 if refused).
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+  int gro = (flags & OPEN_OFFLOADS) && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcv_bytes);
+  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, snd_bytes);
   if (bind(fd, (struct sockaddr *)&addr, addr_len) < 0) {
     int err = errno;
     close(fd);
@@ -251,6 +300,9 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   u->fd = fd;
   u->family = af;
   u->state = UDP_OPEN;
+  u->gro = gro;
+  u->gso = gro; // a kernel with UDP_GRO (4.18) has UDP_SEGMENT (4.18) too
+  out[3] = (uint32_t)gro;
   // sin_port and sin6_port sit at the same offset.
   uint16_t bound_port = ntohs(bound.sin6_port);
   snprintf(u->name, sizeof(u->name), family == 6 ? "[%s]:%u" : "%s:%u", host, bound_port);
@@ -344,15 +396,77 @@ done:
   napi_close_handle_scope(env, scope);
 }
 
-// Reads up to u->batch datagrams; returns how many, and the errno that stopped it early (0 if full).
+// Control messages of one receive: the GRO segment size, the receive-queue drop count, the time queued.
+#define RX_CONTROL_BYTES                                                                                     \
+  (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec)))
+
+// Adds message `slot` (len bytes, gso_size 0 if not coalesced) to the datagram list. Returns false if
+// the list is full.
+static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gso_size, uint32_t *n_dg) {
+  const uint32_t base = slot * u->slot_size;
+  if (gso_size == 0 || gso_size >= len) gso_size = len;
+  // An empty datagram is still one (the data plane counts it as truncated): the loop below adds none.
+  if (len == 0) gso_size = 1;
+  for (uint32_t off = 0; off == 0 || off < len; off += gso_size) {
+    if (*n_dg >= u->dg_capacity) {
+      u->stats[STAT_RX_TRUNCATED]++;
+      return false;
+    }
+    u->dg_offsets[*n_dg] = base + off;
+    u->dg_lengths[*n_dg] = len - off < gso_size ? len - off : gso_size;
+    u->dg_sources[*n_dg] = slot;
+    (*n_dg)++;
+  }
+  return true;
+}
+
+// Microseconds from `queued` to `now`, 0 if the clock stepped back, saturated at 2^32-1.
+static uint32_t udp_age_us(const struct timespec *queued, const struct timespec *now) {
+  const int64_t ns = (int64_t)(now->tv_sec - queued->tv_sec) * 1000000000 + (now->tv_nsec - queued->tv_nsec);
+  if (ns <= 0) return 0;
+  return ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
+}
+
+// Reads a receive's control messages; *age_us is how long it waited in the queue (0 if not stamped).
+static void udp_read_control(udp_t *u, struct msghdr *m, const struct timespec *now, uint32_t *gso_size,
+                             uint32_t *age_us) {
+  *gso_size = 0;
+  *age_us = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec queued;
+      memcpy(&queued, CMSG_DATA(c), sizeof(queued));
+      *age_us = udp_age_us(&queued, now);
+      continue;
+    }
+    if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      *gso_size = v > 0 ? (uint32_t)v : 0;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      uint32_t dropped;
+      memcpy(&dropped, CMSG_DATA(c), sizeof(dropped));
+      u->stats[STAT_RX_QUEUE_DROPS] = dropped;
+    }
+  }
+}
+
+// Reads up to u->batch messages into slots; returns how many datagrams they held (in the datagram list),
+// and the errno that stopped it early (0 if full).
 static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
   struct mmsghdr msgs[UDP_CHUNK];
   struct iovec iovs[UDP_CHUNK];
   struct sockaddr_storage names[UDP_CHUNK];
-  uint32_t n = 0;
+  uint8_t control[UDP_CHUNK][RX_CONTROL_BYTES] __attribute__((aligned(8)));
+  const uint32_t per_slot = u->gro ? GRO_MAX_SEGMENTS : 1;
+  uint32_t n = 0, n_dg = 0;
   *stop_err = 0;
   while (n < u->batch) {
     uint32_t want = u->batch - n < UDP_CHUNK ? u->batch - n : UDP_CHUNK;
+    // Never read more than the datagram list can take once split.
+    const uint32_t room = (u->dg_capacity - n_dg) / per_slot;
+    if (room == 0) break;
+    if (want > room) want = room;
     for (uint32_t i = 0; i < want; i++) {
       iovs[i].iov_base = u->buffer + (size_t)(n + i) * u->slot_size;
       iovs[i].iov_len = u->slot_size;
@@ -361,6 +475,8 @@ static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
       msgs[i].msg_hdr.msg_iovlen = 1;
       msgs[i].msg_hdr.msg_name = &names[i];
       msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = RX_CONTROL_BYTES;
     }
     int r = recvmmsg(u->fd, msgs, want, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (r < 0) {
@@ -368,20 +484,31 @@ static uint32_t udp_recv_batch(udp_t *u, int *stop_err) {
       *stop_err = errno;
       break;
     }
+    // The kernel stamps with CLOCK_REALTIME; one reading serves the whole call.
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     for (int i = 0; i < r; i++) {
+      const uint32_t slot = n + (uint32_t)i;
       uint32_t len = msgs[i].msg_len;
-      // With MSG_TRUNC, msg_len is already the real length; the flag check covers kernels that don't.
-      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) && len <= u->slot_size) len = u->slot_size + 1;
-      u->lengths[n] = len;
-      udp_record_from_sockaddr(u->addrs + (size_t)n * UDP_ADDR_BYTES, &names[i]);
-      n++;
+      uint32_t gso_size;
+      udp_read_control(u, &msgs[i].msg_hdr, &now, &gso_size, &u->ages[slot]);
+      udp_record_from_sockaddr(u->addrs + (size_t)slot * UDP_ADDR_BYTES, &names[i]);
+      u->lengths[slot] = len;
+      // With MSG_TRUNC, msg_len is the real length; the flag check covers kernels that don't say so.
+      if (len > u->slot_size || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+        u->stats[STAT_RX_TRUNCATED]++;
+        continue;
+      }
+      udp_add_datagrams(u, slot, len, gso_size, &n_dg);
     }
+    n += (uint32_t)r;
     if ((uint32_t)r < want) {
       *stop_err = EAGAIN; // the queue is empty: a short read means nothing more right now
       break;
     }
   }
-  return n;
+  u->stats[STAT_RX_MESSAGES] = n;
+  return n_dg;
 }
 
 static void udp_on_readable(uv_poll_t *poll, int status, int events) {
@@ -389,9 +516,13 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events) {
   (void)events;
   udp_t *u = (udp_t *)poll->data;
   napi_env env = u->env;
-  for (int round = 0; round < MAX_BATCHES_PER_WAKEUP && u->state == UDP_POLLING; round++) {
+  uint32_t delivered = 0;
+  for (int round = 0; round < MAX_BATCHES_PER_WAKEUP && delivered < MAX_DATAGRAMS_PER_WAKEUP && u->state == UDP_POLLING;
+       round++) {
     int err;
     uint32_t n = udp_recv_batch(u, &err);
+    delivered += n;
+    if (n == 0 && err == 0) continue; // only truncated datagrams: read on
     if (n > 0) {
       u->unexplained_poll_errors = 0;
       napi_value count;
@@ -413,9 +544,12 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events) {
 
 static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg);
 
-// udp_start(handle, buffer, slotSize, lengths, addrs, batch, stats, onBatch(count), onError(err))
+// udp_start(handle, buffer, slotSize, lengths, addrs, batch, stats, dgOffsets, dgLengths, dgSources,
+//           onBatch(datagrams), onError(err), ages)
+// The datagram arrays (Uint32Array, same length) receive the split list; with GRO they should hold
+// 64 entries per slot, or fewer slots are read per call.
 static napi_value udp_start(napi_env env, napi_callback_info info) {
-  OVL_ARGS(9)
+  OVL_ARGS(13)
   UDP_HANDLE(u, argv[0])
   if (u->state != UDP_OPEN) {
     udp_throw_errno(env, u->state == UDP_POLLING ? EALREADY : EBADF, "start", u->name, NULL);
@@ -437,6 +571,20 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   if (addrs == NULL) return NULL;
   uint32_t *stats = ovl_typed(env, argv[6], napi_uint32_array, STAT_COUNT, "stats");
   if (stats == NULL) return NULL;
+  uint32_t *ages = ovl_typed(env, argv[12], napi_uint32_array, batch, "ages");
+  if (ages == NULL) return NULL;
+  napi_typedarray_type dg_type;
+  size_t dg_capacity;
+  void *dg_data;
+  OVL_CALL(napi_get_typedarray_info(env, argv[7], &dg_type, &dg_capacity, &dg_data, NULL, NULL));
+  uint32_t *dg_offsets = ovl_typed(env, argv[7], napi_uint32_array, 1, "dgOffsets");
+  uint32_t *dg_lengths = ovl_typed(env, argv[8], napi_uint32_array, dg_capacity, "dgLengths");
+  uint32_t *dg_sources = ovl_typed(env, argv[9], napi_uint32_array, dg_capacity, "dgSources");
+  if (dg_offsets == NULL || dg_lengths == NULL || dg_sources == NULL) return NULL;
+  if (u->gro && dg_capacity < GRO_MAX_SEGMENTS) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_start: with GRO the datagram list needs 64 entries or more");
+    return NULL;
+  }
 
   uv_loop_t *loop;
   OVL_CALL(napi_get_uv_event_loop(env, &loop));
@@ -451,8 +599,13 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   u->lengths = lengths;
   u->addrs = addrs;
   u->stats = stats;
+  u->ages = ages;
   u->slot_size = slot_size;
   u->batch = batch;
+  u->dg_offsets = dg_offsets;
+  u->dg_lengths = dg_lengths;
+  u->dg_sources = dg_sources;
+  u->dg_capacity = (uint32_t)dg_capacity;
   napi_value resource_name;
   napi_create_string_utf8(env, "overlayd:udp", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, NULL, resource_name, &u->async_context);
@@ -461,8 +614,12 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[3], 1, &u->lengths_ref);
   napi_create_reference(env, argv[4], 1, &u->addrs_ref);
   napi_create_reference(env, argv[6], 1, &u->stats_ref);
-  napi_create_reference(env, argv[7], 1, &u->on_batch_ref);
-  napi_create_reference(env, argv[8], 1, &u->on_error_ref);
+  napi_create_reference(env, argv[7], 1, &u->dg_offsets_ref);
+  napi_create_reference(env, argv[8], 1, &u->dg_lengths_ref);
+  napi_create_reference(env, argv[9], 1, &u->dg_sources_ref);
+  napi_create_reference(env, argv[10], 1, &u->on_batch_ref);
+  napi_create_reference(env, argv[11], 1, &u->on_error_ref);
+  napi_create_reference(env, argv[12], 1, &u->ages_ref);
   napi_add_async_cleanup_hook(env, udp_on_env_teardown, u, &u->cleanup_hook);
   u->state = UDP_POLLING;
   // Any failure after uv_poll_init must still uv_close the handle: udp_close does that via UDP_POLLING.
@@ -514,9 +671,80 @@ static void udp_note(int32_t *res, int slot, int errno_slot, int32_t how_many, i
   res[errno_slot] = -err;
 }
 
+// One sendmmsg worth of messages: each a run of consecutive slots (one datagram, or a GSO run).
+typedef struct {
+  uint32_t first;
+  uint32_t count;
+} udp_run_t;
+
+typedef struct {
+  struct mmsghdr msgs[UDP_CHUNK];
+  udp_run_t runs[UDP_CHUNK];
+  struct sockaddr_in6 names[UDP_CHUNK];
+  struct iovec iovs[UDP_CHUNK * GSO_MAX_SEGMENTS];
+  uint8_t control[UDP_CHUNK][CMSG_SPACE(sizeof(uint16_t))] __attribute__((aligned(8)));
+  uint32_t n;
+} udp_batch_t;
+
+// How many datagrams from `i` on can leave in one GSO message: same address record, all the size of
+// the first except a shorter last one, within the kernel's segment and byte limits.
+static uint32_t udp_gso_run(const uint32_t *lengths, const uint8_t *addrs, uint32_t count, uint32_t i) {
+  const uint32_t size = lengths[i];
+  const uint8_t *rec = addrs + (size_t)i * UDP_ADDR_BYTES;
+  uint32_t k = 1, bytes = size;
+  while (i + k < count && k < GSO_MAX_SEGMENTS) {
+    const uint32_t len = lengths[i + k];
+    if (len > size || len == 0 || bytes + len > GSO_MAX_BYTES) break;
+    if (memcmp(rec, addrs + (size_t)(i + k) * UDP_ADDR_BYTES, UDP_ADDR_BYTES) != 0) break;
+    bytes += len;
+    k++;
+    if (len < size) break; // only the last may be shorter
+  }
+  return k;
+}
+
+// Fills `m` with messages for datagrams from `i` on (at most UDP_CHUNK messages); returns the index of
+// the first datagram not covered.
+static uint32_t udp_build_messages(udp_t *u, uint8_t *buffer, uint32_t slot_size, const uint32_t *lengths,
+                                   const uint8_t *addrs, uint32_t count, uint32_t i, udp_batch_t *m) {
+  uint32_t iov_used = 0;
+  m->n = 0;
+  while (i < count && m->n < UDP_CHUNK) {
+    const uint32_t k = u->gso ? udp_gso_run(lengths, addrs, count, i) : 1;
+    struct msghdr *h = &m->msgs[m->n].msg_hdr;
+    memset(h, 0, sizeof(*h));
+    // The family was checked by the caller, so the length is never 0 here.
+    h->msg_namelen = udp_sockaddr_from_record(u, addrs + (size_t)i * UDP_ADDR_BYTES, &m->names[m->n]);
+    h->msg_name = &m->names[m->n];
+    h->msg_iov = &m->iovs[iov_used];
+    h->msg_iovlen = k;
+    for (uint32_t j = 0; j < k; j++) {
+      m->iovs[iov_used].iov_base = buffer + (size_t)(i + j) * slot_size;
+      m->iovs[iov_used].iov_len = lengths[i + j];
+      iov_used++;
+    }
+    if (k > 1) {
+      h->msg_control = m->control[m->n];
+      h->msg_controllen = sizeof(m->control[m->n]);
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t seg = (uint16_t)lengths[i];
+      memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    }
+    m->runs[m->n].first = i;
+    m->runs[m->n].count = k;
+    m->n++;
+    i += k;
+  }
+  return i;
+}
+
 // udp_send_batch(handle, buffer, slotSize, lengths, addrs, count, result Int32Array(4)) -> datagrams sent.
 // Datagram i is lengths[i] bytes at i*slotSize, to address record i. result: [dropped, failed, last
-// failure errno (negative), last drop errno (negative)]; sent + dropped + failed == count.
+// failure errno (negative), last drop errno (negative)]; sent + dropped + failed == count. Runs of
+// equal-size datagrams to one address leave as one GSO message (see the file comment).
 //
 // EAGAIN/ENOBUFS (the socket buffer or the device queue is full) drop the rest of the batch instead of
 // waiting for writability: the caller is a synchronous packet loop that reuses the ring at once, so
@@ -556,42 +784,40 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
     return udp_int(env, 0);
   }
 
-  struct mmsghdr msgs[UDP_CHUNK];
-  struct iovec iovs[UDP_CHUNK];
-  struct sockaddr_in6 names[UDP_CHUNK];
   uint32_t sent = 0;
-  for (uint32_t first = 0; first < count; first += UDP_CHUNK) {
-    uint32_t n = count - first < UDP_CHUNK ? count - first : UDP_CHUNK;
-    for (uint32_t i = 0; i < n; i++) {
-      // The family was checked above, so the length is never 0 here.
-      socklen_t name_len = udp_sockaddr_from_record(u, addrs + (size_t)(first + i) * UDP_ADDR_BYTES, &names[i]);
-      iovs[i].iov_base = (uint8_t *)buffer + (size_t)(first + i) * slot_size;
-      iovs[i].iov_len = lengths[first + i];
-      memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = name_len;
-    }
-    // The kernel may take only part of the chunk per call: it stops at the first datagram that fails.
+  uint32_t next = 0;
+  while (next < count) {
+    udp_batch_t m;
+    next = udp_build_messages(u, (uint8_t *)buffer, slot_size, lengths, addrs, count, next, &m);
+    // The kernel may take only part of the messages per call: it stops at the first one that fails.
     uint32_t done = 0;
-    while (done < n) {
-      int r = sendmmsg(u->fd, msgs + done, n - done, MSG_DONTWAIT);
+    while (done < m.n) {
+      int r = sendmmsg(u->fd, m.msgs + done, m.n - done, MSG_DONTWAIT);
       if (r > 0) {
+        for (int j = 0; j < r; j++) {
+          sent += m.runs[done + (uint32_t)j].count;
+          if (m.runs[done + (uint32_t)j].count > 1 && u->stats != NULL) u->stats[STAT_TX_GSO]++;
+        }
         done += (uint32_t)r;
-        sent += (uint32_t)r;
         continue;
       }
       int err = r < 0 ? errno : EIO;
       if (err == EINTR) continue;
+      const udp_run_t *run = &m.runs[done];
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-        // Full: drop this datagram and everything after it (see above).
-        udp_note(res, RES_DROPPED, RES_LAST_DROP_ERRNO, (int32_t)(count - (first + done)), err);
+        // Full: drop this message and everything after it (see above).
+        udp_note(res, RES_DROPPED, RES_LAST_DROP_ERRNO, (int32_t)(count - run->first), err);
         return udp_int(env, (int32_t)sent);
       }
-      // The kernel refused datagram first+done itself (unreachable, too big, not permitted...): it is
-      // lost, the ones after it may still go.
-      udp_note(res, RES_FAILED, RES_LAST_FAIL_ERRNO, 1, err);
+      if (run->count > 1 && (err == EIO || err == EINVAL || err == EOPNOTSUPP)) {
+        // The route's device cannot take GSO: send without it from this run on, for good.
+        u->gso = 0;
+        next = run->first;
+        break;
+      }
+      // The kernel refused this message itself (unreachable, too big, not permitted...): its datagrams
+      // are lost, the ones after it may still go.
+      udp_note(res, RES_FAILED, RES_LAST_FAIL_ERRNO, (int32_t)run->count, err);
       done++;
     }
   }
@@ -607,8 +833,12 @@ static void udp_release(udp_t *u) {
   napi_delete_reference(env, u->lengths_ref);
   napi_delete_reference(env, u->addrs_ref);
   napi_delete_reference(env, u->stats_ref);
+  napi_delete_reference(env, u->dg_offsets_ref);
+  napi_delete_reference(env, u->dg_lengths_ref);
+  napi_delete_reference(env, u->dg_sources_ref);
   napi_delete_reference(env, u->on_batch_ref);
   napi_delete_reference(env, u->on_error_ref);
+  napi_delete_reference(env, u->ages_ref);
 }
 
 static void udp_on_closed(uv_handle_t *handle) {

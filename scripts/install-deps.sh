@@ -4,6 +4,7 @@
 #   openssh-server/-client: the ssh-over-overlay test;  prometheus: the dashboard test
 #   systemd: systemd-analyze verify of the unit;  iperf3, wireguard-go, wireguard-tools, tinc: benchmarks
 #   build-essential, python3: node-gyp builds the TUN addon
+#   libsodium-dev: benchmarks/handshake-flood.ts compiles its spoofing flooder (spoof-flood.c) against it
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: run as root (it uses apt-get)" >&2
@@ -15,5 +16,5 @@ apt-get install -y -qq --no-install-recommends \
   iproute2 nftables iputils-ping procps psmisc util-linux ca-certificates \
   openssh-server openssh-client prometheus systemd \
   iperf3 wireguard-go wireguard-tools tinc jq \
-  build-essential python3 >/dev/null
+  build-essential python3 libsodium-dev >/dev/null
 echo "install-deps.sh: done"

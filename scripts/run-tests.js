@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled test suites in order: unit and e2e (parallel files), simulator, then the netns
-// suites one file at a time (they build real namespaces and measure time, so they must not overlap).
-// Usage: node scripts/run-tests.js [unit|e2e|adversary|sim|netns ...]   (default: all)
+// Runs the compiled test suites in order: unit, e2e, adversary and the seeded fuzz run (parallel files),
+// simulator, then the netns suites one file at a time (they build real namespaces and measure time, so
+// they must not overlap). adversary/ holds the attacks on the real code (unit speed).
+// Usage: node scripts/run-tests.js [unit|e2e|adversary|fuzz|sim|netns ...]   (default: all)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const suites = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['unit', 'e2e', 'adversary', 'sim', 'netns'];
+  : ['unit', 'e2e', 'adversary', 'fuzz', 'sim', 'netns'];
 
 function testFiles(dir) {
   if (!existsSync(dir)) return [];

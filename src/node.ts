@@ -1,12 +1,14 @@
-// Composition root: builds every component of a running node from its inputs, wires their ports
-// together, and owns the one timer that drives the pure parts (sessions, prober, router).
+// Composition root: builds every component of a running node from its inputs and wires them together.
+// The pure parts (sessions, prober, router) sit behind node/control-plane.ts, the wiring the simulator
+// runs too, which owns their one timer (armed at their earliest nextWakeAt(), not a fixed tick).
 //
 //   tun ──► forward/outbound ──► transport
 //   transport ──► forward/inbound ──► tun | forward/relay ──► transport | forward/control-channel
-//   timer ──► prober.tick (probes out) · router.tick (adverts out, routes) · sessions.tick (handshakes out)
-import { systemClock, type Clock } from './clock.js';
+//   control plane timer ──► probes out · adverts out, routes · handshakes out
+import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { probedNeighbours } from './config/neighbours.js';
 import { findSelf } from './config/self.js';
 import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
@@ -18,23 +20,22 @@ import { DataPlane } from './forward/data-plane.js';
 import { PeerTable } from './forward/peer-table.js';
 import { sign, verify, type KeyPair } from './identity/keys.js';
 import { formatNodeId, type NodeId } from './identity/node-id.js';
-import type { Logger } from './log.js';
 import type { HostNetworkFactory } from './host/host-network.js';
+import { EventLog, type Logger } from './log.js';
+import { ControlPlane } from './node/control-plane.js';
 import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
+import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
-import { describeRouteChange } from './node/route-log.js';
+import { describeRouteChange, routeChangeFields } from './node/route-log.js';
 import { SubnetService } from './node/subnets.js';
-import { Prober } from './probe/prober.js';
+import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
-import { Router } from './routing/router.js';
+import type { Router } from './routing/router.js';
 import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
 import type { Transport } from './transport/transport.js';
-
-/** How often the pure components get a tick: well below the 50 ms active probe interval. */
-const TICK_MS = 10;
 
 export interface NodeInputs {
   config: OverlayConfig;
@@ -42,14 +43,22 @@ export interface NodeInputs {
   interfaceName: string;
   log: Logger;
   openTun: (opts: TunOptions) => TunDevice;
-  openTransport: (port: number) => Promise<Transport>;
+  /** Opens the underlay on `port`, sized for datagrams of an overlay MTU of `mtu`. */
+  openTransport: (port: number, mtu: number) => Promise<Transport>;
   /** UDP port; default network.port. */
   port?: number;
   /** peers.yaml as the operator named it (reload rereads it); default config.file. */
   configPath?: string;
   /** Unix socket for the CLI; null for none (in-process tests). */
   controlSocket?: string | null;
+  /** Monotonic time; default the system clock. Tests pass a virtual one together with `timers`. */
   clock?: Clock;
+  /** Timers on `clock`'s scale for the control plane; default real ones (setTimeout). */
+  timers?: Timers;
+  /** Uniform [0, 1) for the prober's and router's jitter and choices; default Math.random. */
+  random?: () => number;
+  /** Wall-clock ms (advert sequence numbers, route history); default Date.now. */
+  wallClock?: () => number;
   resolve?: ResolveFn;
   probeParams?: Partial<ProbeParams>;
   routingParams?: RoutingParams;
@@ -79,6 +88,7 @@ export class OverlayNode {
   readonly counters = new DataPlaneCounters();
   readonly peers: PeerTable;
   readonly sessions: SessionTable;
+  readonly plane: ControlPlane;
   readonly prober: Prober;
   readonly router: Router;
   readonly dataPlane: DataPlane;
@@ -87,6 +97,10 @@ export class OverlayNode {
   readonly startedAt: number;
   readonly routeHistory = new RouteHistory();
   readonly reloads: ReloadCounts = { applied: 0, rejected: 0 };
+  /** Structured, rate-limited event lines (log.ts). */
+  readonly events: EventLog;
+  /** Per-member events, handshake failures, duplicate-key suspicion (node/member-diagnostics.ts). */
+  readonly diagnostics: MemberDiagnostics;
   /** Wall-clock ms when the running peers.yaml was loaded (start or last applied reload). */
   configLoadedAt = Date.now();
   private config: OverlayConfig;
@@ -95,7 +109,6 @@ export class OverlayNode {
   private readonly log: Logger;
   private control: ControlServer | undefined;
   private readonly resolver: EndpointResolver;
-  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   private constructor(
@@ -105,6 +118,7 @@ export class OverlayNode {
   ) {
     const { config, keyPair, log } = inputs;
     const clock = inputs.clock ?? systemClock;
+    const wallClock = inputs.wallClock ?? Date.now;
     this.config = config;
     this.configPath = inputs.configPath ?? config.file;
     this.keyPair = keyPair;
@@ -113,48 +127,76 @@ export class OverlayNode {
     this.startedAt = clock.now();
     const others = config.peers.filter((p) => p.id !== this.self.id);
     this.peers = new PeerTable(config.peers, this.self.id);
+    this.events = new EventLog(log, () => clock.now());
     this.sessions = new SessionTable({
       localKeyPair: keyPair,
       localId: this.self.id,
       peers: others,
       params: inputs.sessionParams,
     });
-    // The ports close over `this.dataPlane`, which exists before any tick can call them.
-    this.prober = new Prober({
-      params: inputs.probeParams,
-      ports: { sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id) },
-    });
-    this.router = new Router({
+    // The ports close over `this.dataPlane`, which exists before the first timer can call them.
+    this.plane = new ControlPlane({
       self: this.self.id,
       members: config.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })),
-      params: inputs.routingParams,
-      prober: this.prober,
+      clock,
+      timers: inputs.timers ?? systemTimers(clock),
+      sessions: this.sessions,
+      random: inputs.random,
+      probeParams: {
+        maxProbedMembers: probedNeighbours(config.network.neighbours, config.peers.length),
+        ...inputs.probeParams,
+      },
+      routingParams: inputs.routingParams,
       ports: {
+        sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),
+        sendHandshake: (peer, now) => this.dataPlane.control.sendHandshake(peer, now),
         sign: (message) => sign(message, keyPair.secretKey),
         verify,
-        wallClock: Date.now,
+        wallClock,
         cpuClock: () => performance.now(),
       },
     });
+    this.prober = this.plane.prober;
+    this.router = this.plane.router;
+    this.diagnostics = new MemberDiagnostics(
+      {
+        members: () => this.sessions.peers(),
+        nameOf: this.nameOf,
+        link: (id) => this.prober.link(id),
+        session: (id, now) => this.sessions.stats(id, now),
+      },
+      this.events,
+    );
     this.dataPlane = new DataPlane({
       self: this.self.id,
       peers: this.peers,
-      sessions: this.sessions,
-      prober: this.prober,
-      router: this.router,
+      sessions: this.plane.sessionPort,
+      prober: this.plane,
+      router: this.plane,
       transport,
       tun,
       counters: this.counters,
       clock,
       log: log.child('forward'),
+      wake: () => this.plane.poke(),
+      observer: this.diagnostics,
+    });
+    // The data plane's timer work and the diagnostics' look at links and sessions share the one timer;
+    // diagnostics need no wake-ups of their own: what they report changes only when the cores run.
+    this.plane.attachCarrier({
+      nextWakeAt: (now) => this.dataPlane.nextWakeAt(now),
+      tick: (now) => {
+        this.dataPlane.tick(now);
+        this.diagnostics.tick(now);
+      },
     });
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
       apply: (member, endpoints) => {
         const keys = this.peers.setEndpoints(member, endpoints);
-        this.prober.setEndpoints(member, keys);
+        this.plane.setEndpoints(member, keys);
       },
     });
     this.subnets = new SubnetService({
@@ -168,18 +210,22 @@ export class OverlayNode {
       host: inputs.hostNetwork?.(tun.name, log.child('host')),
     });
     this.subnets.apply(config);
-    const routeLog = log.child('route');
+    const routeEvents = new EventLog(log.child('route'), () => clock.now());
     this.router.onRouteChange((change) => {
-      if (change.to) this.sessions.notePathChanged(change.dst, clock.now());
-      routeLog.info(describeRouteChange(change, this.nameOf));
-      const record = this.routeHistory.add(change, Date.now());
+      routeEvents.emit(
+        'info',
+        'path-change',
+        this.nameOf(change.dst),
+        routeChangeFields(change, this.nameOf),
+        describeRouteChange(change, this.nameOf),
+      );
+      const record = this.routeHistory.add(change, wallClock());
       this.control?.broadcast({ event: 'route-change', data: record });
     });
-    transport.onMessage(this.dataPlane.inbound.receive);
+    transport.onBatch(this.dataPlane.inbound.onBatch);
     transport.onOversized?.(() => this.counters.drop('oversized'));
     tun.start(this.dataPlane.outbound.onTunBatch);
     this.resolver.setPeers(others);
-    this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);
     log.info(
       `up: ${this.self.name} (${formatNodeId(this.self.id)}) ${this.self.address} on ${tun.name}, ` +
         `udp port ${transport.port}, ${others.length} other members, config sha256 ${config.sha256.slice(0, 12)}`,
@@ -194,7 +240,7 @@ export class OverlayNode {
     if (self.address6 && config.network.prefix6) {
       addresses.push({ address: self.address6, prefixLength: config.network.prefix6.prefixLength });
     }
-    const transport = await inputs.openTransport(inputs.port ?? config.network.port);
+    const transport = await inputs.openTransport(inputs.port ?? config.network.port, config.network.mtu);
     let tun: TunDevice;
     try {
       tun = inputs.openTun({ name: inputs.interfaceName, mtu: config.network.mtu, addresses });
@@ -231,7 +277,13 @@ export class OverlayNode {
     } catch (err) {
       this.reloads.rejected++;
       const why = isOverlayError(err) ? err.message : String(err);
-      this.log.error(`reload (${trigger}) rejected, running configuration kept: ${why}`);
+      this.events.emit(
+        'error',
+        'reload-rejected',
+        '',
+        { trigger, reason: why },
+        `reload (${trigger}) rejected, running configuration kept: ${why}`,
+      );
       throw err;
     }
   }
@@ -270,10 +322,11 @@ export class OverlayNode {
     this.peers.setMembers(next.peers);
     this.subnets.apply(next);
     this.sessions.setPeers(others);
-    this.router.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
+    this.plane.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
-      this.prober.removeMember(p.id);
+      this.plane.removeMember(p.id);
       this.dataPlane.forget(p.id);
+      this.diagnostics.forget(p.id);
     }
     this.resolver.setPeers(others);
     // A member listed under its old name with a new key: to every other part of the daemon it is a
@@ -290,7 +343,18 @@ export class OverlayNode {
     };
     this.reloads.applied++;
     this.configLoadedAt = Date.now();
-    this.log.info(
+    this.events.emit(
+      'info',
+      'reload-applied',
+      '',
+      {
+        sha256: next.sha256.slice(0, 12),
+        members: next.peers.length,
+        added: summary.added.join(',') || undefined,
+        removed: summary.removed.join(',') || undefined,
+        changed: summary.changed.join(',') || undefined,
+        rekeyed: rekeyed.join(',') || undefined,
+      },
       `reloaded ${this.configPath} (sha256 ${next.sha256.slice(0, 12)}): ${next.peers.length} members; ` +
         `added [${summary.added.join(', ')}], removed [${summary.removed.join(', ')}], ` +
         `changed [${summary.changed.join(', ')}], new keys [${rekeyed.join(', ')}]`,
@@ -313,17 +377,10 @@ export class OverlayNode {
     return this.config;
   }
 
-  private tick(now: number): void {
-    this.prober.tick(now);
-    this.dataPlane.tick(now);
-    this.router.tick(now);
-    for (const peer of this.sessions.tick(now)) this.dataPlane.control.sendHandshake(peer, now);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.plane.stop();
     this.resolver.stop();
     await this.control?.close();
     this.dataPlane.pinger.close();

@@ -21,6 +21,24 @@ declare module 'sodium-native' {
       npub: Bytes,
       k: Bytes,
     ): number;
+    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES: number;
+    crypto_aead_xchacha20poly1305_ietf_ABYTES: number;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+      c: Bytes,
+      m: Bytes,
+      ad: Bytes | null,
+      nsec: null,
+      npub: Bytes,
+      k: Bytes,
+    ): number;
+    crypto_aead_xchacha20poly1305_ietf_decrypt(
+      m: Bytes,
+      nsec: null,
+      c: Bytes,
+      ad: Bytes | null,
+      npub: Bytes,
+      k: Bytes,
+    ): number;
     crypto_sign_PUBLICKEYBYTES: number;
     crypto_sign_SECRETKEYBYTES: number;
     crypto_sign_SEEDBYTES: number;

@@ -9,7 +9,8 @@ import { statFields } from '../../test/lab/proc.js';
 
 let ticksPerSecond: number | undefined;
 
-function hz(): number {
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ). */
+export function hz(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -18,6 +19,21 @@ function hz(): number {
     }
   }
   return ticksPerSecond;
+}
+
+let pageBytes: number | undefined;
+
+/** Resident set size of a process in bytes (field 24 of /proc/<pid>/stat, in pages), or null if it is gone. */
+export function processRssBytes(pid: number): number | null {
+  if (pageBytes === undefined) {
+    try {
+      pageBytes = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
+    } catch {
+      pageBytes = 4096;
+    }
+  }
+  const rest = statFields(pid);
+  return rest && Number(rest[21]) * pageBytes;
 }
 
 /** utime + stime of a process in clock ticks, or null if it is gone. */

@@ -13,6 +13,10 @@ export interface WireguardOptions {
   /** First three octets of the tunnel /24; site i of the pair gets .1 and .2 in the given order. */
   net?: string;
   port?: number;
+  /** Tells two pairs in one site apart in interface names (a relay site has one tunnel per side). */
+  tag?: string;
+  /** More destinations a site reaches through this tunnel (its peer's allowed-ips and a route): site → CIDR. */
+  beyond?: Record<string, string>;
 }
 
 export class WireguardPair {
@@ -23,13 +27,14 @@ export class WireguardPair {
   private constructor(
     private readonly lab: Lab,
     private readonly sites: readonly [string, string],
+    private readonly tag: string,
   ) {}
 
   /** Starts both ends and checks that a ping crosses the tunnel. */
   static async start(lab: Lab, a: string, b: string, opts: WireguardOptions = {}): Promise<WireguardPair> {
-    const pair = new WireguardPair(lab, [a, b]);
+    const pair = new WireguardPair(lab, [a, b], opts.tag ?? '');
     try {
-      await pair.up(opts.net ?? '198.19.20', opts.port ?? WG_PORT);
+      await pair.up(opts.net ?? '198.19.20', opts.port ?? WG_PORT, opts.tag ?? '', opts.beyond ?? {});
     } catch (err) {
       await pair.stop();
       throw err;
@@ -43,9 +48,9 @@ export class WireguardPair {
     return a;
   }
 
-  /** PIDs by name (wireguard-go-<site>), for CPU sampling. */
+  /** PIDs by name (wireguard-go-<tag><site>), for CPU sampling. */
   pids(): Record<string, number | undefined> {
-    return Object.fromEntries([...this.procs].map(([site, p]) => [`wireguard-go-${site}`, p.pid]));
+    return Object.fromEntries([...this.procs].map(([site, p]) => [`wireguard-go-${this.tag}${site}`, p.pid]));
   }
 
   interfaceOf(site: string): string | undefined {
@@ -59,16 +64,16 @@ export class WireguardPair {
     for (const ifname of this.ifnames.values()) rmSync(`${UAPI_DIR}/${ifname}.sock`, { force: true });
   }
 
-  private async up(net: string, port: number): Promise<void> {
+  private async up(net: string, port: number, tag: string, beyond: Record<string, string>): Promise<void> {
     const keys = new Map<string, { file: string; pub: string }>();
     for (const [i, site] of this.sites.entries()) {
-      const ifname = `wg${this.lab.runId.slice(2)}${site}`.slice(0, 15);
+      const ifname = `wg${this.lab.runId.slice(2)}${tag}${site}`.slice(0, 15);
       if (existsSync(`${UAPI_DIR}/${ifname}.sock`))
         throw new Error(`${UAPI_DIR}/${ifname}.sock exists already`);
       this.ifnames.set(site, ifname);
       this.addrs.set(site, `${net}.${i + 1}`);
       const priv = (await this.lab.execOk(site, ['wg', 'genkey'])).trim();
-      const file = this.lab.path(`wg-${site}.key`);
+      const file = this.lab.path(`wg-${tag}${site}.key`);
       writeFileSync(file, priv + '\n', { mode: 0o600 });
       const pub = (await this.lab.execOk(site, ['wg', 'pubkey'], { input: priv + '\n' })).trim();
       keys.set(site, { file, pub });
@@ -77,7 +82,7 @@ export class WireguardPair {
       const ifname = this.ifnames.get(site)!;
       // Foreground (-f) keeps the PID trackable; the env asks it not to daemonize and to stay quiet.
       const proc = this.lab.spawn(site, ['wireguard-go', '-f', ifname], {
-        name: `wireguard-go-${site}`,
+        name: `wireguard-go-${tag}${site}`,
         env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
       });
       this.procs.set(site, proc);
@@ -106,12 +111,71 @@ export class WireguardPair {
         'endpoint',
         `${this.lab.addressOf(peer)}:${port}`,
         'allowed-ips',
-        `${this.addressOf(peer)}/32`,
+        [`${this.addressOf(peer)}/32`, ...(beyond[me] ? [beyond[me]] : [])].join(','),
       ]);
       await this.lab.execOk(me, ['ip', 'addr', 'add', `${this.addressOf(me)}/24`, 'dev', ifname]);
       await this.lab.execOk(me, ['ip', 'link', 'set', ifname, 'up']);
+      if (beyond[me]) await this.lab.execOk(me, ['ip', 'route', 'add', beyond[me], 'dev', ifname]);
     }
     const r = await this.lab.ping(a, this.addressOf(b), { count: 3, intervalS: 0.2, waitS: 2 });
     if (r.received === 0) throw new Error('wireguard-go: no ping crosses the tunnel');
+  }
+}
+
+/**
+ * wireguard-go relayed A→B→C as the anchors run it (bench-wireguard-go.sh relay): two tunnels, A↔B and
+ * B↔C, IP forwarding in B, and each end routing the far tunnel's /24 into its own. B decrypts and
+ * encrypts again: WireGuard has no relaying of its own.
+ */
+export class WireguardRelay {
+  private constructor(
+    private readonly ab: WireguardPair,
+    private readonly bc: WireguardPair,
+  ) {}
+
+  static async start(lab: Lab, a: string, b: string, c: string): Promise<WireguardRelay> {
+    const ab = await WireguardPair.start(lab, a, b, {
+      net: '198.19.31',
+      port: 51830,
+      tag: 'r',
+      beyond: { [a]: '198.19.32.0/24' },
+    });
+    let bc: WireguardPair;
+    try {
+      bc = await WireguardPair.start(lab, b, c, {
+        net: '198.19.32',
+        port: 51831,
+        tag: 's',
+        beyond: { [c]: '198.19.31.0/24' },
+      });
+    } catch (err) {
+      await ab.stop();
+      throw err;
+    }
+    const relay = new WireguardRelay(ab, bc);
+    await lab.execOk(b, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    const r = await lab.ping(a, relay.addressOf(c), { count: 3, intervalS: 0.2, waitS: 2 });
+    if (r.received === 0) {
+      await relay.stop();
+      throw new Error('wireguard-go relay: no ping crosses A→B→C');
+    }
+    return relay;
+  }
+
+  /** The address to reach `site` at from the other end: C's on the B↔C tunnel, A's on A↔B. */
+  addressOf(site: string): string {
+    try {
+      return this.bc.addressOf(site);
+    } catch {
+      return this.ab.addressOf(site);
+    }
+  }
+
+  pids(): Record<string, number | undefined> {
+    return { ...this.ab.pids(), ...this.bc.pids() };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.ab.stop(), this.bc.stop()]);
   }
 }

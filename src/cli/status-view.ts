@@ -111,6 +111,15 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
         ]),
         cutMiddle: new Set([6]),
       });
+  // Problems that make no row unreachable but need the operator: said in full, below the table.
+  const warnings = members.flatMap((m) =>
+    m.duplicateKeySuspected
+      ? [
+          `warning: DUPLICATE KEY suspected for ${m.name}: two sessions from ` +
+            `${m.duplicateKeySuspected.addresses.join(' and ')} in turn (cloned machine? give each its own key)`,
+        ]
+      : [],
+  );
   const drops = Object.entries(s.drops)
     .filter(([, v]) => v > 0)
     .map(([k, v]) => `${k}=${v}`)
@@ -120,6 +129,7 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
     ...head,
     '',
     members.length === 0 ? '(no other members in peers.yaml)' : tableText,
+    ...warnings.map((w) => wrap(w, width === Infinity ? 100 : width, '  ')),
     ...(subnets === undefined ? [] : ['', subnets]),
     '',
     wrap(`drops: ${drops || 'none'}`, width === Infinity ? 100 : width, '  '),

@@ -34,6 +34,7 @@ export interface UpArgs {
   'log-level': string;
   control?: string | false;
   metrics: string | false;
+  offloads: boolean;
 }
 
 export const upCommand: CommandModule<object, UpArgs> = {
@@ -66,6 +67,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
         describe:
           'Prometheus exporter HOST:PORT ([::1]:9477 for IPv6); loopback by default, the overlay address to let ' +
           'members scrape it; --no-metrics to disable',
+      })
+      .option('offloads', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'TUN offloads (TSO/USO: 64 kB reads and writes) and UDP GSO/GRO where the kernel has them; ' +
+          '--no-offloads forces one packet per read, write and datagram',
       })
       .option('log-level', {
         type: 'string',
@@ -105,13 +113,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
       hostNetwork: systemHostNetwork,
       openTun: (opts) => {
         try {
-          return openTun(opts);
+          return openTun({ ...opts, offloads: args.offloads, log: log.child('tun') });
         } catch (err) {
           throw explainTunError(err, opts.name);
         }
       },
-      openTransport: (p) =>
-        openUnderlay(p, log.child('udp')).catch((err: unknown) => {
+      openTransport: (p, mtu) =>
+        openUnderlay(p, log.child('udp'), { offloads: args.offloads, mtu }).catch((err: unknown) => {
           throw explainTransportError(err, p);
         }),
     });

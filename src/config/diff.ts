@@ -13,7 +13,7 @@ export interface ConfigDiff {
   removed: PeerConfig[];
   /** The new entries of members whose name, addresses, endpoints or subnets differ; in new-file order. */
   changed: PeerConfig[];
-  /** Names of network fields whose value differs (prefix, prefix6, port, mtu). */
+  /** Names of network fields whose value differs (prefix, prefix6, port, mtu, neighbours). */
   networkChanged: Array<keyof NetworkConfig>;
 }
 
@@ -27,6 +27,7 @@ function networkChanges(a: NetworkConfig, b: NetworkConfig): Array<keyof Network
   if (cidrText(a.prefix6) !== cidrText(b.prefix6)) changed.push('prefix6');
   if (a.port !== b.port) changed.push('port');
   if (a.mtu !== b.mtu) changed.push('mtu');
+  if (a.neighbours !== b.neighbours) changed.push('neighbours');
   return changed;
 }
 

@@ -26,6 +26,8 @@ export interface NetworkConfig {
   port: number;
   /** MTU of the overlay interface. */
   mtu: number;
+  /** Chosen neighbours per node (0: probe every member); unset: see config/neighbours.ts. */
+  neighbours?: number;
 }
 
 /**

@@ -1,16 +1,13 @@
-// The `network:` block of peers.yaml: overlay prefixes, default port, MTU.
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size.
+import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../wire/sizes.js';
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
+import { MAX_NEIGHBOURS } from './neighbours.js';
 import type { NetworkConfig } from './types.js';
 import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
-/** Leaves room for IPv6 + UDP + routed header + AEAD inside a 1500-byte underlay path. */
-export const DEFAULT_MTU = 1380;
-/** The IPv6 minimum link MTU (RFC 8200); we apply it to IPv4-only networks too, for one rule. */
-export const MIN_MTU = 1280;
-export const MAX_MTU = 9000;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu'] as const;
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -48,14 +45,23 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const port = portField === undefined ? DEFAULT_PORT : reader.integer(portField, 1, 65535);
   const mtuField = fields.get('mtu');
   const mtu = mtuField === undefined ? DEFAULT_MTU : reader.integer(mtuField, MIN_MTU, MAX_MTU);
+  const neighboursField = fields.get('neighbours');
+  const neighbours =
+    neighboursField === undefined ? undefined : reader.integer(neighboursField, 0, MAX_NEIGHBOURS);
 
-  const ok = reader.problems.length === before && prefix !== null && port !== null && mtu !== null;
+  const ok =
+    reader.problems.length === before &&
+    prefix !== null &&
+    port !== null &&
+    mtu !== null &&
+    neighbours !== null;
   const network: NetworkConfig | null = ok
     ? {
         prefix: toCidr(prefix),
         ...(prefix6 ? { prefix6: toCidr(prefix6) } : {}),
         port,
         mtu,
+        ...(neighbours !== undefined && neighbours !== null ? { neighbours } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

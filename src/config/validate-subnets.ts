@@ -16,6 +16,13 @@ import type { NetworkCheck } from './validate-network.js';
 import type { ConfigReader, Field } from './yaml-reader.js';
 
 const ITEM_FIELDS = ['prefix', 'masquerade'] as const;
+
+/**
+ * Subnets one member may list per address family. The native inner checks (native/packet.c, fed by
+ * forward/deliver-ip.ts) hold a member's LANs as allowed sources and a node's own address plus its
+ * LANs as accepted destinations in fixed lists of OPEN_MAX_PREFIXES (8) per family: 7 LANs + 1.
+ */
+export const MAX_SUBNETS_PER_FAMILY = 7;
 const EXAMPLE = 'e.g. 192.168.50.0/24 or fd50::/64';
 
 export interface SubnetDraft {
@@ -119,7 +126,14 @@ export function readSubnets(reader: ConfigReader, field: Field, net: NetworkChec
     const item: Field = { path: `${field.path}[${i}]`, line: reader.lineOf(node, field.line), value };
     const subnet = readSubnet(reader, item, net);
     if (subnet === null) ok = false;
-    else subnets.push(subnet);
+    else if (subnets.filter((s) => s.cidr.family === subnet.cidr.family).length === MAX_SUBNETS_PER_FAMILY) {
+      reader.report(
+        item.line,
+        item.path,
+        `more than ${MAX_SUBNETS_PER_FAMILY} IPv${subnet.cidr.family} subnets for one member (join adjacent LANs into one wider prefix)`,
+      );
+      ok = false;
+    } else subnets.push(subnet);
   });
   return ok ? subnets : null;
 }

@@ -3,7 +3,7 @@ import { OverlayError } from '../errors.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { OverlayNode } from '../node.js';
 import type { ControlHandler } from './server.js';
-import { buildPaths, buildStatus, resolveMember } from './status.js';
+import { buildOverview, buildPaths, buildStatus, resolveMember } from './status.js';
 
 const MAX_PINGS = 100;
 
@@ -18,6 +18,8 @@ export function controlHandlers(node: OverlayNode, now: () => number): Record<st
 
   return {
     status: () => buildStatus(node, now()),
+
+    overview: () => buildOverview(node, now()),
 
     paths: () => buildPaths(node, now()),
 

@@ -5,7 +5,10 @@ import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 import type { SubnetView } from '../node/subnets.js';
+import type { TrafficByType } from '../node/control-traffic.js';
 import { overlaydVersion } from '../version.js';
+import { describeSwitch } from '../node/route-log.js';
+import { explainChoice } from '../routing/alternatives.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -49,9 +52,17 @@ export interface MemberStatus {
     handshakeAttempts: number;
     /** Time since the last completed handshake (either side initiating); null if none since start. */
     lastHandshakeAgoMs: number | null;
+    /** Our last completed round of initiations, first initiation to response (retries included). */
+    lastHandshakeTookMs: number | null;
   };
   /** Why there is no path, when there is none (see unreachable-reason.ts). */
   unreachableReason?: string;
+  /** The last handshake failure since the last completed handshake (node/member-diagnostics.ts). */
+  lastHandshakeFailure?: { reason: string; detail?: string; agoMs: number };
+  /** Handshake failures since start, by reason. */
+  handshakeFailures: Record<string, number>;
+  /** Two addresses take turns completing this member's handshakes: two machines hold its key. */
+  duplicateKeySuspected?: { addresses: string[] };
   traffic: PeerTraffic;
 }
 
@@ -82,6 +93,26 @@ export interface NodeStatus {
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
   /** Site LANs listed in peers.yaml and the gateway carrying each (absent from older daemons). */
   subnets?: SubnetView[];
+  controlPlane: ControlPlaneStatus;
+}
+
+/** The control plane's own figures (cheap: the `overview` control call returns only these). */
+export interface ControlPlaneStatus {
+  name: string;
+  members: number;
+  /** Members this node has a route to. */
+  routes: number;
+  /** Members probed right now (all others, or the bounded neighbour set; see network.neighbours). */
+  probed: number;
+  /** Times the control plane's timer fired since start (idle cost: see node/wake-scheduler.ts). */
+  wakeups: number;
+  uptimeMs: number;
+  /** Control messages and bytes sent by type (on-the-wire estimate, see node/control-traffic.ts). */
+  sent: TrafficByType;
+  /** Exact UDP payload bytes of probes, echoes and routing messages sent (the data plane's count). */
+  sealedBytesSent: number;
+  /** process.memoryUsage() of the daemon, bytes. */
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 export type { SubnetView };
@@ -96,6 +127,10 @@ export interface PathsReport {
     costMs: number;
     ageMs: number;
     lastChange?: string;
+    /** Why this path carries the traffic now (routing/alternatives.ts explainChoice). */
+    why: string;
+    /** The best path through each neighbour, cheapest first, the chosen one included. */
+    alternatives: Array<{ path: string[]; costMs: number; chosen: boolean }>;
   }>;
   changes: Array<{
     /** ISO wall-clock time. */
@@ -104,6 +139,8 @@ export interface PathsReport {
     from: string[] | null;
     to: string[] | null;
     reason: string;
+    /** The reason in words ("switched: 30% better"). */
+    summary: string;
   }>;
   /** Each subnet: the gateway carrying it, the path there, the other gateways and why. */
   subnets?: SubnetView[];
@@ -120,20 +157,32 @@ export interface PathsReport {
 export function buildPaths(node: OverlayNode, now: number): PathsReport {
   return {
     node: node.self.name,
-    paths: [...node.router.routes()].map(([dst, p]) => ({
-      destination: node.nameOf(dst),
-      path: p.nodes.map(node.nameOf),
-      hops: p.nodes.length - 1,
-      costMs: Math.round(p.cost * 1000) / 1000,
-      ageMs: Math.round(now - p.since),
-      lastChange: node.routeHistory.lastReason(dst),
-    })),
+    paths: [...node.router.routes()].map(([dst, p]) => {
+      const alternatives = node.router.alternatives(dst);
+      const last = node.routeHistory.last(dst);
+      const why = explainChoice(p, alternatives, node.router.params, node.nameOf);
+      return {
+        destination: node.nameOf(dst),
+        path: p.nodes.map(node.nameOf),
+        hops: p.nodes.length - 1,
+        costMs: round(p.cost),
+        ageMs: Math.round(now - p.since),
+        lastChange: last ? describeSwitch(last) : undefined,
+        why,
+        alternatives: alternatives.map((a) => ({
+          path: a.nodes.map(node.nameOf),
+          costMs: round(a.cost),
+          chosen: a.nodes.length === p.nodes.length && a.nodes.every((x, i) => x === p.nodes[i]),
+        })),
+      };
+    }),
     changes: node.routeHistory.recent(50).map((r) => ({
       at: new Date(r.at).toISOString(),
       destination: node.nameOf(r.dst),
       from: r.from?.map(node.nameOf) ?? null,
       to: r.to?.map(node.nameOf) ?? null,
       reason: r.reason,
+      summary: describeSwitch(r),
     })),
     subnets: node.subnets.view(now),
     gatewayChanges: node.subnets.history.recent(50).map((r) => ({
@@ -166,8 +215,12 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       handshakeAttempts: session?.handshakeAttempts ?? 0,
       lastHandshakeAgoMs:
         session?.lastHandshakeAt === undefined ? null : Math.round(now - session.lastHandshakeAt),
+      lastHandshakeTookMs:
+        session?.lastHandshakeTookMs === undefined ? null : Math.round(session.lastHandshakeTookMs),
     };
     const reachable = self || path !== undefined;
+    const failure = self ? undefined : node.diagnostics.lastFailure(m.id, now);
+    const duplicate = self ? undefined : node.diagnostics.duplicateKey(m.id, now);
     members.push({
       name: m.name,
       id: formatNodeId(m.id),
@@ -201,7 +254,15 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             handshakeAttempts: sessionStatus.handshakeAttempts,
             everHandshaked: sessionStatus.lastHandshakeAgoMs !== null,
             directDead: link !== undefined && !link.alive,
+            lastFailure: failure?.reason,
           }),
+      lastHandshakeFailure: failure && {
+        reason: failure.reason,
+        detail: failure.detail,
+        agoMs: Math.round(now - failure.at),
+      },
+      handshakeFailures: Object.fromEntries(node.diagnostics.failureCounts(m.id)),
+      duplicateKeySuspected: duplicate && { addresses: duplicate.addresses },
       traffic: {
         txPackets: t?.txPackets ?? 0,
         txBytes: t?.txBytes ?? 0,
@@ -241,6 +302,21 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       .linkState()
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
     subnets: node.subnets.view(now),
+    controlPlane: buildOverview(node, now),
+  };
+}
+
+export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatus {
+  return {
+    name: node.self.name,
+    members: node.configuration.peers.length,
+    routes: node.router.routes().size,
+    probed: node.prober.probedMembers().length,
+    wakeups: node.plane.scheduler.wakeups,
+    uptimeMs: Math.round(now - node.startedAt),
+    sent: node.plane.traffic.snapshot(),
+    sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
+    memory: process.memoryUsage(),
   };
 }
 

@@ -2,9 +2,10 @@
 // endpoints it has for the member, the handshakes it sent, and whether a session ever came up. Pure,
 // so the wording is tested without a network.
 //
-// Not told apart yet (the data isn't kept per member): a member that rejects our key answers nothing,
-// so it reads as "no reply to handshakes"; the hint names that case. Kept under ~60 characters so the
-// sentence fits the 100-column status row.
+// A member whose handshakes fail mac1 or Noise against our key (it has a stale key for us, or we for
+// it) reads "key rejected", from the last handshake failure node/member-diagnostics.ts kept. A member
+// that rejects *our* handshakes answers nothing, so on its own that reads as "no reply"; the hint
+// names the case. Kept under ~60 characters so the sentence fits the 100-column status row.
 
 export interface ReachabilityFacts {
   /** Endpoints known for the member: configured (resolved) or learned from its traffic. */
@@ -17,11 +18,19 @@ export interface ReachabilityFacts {
   everHandshaked: boolean;
   /** The direct link was measured and declared dead. */
   directDead: boolean;
+  /** Why the last handshake with the member failed, if it failed after the last one that completed. */
+  lastFailure?: string;
 }
 
 export function unreachableReason(f: ReachabilityFacts): string {
   if (f.endpointsKnown === 0 && !f.sessionEstablished) {
     return 'no endpoint known: none in peers.yaml, no contact, no relay path';
+  }
+  if (!f.sessionEstablished && f.lastFailure === 'key-rejected') {
+    return 'key rejected: its handshakes fail our key; compare peers.yaml';
+  }
+  if (!f.sessionEstablished && f.lastFailure === 'rate-limited') {
+    return 'handshakes rate-limited: it sends too many; see the log';
   }
   if (!f.sessionEstablished && f.handshakeAttempts > 0) {
     return (

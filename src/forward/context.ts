@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { TunDevice } from '../tun/tun-device.js';
 import type { Transport } from '../transport/transport.js';
 import type { DataPlaneCounters } from './counters.js';
+import type { ForwardObserver } from './observer.js';
 import type { PeerTable } from './peer-table.js';
 import type { ProbePort, RoutePort, SessionPort } from './ports.js';
 
@@ -21,4 +22,8 @@ export interface ForwardContext {
   readonly counters: DataPlaneCounters;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Timer work came forward (a destination starts being watched): the node's timer looks again. */
+  readonly wake: () => void;
+  /** Diagnostics: handshake failures and sources (observer.ts); optional so tests may leave it out. */
+  readonly observer?: ForwardObserver;
 }

@@ -1,18 +1,23 @@
 // The control channel: everything the data plane carries for the node itself rather than for the TUN.
 //   handshakes  sendHandshake (along the route, else every known endpoint); receiveInitiation answers
-//               the way the initiation came; receiveResponse confirms the keys with a keepalive and
+//               the way the initiation came, with a response or (under load) a cookie reply;
+//               receiveCookieReply retries at once the way the cookie came (the cookie is bound to our
+//               address as seen on that path); receiveResponse confirms the keys with a keepalive and
 //               releases what waited for the session
 //   probes      sendProbe (direct, to one endpoint: it measures that very path); onProbe echoes over
 //               the path it came by; onProbeReply feeds the prober (a direct reply to a probe sent to
 //               that address proves the address: path-learning.ts) and the operator's path pinger
-//   routing     sendControl to a neighbour; onControl hands the message to the router
+//   routing     sendControl to a neighbour, over the direct link; onControl hands the message to the
+//               router if it came direct (relayed control is dropped)
 import type { NodeId } from '../identity/node-id.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
-import { writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
+import { routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
 import type { Outbound } from './outbound.js';
+import type { PeerTable } from './peer-table.js';
 import { reverseRelays, type PathLearning } from './path-learning.js';
 import { PathPinger } from './path-pinger.js';
 import type { Sealer } from './sealer.js';
@@ -36,10 +41,13 @@ export class ControlChannel {
 
   // ---- handshakes -----------------------------------------------------------------------------
 
-  /** Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know. */
-  sendHandshake(peer: NodeId, now: number): void {
+  /**
+   * Starts (or retries) a handshake with `peer`: along its route, else to every endpoint we know.
+   * `countAttempt` false: a retry that does not move the backoff (see SessionTable.createInitiation).
+   */
+  sendHandshake(peer: NodeId, now: number, countAttempt = true): void {
     const { ctx } = this;
-    const body = ctx.sessions.createInitiation(peer, now);
+    const body = ctx.sessions.createInitiation(peer, now, countAttempt);
     const target = this.nextHops.target(peer, now);
     ctx.counters.handshakesSent++;
     if (target) {
@@ -58,23 +66,57 @@ export class ControlChannel {
 
   receiveInitiation(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
-    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    const res = ctx.sessions.consumeInitiation(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
+    if (!res.ok) {
+      this.rejected(h.src, res.reason, now);
+      // Under load: a cookie instead of a Diffie-Hellman, smaller than the initiation that asked.
+      if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
+      return;
+    }
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
-    const back = reverseRelays(data, h);
-    ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
+    this.answer(PacketType.HandshakeResponse, data, h, from, res.response);
+  }
+
+  receiveCookieReply(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
+    const { ctx } = this;
+    const res = ctx.sessions.consumeCookieReply(h.src, data.subarray(h.bodyOffset), now);
+    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    if (!res.retry) return;
+    // Back the way the cookie came: it is bound to our address as the responder saw it on that path.
+    ctx.counters.handshakesSent++;
+    this.answer(PacketType.HandshakeInit, data, h, from, ctx.sessions.createInitiation(h.src, now, false));
   }
 
   receiveResponse(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
     const { ctx } = this;
-    const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
-    if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    const res = ctx.sessions.consumeResponse(
+      h.src,
+      data.subarray(h.bodyOffset),
+      source(data, h, from, ctx.peers, now),
+      now,
+    );
+    if (!res.ok) return this.rejected(h.src, res.reason, now);
     ctx.counters.handshakesCompleted++;
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
     this.outbound.flushPending(h.src, now);
     ctx.prober.markActive(h.src, now);
+  }
+
+  /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */
+  private answer(type: PacketType, data: Buffer, h: RoutedHeader, from: Endpoint, body: Buffer): void {
+    this.ctx.transport.send(this.handshakePacket(type, reverseRelays(data, h), h.src, body), from);
+  }
+
+  private rejected(src: NodeId, reason: string, now: number): void {
+    this.ctx.counters.rejectHandshake(reason);
+    this.ctx.observer?.handshakeRejected(src, reason, now);
   }
 
   private handshakePacket(type: PacketType, relays: readonly NodeId[], dst: NodeId, body: Buffer): Buffer {
@@ -121,7 +163,8 @@ export class ControlChannel {
     const { ctx } = this;
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
-    if (h.routeLen === 0) ctx.prober.onProbeReceived(h.src, endpointKey(from), now);
+    if (h.routeLen === 0)
+      ctx.prober.onProbeReceived(h.src, endpointKey(from), now, data.readUInt32BE(pt + 1));
     const keypair = ctx.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
     const reply = Buffer.from(data.subarray(pt, pt + n));
@@ -146,17 +189,33 @@ export class ControlChannel {
 
   // ---- routing control ------------------------------------------------------------------------
 
-  /** A routing control message to a neighbour (flooding is hop by hop). */
+  /**
+   * A routing control message to a neighbour, over the direct link whatever the route to it: control
+   * travels one hop (flooding is hop by hop), and receivers refuse it relayed (onControl).
+   */
   sendControl(neighbor: NodeId, message: Uint8Array): void {
     const { ctx } = this;
+    const now = ctx.clock.now();
+    const keypair = ctx.sessions.sendKeypair(neighbor, now);
+    if (!keypair) return ctx.sessions.noteWantToSend(neighbor, now);
+    // Our direct link, else the endpoint its direct probes come from (it listens to us over its side
+    // of the link before our prober has found ours alive, or when we do not probe it at all).
+    const heard = ctx.prober.probedUs?.(neighbor, now);
+    const endpoint =
+      this.nextHops.liveEndpoint(neighbor) ?? (heard === undefined ? undefined : ctx.peers.endpoint(heard));
+    if (!endpoint) return ctx.counters.drop('no-next-hop');
     const plaintext = Buffer.allocUnsafe(1 + message.length);
     plaintext[0] = InnerKind.Control;
     plaintext.set(message, 1);
-    ctx.counters.controlBytesSent += this.outbound.sendSealed(neighbor, plaintext, ctx.clock.now(), false);
+    const target = { relays: [], nextHop: neighbor, endpoint };
+    ctx.counters.controlBytesSent += this.sealer.seal(keypair, neighbor, target, plaintext, now, false);
   }
 
   onControl(data: Buffer, h: RoutedHeader, pt: number, n: number, now: number): void {
     const { ctx } = this;
+    // Only a direct neighbour has anything to tell our router (issue 10: a member beyond a relay
+    // could otherwise feed it claims and requests from anywhere in the overlay).
+    if (h.routeLen !== 0) return ctx.counters.drop('relayed-control');
     ctx.counters.controlBytesReceived += data.length;
     // A copy: the receive buffer may be the transport's, and the router may keep advert bytes.
     ctx.router.receiveControl(h.src, Buffer.from(data.subarray(pt + 1, pt + n)), now);
@@ -168,4 +227,22 @@ function probe(id: number): Buffer {
   plaintext[0] = InnerKind.Probe;
   plaintext.writeUInt32BE(id >>> 0, 1);
   return plaintext;
+}
+
+/**
+ * Where a handshake message came from, and whether its address is proven (by a probe round trip) to be
+ * the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
+ * from that member's proven address (relayed handshakes are budgeted per relay).
+ */
+function source(
+  data: Buffer,
+  h: RoutedHeader,
+  from: Endpoint,
+  peers: PeerTable,
+  now: number,
+): HandshakeSource {
+  const endpoint = endpointKey(from);
+  if (h.routeLen > 0)
+    return { endpoint, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
+  return { endpoint, host: from.host, proven: peers.boundMember(endpoint, now) === h.src };
 }

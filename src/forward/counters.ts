@@ -29,7 +29,11 @@ export type DropReason =
   | 'spoofed-source' // inner source is neither the sending member's address nor in a subnet it lists
   | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
+  | 'relayed-control' // routing control travels one hop: a relayed one is not from a neighbour
+  | 'queue-delay' // waited too long in the receive queue: dropped unopened (transport/standing-delay.ts)
+  | 'socket-full' // the kernel's receive queue was full (SO_RXQ_OVFL; a GRO receive counts once)
   | 'tun-full'
+  | 'tun-error' // the TUN refused the write: interface down or deleted
   | 'handshake-rejected';
 
 export interface PeerTraffic {
@@ -61,8 +65,8 @@ export class DataPlaneCounters {
   probeBytesSent = 0;
   probeBytesReceived = 0;
 
-  drop(reason: DropReason): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  drop(reason: DropReason, n = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
   }
 
   rejectHandshake(reason: string): void {

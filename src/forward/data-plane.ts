@@ -49,7 +49,13 @@ export class DataPlane {
     );
   }
 
-  /** Timer work of the data plane (the node's tick): path probes and their verdicts, table sweeps. */
+  /** When tick() next has work (the control plane's one timer asks; see node/control-plane.ts). */
+  nextWakeAt(now: number): number {
+    // The sweep runs every few seconds, so it mostly shares a wake-up with the prober's.
+    return Math.max(now, Math.min(this.watch.nextWakeAt(), this.nextSweepAt));
+  }
+
+  /** Timer work of the data plane: path probes and their verdicts, table sweeps. */
   tick(now: number): void {
     this.watch.tick(now);
     if (now >= this.nextSweepAt) {

@@ -1,15 +1,22 @@
 // Outbound: TUN → member → route → seal → transport. In the order a packet meets it:
-//   1. onTunBatch: a batch read from the TUN; one clock read and one transport flush per batch
-//   2. sendIp: destination address → member (cryptokey routing: its overlay address, or the gateway now
-//      carrying the member subnet that holds it); multicast and strays dropped
-//   3. sendSealed: no session yet → queue the packet and ask for a handshake
-//   4. NextHops.target: the source route chosen by routing/ (or a fallback before routing knows one)
-//   5. Sealer.seal: routed header + AEAD, straight out of the TUN batch buffer
-//   6. PathWatch.noteData: the destination carries data, so its path is watched end to end
+//   1. onTunBatch: a batch read from the TUN (a TUN with offloads has already cut its 64 kB reads into
+//      path-MTU packets); one clock read and one transport flush per batch
+//   2. per packet: destination address → member (cryptokey routing: its overlay address, or the gateway
+//      now carrying the member subnet that holds it, peers.routeIpv4/routeIpv6); multicast, strays and
+//      packets too big for a datagram dropped. Consecutive packets to one member form a run: the
+//      address lookup is skipped while the destination does not change
+//   3. per run: the forwarding entry (forwarding-table.ts: keypair, first hop, encoded routed header);
+//      no session yet → the packets wait for a handshake (pending-queue.ts)
+//   4. per run, one native call (native/packet.c pkt_seal_batch): header + AEAD seal of every packet,
+//      straight from the TUN batch into the transport's send slots
+//   5. per run: PathWatch.noteData: the destination carries data, so its path is watched end to end
 import type { NodeId } from '../identity/node-id.js';
+import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
 import type { TunBatch } from '../tun/tun-device.js';
 import { InnerKind } from '../wire/constants.js';
+import { datagramSlotBytes, MAX_DATA_OVERHEAD } from '../wire/sizes.js';
 import type { ForwardContext } from './context.js';
+import { ForwardingTable } from './forwarding-table.js';
 import { ipv4Dst, ipv6Dst, ipVersion, isIpv4Multicast, isIpv6Multicast } from './ip-packet.js';
 import type { NextHops } from './next-hop.js';
 import type { PathWatch } from './path-watch.js';
@@ -18,51 +25,155 @@ import type { Sealer } from './sealer.js';
 
 export class Outbound {
   private readonly pending = new PendingQueue();
+  private readonly table: ForwardingTable;
+  private readonly b: PacketBinding;
+  /** Largest IP packet that fits a datagram along the longest route. */
+  private readonly maxPacket: number;
 
   constructor(
     private readonly ctx: ForwardContext,
-    private readonly nextHops: NextHops,
+    nextHops: NextHops,
     private readonly sealer: Sealer,
     private readonly watch: PathWatch,
-  ) {}
+  ) {
+    this.table = new ForwardingTable(ctx, nextHops);
+    this.b = packetBinding();
+    this.maxPacket = datagramSlotBytes(ctx.tun.mtu) - MAX_DATA_OVERHEAD;
+  }
 
   /** The TUN's batch handler. The batch is valid only until it returns. */
   readonly onTunBatch = (batch: TunBatch): void => {
+    const { peers, counters, self } = this.ctx;
     // One clock read per batch: a batch is read in microseconds, far below any timer we keep.
     const now = this.ctx.clock.now();
     const { buffer, stride, headroom, lengths, count } = batch;
-    for (let i = 0; i < count; i++) this.sendIp(buffer, i * stride + headroom, lengths[i], now);
-    // One sendmmsg for the whole batch.
+    let runDst: NodeId = 0;
+    let runFirst = 0;
+    // The destination of the previous packet: while it repeats, so does the member.
+    let lastV4 = -1;
+    let lastV6Off = -1;
+    for (let i = 0; i < count; i++) {
+      const off = i * stride + headroom;
+      const len = lengths[i]!;
+      const version = ipVersion(buffer, off, len);
+      let dst = runDst;
+      if (version === 4) {
+        const addr = ipv4Dst(buffer, off);
+        if (addr !== lastV4 || runDst === 0) {
+          const m = peers.routeIpv4(addr);
+          if (!m && isIpv4Multicast(addr)) dst = -1;
+          else dst = m ? m.id : 0;
+          lastV4 = dst > 0 ? addr : -1;
+        }
+        lastV6Off = -1;
+      } else if (version === 6) {
+        if (lastV6Off < 0 || runDst === 0 || !sameIpv6Dst(buffer, off, lastV6Off)) {
+          const key = ipv6Dst(buffer, off);
+          const m = peers.routeIpv6(key);
+          if (!m && isIpv6Multicast(key)) dst = -1;
+          else dst = m ? m.id : 0;
+        }
+        lastV6Off = dst > 0 ? off : -1;
+        lastV4 = -1;
+      } else {
+        dst = -2;
+      }
+      if (dst <= 0 || dst === self || len > this.maxPacket) {
+        // Not sendable: close the run before it, count why.
+        if (runDst !== 0) this.sealRun(batch, runDst, runFirst, i - runFirst, now);
+        runDst = 0;
+        lastV4 = -1;
+        lastV6Off = -1;
+        counters.drop(
+          dst === -1
+            ? 'not-unicast'
+            : dst === -2
+              ? 'not-ip'
+              : dst === 0 || dst === self
+                ? 'no-member'
+                : 'oversized',
+        );
+        continue;
+      }
+      if (dst !== runDst) {
+        if (runDst !== 0) this.sealRun(batch, runDst, runFirst, i - runFirst, now);
+        runDst = dst;
+        runFirst = i;
+      }
+    }
+    if (runDst !== 0) this.sealRun(batch, runDst, runFirst, count - runFirst, now);
+    // One sendmmsg (GSO runs) for the whole batch.
     this.ctx.transport.flush();
   };
 
-  /**
-   * Sends one IP packet read from the TUN. The byte at `off - 1` must be writable scratch space (the
-   * TUN batch headroom): the inner kind goes there so the plaintext is sealed without a copy.
-   */
-  sendIp(buf: Buffer, off: number, len: number, now: number): void {
-    const { peers, counters, self } = this.ctx;
-    const version = ipVersion(buf, off, len);
-    let dst;
-    if (version === 4) {
-      const addr = ipv4Dst(buf, off);
-      dst = peers.routeIpv4(addr);
-      if (!dst && isIpv4Multicast(addr)) return counters.drop('not-unicast');
-    } else if (version === 6) {
-      const key = ipv6Dst(buf, off);
-      dst = peers.routeIpv6(key);
-      if (!dst && isIpv6Multicast(key)) return counters.drop('not-unicast');
-    } else {
-      return counters.drop('not-ip');
+  /** Seals TUN packets [first, first+n) of `batch`, all for `dst`, into the transport's send slots. */
+  private sealRun(batch: TunBatch, dst: NodeId, first: number, n: number, now: number): void {
+    const { ctx } = this;
+    const { buffer, stride, headroom, lengths } = batch;
+    const entry = this.table.lookup(dst, now);
+    if (entry === 'no-session') {
+      // Kind byte in the headroom: the queued plaintext is then one copy of kind + packet.
+      for (let i = first; i < first + n; i++) {
+        const off = i * stride + headroom;
+        buffer[off - 1] = InnerKind.IPPacket;
+        if (!this.pending.push(dst, buffer.subarray(off - 1, off + lengths[i]!)))
+          ctx.counters.drop('no-session');
+      }
+      ctx.sessions.noteWantToSend(dst, now);
+      return;
     }
-    if (!dst || dst.id === self) return counters.drop('no-member');
-    buf[off - 1] = InnerKind.IPPacket;
-    const plaintext = buf.subarray(off - 1, off + len);
-    if (this.sendSealed(dst.id, plaintext, now, true, true) > 0) {
-      const t = counters.peer(dst.id);
-      t.txPackets++;
+    if (entry === 'no-route') return ctx.counters.drop('no-route', n);
+    const { keypair, target } = entry;
+    let i = first;
+    const end = first + n;
+    let lost: 'expired' | 'no-route' = 'expired';
+    while (i < end) {
+      const slots = ctx.transport.reserve(target.endpoint, end - i);
+      if (slots === undefined) {
+        lost = 'no-route'; // the transport cannot send there (and counted why)
+        break;
+      }
+      const sealed = this.b.pkt_seal_batch(
+        keypair.state,
+        entry.header,
+        entry.headerLength,
+        buffer,
+        stride,
+        headroom,
+        lengths,
+        i,
+        slots.count,
+        InnerKind.IPPacket,
+        slots.buffer,
+        slots.slotSize,
+        slots.first,
+        slots.lengths,
+      );
+      ctx.transport.commit(sealed);
+      this.countSent(dst, lengths, i, sealed, now);
+      i += sealed;
+      if (sealed < slots.count) {
+        // The keypair's counter is exhausted: a fresh handshake is the only way forward.
+        ctx.sessions.noteWantToSend(dst, now);
+        break;
+      }
+    }
+    if (i < end) ctx.counters.drop(lost, end - i);
+    ctx.prober.markActive(target.nextHop, now);
+  }
+
+  /** Counts packets [first, first+n) as sent, and tells the path watch the largest (kind byte included). */
+  private countSent(dst: NodeId, lengths: Uint32Array, first: number, n: number, now: number): void {
+    if (n === 0) return;
+    const t = this.ctx.counters.peer(dst);
+    t.txPackets += n;
+    let largest = 0;
+    for (let i = first; i < first + n; i++) {
+      const len = lengths[i]!;
       t.txBytes += len;
+      if (len > largest) largest = len;
     }
+    this.watch.noteData(dst, largest + 1, now);
   }
 
   /**
@@ -72,21 +183,27 @@ export class Outbound {
    * neighbours would keep each other on the fast probe schedule forever.
    */
   sendSealed(dst: NodeId, plaintext: Uint8Array, now: number, isData: boolean, queue = isData): number {
-    const { sessions, counters } = this.ctx;
-    const keypair = sessions.sendKeypair(dst, now);
-    if (!keypair) {
+    const { counters } = this.ctx;
+    const entry = this.table.lookup(dst, now);
+    if (entry === 'no-session') {
       if (queue && !this.pending.push(dst, plaintext)) counters.drop('no-session');
-      sessions.noteWantToSend(dst, now);
+      this.ctx.sessions.noteWantToSend(dst, now);
       return 0;
     }
-    const target = this.nextHops.target(dst, now);
-    if (!target) {
+    if (entry === 'no-route') {
       counters.drop('no-route');
       return 0;
     }
-    const sent = this.sealer.seal(keypair, dst, target, plaintext, now, isData);
-    if (isData && sent > 0) this.watch.noteData(dst, plaintext.length, now);
-    return sent;
+    const size = this.sealer.seal(entry.keypair, dst, entry.target, plaintext, now, isData);
+    if (size > 0 && isData) {
+      this.watch.noteData(dst, plaintext.length, now);
+      if (plaintext[0] === InnerKind.IPPacket) {
+        const t = counters.peer(dst);
+        t.txPackets++;
+        t.txBytes += plaintext.length - 1;
+      }
+    }
+    return size;
   }
 
   /** True if packets wait for a session with `peer`. */
@@ -102,5 +219,16 @@ export class Outbound {
   /** Drops state kept for a member that left the configuration. */
   forget(peer: NodeId): void {
     this.pending.drop(peer);
+    this.table.forget(peer);
   }
+}
+
+/** True if the IPv6 packets at `a` and `b` have the same destination address. */
+function sameIpv6Dst(buf: Buffer, a: number, b: number): boolean {
+  return (
+    buf.readUInt32BE(a + 24) === buf.readUInt32BE(b + 24) &&
+    buf.readUInt32BE(a + 28) === buf.readUInt32BE(b + 28) &&
+    buf.readUInt32BE(a + 32) === buf.readUInt32BE(b + 32) &&
+    buf.readUInt32BE(a + 36) === buf.readUInt32BE(b + 36)
+  );
 }

@@ -22,7 +22,7 @@ export class PathLearning {
 
   /** An authenticated Data packet from `h.src` arrived from `from`. */
   learn(data: Buffer, h: RoutedHeader, from: Endpoint, now: number): void {
-    if (h.routeLen === 0) this.candidate(h.src, from, now);
+    if (h.routeLen === 0) this.candidate(h.src, from, now, data.readUInt32BE(h.addrOffset + 8));
     else this.reverse(data, h, from, now);
   }
 
@@ -50,9 +50,10 @@ export class PathLearning {
   }
 
   /** A direct authenticated packet from `member` at `from`: an address worth probing, nothing more. */
-  private candidate(member: NodeId, from: Endpoint, now: number): void {
+  private candidate(member: NodeId, from: Endpoint, now: number, receiverIndex: number): void {
     const key = endpointKey(from);
     if (this.claimedByOther(member, key, now)) return;
+    this.ctx.observer?.dataFrom(member, key, receiverIndex, now); // duplicate-key detection
     if (this.ctx.prober.learnEndpoint(member, key, now)) this.ctx.peers.internEndpoint(from);
   }
 }

@@ -102,11 +102,15 @@ export class PathLiveness {
     this.params = { ...DEFAULT_PATH_LIVENESS, ...params };
   }
 
-  /** Data of `bytes` plaintext bytes was sent to `dst`. The per-packet path: a lookup and two stores. */
-  noteData(dst: NodeId, bytes: number, now: number): void {
+  /**
+   * Data of `bytes` plaintext bytes was sent to `dst`. The per-packet path: a lookup and two stores.
+   * True when `dst` starts being watched (its first probe is due now: the caller's timer must know).
+   */
+  noteData(dst: NodeId, bytes: number, now: number): boolean {
     let st = this.byDst.get(dst);
+    const started = !st || now - st.lastDataAt > this.params.activeWindowMs;
     if (!st) {
-      if (this.byDst.size >= this.params.maxDestinations) return;
+      if (this.byDst.size >= this.params.maxDestinations) return false;
       st = {
         relays: undefined,
         lastDataAt: now,
@@ -123,6 +127,26 @@ export class PathLiveness {
     }
     st.lastDataAt = now;
     if (bytes > st.bytesSinceProbe) st.bytesSinceProbe = bytes;
+    return started;
+  }
+
+  /**
+   * When tick() next has work: a due probe of an active destination, an outstanding probe's timeout,
+   * or forgetting an idle destination. Infinity when nothing is watched (an idle node sleeps).
+   */
+  nextWakeAt(): number {
+    let at = Infinity;
+    for (const st of this.byDst.values()) {
+      const activeUntil = st.lastDataAt + this.params.activeWindowMs;
+      at = Math.min(
+        at,
+        st.nextProbeAt <= activeUntil ? st.nextProbeAt : st.lastDataAt + this.params.forgetAfterMs,
+      );
+      if (st.outstanding.size === 0) continue;
+      const timeout = this.timeoutMs(st);
+      for (const sentAt of st.outstanding.values()) at = Math.min(at, sentAt + timeout);
+    }
+    return at;
   }
 
   /** Times out probes, reports failed paths and sends the probes that are due. */

@@ -5,7 +5,8 @@
 import { randomFillSync } from 'node:crypto';
 import type { NodeId } from '../identity/node-id.js';
 import type { Endpoint } from '../transport/transport.js';
-import { InnerKind, MAX_PACKET_BYTES } from '../wire/constants.js';
+import { InnerKind } from '../wire/constants.js';
+import { MAX_DATAGRAM_SLOT_BYTES } from '../wire/sizes.js';
 import type { RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
@@ -22,7 +23,7 @@ import type { Sealer } from './sealer.js';
 export class PathWatch {
   readonly liveness: PathLiveness;
   // Probe plaintexts are built here: kind, id, then zeros up to the data size (sealing hides them).
-  private readonly scratch = Buffer.alloc(MAX_PACKET_BYTES);
+  private readonly scratch = Buffer.alloc(MAX_DATAGRAM_SLOT_BYTES);
   private readonly ids = new Uint32Array(64);
   private idsLeft = 0;
 
@@ -45,7 +46,11 @@ export class PathWatch {
 
   /** Data of `bytes` plaintext bytes was sealed for `dst` (the outbound hot path). */
   noteData(dst: NodeId, bytes: number, now: number): void {
-    this.liveness.noteData(dst, bytes, now);
+    if (this.liveness.noteData(dst, bytes, now)) this.ctx.wake();
+  }
+
+  nextWakeAt(): number {
+    return this.liveness.nextWakeAt();
   }
 
   tick(now: number): void {

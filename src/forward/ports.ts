@@ -1,9 +1,12 @@
 // What the data plane needs from the pure components, as narrow structural interfaces.
 // session/, probe/ and routing/ satisfy these directly; tests can hand in small fakes.
 import type { NodeId } from '../identity/node-id.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
 
 /** One direction-pair of AEAD keys (session/keypair.ts). */
 export interface SealingKeypair {
+  /** Native state (keys, counter, replay window) the batch seal and open calls work on. */
+  readonly state: Buffer;
   /**
    * Seals `plaintext` into `out` after the 20 AD bytes at addrOffset; returns end offset or -1.
    * `pathFlags`: PathFlags for the route in the header (wire/routed-header.ts pathFlagsFor).
@@ -11,7 +14,17 @@ export interface SealingKeypair {
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
 }
 
-export type HandshakeResult<T> = ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string };
+/** A keypair as the batch open path needs it. */
+export interface OpeningKeypair {
+  readonly state: Buffer;
+  /** Set once a packet opened: for a responder, proof the initiator has the keys too. */
+  receivedAny: boolean;
+  isExpired(now: number): boolean;
+}
+
+/** A refusal may carry a CookieReply body to send back the way the initiation came. */
+export type HandshakeResult<T> =
+  ({ ok: true; peer: NodeId } & T) | { ok: false; reason: string; cookieReply?: Buffer };
 
 export interface SessionPort {
   sendKeypair(peer: NodeId, now: number): SealingKeypair | undefined;
@@ -22,15 +35,25 @@ export interface SessionPort {
    * header's routeLen implies: a packet sealed otherwise (route stripped or added) fails authentication.
    */
   open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number;
+  /** The keypair (and its member) our receiver index names, for opening a batch natively. */
+  receiveKeypair(receiverIndex: number): { peer: NodeId; keypair: OpeningKeypair } | undefined;
+  /** A packet opened with `keypair` (batch path): confirms a responder's pending keypair. */
+  confirmReceived(peer: NodeId, keypair: OpeningKeypair): void;
   noteWantToSend(peer: NodeId, now: number): void;
-  createInitiation(peer: NodeId, now: number): Buffer;
+  createInitiation(peer: NodeId, now: number, countAttempt?: boolean): Buffer;
   consumeInitiation(
     src: NodeId,
     body: Uint8Array,
-    rateKey: string,
+    source: HandshakeSource,
     now: number,
   ): HandshakeResult<{ response: Buffer }>;
-  consumeResponse(src: NodeId, body: Uint8Array, rateKey: string, now: number): HandshakeResult<object>;
+  consumeResponse(
+    src: NodeId,
+    body: Uint8Array,
+    source: HandshakeSource,
+    now: number,
+  ): HandshakeResult<object>;
+  consumeCookieReply(src: NodeId, body: Uint8Array, now: number): HandshakeResult<{ retry: boolean }>;
 }
 
 export interface LinkPort {
@@ -45,11 +68,16 @@ export interface ProbePort {
    * sent to `member` at that very endpoint: proof that the address reaches the member.
    */
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean;
-  /** We echoed a direct probe from `member` (reciprocity in the bounded neighbour set). */
-  onProbeReceived(member: NodeId, endpointKey: string, now: number): void;
+  /**
+   * We echo direct probe `probeId` from `member` (reciprocity in the bounded neighbour set: the id's
+   * top bit marks an exploration trial, which must not be probed back).
+   */
+  onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void;
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
+  /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */
+  probedUs?(member: NodeId, now: number): string | undefined;
 }
 
 export interface PathPort {

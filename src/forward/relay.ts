@@ -15,31 +15,48 @@ import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { MAX_ROUTE_RELAYS } from '../wire/constants.js';
 import { routeAt, type RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
+import type { DropReason, PeerTraffic } from './counters.js';
 import type { NextHops } from './next-hop.js';
 
+/** Where a relayed packet went, when it went to the next hop its route names (no repair). */
+export interface RelayDecision {
+  next: NodeId;
+  endpoint: Endpoint;
+  /** The source member's counters (relayed packets and bytes). */
+  traffic: PeerTraffic;
+}
+
+/**
+ * Relays `data` (whose routed header is `h`) towards its next hop, or drops it and counts why. Returns
+ * the decision when the packet went to the next hop of its own route: every check above depends only on
+ * the header, the neighbour it came from and state that does not change within a received batch, so
+ * relay-repeat.ts may apply the same decision to the batch's next packets with the same header.
+ */
 export function relay(
   dp: ForwardContext,
   nextHops: NextHops,
   data: Buffer,
   h: RoutedHeader,
   from: Endpoint,
-): void {
+): RelayDecision | undefined {
   const { counters, peers } = dp;
-  if (!peers.has(h.src) || !peers.has(h.dst)) return counters.drop('not-for-member');
-  if (h.routePos >= h.routeLen || routeAt(data, h.routePos) !== dp.self) return counters.drop('misrouted');
+  const drop = (reason: DropReason): undefined => void counters.drop(reason);
+  if (!peers.has(h.src) || !peers.has(h.dst)) return drop('not-for-member');
+  if (h.routePos >= h.routeLen || routeAt(data, h.routePos) !== dp.self) return drop('misrouted');
   const now = dp.clock.now();
   const hop = previousHopCheck(dp, h.routePos === 0 ? h.src : routeAt(data, h.routePos - 1), from, now);
-  if (hop) return counters.drop(hop);
-  if (h.ttl <= 1) return counters.drop('ttl-exceeded');
+  if (hop) return drop(hop);
+  if (h.ttl <= 1) return drop('ttl-exceeded');
   data[1] = h.ttl - 1;
   const pos = h.routePos + 1;
   data[3] = pos;
   const next = pos < h.routeLen ? routeAt(data, pos) : h.dst;
   const endpoint = nextHops.liveEndpoint(next);
-  if (endpoint) return send(dp, data, h.src, next, endpoint, now);
+  if (endpoint) return { next, endpoint, traffic: send(dp, data, h.src, next, endpoint, now) };
   const repaired = repair(dp, nextHops, data, h, pos);
-  if (typeof repaired === 'string') return counters.drop(repaired);
+  if (typeof repaired === 'string') return drop(repaired);
   send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
+  return undefined;
 }
 
 /**
@@ -64,13 +81,14 @@ function send(
   next: NodeId,
   endpoint: Endpoint,
   now: number,
-): void {
+): PeerTraffic {
   // Queued as a copy: `packet` may be the transport's own receive buffer.
   dp.transport.sendQueued(packet, endpoint);
   dp.prober.markActive(next, now);
   const t = dp.counters.peer(src);
   t.relayedPackets++;
   t.relayedBytes += packet.length;
+  return t;
 }
 
 interface Repaired {

@@ -85,6 +85,11 @@ export class SubnetTable {
     return this.lpm.getIpv6(key);
   }
 
+  /** The subnets `member` lists (it may send from them), in peers.yaml order. */
+  listedBy(member: Member): SubnetRoute[] {
+    return this.list.filter((r) => r.gateways.includes(member));
+  }
+
   /** Every subnet, in peers.yaml order of first mention. */
   routes(): readonly SubnetRoute[] {
     return this.list;

@@ -1,9 +1,11 @@
 // Control-plane overhead and the routing core's work: probe and routing bytes on the wire, adverts,
 // route computations, and the link-state database as this node sees it.
 import type { Registry } from 'prom-client';
-import type { RouterStats } from '../routing/router-stats.js';
+import { TRAFFIC_TYPES } from '../node/control-traffic.js';
+import { ROUTER_REJECT_REASONS, type RouterStats } from '../routing/router-stats.js';
 import { collectedCounter, collectedGauge, type Sample } from './collected.js';
 import type { ScrapeContext } from './scrape-context.js';
+import { withZeros } from './traffic-metrics.js';
 
 type Kind = 'kind' | 'direction';
 
@@ -42,6 +44,20 @@ export function registerControlMetrics(registry: Registry, ctx: ScrapeContext): 
       [{ kind: 'routing', direction: 'received' }, c.controlBytesReceived],
     ],
   });
+  collectedCounter<'type'>({
+    registry,
+    name: 'overlay_control_sent_bytes_by_type_total',
+    help: 'Control-plane bytes sent by message type (probe, echo, advert, announce, request, summary, digest), estimated on the wire for a direct IPv4 path.',
+    labelNames: ['type'],
+    read: () => TRAFFIC_TYPES.map((type) => [{ type }, node.plane.traffic.sent[type].bytes]),
+  });
+  collectedCounter<never>({
+    registry,
+    name: 'overlay_control_plane_wakeups_total',
+    help: "Times the control plane's timer fired (it sleeps until the next probe, advert or rekey is due).",
+    labelNames: [],
+    read: () => [[{}, node.plane.scheduler.wakeups]],
+  });
   collectedCounter<'result'>({
     registry,
     name: 'overlay_adverts_total',
@@ -52,9 +68,9 @@ export function registerControlMetrics(registry: Registry, ctx: ScrapeContext): 
   collectedCounter<'reason'>({
     registry,
     name: 'overlay_adverts_rejected_total',
-    help: 'Routing control messages and adverts rejected, by reason (bad-signature, not-member, truncated, ...).',
+    help: 'Routing control messages, their entries and adverts refused, by reason (bad-signature, not-neighbor, origin-rate, reply-budget, truncated, ...; see router-stats.ts).',
     labelNames: ['reason'],
-    read: () => Object.entries(stats().rejected).map(([reason, n]) => [{ reason }, n]),
+    read: () => withZeros(ROUTER_REJECT_REASONS, new Map(Object.entries(stats().rejected))),
   });
   collectedCounter<never>({
     registry,
@@ -76,6 +92,13 @@ export function registerControlMetrics(registry: Registry, ctx: ScrapeContext): 
     help: 'Adverts (one per origin) in the link-state database.',
     labelNames: [],
     read: () => [[{}, stats().lsdbSize]],
+  });
+  collectedGauge<'table'>({
+    registry,
+    name: 'overlay_routing_state_entries',
+    help: 'Entries in each routing table (link-state database, high-water marks, claims, requests, budgets, ...): each is bounded by members or members × neighbours.',
+    labelNames: ['table'],
+    read: () => Object.entries(stats().state).map(([table, n]) => [{ table }, n]),
   });
   collectedGauge<never>({
     registry,

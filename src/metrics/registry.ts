@@ -9,6 +9,7 @@ import { systemClock } from '../clock.js';
 import type { OverlayNode } from '../node.js';
 import { registerControlMetrics } from './control-metrics.js';
 import { registerDaemonMetrics } from './daemon-metrics.js';
+import { registerDiagnosticMetrics } from './diagnostic-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
@@ -32,11 +33,16 @@ export interface RegistryOptions {
   now?: () => number;
 }
 
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = {}): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: node.self.name });
   if (opts.processMetrics !== false) {
-    collectDefaultMetrics({ register: registry });
+    // The event-loop delay histogram samples on a timer of its own: prom-client's default 10 ms
+    // resolution would wake an idle daemon 100 times a second (more than everything else together).
+    // Once a second still catches a stalled loop; finer detail is not worth that cost.
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Gauges named like counters (promtool rejects them); each is the sum of its unsuffixed sibling
     // (nodejs_active_handles{type} and so on), so nothing is lost.
     for (const name of DUPLICATE_TOTALS) registry.removeSingleMetric(name);
@@ -48,5 +54,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerControlMetrics(registry, ctx);
   registerDaemonMetrics(registry, ctx);
   registerSubnetMetrics(registry, ctx);
+  registerDiagnosticMetrics(registry, ctx);
   return registry;
 }

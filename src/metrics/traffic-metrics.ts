@@ -34,7 +34,11 @@ const DROP_REASONS = keysOf<DropReason>({
   'spoofed-source': true,
   'not-local-destination': true,
   'bad-inner': true,
+  'relayed-control': true,
+  'queue-delay': true,
+  'socket-full': true,
   'tun-full': true,
+  'tun-error': true,
   'handshake-rejected': true,
 });
 const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({
@@ -42,11 +46,18 @@ const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({
   oversized: true,
   'unknown-index': true,
   'bad-mac': true,
+  'replayed-initiation': true,
+  'cookie-required': true,
+  'cookie-rate-limited': true,
   'rate-limited': true,
+  'relay-rate-limited': true,
   'bad-handshake': true,
   'unknown-key': true,
   'id-mismatch': true,
   'replayed-handshake': true,
+  'member-rate-limited': true,
+  'unsolicited-cookie': true,
+  'bad-cookie': true,
 });
 
 const ZERO: PeerTraffic = {
@@ -120,14 +131,40 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
   collectedCounter<'reason'>({
     registry,
     name: 'overlay_handshake_rejected_total',
-    help: 'Handshake messages rejected by the session layer, by reason.',
+    help: 'Handshake messages rejected by the session layer, by reason (cookie-required: answered with a cookie reply).',
     labelNames: ['reason'],
     read: () => withZeros(HANDSHAKE_REJECT_REASONS, c.handshakeRejects),
+  });
+  collectedCounter<'role'>({
+    registry,
+    name: 'overlay_handshake_dh_total',
+    help: 'Handshake messages Noise (Diffie-Hellman) was run on, as responder or initiator: what a handshake flood is after.',
+    labelNames: ['role'],
+    read: () => {
+      const s = node.sessions.handshakeStats();
+      return [
+        [{ role: 'responder' }, s.responderDh],
+        [{ role: 'initiator' }, s.initiatorDh],
+      ];
+    },
+  });
+  collectedCounter<'direction'>({
+    registry,
+    name: 'overlay_handshake_cookie_replies_total',
+    help: 'Cookie replies sent under load (direction="sent") and accepted for our own initiations (direction="accepted").',
+    labelNames: ['direction'],
+    read: () => {
+      const s = node.sessions.handshakeStats();
+      return [
+        [{ direction: 'sent' }, s.cookieRepliesSent],
+        [{ direction: 'accepted' }, s.cookiesAccepted],
+      ];
+    },
   });
 }
 
 /** The known reasons from zero, plus any other reason that has been counted. */
-function withZeros(known: readonly string[], counts: ReadonlyMap<string, number>): Sample<'reason'>[] {
+export function withZeros(known: readonly string[], counts: ReadonlyMap<string, number>): Sample<'reason'>[] {
   const out: Sample<'reason'>[] = known.map((reason) => [{ reason }, counts.get(reason) ?? 0]);
   for (const [reason, n] of counts) if (!known.includes(reason)) out.push([{ reason }, n]);
   return out;

@@ -10,6 +10,9 @@ export interface RouteChangeRecord {
   from: NodeId[] | null;
   to: NodeId[] | null;
   reason: RouteChange['reason'];
+  /** Costs of the paths before and after (ms), where they had one. */
+  fromCost?: number;
+  toCost?: number;
 }
 
 const MAX_RECORDS = 200;
@@ -27,6 +30,8 @@ export class RouteHistory {
       from: change.from ? [...change.from.nodes] : null,
       to: change.to ? [...change.to.nodes] : null,
       reason: change.reason,
+      fromCost: change.from?.cost,
+      toCost: change.to?.cost,
     };
     this.records.push(r);
     if (this.records.length > MAX_RECORDS) this.records.shift();
@@ -38,6 +43,13 @@ export class RouteHistory {
 
   recent(limit = MAX_RECORDS): RouteChangeRecord[] {
     return this.records.slice(-limit);
+  }
+
+  /** The last change towards `dst`, if any. */
+  last(dst: NodeId): RouteChangeRecord | undefined {
+    for (let i = this.records.length - 1; i >= 0; i--)
+      if (this.records[i].dst === dst) return this.records[i];
+    return undefined;
   }
 
   /** The reason of the last change towards `dst`, if any. */

@@ -51,6 +51,13 @@ export interface LinkSource {
    * us): probe it now, at the active interval, instead of waiting for the idle schedule.
    */
   suspect?(member: NodeId, now: number): void;
+  /**
+   * The endpoint `member` probed us from over the direct path within the last few idle probe
+   * intervals, if it did: its side of a direct link to us works, whether or not ours has noticed yet
+   * (a link just up, a dead link's backoff) or we probe it at all (bounded neighbour sets). The
+   * router listens to such a member, and control replies can go back to that endpoint.
+   */
+  probedUs?(member: NodeId, now: number): string | undefined;
 }
 
 /** Probe traffic counters, for overhead reporting. */

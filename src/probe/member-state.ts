@@ -32,6 +32,8 @@ export interface MemberState {
   activeUntil: number;
   bestKey: string | undefined;
   probed: boolean;
+  /** The last direct probe FROM the member that we echoed: when, and from which endpoint. */
+  probedUs?: { at: number; key: string };
 }
 
 export function newEndpoint(

@@ -161,9 +161,11 @@ export class Prober implements LinkSource {
    * We echoed probe `probeId` from `member`: count it, and (bounded mode) probe it back, unless
    * the id is marked as an exploration trial (top bit; see ProbeSet.isTrial).
    */
-  onProbeReceived(member: NodeId, _endpointKey: string, now: number, probeId = 0): void {
+  onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId = 0): void {
     this.probesAnswered++;
-    if (!this.members.has(member) || (probeId & TRIAL_BIT) !== 0) return;
+    const m = this.members.get(member);
+    if (m) m.probedUs = { at: now, key: endpointKey };
+    if (!m || (probeId & TRIAL_BIT) !== 0) return;
     this.lastNow = now;
     this.set.noteProbedBy(member, now);
     for (const id of this.set.drainTouched()) {
@@ -305,6 +307,12 @@ export class Prober implements LinkSource {
       active: this.lastNow < m.activeUntil,
       consecutiveLost: e.consecutiveLost,
     };
+  }
+
+  /** See LinkSource.probedUs: within three idle probe intervals (the member's probes to us are idle). */
+  probedUs(member: NodeId, now: number): string | undefined {
+    const p = this.members.get(member)?.probedUs;
+    return p && now - p.at <= 3 * this.params.idleIntervalMs ? p.key : undefined;
   }
 
   /** Per-endpoint measurements of `member`, for status output. */

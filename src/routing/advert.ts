@@ -111,24 +111,33 @@ export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint
 }
 
 /**
- * Origin and seq without verifying anything: lets the receiver drop stale copies (the common case
- * when flooding) before paying for a signature check.
+ * Origin, seq and lifetime without verifying anything: lets the receiver drop stale copies (the
+ * common case when flooding) and implausible seqs before paying for a signature check.
  */
-export function peekAdvert(bytes: Uint8Array): { origin: NodeId; seq: number } | string {
+export function peekAdvert(bytes: Uint8Array): { origin: NodeId; seq: number; lifetimeMs: number } | string {
   if (bytes.byteLength > ADVERT_MAX_BYTES) return 'oversized';
   if (bytes.byteLength < ADVERT_HEADER_BYTES + SIGNATURE_BYTES) return 'truncated';
   if (bytes[0] !== ADVERT_VERSION) return 'bad-version';
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const seq = v.getBigUint64(5);
-  if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'bad-seq';
-  return { origin: v.getUint32(1), seq: Number(seq) };
+  const seq = readSeq(v, 5);
+  if (seq === undefined) return 'bad-seq';
+  return { origin: v.getUint32(1), seq, lifetimeMs: v.getUint32(13) };
+}
+
+/**
+ * The u64 at `offset` if it is a safe integer (≤ 2^53 − 1), else undefined. Two u32 reads rather than
+ * getBigUint64: a hostile flood makes us read millions of these, and a BigInt each is garbage.
+ */
+export function readSeq(v: DataView, offset: number): number | undefined {
+  const hi = v.getUint32(offset);
+  return hi > 0x1f_ffff ? undefined : hi * 0x1_0000_0000 + v.getUint32(offset + 4);
 }
 
 export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | string {
   const head = peekAdvert(bytes);
   if (typeof head === 'string') return head;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lifetimeMs = v.getUint32(13);
+  const lifetimeMs = head.lifetimeMs;
   const n = v.getUint16(17);
   if (n > ADVERT_MAX_LINKS) return 'too-many-links';
   const body = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;

@@ -14,59 +14,54 @@
 // is covered by the next neighbour's announcement; a request that got no answer within
 // requestTimeoutMs is retried with another neighbour known to have the advert. Anti-entropy
 // summaries remain the last resort, and feed their differences through here too.
+//
+// Hostile neighbours: announcements are unsigned claims. What a neighbour claims is tracked per
+// neighbour (holders.ts) and requests per (origin, neighbour) (requests.ts), so a claim only ever
+// costs one request to the claimant: if it goes unanswered, that neighbour's claim is forgotten and
+// counted (request-unanswered), and other neighbours' claims are asked for as if it never existed.
+// The router has already dropped claims naming non-members or implausible seqs (seq-bounds.ts).
 import type { NodeId } from '../identity/node-id.js';
 import { encodeAnnounceChunks, encodeRequestChunks, type SummaryEntry } from './control-codec.js';
+import { Holders } from './holders.js';
 import type { LinkStateDb } from './lsdb.js';
+import { Requests } from './requests.js';
 import type { RoutingParams } from './routing-params.js';
 
 export interface AnnouncerPorts {
   send(neighbor: NodeId, message: Uint8Array): void;
-  isMember(id: NodeId): boolean;
-}
-
-interface Requested {
-  seq: number;
-  from: NodeId;
-  at: number;
+  /** A neighbour did not answer our request for an advert it claimed to hold. */
+  unanswered?(neighbor: NodeId, origin: NodeId): void;
 }
 
 export class Announcer {
   /** Per neighbour: origin → seq to announce at the next flush. */
   private readonly pending = new Map<NodeId, Map<NodeId, number>>();
-  /**
-   * Per origin: the highest seq we know a neighbour holds, and which neighbours hold it (they sent
-   * or announced it, or we pushed it). One lookup per advert rather than one per neighbour.
-   */
-  private readonly known = new Map<NodeId, { seq: number; holders: Set<NodeId> }>();
-  private readonly requested = new Map<NodeId, Requested>();
+  private readonly holders = new Holders();
+  private readonly requests: Requests;
   private flushAt = Infinity;
-  private retryAt = Infinity;
   announcementsSent = 0;
   requestsSent = 0;
+  /** Requests that timed out while the advert was still news: the claimant's claim was forgotten. */
+  requestsUnanswered = 0;
 
   constructor(
     private readonly params: Pick<RoutingParams, 'announceIntervalMs' | 'requestTimeoutMs'>,
     private readonly lsdb: LinkStateDb,
     private readonly ports: AnnouncerPorts,
-  ) {}
+  ) {
+    this.requests = new Requests(params.requestTimeoutMs);
+  }
 
   /** `n` holds (origin, seq): never announce it back. */
   noteHas(n: NodeId, origin: NodeId, seq: number): void {
-    const k = this.known.get(origin);
-    if (!k || seq > k.seq) this.known.set(origin, { seq, holders: new Set([n]) });
-    else if (seq === k.seq) k.holders.add(n);
+    this.holders.note(n, origin, seq);
     const p = this.pending.get(n);
     if (p && (p.get(origin) ?? Infinity) <= seq) p.delete(origin);
   }
 
-  private holds(n: NodeId, origin: NodeId, seq: number): boolean {
-    const k = this.known.get(origin);
-    return k !== undefined && k.seq >= seq && k.holders.has(n);
-  }
-
   /** Queue (origin, seq) for neighbour `n` unless it is known to hold it already. */
   announce(n: NodeId, origin: NodeId, seq: number, now: number): void {
-    if (this.holds(n, origin, seq)) return;
+    if (this.holders.holds(n, origin, seq)) return;
     let p = this.pending.get(n);
     if (!p) this.pending.set(n, (p = new Map()));
     p.set(origin, seq);
@@ -75,33 +70,40 @@ export class Announcer {
 
   neighborDown(n: NodeId): void {
     this.pending.delete(n);
-    for (const k of this.known.values()) k.holders.delete(n);
+    this.holders.forgetNeighbor(n);
+    this.requests.forgetNeighbor(n);
   }
 
-  /** An advert arrived: whatever we asked for it is settled. */
+  /** `origin` left the member list, or its advert expired: nothing about it is worth keeping. */
+  forgetOrigin(origin: NodeId): void {
+    for (const p of this.pending.values()) p.delete(origin);
+    this.holders.forgetOrigin(origin);
+    this.requests.forgetOrigin(origin);
+  }
+
+  /** An advert arrived: whatever we asked for it (or for anything older) is settled. */
   received(origin: NodeId, seq: number): void {
-    const r = this.requested.get(origin);
-    if (r && r.seq <= seq) this.requested.delete(origin);
+    this.requests.settled(origin, seq);
   }
 
   onAnnounce(from: NodeId, entries: readonly SummaryEntry[], now: number): void {
-    for (const { origin, seq } of entries) if (this.ports.isMember(origin)) this.noteHas(from, origin, seq);
+    for (const { origin, seq } of entries) this.noteHas(from, origin, seq);
     this.want(from, entries, now);
   }
 
   /**
-   * `from` holds these adverts: REQUEST the ones that are news to us, unless one is already asked
-   * for (from any neighbour) and the request has not timed out.
+   * `from` holds these adverts: REQUEST the ones that are news to us, unless `from` was asked for
+   * that origin already, or exactly that advert is on its way from another neighbour (see requests.ts).
    */
   want(from: NodeId, entries: readonly SummaryEntry[], now: number): void {
     const origins: NodeId[] = [];
     for (const { origin, seq } of entries) {
-      if (!this.ports.isMember(origin) || !this.lsdb.isNewer(origin, seq)) continue;
-      const r = this.requested.get(origin);
-      if (r && r.seq >= seq && now - r.at < this.params.requestTimeoutMs) continue; // already asked
-      this.requested.set(origin, { seq, from, at: now });
-      this.retryAt = Math.min(this.retryAt, now + this.params.requestTimeoutMs);
-      origins.push(origin);
+      if (!this.lsdb.isNewer(origin, seq)) continue;
+      // One request per (origin, neighbour) at a time: its answer is whatever it holds by then (the
+      // newest), and a claimant raising its claim every time must not keep its request from timing out.
+      if (this.requests.live(origin, from, now)) continue;
+      if (this.requests.fetching(origin, seq, from, now)) continue;
+      if (this.requests.add(origin, from, seq, now)) origins.push(origin);
     }
     this.request(from, origins);
   }
@@ -113,19 +115,26 @@ export class Announcer {
     // retry moves on to another neighbour.
     const listed = new Map(entries.map((e) => [e.origin, e.seq]));
     for (const origin of this.lsdb.originsIn(rangeLo, rangeHi)) {
-      const k = this.known.get(origin);
-      if (k?.holders.has(from) && (listed.get(origin) ?? -1) < k.seq) k.holders.delete(from);
+      const theirs = listed.get(origin);
+      if ((this.holders.seqOf(from, origin) ?? -1) > (theirs ?? -1)) this.holders.set(from, origin, theirs);
     }
     for (const { origin, seq } of entries) this.noteHas(from, origin, seq);
   }
 
+  /** Entries kept: (neighbour, origin) claims, outstanding requests, queued announcements. */
+  stateSizes(): { holders: number; requests: number; announcePending: number } {
+    let announcePending = 0;
+    for (const p of this.pending.values()) announcePending += p.size;
+    return { holders: this.holders.size, requests: this.requests.size, announcePending };
+  }
+
   dueAt(): number {
-    return Math.min(this.flushAt, this.retryAt);
+    return Math.min(this.flushAt, this.requests.dueAt());
   }
 
   tick(now: number): void {
     if (now >= this.flushAt) this.flush();
-    if (now >= this.retryAt) this.retry(now);
+    this.retry(now);
   }
 
   private flush(): void {
@@ -140,31 +149,26 @@ export class Announcer {
     this.pending.clear();
   }
 
-  /** Requests that got no answer: ask another neighbour that announced the advert, or give up. */
+  /**
+   * Requests that got no answer while the advert is still news: the claimant's claim is worthless
+   * (forgotten, counted); ask the neighbour with the best remaining claim, or leave it to anti-entropy.
+   */
   private retry(now: number): void {
     const byNeighbor = new Map<NodeId, NodeId[]>();
-    this.retryAt = Infinity;
-    for (const [origin, r] of this.requested) {
-      if (now < r.at + this.params.requestTimeoutMs) {
-        this.retryAt = Math.min(this.retryAt, r.at + this.params.requestTimeoutMs);
-        continue;
-      }
-      if (!this.lsdb.isNewer(origin, r.seq)) {
-        this.requested.delete(origin);
-        continue;
-      }
-      let other: NodeId | undefined;
-      const k = this.known.get(origin);
-      if (k && k.seq >= r.seq) for (const n of k.holders) if (n !== r.from) other = n;
-      if (other === undefined) {
-        this.requested.delete(origin); // anti-entropy will find it
-        continue;
-      }
-      this.requested.set(origin, { seq: r.seq, from: other, at: now });
-      this.retryAt = Math.min(this.retryAt, now + this.params.requestTimeoutMs);
-      let list = byNeighbor.get(other);
-      if (!list) byNeighbor.set(other, (list = []));
-      list.push(origin);
+    for (const r of this.requests.takeTimedOut(now)) {
+      if (!this.lsdb.isNewer(r.origin, r.seq)) continue; // answered, by it or by someone else
+      this.holders.forget(r.n, r.origin);
+      this.requestsUnanswered++;
+      this.ports.unanswered?.(r.n, r.origin);
+      // Another claimant of something newer than ours that is not being asked already.
+      const other = this.holders.best(
+        r.origin,
+        (n, seq) => n !== r.n && this.lsdb.isNewer(r.origin, seq) && !this.requests.live(r.origin, n, now),
+      );
+      if (!other || !this.requests.add(r.origin, other.n, other.seq, now)) continue;
+      let list = byNeighbor.get(other.n);
+      if (!list) byNeighbor.set(other.n, (list = []));
+      list.push(r.origin);
     }
     for (const [n, origins] of byNeighbor) this.request(n, origins);
   }

@@ -27,6 +27,11 @@
 // The first summary to a neighbour goes out ~0.5 s after its link comes up, not at once: when many
 // links come up together (a node booting, a partition healing) the adverts that announce them are
 // spreading at that moment, and a summary taken before they land would list stale differences.
+//
+// What a neighbour's message makes us send back goes through ports.reply, which charges that
+// neighbour's reply budget (control-budgets.ts) and refuses once it is spent: a REQUEST naming the
+// same origin 300 times is answered once, and one naming every origin over and over is answered at
+// the budget's rate, not at the requester's.
 import type { NodeId } from '../identity/node-id.js';
 import {
   bucketRange,
@@ -43,6 +48,8 @@ import { jitter, type RoutingParams } from './routing-params.js';
 
 export interface AntiEntropyPorts {
   send(neighbor: NodeId, message: Uint8Array): void;
+  /** Sends a reply to `neighbor`'s message if its reply budget allows; false when it did not. */
+  reply(neighbor: NodeId, message: Uint8Array, now: number): boolean;
   isMember(id: NodeId): boolean;
   random(): number;
 }
@@ -52,8 +59,12 @@ export class AntiEntropy {
   /** Neighbours whose first summary (the one after their link came up) has gone out. */
   private readonly periodic = new Set<NodeId>();
   private chunks: Uint8Array[] | undefined;
-  /** Our digest (for sending and for comparing), cached like the summary chunks. */
-  private digest: { digest: Digest; message: Uint8Array } | undefined;
+  /**
+   * Our digest per bucket count (for sending, and for comparing with a neighbour's), cached like the
+   * summary chunks: at most DIGEST_MAX_BITS + 1 of them, so digests of every size in turn cost each
+   * at most one pass over the database per change of it.
+   */
+  private readonly digests = new Map<number, { digest: Digest; message: Uint8Array }>();
   /** dueAt() cache; undefined when dueAtBy changed since. */
   private nextDue: number | undefined;
   /** Rounds sent: a SUMMARY to a neighbour whose link came up, a DIGEST after that. */
@@ -75,7 +86,7 @@ export class AntiEntropy {
   /** The link-state database changed: the cached summary is stale. */
   invalidate(): void {
     this.chunks = undefined;
-    this.digest = undefined;
+    this.digests.clear();
   }
 
   neighborUp(n: NodeId, now: number): void {
@@ -139,33 +150,45 @@ export class AntiEntropy {
   }
 
   /** A neighbour's DIGEST: answer each bucket that differs from ours with a SUMMARY of its range. */
-  onDigest(from: NodeId, theirs: Digest): void {
+  onDigest(from: NodeId, theirs: Digest, now: number): void {
     const ours = this.ownDigest(theirs.bits).digest;
     for (let b = 0; b < ours.counts.length; b++) {
       if (ours.counts[b] === theirs.counts[b] && ours.hashes[b] === theirs.hashes[b]) continue;
       const { lo, hi } = bucketRange(theirs.bits, b);
-      for (const c of encodeSummaryChunks(this.lsdb.summary(lo, hi), lo, hi)) this.ports.send(from, c);
+      for (const c of encodeSummaryChunks(this.lsdb.summary(lo, hi), lo, hi))
+        if (!this.ports.reply(from, c, now)) return;
       this.digestRepliesSent++;
     }
   }
 
   private ownDigest(bits: number): { digest: Digest; message: Uint8Array } {
-    if (this.digest?.digest.bits !== bits) {
+    let d = this.digests.get(bits);
+    if (!d) {
       const digest = this.lsdb.digest(bits);
-      this.digest = { digest, message: encodeDigest(digest) };
+      this.digests.set(bits, (d = { digest, message: encodeDigest(digest) }));
     }
-    return this.digest;
+    return d;
   }
 
-  /** A neighbour asks for adverts by origin: send what we hold. */
-  onRequest(from: NodeId, origins: readonly NodeId[]): void {
-    for (const origin of origins) {
+  /**
+   * A neighbour asks for adverts by origin: send what we hold, each once whatever the request repeats.
+   * Returns how many names were repeats.
+   */
+  onRequest(from: NodeId, origins: readonly NodeId[], now: number): number {
+    const unique = new Set(origins);
+    for (const origin of unique) {
       const e = this.lsdb.get(origin);
       if (!e) continue;
-      this.ports.send(from, encodeAdvertMessage(e.bytes));
+      if (!this.ports.reply(from, encodeAdvertMessage(e.bytes), now)) break;
       this.announcer.noteHas(from, origin, e.seq);
       this.advertsPushed++;
     }
+    return origins.length - unique.size;
+  }
+
+  /** Entries kept per neighbour (round timers, which have had their first round). */
+  get stateSize(): number {
+    return this.dueAtBy.size + this.periodic.size;
   }
 }
 

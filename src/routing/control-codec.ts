@@ -19,7 +19,7 @@
 // the receiver answers a bucket that differs from its own with a SUMMARY of that bucket's range (see
 // anti-entropy.ts). Decoding never throws; it returns a reason.
 import type { NodeId } from '../identity/node-id.js';
-import { ADVERT_MAX_BYTES } from './advert.js';
+import { ADVERT_MAX_BYTES, readSeq } from './advert.js';
 import { mix32 } from './hash.js';
 
 export const ControlKind = { Advert: 1, Summary: 2, Request: 3, Announce: 4, Digest: 5 } as const;
@@ -163,6 +163,21 @@ export function entryHash(origin: NodeId, seq: number): number {
   return mix32(origin ^ mix32((seq % 0x1_0000_0000) ^ mix32(Math.floor(seq / 0x1_0000_0000) + 0x9e3779b9)));
 }
 
+/**
+ * The range and entry count of a SUMMARY, read from its header alone (undefined if `bytes` is no
+ * well-formed one: decodeControl then says why). Lets a receiver refuse a summary it has no budget to
+ * examine before decoding its entries.
+ */
+export function peekSummary(
+  bytes: Uint8Array,
+): { rangeLo: NodeId; rangeHi: NodeId; count: number } | undefined {
+  if (bytes[0] !== ControlKind.Summary || bytes.byteLength < SUMMARY_HEADER) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = v.getUint16(9);
+  if (bytes.byteLength !== SUMMARY_HEADER + count * SUMMARY_ENTRY) return undefined;
+  return { rangeLo: v.getUint32(1), rangeHi: v.getUint32(5), count };
+}
+
 /** Parses a control message. The advert variant is a view into `bytes` (valid while `bytes` is). */
 export function decodeControl(bytes: Uint8Array): ControlMessage | string {
   if (bytes.byteLength === 0) return 'empty';
@@ -183,10 +198,10 @@ export function decodeControl(bytes: Uint8Array): ControlMessage | string {
       let prev = -1;
       for (let o = SUMMARY_HEADER; o < bytes.byteLength; o += SUMMARY_ENTRY) {
         const origin = v.getUint32(o);
-        const seq = v.getBigUint64(o + 4);
+        const seq = readSeq(v, o + 4);
         if (origin <= prev || origin < rangeLo || origin > rangeHi) return 'bad-order';
-        if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'bad-seq';
-        entries.push({ origin, seq: Number(seq) });
+        if (seq === undefined) return 'bad-seq';
+        entries.push({ origin, seq });
         prev = origin;
       }
       return { kind: 'summary', rangeLo, rangeHi, entries };
@@ -207,9 +222,9 @@ export function decodeControl(bytes: Uint8Array): ControlMessage | string {
       if (bytes.byteLength !== ANNOUNCE_HEADER + count * SUMMARY_ENTRY) return 'bad-length';
       const entries: SummaryEntry[] = [];
       for (let o = ANNOUNCE_HEADER; o < bytes.byteLength; o += SUMMARY_ENTRY) {
-        const seq = v.getBigUint64(o + 4);
-        if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'bad-seq';
-        entries.push({ origin: v.getUint32(o), seq: Number(seq) });
+        const seq = readSeq(v, o + 4);
+        if (seq === undefined) return 'bad-seq';
+        entries.push({ origin: v.getUint32(o), seq });
       }
       return { kind: 'announce', entries };
     }

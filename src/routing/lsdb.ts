@@ -9,6 +9,11 @@
 // network shows us an advert for our own origin with a seq at or above ours — we restarted and a
 // neighbour still remembers our previous life — we must jump above it and re-originate, or every
 // node would keep ignoring our "older" new adverts until theirs expired (OSPF does the same).
+//
+// An entry that expires leaves its seq behind as the origin's high-water mark: without it, anyone
+// holding an older signed advert of that origin could replay it the moment ours expired and have it
+// accepted as news (links long gone, back for another lifetime). One number per member; the router
+// forgets a mark once the wall-clock bound rejects everything below it anyway (see seq-bounds.ts).
 import type { NodeId } from '../identity/node-id.js';
 import { packLink, type Advert, type PackedLink } from './advert.js';
 import { bucketOf, entryHash, type Digest, type SummaryEntry } from './control-codec.js';
@@ -25,7 +30,7 @@ export interface LsdbEntry {
   links: ReadonlyMap<NodeId, PackedLink>;
 }
 
-export type OfferResult = 'accepted' | 'stale' | 'duplicate' | 'own-newer' | 'own-duplicate';
+export type OfferResult = 'accepted' | 'stale' | 'replayed' | 'duplicate' | 'own-newer' | 'own-duplicate';
 
 export class LinkStateDb {
   private readonly entries = new Map<NodeId, LsdbEntry>();
@@ -37,6 +42,9 @@ export class LinkStateDb {
   private sorted: NodeId[] | undefined;
   /** Highest seq we have used or seen for our own origin. */
   private ownSeq = 0;
+  /** Per origin, the highest seq ever accepted; outlives the entry (see the top of this file). */
+  private readonly highWater = new Map<NodeId, number>();
+  private totalBytes = 0;
 
   constructor(readonly self: NodeId) {}
 
@@ -46,6 +54,16 @@ export class LinkStateDb {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Signed bytes of every advert held: what a neighbour that lacks everything would pull. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** High-water marks kept (one per origin ever accepted and still remembered). */
+  get highWaterSize(): number {
+    return this.highWater.size;
   }
 
   origins(): IterableIterator<NodeId> {
@@ -59,20 +77,24 @@ export class LinkStateDb {
   /** Origins in [lo, hi], in increasing order. */
   *originsIn(lo: NodeId, hi: NodeId): IterableIterator<NodeId> {
     const s = (this.sorted ??= [...this.entries.keys()].sort((a, b) => a - b));
-    let i = 0;
-    for (let j = s.length; i < j;) {
-      const m = (i + j) >> 1;
-      if (s[m] < lo) i = m + 1;
-      else j = m;
-    }
-    for (; i < s.length && s[i] <= hi; i++) yield s[i];
+    for (let i = lowerBound(s, lo); i < s.length && s[i] <= hi; i++) yield s[i];
+  }
+
+  /** How many origins lie in [lo, hi]: two binary searches, whatever the range. */
+  countIn(lo: NodeId, hi: NodeId): number {
+    const s = (this.sorted ??= [...this.entries.keys()].sort((a, b) => a - b));
+    return lowerBound(s, hi + 1) - lowerBound(s, lo);
   }
 
   /** Whether an advert (origin, seq) would be news to us; for our own origin, whether it forces a jump. */
   isNewer(origin: NodeId, seq: number): boolean {
     if (origin === this.self) return seq >= this.ownSeq && seq > 0;
-    const e = this.entries.get(origin);
-    return !e || seq > e.seq;
+    return seq > this.floorOf(origin);
+  }
+
+  /** The seq an advert of `origin` must beat: the entry's, else the high-water mark, else -1. */
+  private floorOf(origin: NodeId): number {
+    return this.entries.get(origin)?.seq ?? this.highWater.get(origin) ?? -1;
   }
 
   /** Next seq for our own advert: above anything used or seen, and at least the wall clock (ms). */
@@ -98,6 +120,7 @@ export class LinkStateDb {
     const e = this.entries.get(advert.origin);
     if (e && advert.seq === e.seq) return 'duplicate';
     if (e && advert.seq < e.seq) return 'stale';
+    if (!e && advert.seq <= (this.highWater.get(advert.origin) ?? -1)) return 'replayed';
     this.put(advert, bytes, now);
     return 'accepted';
   }
@@ -107,8 +130,7 @@ export class LinkStateDb {
     const gone: NodeId[] = [];
     for (const [origin, e] of this.entries) {
       if (origin !== this.self && e.expiresAt <= now) {
-        this.entries.delete(origin);
-        this.sorted = undefined;
+        this.remove(origin);
         gone.push(origin);
       }
     }
@@ -120,12 +142,27 @@ export class LinkStateDb {
     const gone: NodeId[] = [];
     for (const origin of this.entries.keys()) {
       if (origin !== this.self && !isMember(origin)) {
-        this.entries.delete(origin);
-        this.sorted = undefined;
+        this.remove(origin);
         gone.push(origin);
       }
     }
+    for (const origin of this.highWater.keys()) if (!isMember(origin)) this.highWater.delete(origin);
     return gone;
+  }
+
+  /**
+   * Forgets the high-water marks of origins we hold no advert of whose mark is below `seq`: the
+   * caller's wall-clock bound rejects such seqs anyway. Returns how many were forgotten.
+   */
+  forgetHighWaterBelow(seq: number): number {
+    let n = 0;
+    for (const [origin, mark] of this.highWater) {
+      if (mark < seq && !this.entries.has(origin)) {
+        this.highWater.delete(origin);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** (origin, seq) of every entry in [lo, hi] (default: all), sorted by origin: a SUMMARY's body. */
@@ -177,7 +214,11 @@ export class LinkStateDb {
   private put(advert: Advert, bytes: Uint8Array, now: number): void {
     const links = new Map<NodeId, PackedLink>();
     for (const l of advert.links) links.set(l.neighbor, packLink(l));
-    if (!this.entries.has(advert.origin)) this.sorted = undefined;
+    const old = this.entries.get(advert.origin);
+    if (!old) this.sorted = undefined;
+    this.totalBytes += bytes.byteLength - (old?.bytes.byteLength ?? 0);
+    if (advert.origin !== this.self)
+      this.highWater.set(advert.origin, Math.max(advert.seq, this.highWater.get(advert.origin) ?? -1));
     this.entries.set(advert.origin, {
       origin: advert.origin,
       seq: advert.seq,
@@ -188,6 +229,25 @@ export class LinkStateDb {
       links,
     });
   }
+
+  private remove(origin: NodeId): void {
+    const e = this.entries.get(origin);
+    if (!e) return;
+    this.entries.delete(origin);
+    this.totalBytes -= e.bytes.byteLength;
+    this.sorted = undefined;
+  }
+}
+
+/** First index in sorted `s` whose value is >= `x`. */
+function lowerBound(s: readonly NodeId[], x: number): number {
+  let i = 0;
+  for (let j = s.length; i < j;) {
+    const m = (i + j) >> 1;
+    if (s[m] < x) i = m + 1;
+    else j = m;
+  }
+  return i;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -5,6 +5,31 @@ import type { NodeId } from '../identity/node-id.js';
 /** Route computation times kept for percentiles (a ring of the most recent ones). */
 const RECENT_COMPUTATIONS = 1024;
 
+/**
+ * Reasons the router refuses what a member sent, exported from zero (the decoders add their own
+ * format reasons: truncated, bad-length, ...). Entries of a message (claims) and replies we refuse
+ * to send are counted one by one; the rest once per message or advert.
+ */
+export const ROUTER_REJECT_REASONS = [
+  'from-non-member', // sender is not in peers.yaml (or is us)
+  'not-neighbor', // sender has no alive direct link to us: control travels one hop
+  'not-member', // advert of an origin that is not a member
+  'bad-signature',
+  'seq-in-future', // advert seq above wall clock + skew (seq-bounds.ts)
+  'stale-seq', // advert older than wall clock − lifetime − skew
+  'replayed', // advert at or below its origin's high-water mark, after our copy expired
+  'origin-rate', // the origin's adverts arrive faster than any honest node originates
+  'verify-budget', // the sender's signature-verification budget is spent
+  'non-member-claim', // ANNOUNCE/SUMMARY entry naming a non-member
+  'claim-in-future', // ANNOUNCE/SUMMARY entry with a seq above wall clock + skew
+  'stale-claim', // ANNOUNCE/SUMMARY entry older than anything still alive
+  'request-unanswered', // a neighbour did not deliver an advert it claimed: claim forgotten
+  'duplicate-request', // a REQUEST naming an origin more than once (answered once)
+  'summary-budget', // SUMMARY or DIGEST not examined: the sender's work budget is spent
+  'reply-budget', // reply not sent: the requester's reply budget is spent
+  'internal-error',
+] as const;
+
 export interface RouterStats {
   advertsOriginated: number;
   advertsReceived: number;
@@ -36,6 +61,8 @@ export interface RouterStats {
   lsdbSize: number;
   neighbors: number;
   routes: number;
+  /** Entries in each routing table (all bounded by members, or members × neighbours): see Router.stats. */
+  state: Record<string, number>;
 }
 
 export interface LinkStateEntry {
@@ -55,6 +82,7 @@ type Live = Pick<
   | 'lsdbSize'
   | 'neighbors'
   | 'routes'
+  | 'state'
 >;
 
 export class RouterCounters {
@@ -77,8 +105,8 @@ export class RouterCounters {
   private readonly recent: number[] = [];
   private recentPos = 0;
 
-  reject(reason: string): void {
-    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  reject(reason: string, count = 1): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + count;
   }
 
   computed(ms: number): void {

@@ -12,9 +12,15 @@
 // otherwise — see flood(). Everything is pure: `now` comes in, messages leave through
 // ports.sendControl, and the selected paths are read with route(dst) — an O(1) map lookup, because
 // the data plane calls it per packet.
+//
+// Members may be hostile. Control is read only from direct neighbours (isNeighbor); what they send is
+// admitted cheapest check first, each refusal counted by reason (admission.ts); replies go out within
+// the requester's reply budget (control-budgets.ts). Every table is keyed by members or neighbours
+// and bounded by them (stats().state).
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
 import {
+  ADVERT_MAX_LIFETIME_MS,
   ADVERT_MAX_LINKS,
   decodeAdvert,
   encodeAdvert,
@@ -22,9 +28,12 @@ import {
   type Advert,
   type PackedLink,
 } from './advert.js';
+import { pathAlternatives, type Alternative } from './alternatives.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
-import { decodeControl } from './control-codec.js';
+import { Admission } from './admission.js';
+import { decodeControl, peekSummary } from './control-codec.js';
+import { ControlBudgets } from './control-budgets.js';
 import { fromCostUnits, linkCost } from './cost.js';
 import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
 import { LinkGraph } from './graph.js';
@@ -34,6 +43,9 @@ import type { Path, PathSelector, RouteChange } from './path-selector.js';
 import { RouteComputer } from './route-computer.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
 import { RouterCounters, type LinkStateEntry, type RouterStats } from './router-stats.js';
+
+/** Budgets that refilled and high-water marks past the wall-clock bound are forgotten this often. */
+const HOUSEKEEPING_MS = 10_000;
 
 export interface RouterMember {
   id: NodeId;
@@ -47,7 +59,10 @@ export interface RouterPorts {
   sign(message: Uint8Array): Uint8Array;
   /** Ed25519 verification (keys.ts `verify` fits as is); the router supplies the origin's member key. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-  /** Wall-clock ms, only to seed advert sequence numbers so a restart does not go backwards. */
+  /**
+   * Wall-clock ms: seeds our advert sequence numbers (so a restart does not go backwards) and bounds
+   * the seqs we accept from others (seq-bounds.ts).
+   */
   wallClock(): number;
   /** Uniform [0, 1) for timer jitter; defaults to Math.random. */
   random?(): number;
@@ -79,10 +94,13 @@ export class Router {
   private readonly antiEntropy: AntiEntropy;
   private readonly flooding: FloodPolicy;
   private readonly announcer: Announcer;
+  private readonly budgets: ControlBudgets;
+  private readonly admission: Admission;
   private readonly ownLinks = new Map<NodeId, OwnLink>();
   private readonly listeners: Array<(c: RouteChange) => void> = [];
   private readonly counters = new RouterCounters();
   private nextExpiryAt = Infinity;
+  private housekeepingAt = -Infinity;
   private lastNow = 0;
   private started = false;
   private wakeAt: number | undefined;
@@ -101,12 +119,23 @@ export class Router {
     });
     this.selector = this.computer.selector;
     this.originator = new Originator(this.params, this.random);
+    this.budgets = new ControlBudgets(this.params, () => ({
+      members: this.members.size,
+      adverts: this.lsdb.size,
+      advertBytes: this.lsdb.bytes,
+    }));
+    this.admission = new Admission(this.params, this.lsdb, this.budgets, {
+      isMember: (id) => this.members.has(id),
+      wallClock: () => this.ports.wallClock(),
+      reject: (reason) => this.counters.reject(reason),
+    });
     this.announcer = new Announcer(this.params, this.lsdb, {
       send: (n, m) => this.send(n, m),
-      isMember: (id) => this.members.has(id),
+      unanswered: () => this.counters.reject('request-unanswered'),
     });
     this.antiEntropy = new AntiEntropy(this.params, this.lsdb, this.announcer, {
       send: (n, m) => this.send(n, m),
+      reply: (n, m, now) => this.reply(n, m, now),
       isMember: (id) => this.members.has(id),
       random: this.random,
     });
@@ -131,6 +160,11 @@ export class Router {
     this.wakeAt = undefined;
   }
 
+  /** The best path to `dst` through each neighbour, cheapest first (alternatives.ts); for `paths`. */
+  alternatives(dst: NodeId, limit = 4): Alternative[] {
+    return pathAlternatives(this.graph, this.self, dst, this.params.maxHops, limit);
+  }
+
   routes(): ReadonlyMap<NodeId, Path> {
     return this.selector.all();
   }
@@ -151,9 +185,13 @@ export class Router {
 
   /** Reloads the member list (peers.yaml changed). Removed members become unreachable at once. */
   setMembers(members: readonly RouterMember[]): void {
+    const before = [...this.members.keys()];
     this.members = new Map(members.map((m) => [m.id, m.publicKey]));
     const now = this.lastNow;
-    for (const origin of this.lsdb.retainMembers((id) => this.members.has(id))) this.graph.removeNode(origin);
+    const isMember = (id: NodeId): boolean => this.members.has(id);
+    for (const origin of this.lsdb.retainMembers(isMember)) this.graph.removeNode(origin);
+    for (const id of before) if (!isMember(id)) this.announcer.forgetOrigin(id);
+    this.budgets.sweep(now, isMember);
     for (const n of [...this.ownLinks.keys()]) if (!this.members.has(n)) this.linkGone(n, true);
     const changes: RouteChange[] = [];
     for (const dst of [...this.selector.all().keys()]) {
@@ -174,8 +212,9 @@ export class Router {
     }
     this.lastNow = now;
     this.wakeAt = undefined;
-    for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+    this.syncOwnLinks(now);
     if (now >= this.nextExpiryAt) this.expire(now);
+    if (now >= this.housekeepingAt) this.housekeeping(now);
     if (this.originator.dueAt() <= now) this.originate(now);
     this.antiEntropy.tick(now);
     this.announcer.tick(now);
@@ -204,14 +243,27 @@ export class Router {
     this.counters.controlBytesReceived += message.byteLength;
     try {
       if (from === this.self || !this.members.has(from)) return this.counters.reject('from-non-member');
+      if (!this.isNeighbor(from, now)) return this.counters.reject('not-neighbor');
+      // A summary over its sender's budget is refused before its entries are decoded.
+      const head = peekSummary(message);
+      if (
+        head &&
+        !this.admission.examine(from, this.summaryWork(head.rangeLo, head.rangeHi, head.count), now)
+      )
+        return;
       const msg = decodeControl(message);
       if (typeof msg === 'string') return this.counters.reject(msg);
       if (msg.kind === 'advert') this.receiveAdvert(from, msg.advert, now);
-      else if (msg.kind === 'announce') this.announcer.onAnnounce(from, msg.entries, now);
+      else if (msg.kind === 'announce')
+        this.announcer.onAnnounce(from, this.admission.claims(msg.entries), now);
       else if (msg.kind === 'summary')
-        this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, msg.entries, now);
-      else if (msg.kind === 'digest') this.antiEntropy.onDigest(from, msg);
-      else this.antiEntropy.onRequest(from, msg.origins);
+        this.antiEntropy.onSummary(from, msg.rangeLo, msg.rangeHi, this.admission.claims(msg.entries), now);
+      else if (msg.kind === 'digest') {
+        if (this.admission.examine(from, msg.counts.length, now)) this.antiEntropy.onDigest(from, msg, now);
+      } else {
+        const repeats = this.antiEntropy.onRequest(from, msg.origins, now);
+        if (repeats > 0) this.counters.reject('duplicate-request');
+      }
     } catch {
       // A bug must not take the packet path down with it; the counter makes it visible.
       this.counters.reject('internal-error');
@@ -229,6 +281,14 @@ export class Router {
       lsdbSize: this.lsdb.size,
       neighbors: this.ownLinks.size,
       routes: this.selector.all().size,
+      state: {
+        lsdb: this.lsdb.size,
+        highWater: this.lsdb.highWaterSize,
+        ...this.announcer.stateSizes(),
+        antiEntropy: ae.stateSize,
+        budgets: this.budgets.size,
+        neighbors: this.ownLinks.size,
+      },
     });
   }
 
@@ -241,6 +301,22 @@ export class Router {
   }
 
   // --- own links --------------------------------------------------------------------------------
+
+  private syncOwnLinks(now: number): void {
+    for (const m of this.prober.drainChanges()) this.ownLinkChanged(m, now);
+  }
+
+  /**
+   * Whether control from `from` is worth reading: it has a direct link to us, alive by our prober —
+   * our probes to it are answered, or its direct probes to us arrive (its side of the link works
+   * before ours has noticed, after a link comes up or in a dead link's backoff, and when a bounded
+   * neighbour set has it probe us but not us it). A member beyond a relay has neither.
+   */
+  private isNeighbor(from: NodeId, now: number): boolean {
+    // The prober may have seen the link come up since our last tick: take its news first.
+    this.syncOwnLinks(now);
+    return this.ownLinks.has(from) || this.prober.probedUs?.(from, now) !== undefined;
+  }
 
   private ownLinkChanged(m: NodeId, now: number): void {
     if (m === this.self || !this.members.has(m)) return this.linkGone(m, true);
@@ -304,13 +380,13 @@ export class Router {
     this.counters.advertsReceived++;
     const head = peekAdvert(bytes);
     if (typeof head === 'string') return this.counters.reject(head);
-    if (!this.members.has(head.origin)) return this.counters.reject('not-member');
-    // The common case when flooding: a copy we already have. Decide before checking a signature.
-    if (!this.lsdb.isNewer(head.origin, head.seq)) {
+    const admitted = this.admission.advert(from, head, now);
+    // The common case when flooding: a copy we already have, found before checking a signature.
+    if (admitted === 'duplicate') {
       this.counters.advertsDuplicate++;
       this.announcer.noteHas(from, head.origin, head.seq);
-      return;
     }
+    if (admitted !== 'verify') return;
     const advert = decodeAdvert(bytes, {
       isMember: (id) => this.members.has(id),
       publicKeyOf: (id) => this.members.get(id),
@@ -320,6 +396,7 @@ export class Router {
     const copy = bytes.slice(); // the caller's buffer is only valid during receiveControl
     const previous = this.lsdb.get(advert.origin);
     const result = this.lsdb.offer(advert, copy, now);
+    if (result === 'accepted' || result === 'own-newer') this.budgets.originated(advert.origin, now);
     if (result === 'own-newer') {
       this.counters.ownSeqJumps++;
       this.originator.force();
@@ -365,6 +442,11 @@ export class Router {
     this.prober.suspect?.(origin, now);
   }
 
+  /** Examining a SUMMARY costs the origins we hold in its range plus those it lists. */
+  private summaryWork(lo: NodeId, hi: NodeId, listed: number): number {
+    return (lo <= hi ? this.lsdb.countIn(lo, hi) : 0) + listed;
+  }
+
   private flood(
     bytes: Uint8Array,
     origin: NodeId,
@@ -381,6 +463,7 @@ export class Router {
     let next = Infinity;
     for (const origin of this.lsdb.expire(now)) {
       this.computer.mark(this.graph.setAdvert(origin, undefined, this.computer.affects));
+      this.announcer.forgetOrigin(origin); // who held it, who we asked, what we were to announce
       this.counters.advertsExpired++;
     }
     for (const e of this.lsdb.values()) if (e.origin !== this.self) next = Math.min(next, e.expiresAt);
@@ -388,9 +471,30 @@ export class Router {
     this.antiEntropy.invalidate();
   }
 
+  /**
+   * Forgets budgets that refilled, and high-water marks the wall-clock bound covers already: a seq
+   * below wall − max lifetime − skew is refused as stale-seq whatever the mark says.
+   */
+  private housekeeping(now: number): void {
+    this.housekeepingAt = now + HOUSEKEEPING_MS;
+    this.budgets.sweep(now, (id) => this.members.has(id));
+    const wall = this.ports.wallClock();
+    this.lsdb.forgetHighWaterBelow(wall - ADVERT_MAX_LIFETIME_MS - this.params.maxClockSkewMs);
+  }
+
   private emit(changes: readonly RouteChange[]): void {
     this.counters.routeChanges += changes.length;
     for (const c of changes) for (const l of [...this.listeners]) l(c);
+  }
+
+  /** A reply to something `n` sent, within its reply budget. */
+  private reply(n: NodeId, message: Uint8Array, now: number): boolean {
+    if (!this.budgets.reply(n, message.byteLength, now)) {
+      this.counters.reject('reply-budget');
+      return false;
+    }
+    this.send(n, message);
+    return true;
   }
 
   private send(n: NodeId, message: Uint8Array): void {

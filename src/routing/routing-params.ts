@@ -62,6 +62,10 @@ export interface RoutingParams {
   /** Our own link's cost enters the graph when it moved by more than this fraction. */
   ownCostChangeRatio: number;
   jitterRatio: number;
+
+  // --- hostile members (seq-bounds.ts, control-budgets.ts) ---
+  /** Members' wall clocks agree within this: seqs outside [now − lifetime − skew, now + skew] are refused. */
+  maxClockSkewMs: number;
 }
 
 export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
@@ -111,6 +115,8 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   spfMinorIntervalMs: 2000,
   ownCostChangeRatio: 0.05,
   jitterRatio: 0.1,
+  // See seq-bounds.ts: Kerberos's 5 minutes.
+  maxClockSkewMs: 300_000,
 });
 
 /** Params with overrides; `cost` may be partially overridden too. */

@@ -1,10 +1,14 @@
 // The two handshake messages: Noise IK (Ed25519 static keys via noise-curve-ed, ChaChaPoly, BLAKE2b,
 // prologue "overlayd v1"), framed with the indices and mac1 of our wire format:
 //
-//   HandshakeInit      u32 senderIndex | noise msg1 (108) | mac1 (16)                     = 128 bytes
+//   HandshakeInit      u32 senderIndex | noise msg1 (108) | mac1 (16) | mac2 (16)        = 144 bytes
 //                      msg1 = e (32) | enc s (32+16) | enc TAI64N timestamp (12+16)
 //   HandshakeResponse  u32 senderIndex | u32 receiverIndex | noise msg2 (48) | mac1 (16)  = 72 bytes
 //                      msg2 = e (32) | enc empty payload (16)
+//
+// mac2 is MAC(cookie, everything before it) when the initiator holds a fresh cookie from the responder,
+// else zeros (see mac.ts, cookie-checker.ts). A response needs no mac2: it is only read if it names the
+// index of an initiation we have pending, which a stranger cannot guess.
 //
 // The cleartext indices are bound into the Noise transcript: MixHash(senderIndex) right after the
 // prologue, and MixHash(responder senderIndex || receiverIndex) before msg2. The encrypted payloads are
@@ -12,7 +16,7 @@
 // (without this, one tampered response would leave the initiator sending to an index nobody owns
 // until the next rekey; WireGuard leaves its indices unbound).
 //
-// Nothing here checks mac1, rate limits or decides whether a peer is welcome: SessionTable does, in
+// Nothing here checks mac1 or mac2, rate limits or decides whether a peer is welcome: SessionTable does, in
 // that order, before and after calling in. Every function turns a Noise failure (bad ciphertext, a
 // small-order point, which libsodium reports by throwing) into a null result.
 //
@@ -23,14 +27,18 @@ import type { KeyPair as NoiseKeyPair } from 'noise-handshake';
 import curve from 'noise-curve-ed';
 import sodium from 'sodium-native';
 import type { KeyPair } from '../identity/keys.js';
-import { MAC1_BYTES, writeMac1 } from './mac.js';
+import { MAC_BYTES, writeMac } from './mac.js';
 import { TIMESTAMP_BYTES } from './timestamp.js';
 
 export const HANDSHAKE_PROLOGUE = Buffer.from('overlayd v1');
 export const NOISE_INIT_BYTES = 32 + 48 + TIMESTAMP_BYTES + 16;
 export const NOISE_RESPONSE_BYTES = 32 + 16;
-export const INIT_BODY_BYTES = 4 + NOISE_INIT_BYTES + MAC1_BYTES;
-export const RESPONSE_BODY_BYTES = 8 + NOISE_RESPONSE_BYTES + MAC1_BYTES;
+/** Offsets of the MACs: each covers the body before it. */
+export const INIT_MAC1_OFFSET = 4 + NOISE_INIT_BYTES;
+export const INIT_MAC2_OFFSET = INIT_MAC1_OFFSET + MAC_BYTES;
+export const INIT_BODY_BYTES = INIT_MAC2_OFFSET + MAC_BYTES;
+export const RESPONSE_MAC1_OFFSET = 8 + NOISE_RESPONSE_BYTES;
+export const RESPONSE_BODY_BYTES = RESPONSE_MAC1_OFFSET + MAC_BYTES;
 
 /** The two data keys a completed handshake yields, in fresh buffers owned by the caller. */
 export interface SessionKeys {
@@ -46,6 +54,10 @@ export interface SessionKeys {
 export class InitiatorHandshake {
   /** The HandshakeInit body to send; owned by the caller once read. */
   readonly body: Buffer;
+  /** Our copy of the body's mac1: a cookie reply for this initiation is authenticated with it. */
+  readonly mac1: Buffer;
+  /** The cookie the body's mac2 is keyed with (a copy), or undefined if mac2 is zeros. */
+  readonly mac2Cookie: Buffer | undefined;
   private noise: Noise | null;
   private readonly ephemeral: NoiseKeyPair;
 
@@ -55,6 +67,8 @@ export class InitiatorHandshake {
     readonly localIndex: number,
     private readonly timestamp: Buffer,
     mac1Key: Buffer,
+    /** A fresh cookie from the responder, or undefined: mac2 stays zero. */
+    cookie?: Uint8Array,
   ) {
     this.ephemeral = { publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(64) };
     sodium.crypto_sign_keypair(this.ephemeral.publicKey, this.ephemeral.secretKey);
@@ -63,7 +77,10 @@ export class InitiatorHandshake {
     this.body = Buffer.alloc(INIT_BODY_BYTES);
     this.body.writeUInt32BE(localIndex, 0);
     this.body.set(message, 4);
-    writeMac1(this.body, mac1Key);
+    writeMac(this.body, INIT_MAC1_OFFSET, mac1Key);
+    if (cookie !== undefined) writeMac(this.body, INIT_MAC2_OFFSET, cookie);
+    this.mac1 = copy(this.body.subarray(INIT_MAC1_OFFSET, INIT_MAC2_OFFSET));
+    this.mac2Cookie = cookie === undefined ? undefined : copy(cookie);
   }
 
   /**
@@ -121,7 +138,7 @@ export class ResponderHandshake {
     readonly timestamp: Buffer,
   ) {}
 
-  /** Runs Noise on an initiation body (length checked, mac1 verified); null if it is not valid. */
+  /** Runs Noise on an initiation body (length checked, MACs verified); null if it is not valid. */
   static read(local: KeyPair, body: Uint8Array): ResponderHandshake | null {
     if (body.byteLength !== INIT_BODY_BYTES) return null;
     const noise = new Noise('IK', false, local, { curve });
@@ -151,7 +168,7 @@ export class ResponderHandshake {
     }
     if (!this.noise.complete) return null;
     body.set(message, 8);
-    writeMac1(body, mac1Key);
+    writeMac(body, RESPONSE_MAC1_OFFSET, mac1Key);
     return { body, keys: takeKeys(this.noise) };
   }
 }

@@ -14,9 +14,12 @@
 // Associated data = [A, A+20): src, dst, receiverIndex and counter are bound to the ciphertext, so a
 // relay can rewrite the route but not who the packet is from, for, which packet it is, or whether it
 // was sealed as direct.
+//
+// The keys, the send counter and the replay window live in one native state buffer (native/aead.c), so
+// the batch paths of forward/ seal and open whole batches in one call with the same state this class
+// uses for single packets (probes, control).
 import sodium from 'sodium-native';
-import { AEAD_TAG_BYTES } from '../wire/constants.js';
-import { ReplayWindow } from './replay-window.js';
+import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
 
 /** Bytes from addrOffset to the ciphertext: src, dst, receiverIndex, counter. */
 export const DATA_AD_BYTES = 20;
@@ -74,20 +77,26 @@ export class DataKeypair {
   readonly isInitiator: boolean;
   /** True once a packet opened with this keypair: for a responder, proof the initiator has it too. */
   receivedAny = false;
+  /**
+   * Native state: keys, send counter, replay window (native/aead.h kp_t). forward/ hands it to the batch
+   * seal and open calls; nothing else may touch it.
+   */
+  readonly state: Buffer;
+  private readonly b: PacketBinding;
   private readonly sendKey: Buffer;
   private readonly receiveKey: Buffer;
-  private readonly replay: ReplayWindow;
   private readonly rejectAfterMs: number;
   private readonly rejectAfterMessages: number;
-  private counter = 0;
   private destroyed = false;
-  // Scratch nonces, rewritten for every packet; one each so seal and open never share one.
-  private readonly sealNonce = Buffer.alloc(12);
-  private readonly openNonce = Buffer.alloc(12);
 
   constructor(init: DataKeypairInit) {
     if (init.sendKey.byteLength !== KEY_BYTES || init.receiveKey.byteLength !== KEY_BYTES) {
       throw new RangeError('data keys must be 32 bytes');
+    }
+    this.b = packetBinding();
+    const bytes = this.b.kp_bytes(init.replayWindowBits);
+    if (bytes < 0) {
+      throw new RangeError(`replay window bits must be a power of two >= 64, got ${init.replayWindowBits}`);
     }
     this.sendKey = init.sendKey;
     this.receiveKey = init.receiveKey;
@@ -96,13 +105,21 @@ export class DataKeypair {
     this.createdAt = init.createdAt;
     this.isInitiator = init.isInitiator;
     this.rejectAfterMs = init.rejectAfterMs;
-    this.rejectAfterMessages = init.rejectAfterMessages;
-    this.replay = new ReplayWindow(init.replayWindowBits, init.rejectAfterMessages);
+    this.rejectAfterMessages = Math.min(init.rejectAfterMessages, Number.MAX_SAFE_INTEGER + 1);
+    this.state = Buffer.alloc(bytes);
+    this.b.kp_init(
+      this.state,
+      this.sendKey,
+      this.receiveKey,
+      this.remoteIndex >>> 0,
+      this.rejectAfterMessages,
+      init.replayWindowBits,
+    );
   }
 
   /** Packets sealed so far (the next counter). */
   get sendCounter(): number {
-    return this.counter;
+    return this.b.kp_counter(this.state);
   }
 
   get isDestroyed(): boolean {
@@ -116,7 +133,7 @@ export class DataKeypair {
 
   /** True if `seal` would succeed now. */
   canSend(now: number): boolean {
-    return !this.isExpired(now) && this.counter < this.rejectAfterMessages;
+    return !this.isExpired(now) && this.sendCounter < this.rejectAfterMessages;
   }
 
   /**
@@ -130,74 +147,31 @@ export class DataKeypair {
    * Throws RangeError if `out` is too small (a caller bug, not a bad packet).
    */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number {
-    if (!this.canSend(now)) return SEAL_REFUSED;
-    const start = addrOffset + DATA_AD_BYTES;
-    const end = start + plaintext.byteLength + AEAD_TAG_BYTES;
-    if (end > out.byteLength) throw new RangeError(`packet buffer too small: need ${end} bytes`);
-    const counter = this.counter++;
-    const hi = Math.floor(counter / 0x1_0000_0000);
-    const lo = counter >>> 0;
-    out.writeUInt32BE(this.remoteIndex, addrOffset + 8);
-    out.writeUInt32BE(hi, addrOffset + 12);
-    out.writeUInt32BE(lo, addrOffset + 16);
-    this.sealNonce.writeUInt32BE(pathFlags, 0);
-    this.sealNonce.writeUInt32BE(hi, 4);
-    this.sealNonce.writeUInt32BE(lo, 8);
-    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
-      out.subarray(start, end),
-      plaintext,
-      out.subarray(addrOffset, start),
-      null,
-      this.sealNonce,
-      this.sendKey,
-    );
-    return end;
+    if (this.isExpired(now)) return SEAL_REFUSED;
+    const end = this.b.kp_seal(this.state, out, addrOffset, plaintext, pathFlags);
+    return end < 0 ? SEAL_REFUSED : end;
   }
 
   /**
    * Authenticates and decrypts the Data packet in buf[0, length) in place: on success the plaintext is
    * buf[addrOffset+20, addrOffset+20+result). Returns the plaintext length or a negative OpenError.
-   * Never throws on bad input. On 'auth-failed' the ciphertext bytes are unspecified (libsodium zeroes
-   * them). The caller has already matched receiverIndex to this keypair. `pathFlags` is the value the
-   * packet's routeLen implies; one sealed with another fails as 'auth-failed'.
+   * Never throws on bad input. On 'auth-failed' the ciphertext bytes are unspecified (zeroed). The
+   * caller has already matched receiverIndex to this keypair. `pathFlags` is the value the packet's
+   * routeLen implies; one sealed with another fails as 'auth-failed'.
    */
   open(buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number {
-    const start = addrOffset + DATA_AD_BYTES;
-    const sealedBytes = length - start;
-    if (addrOffset < 0 || sealedBytes < AEAD_TAG_BYTES || length > buf.byteLength) return OpenError.Truncated;
+    if (!Number.isInteger(addrOffset) || !Number.isInteger(length)) return OpenError.Truncated;
     if (this.isExpired(now)) return OpenError.Expired;
-    const hi = buf.readUInt32BE(addrOffset + 12);
-    const lo = buf.readUInt32BE(addrOffset + 16);
-    // hi >= 2^21 means a counter >= 2^53: never sent by us, not representable, refuse before the math.
-    if (hi >= 0x20_0000) return OpenError.Replayed;
-    const counter = hi * 0x1_0000_0000 + lo;
-    if (!this.replay.check(counter)) return OpenError.Replayed;
-    this.openNonce.writeUInt32BE(pathFlags, 0);
-    this.openNonce.writeUInt32BE(hi, 4);
-    this.openNonce.writeUInt32BE(lo, 8);
-    const plainBytes = sealedBytes - AEAD_TAG_BYTES;
-    try {
-      sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
-        buf.subarray(start, start + plainBytes),
-        null,
-        buf.subarray(start, length),
-        buf.subarray(addrOffset, start),
-        this.openNonce,
-        this.receiveKey,
-      );
-    } catch {
-      return OpenError.AuthFailed;
-    }
-    // Only now, authenticated, may the packet move the window.
-    if (!this.replay.accept(counter)) return OpenError.Replayed;
-    this.receivedAny = true;
-    return plainBytes;
+    const n = this.b.kp_open(this.state, buf, addrOffset, length, pathFlags);
+    if (n >= 0) this.receivedAny = true;
+    return n;
   }
 
-  /** Zeroes both keys; every later seal/open fails. Idempotent. */
+  /** Zeroes both keys (here and in the native state); every later seal/open fails. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.b.kp_destroy(this.state);
     sodium.sodium_memzero(this.sendKey);
     sodium.sodium_memzero(this.receiveKey);
   }

@@ -8,10 +8,62 @@ export interface RateLimitParams {
   perKeyPerSecond: number;
   /** Handshakes one key may send back to back before the per-second rate applies. */
   perKeyBurst: number;
-  /** Handshakes per second accepted from everyone together: bounds the DH work a flood can cause. */
+  /**
+   * Handshakes per second accepted from everyone together, per lane (the initiation guard keeps
+   * members' proven addresses in a lane apart from all others): bounds the DH work a flood can cause.
+   */
   globalPerSecond: number;
   globalBurst: number;
   /** Keys remembered at most; the least recently used are forgotten first. */
+  maxKeys: number;
+}
+
+/** A token bucket: `perSecond` refill, at most `burst` tokens (a fresh bucket starts full). */
+export interface BucketRate {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * The defences of the responder against handshake floods (see initiation-guard.ts for the order they
+ * run in). Every table has a cap and an expiry.
+ */
+export interface HandshakeGuardParams {
+  /**
+   * Initiations per second (after mac1 and the replay filter) above which we are "under load": then an
+   * initiation without a valid mac2 gets a cookie reply instead of a Diffie-Hellman.
+   */
+  underLoad: BucketRate;
+  /** We stay under load this long after the rate last went over (WireGuard: 1 s). */
+  underLoadHoldMs: number;
+  /** The cookie secret is replaced this often; the previous one stays valid one more period. */
+  cookieRotationMs: number;
+  /**
+   * An initiator uses a cookie this long after receiving it. Below cookieRotationMs, so a cookie is
+   * never used after the responder has stopped accepting it (it accepts one for ≥ one rotation period).
+   */
+  cookieLifetimeMs: number;
+  /** mac1 values of recent initiations, so a replay costs a hash and a lookup (cap, expiry). */
+  seenInitiations: number;
+  /** mac1 values of initiations that reached Diffie-Hellman: a separate set junk cannot flush. */
+  admittedInitiations: number;
+  /** How long both replay sets remember a mac1: two cookie periods, as long as its mac2 can be valid. */
+  replayMemoryMs: number;
+  /** Relayed initiations, per (relay, claimed source member); their own budget, apart from direct. */
+  relayedPerPair: BucketRate;
+  /** Relayed initiations per relay, whatever sources it claims. */
+  relayedPerRelay: BucketRate;
+  /** All relayed initiations together. */
+  relayedGlobal: BucketRate;
+  /** Completed Diffie-Hellmans per member once its identity is known (any address, any path). */
+  perMember: BucketRate;
+  /** Cookie replies per destination IP: we are no reflector for a spoofed victim. */
+  cookiesPerDestination: BucketRate;
+  /** Cookie replies to addresses not proven to be members': bounds the work a spoofed flood can cause. */
+  cookiesToStrangers: BucketRate;
+  /** Cookie replies to members' proven addresses (a spoofer must know and use those addresses). */
+  cookiesToMembers: BucketRate;
+  /** Keys each keyed budget remembers at most (least recently used forgotten first). */
   maxKeys: number;
 }
 
@@ -51,7 +103,12 @@ export interface SessionParams {
   maxPreviousKeypairs: number;
   /** Size of each keypair's replay bitmap in bits (a power of two, at least 64). */
   replayWindowBits: number;
+  /**
+   * Direct initiations per source IP, and per lane (members' proven addresses, other addresses) for
+   * `global*`. Also handshake responses, in a limiter of their own.
+   */
   rateLimit: RateLimitParams;
+  guard: HandshakeGuardParams;
 }
 
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitParams> = Object.freeze({
@@ -59,6 +116,27 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitParams> = Object.freeze({
   perKeyBurst: 40,
   globalPerSecond: 500,
   globalBurst: 500,
+  maxKeys: 4096,
+});
+
+export const DEFAULT_HANDSHAKE_GUARD: Readonly<HandshakeGuardParams> = Object.freeze({
+  // A node whose 1000 members all rekey every 2 minutes sees ~8 initiations/s; 100/s is a flood or a
+  // mass restart, and either way one extra round trip for a cookie is cheap.
+  underLoad: { perSecond: 100, burst: 100 },
+  underLoadHoldMs: 1000,
+  cookieRotationMs: 120_000,
+  cookieLifetimeMs: 110_000,
+  seenInitiations: 32_768,
+  admittedInitiations: 16_384,
+  replayMemoryMs: 240_000,
+  relayedPerPair: { perSecond: 5, burst: 10 },
+  relayedPerRelay: { perSecond: 20, burst: 40 },
+  relayedGlobal: { perSecond: 200, burst: 200 },
+  // Rekeys every 2 minutes, retries, crossing initiations and restarts stay far below this.
+  perMember: { perSecond: 5, burst: 20 },
+  cookiesPerDestination: { perSecond: 5, burst: 10 },
+  cookiesToStrangers: { perSecond: 2000, burst: 2000 },
+  cookiesToMembers: { perSecond: 10_000, burst: 10_000 },
   maxKeys: 4096,
 });
 
@@ -80,19 +158,22 @@ export const DEFAULT_SESSION_PARAMS: Readonly<SessionParams> = Object.freeze({
   // the RTT difference times the packet rate, which a 2048-bit window cannot absorb at high rates.
   replayWindowBits: 8192,
   rateLimit: DEFAULT_RATE_LIMIT,
+  guard: DEFAULT_HANDSHAKE_GUARD,
 });
 
-/** Overrides for some parameters; rateLimit too may be given in part. */
-export type SessionParamsInput = Partial<Omit<SessionParams, 'rateLimit'>> & {
+/** Overrides for some parameters; rateLimit and guard too may be given in part. */
+export type SessionParamsInput = Partial<Omit<SessionParams, 'rateLimit' | 'guard'>> & {
   rateLimit?: Partial<RateLimitParams>;
+  guard?: Partial<HandshakeGuardParams>;
 };
 
-/** Fills in defaults for what `partial` leaves out (rateLimit is merged field by field). */
+/** Fills in defaults for what `partial` leaves out (rateLimit and guard are merged field by field). */
 export function sessionParams(partial: SessionParamsInput = {}): SessionParams {
   return {
     ...DEFAULT_SESSION_PARAMS,
     ...partial,
     rateLimit: { ...DEFAULT_RATE_LIMIT, ...partial.rateLimit },
+    guard: { ...DEFAULT_HANDSHAKE_GUARD, ...partial.guard },
   };
 }
 

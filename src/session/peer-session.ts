@@ -1,5 +1,5 @@
 // Everything this node keeps about its session with one member: the keypair slots, the pending
-// initiation, the replay-protection timestamp and the retry/rekey schedule. SessionTable owns the
+// initiation, the replay-protection timestamp, the cookie it gave us and the retry/rekey schedule. SessionTable owns the
 // indices and runs the handshakes; this class decides which keypair sends and when to handshake.
 //
 // Keypair slots (WireGuard's current/previous/next, with `previous` a short list):
@@ -16,12 +16,20 @@
 import type { NodeId } from '../identity/node-id.js';
 import type { InitiatorHandshake } from './handshake.js';
 import type { DataKeypair } from './keypair.js';
-import { mac1Key } from './mac.js';
+import { cookieReplyKey, mac1Key } from './mac.js';
 import { jittered, type RandomSource, type SessionParams } from './params.js';
 
 export interface PendingInitiation {
   handshake: InitiatorHandshake;
   createdAt: number;
+  /** A cookie reply for it was accepted: any further one is unsolicited. */
+  cookieTaken: boolean;
+}
+
+/** A cookie from this peer as responder: bound to our underlay address as it sees it. */
+interface HeldCookie {
+  value: Buffer;
+  receivedAt: number;
 }
 
 /** Operator view of one session (see SessionTable.stats). */
@@ -34,11 +42,18 @@ export interface PeerSessionStats {
   lastHandshakeAt?: number;
   /** Initiations sent since the last completed handshake (0 when healthy). */
   handshakeAttempts: number;
+  /**
+   * How long our last completed round of initiations took: from the first initiation sent after the
+   * previous success (or quiet spell) to the response. Retries and cookie round trips included.
+   */
+  lastHandshakeTookMs?: number;
 }
 
 export class PeerSession {
   /** mac1 key for messages we send to this peer (keyed by its public key). */
   readonly mac1Key: Buffer;
+  /** Opens the cookie replies this peer sends us (keyed by its public key). */
+  readonly cookieReplyKey: Buffer;
   current: DataKeypair | undefined;
   next: DataKeypair | undefined;
   previous: DataKeypair[] = [];
@@ -48,9 +63,15 @@ export class PeerSession {
   lastHandshakeAt: number | undefined;
   /** Initiations sent since the last success: drives the backoff. */
   attempts = 0;
+  /** Immediate retries cookie replies caused since the last scheduled initiation. */
+  cookieRetries = 0;
   private nextRetryAt = 0;
   private wantedAt = -Infinity;
   private rekeyAt = Infinity;
+  private cookie: HeldCookie | undefined;
+  /** When the current round of initiations began; undefined when none is under way. */
+  private roundStartedAt: number | undefined;
+  private lastRoundMs: number | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -61,6 +82,18 @@ export class PeerSession {
     private readonly release: (kp: DataKeypair) => void,
   ) {
     this.mac1Key = mac1Key(publicKey);
+    this.cookieReplyKey = cookieReplyKey(publicKey);
+  }
+
+  /** Keeps the cookie from the peer's latest accepted cookie reply. */
+  setCookie(value: Buffer, now: number): void {
+    this.cookie = { value, receivedAt: now };
+  }
+
+  /** The cookie to key our initiation's mac2 with, if we hold one younger than cookieLifetimeMs. */
+  freshCookie(now: number): Buffer | undefined {
+    const c = this.cookie;
+    return c !== undefined && now - c.receivedAt < this.params.guard.cookieLifetimeMs ? c.value : undefined;
   }
 
   /** The keypair to seal with, if any: current, unless it has expired or exhausted its counter. */
@@ -72,7 +105,10 @@ export class PeerSession {
   /** Records that the data plane has traffic for this peer (keeps handshake retries going). */
   noteWantToSend(now: number): void {
     // After a quiet spell, start over: the first attempt is immediate again.
-    if (now - this.wantedAt > this.params.wantTimeoutMs) this.attempts = 0;
+    if (now - this.wantedAt > this.params.wantTimeoutMs) {
+      this.attempts = 0;
+      this.roundStartedAt = undefined;
+    }
     this.wantedAt = now;
   }
 
@@ -87,7 +123,9 @@ export class PeerSession {
 
   /** Records that we sent an initiation now and schedules the retry after it. */
   noteInitiationSent(now: number): void {
+    this.roundStartedAt ??= now;
     this.attempts += 1;
+    this.cookieRetries = 0;
     const delays = this.params.retryDelaysMs;
     const base = delays[Math.min(this.attempts, delays.length) - 1];
     this.nextRetryAt = now + jittered(base, this.params.retryJitter, this.random);
@@ -144,6 +182,25 @@ export class PeerSession {
     this.previous = live;
   }
 
+  /**
+   * The earliest time at which tick() has work for this session (an expiry, a stale initiation, a
+   * retry, a rekey, the end of a confirmation wait), Infinity for none. May be early (a tick then
+   * finds nothing to do), never late: the daemon sleeps until the earliest of these.
+   */
+  nextDueAt(now: number): number {
+    const p = this.params;
+    let t = Infinity;
+    for (const kp of this.keypairs()) t = Math.min(t, kp.createdAt + p.rejectAfterMs);
+    if (this.pending !== undefined) t = Math.min(t, this.pending.createdAt + p.pendingTimeoutMs);
+    const kp = this.sendKeypair(now);
+    const wanted = kp === undefined && now - this.wantedAt <= p.wantTimeoutMs;
+    if (!wanted && kp === undefined) return t;
+    let due = kp === undefined || kp.sendCounter >= p.rekeyAfterMessages ? now : this.rekeyAt;
+    if (this.attempts > 0) due = Math.max(due, this.nextRetryAt);
+    if (this.next !== undefined) due = Math.max(due, this.next.createdAt + p.confirmTimeoutMs);
+    return Math.min(t, due);
+  }
+
   /** Every keypair (for teardown). */
   keypairs(): DataKeypair[] {
     const all = [...this.previous];
@@ -159,6 +216,7 @@ export class PeerSession {
       sessionAgeMs: kp === undefined ? undefined : now - kp.createdAt,
       lastHandshakeAt: this.lastHandshakeAt,
       handshakeAttempts: this.attempts,
+      lastHandshakeTookMs: this.lastRoundMs,
     };
   }
 
@@ -172,6 +230,9 @@ export class PeerSession {
     const after = kp.isInitiator ? p.rekeyAfterMs : p.rekeyAfterMs + p.responderRekeyExtraMs;
     this.rekeyAt = kp.createdAt + jittered(after, p.rekeyJitter, this.random);
     this.attempts = 0;
+    if (kp.isInitiator && this.roundStartedAt !== undefined)
+      this.lastRoundMs = kp.createdAt - this.roundStartedAt;
+    this.roundStartedAt = undefined;
     // The handshake completed when the keypair was derived, even if confirmation came later.
     this.lastHandshakeAt = kp.createdAt;
   }

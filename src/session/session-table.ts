@@ -4,27 +4,42 @@
 //
 // Handshake flow (the data plane writes and parses the routed header around each body):
 //   1. tick(now) lists peers due for a handshake; createInitiation(peer) returns a HandshakeInit body.
-//   2. The responder's consumeInitiation(src, body) returns a HandshakeResponse body to send back, and
-//      keeps the new keypair unconfirmed: it will not send with it until a packet arrives on it.
-//   3. The initiator's consumeResponse(src, body) makes the keypair current; the data plane must then
-//      send a Keepalive on it at once, which confirms it at the responder.
+//   2. The responder's consumeInitiation(src, body, source) runs the initiation guard (mac1, replay
+//      filter, load and mac2, budgets: initiation-guard.ts), then Noise, then the per-member budget, and
+//      returns a HandshakeResponse body to send back. It keeps the new keypair unconfirmed: it will not
+//      send with it until a packet arrives on it. Under load, an initiation without a valid mac2 is
+//      refused with a CookieReply body to send back instead.
+//   2'. The initiator's consumeCookieReply(src, body) keeps the cookie and asks for a fresh initiation
+//      at once, which carries mac2 (if the cookie is new to that initiation, at most twice per
+//      scheduled attempt; otherwise the retry timer goes on).
+//   3. The initiator's consumeResponse(src, body, source) makes the keypair current; the data plane must
+//      then send a Keepalive on it at once, which confirms it at the responder.
 // Data: seal(peer, ...) seals with the current keypair; open(buf, ...) finds the keypair by the packet's
 // receiverIndex, checks that it belongs to the header's src, opens, and confirms a pending keypair.
 import type { KeyPair } from '../identity/keys.js';
 import type { NodeId } from '../identity/node-id.js';
 import { AEAD_TAG_BYTES } from '../wire/constants.js';
+import { COOKIE_REPLY_BODY_BYTES, cookieReplyIndex, openCookieReply } from './cookie-reply.js';
 import {
   InitiatorHandshake,
-  INIT_BODY_BYTES,
   readU32,
   RESPONSE_BODY_BYTES,
+  RESPONSE_MAC1_OFFSET,
   ResponderHandshake,
 } from './handshake.js';
 import type { SessionKeys } from './handshake.js';
-import { reject, type InitiationResult, type ResponseResult } from './handshake-result.js';
+import {
+  reject,
+  type CookieResult,
+  type HandshakeSource,
+  type HandshakeStats,
+  type InitiationResult,
+  type ResponseResult,
+} from './handshake-result.js';
 import { IndexMap } from './index-map.js';
+import { InitiationGuard } from './initiation-guard.js';
 import { DATA_AD_BYTES, DataKeypair, OpenError, SEAL_REFUSED } from './keypair.js';
-import { mac1Key, verifyMac1 } from './mac.js';
+import { mac1Key, verifyMac } from './mac.js';
 import {
   cryptoRandom,
   sessionParams,
@@ -35,6 +50,9 @@ import {
 import { PeerSession, type PeerSessionStats } from './peer-session.js';
 import { RateLimiter } from './rate-limiter.js';
 import { compareTai64n, TimestampSource } from './timestamp.js';
+
+/** Immediate retries cookie replies may cause per scheduled initiation. */
+const MAX_COOKIE_RETRIES = 2;
 
 export interface PeerKey {
   id: NodeId;
@@ -61,10 +79,17 @@ export class SessionTable {
   private readonly localMac1Key: Buffer;
   private readonly random: RandomSource;
   private readonly timestamps: TimestampSource;
-  private readonly limiter: RateLimiter;
+  private readonly guard: InitiationGuard;
+  /** Responses have a budget of their own: an initiation flood does not spend it. */
+  private readonly responseLimiter: RateLimiter;
   private readonly indices: IndexMap;
+  private responderDh = 0;
+  private initiatorDh = 0;
+  private cookiesAccepted = 0;
   private readonly peersById = new Map<NodeId, PeerSession>();
   private readonly peersByKey = new Map<string, PeerSession>();
+  /** Cached nextWakeAt(): exact after tick(), lowered by every change since; undefined = recompute. */
+  private wakeAt: number | undefined;
 
   constructor(opts: SessionTableOptions) {
     this.localKeyPair = opts.localKeyPair;
@@ -72,9 +97,10 @@ export class SessionTable {
     this.params = sessionParams(opts.params);
     this.random = opts.random ?? cryptoRandom;
     this.timestamps = new TimestampSource(opts.wallClock ?? Date.now);
-    this.limiter = new RateLimiter(this.params.rateLimit);
+    this.responseLimiter = new RateLimiter(this.params.rateLimit);
     this.indices = new IndexMap(this.random);
     this.localMac1Key = mac1Key(this.localKeyPair.publicKey);
+    this.guard = new InitiationGuard(this.params, this.localKeyPair.publicKey, this.localMac1Key);
     this.setPeers(opts.peers);
   }
 
@@ -96,14 +122,16 @@ export class SessionTable {
       this.peersById.set(id, session);
       this.peersByKey.set(session.publicKey.toString('hex'), session);
     }
+    this.wakeAt = undefined;
   }
 
   /**
-   * Starts a fresh handshake with `peer` and returns the HandshakeInit body (owned by the caller). A
-   * previous pending initiation is abandoned. Counts as an attempt for the retry backoff. Throws
-   * RangeError for a peer not in the table (a caller bug).
+   * Starts a fresh handshake with `peer` and returns the HandshakeInit body (owned by the caller), with
+   * mac2 if we hold a fresh cookie from the peer. A previous pending initiation is abandoned. Counts as
+   * an attempt for the retry backoff unless `countAttempt` is false (the retry a cookie reply asks for:
+   * the backoff stays as the cookie's trigger set it). Throws RangeError for a peer not in the table.
    */
-  createInitiation(peer: NodeId, now: number): Buffer {
+  createInitiation(peer: NodeId, now: number, countAttempt = true): Buffer {
     const session = this.mustGet(peer);
     this.dropPending(session);
     const index = this.indices.allocate(session);
@@ -113,21 +141,23 @@ export class SessionTable {
       index,
       this.timestamps.next(),
       session.mac1Key,
+      session.freshCookie(now),
     );
-    session.pending = { handshake: hs, createdAt: now };
-    session.noteInitiationSent(now);
+    session.pending = { handshake: hs, createdAt: now, cookieTaken: false };
+    if (countAttempt) session.noteInitiationSent(now);
+    this.changed(session, now);
     return hs.body;
   }
 
   /**
-   * Processes a HandshakeInit body from `src`; `rateKey` names the underlay source for rate limiting.
-   * On success returns the HandshakeResponse body to send back to `src`. Never throws on bad input.
+   * Processes a HandshakeInit body that claims to come from member `src`, received from `source`. On
+   * success returns the HandshakeResponse body to send back the way it came; a refusal may carry a
+   * CookieReply body to send back instead. Never throws on bad input.
    */
-  consumeInitiation(src: NodeId, body: Uint8Array, rateKey: string, now: number): InitiationResult {
-    if (body.byteLength < INIT_BODY_BYTES) return reject('truncated');
-    if (body.byteLength > INIT_BODY_BYTES) return reject('oversized');
-    if (!verifyMac1(body, this.localMac1Key)) return reject('bad-mac');
-    if (!this.limiter.allow(rateKey, now)) return reject('rate-limited');
+  consumeInitiation(src: NodeId, body: Uint8Array, source: HandshakeSource, now: number): InitiationResult {
+    const admission = this.guard.beforeDh(src, body, source, now);
+    if (!admission.ok) return admission;
+    this.responderDh++;
     const hs = ResponderHandshake.read(this.localKeyPair, body);
     if (hs === null) return reject('bad-handshake');
     const session = this.peersByKey.get(hs.remoteStatic.toString('hex'));
@@ -136,6 +166,8 @@ export class SessionTable {
     if (session.lastTimestamp !== undefined && compareTai64n(hs.timestamp, session.lastTimestamp) <= 0) {
       return reject('replayed-handshake');
     }
+    const throttled = this.guard.afterDh(session.id, now);
+    if (throttled !== undefined) return throttled;
     const index = this.indices.allocate(session);
     const made = hs.respond(index, session.mac1Key);
     if (made === null) {
@@ -145,6 +177,7 @@ export class SessionTable {
     session.lastTimestamp = hs.timestamp;
     const kp = this.makeKeypair(made.keys, index, hs.senderIndex, false, now);
     session.installResponded(kp);
+    this.changed(session, now);
     return { ok: true, peer: session.id, response: made.body };
   }
 
@@ -152,7 +185,7 @@ export class SessionTable {
    * Processes a HandshakeResponse body from `src`. On success the new keypair is current: the data
    * plane should send a Keepalive to `src` right away so the responder can start using it.
    */
-  consumeResponse(src: NodeId, body: Uint8Array, rateKey: string, now: number): ResponseResult {
+  consumeResponse(src: NodeId, body: Uint8Array, source: HandshakeSource, now: number): ResponseResult {
     if (body.byteLength < RESPONSE_BODY_BYTES) return reject('truncated');
     if (body.byteLength > RESPONSE_BODY_BYTES) return reject('oversized');
     const receiverIndex = readU32(body, 4);
@@ -162,15 +195,64 @@ export class SessionTable {
       return reject('unknown-index');
     }
     if (entry.peer.id !== src) return reject('id-mismatch');
-    if (!verifyMac1(body, this.localMac1Key)) return reject('bad-mac');
-    if (!this.limiter.allow(rateKey, now)) return reject('rate-limited');
+    if (!verifyMac(body, RESPONSE_MAC1_OFFSET, this.localMac1Key)) return reject('bad-mac');
+    if (!this.responseLimiter.allow(source.host, now)) return reject('rate-limited');
+    this.initiatorDh++;
     const done = pending.handshake.readResponse(body);
     if (done === null) return reject('bad-handshake');
     const session = entry.peer;
     session.pending = undefined;
     const kp = this.makeKeypair(done.keys, receiverIndex, done.senderIndex, true, now);
     session.installInitiated(kp);
+    this.changed(session, now);
     return { ok: true, peer: session.id };
+  }
+
+  /**
+   * Processes a CookieReply body from `src`: accepted only for the initiation we have pending with that
+   * index, once, and only if it decrypts with the mac1 we sent. `retry` asks the data plane for a fresh
+   * initiation at once (it will carry mac2 with the new cookie). Anything else is dropped and changes
+   * nothing.
+   */
+  consumeCookieReply(src: NodeId, body: Uint8Array, now: number): CookieResult {
+    if (body.byteLength < COOKIE_REPLY_BODY_BYTES) return reject('truncated');
+    if (body.byteLength > COOKIE_REPLY_BODY_BYTES) return reject('oversized');
+    const index = cookieReplyIndex(body);
+    const entry = this.indices.get(index);
+    const pending = entry?.peer.pending;
+    if (entry === undefined || pending?.handshake.localIndex !== index || pending.cookieTaken) {
+      return reject('unsolicited-cookie');
+    }
+    if (entry.peer.id !== src) return reject('id-mismatch');
+    const cookie = openCookieReply(body, entry.peer.cookieReplyKey, pending.handshake.mac1);
+    if (cookie === null) return reject('bad-cookie');
+    pending.cookieTaken = true;
+    const session = entry.peer;
+    session.setCookie(cookie, now);
+    this.cookiesAccepted++;
+    // A new cookie (none before, or our address on this path differs from the one the old cookie was
+    // for) is worth an immediate retry; the same one again means our mac2 was refused for another
+    // reason, and the retry timer will do. The cap bounds a NAT that changes our port every packet.
+    const changed =
+      pending.handshake.mac2Cookie === undefined || !pending.handshake.mac2Cookie.equals(cookie);
+    const retry = changed && session.cookieRetries < MAX_COOKIE_RETRIES;
+    if (retry) session.cookieRetries++;
+    return { ok: true, peer: src, retry };
+  }
+
+  /** Handshake work done so far (see HandshakeStats). */
+  handshakeStats(): HandshakeStats {
+    return {
+      responderDh: this.responderDh,
+      initiatorDh: this.initiatorDh,
+      cookieRepliesSent: this.guard.cookieReplies,
+      cookiesAccepted: this.cookiesAccepted,
+    };
+  }
+
+  /** True while initiations arrive faster than the guard's threshold (mac2 required). */
+  underLoad(now: number): boolean {
+    return this.guard.underLoad(now);
   }
 
   /** The keypair to seal with for `peer`: the newest confirmed one that can still send. */
@@ -207,7 +289,10 @@ export class SessionTable {
     if (session === undefined) return SEAL_REFUSED;
     const kp = session.sendKeypair(now);
     const end = kp === undefined ? SEAL_REFUSED : kp.seal(out, addrOffset, plaintext, now, pathFlags);
-    if (end === SEAL_REFUSED) session.noteWantToSend(now);
+    if (end === SEAL_REFUSED) {
+      session.noteWantToSend(now);
+      this.changed(session, now);
+    }
     return end;
   }
 
@@ -231,12 +316,18 @@ export class SessionTable {
 
   /** The data plane has traffic for `peer` (keeps handshakes going while it has no keypair). */
   noteWantToSend(peer: NodeId, now: number): void {
-    this.peersById.get(peer)?.noteWantToSend(now);
+    const session = this.peersById.get(peer);
+    if (session === undefined) return;
+    session.noteWantToSend(now);
+    this.changed(session, now);
   }
 
   /** Routing has a new path to `peer`: see PeerSession.notePathChanged. */
   notePathChanged(peer: NodeId, now: number): void {
-    this.peersById.get(peer)?.notePathChanged(now);
+    const session = this.peersById.get(peer);
+    if (session === undefined) return;
+    session.notePathChanged(now);
+    this.changed(session, now);
   }
 
   /** True if an initiation to `peer` should be sent now (see PeerSession.handshakeDue). */
@@ -257,8 +348,21 @@ export class SessionTable {
       }
       if (session.handshakeDue(now)) due.push(session.id);
     }
-    this.limiter.sweep(now);
+    this.guard.sweep(now);
+    this.responseLimiter.sweep(now);
+    // The caller sends an initiation to each due peer (createInitiation lowers wakeAt again).
+    this.wakeAt = this.earliestDue(now, due);
     return due;
+  }
+
+  /**
+   * When tick() next has work (monotonic ms), Infinity for none: the daemon's scheduler sleeps until
+   * the earliest of this and the prober's and router's. Never late; early only after a change that
+   * postponed something (a tick then finds nothing and computes the exact time again).
+   */
+  nextWakeAt(now: number): number {
+    this.wakeAt ??= this.earliestDue(now, []);
+    return this.wakeAt;
   }
 
   /** Operator view of the session with `peer`, or undefined if it is not a member. */
@@ -297,6 +401,18 @@ export class SessionTable {
     });
     this.indices.bind(localIndex, kp);
     return kp;
+  }
+
+  private earliestDue(now: number, skip: readonly NodeId[]): number {
+    let t = Infinity;
+    for (const session of this.peersById.values())
+      if (!skip.includes(session.id)) t = Math.min(t, session.nextDueAt(now));
+    return t;
+  }
+
+  /** Something about `session` changed: its next due time may now be the earliest. */
+  private changed(session: PeerSession, now: number): void {
+    if (this.wakeAt !== undefined) this.wakeAt = Math.min(this.wakeAt, session.nextDueAt(now));
   }
 
   private releaseKeypair(kp: DataKeypair): void {

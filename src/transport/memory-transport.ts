@@ -1,7 +1,8 @@
 // An in-process underlay joining several nodes for e2e tests (Nebula's e2e router, in miniature).
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
-import { endpointKey, type Endpoint, type Transport } from './transport.js';
+import { OneByOneTransport } from './queued-sends.js';
+import { endpointKey, type Endpoint, type RxBatch, type TxSlots } from './transport.js';
 
 export interface WireRecord {
   from: Endpoint;
@@ -9,8 +10,18 @@ export interface WireRecord {
   data: Buffer;
 }
 
+export interface MemoryNetworkOptions {
+  /**
+   * Runs a delivery later. Default: the next macrotask, batched per receiving socket (see deliver); a
+   * test on virtual time schedules each datagram on its event queue (with a link delay, say), adding
+   * `extraDelayMs`, the pair's delay set by setDelay (0 if none).
+   */
+  schedule?: (deliver: () => void, extraDelayMs: number) => void;
+}
+
 export class MemoryNetwork {
   private readonly nodes = new Map<string, MemoryTransport>();
+  private readonly schedule: ((deliver: () => void, extraDelayMs: number) => void) | undefined;
   private readonly cuts = new Set<string>();
   private lossRatio = 0;
   /** One-way delay (ms) per host pair: gives links different RTTs, so routing has costs to compare. */
@@ -25,6 +36,10 @@ export class MemoryNetwork {
   tamper: ((rec: WireRecord) => void) | undefined;
   delivered = 0;
   dropped = 0;
+
+  constructor(opts: MemoryNetworkOptions = {}) {
+    this.schedule = opts.schedule;
+  }
 
   attach(host: string, port: number): MemoryTransport {
     const t = new MemoryTransport(this, { host, port });
@@ -55,7 +70,12 @@ export class MemoryNetwork {
     this.lossRatio = ratio;
   }
 
-  /** Delivery is asynchronous (a later macrotask), like a real socket. */
+  /**
+   * Delivery is asynchronous, like a real socket. On real timers it is batched like one too: what is
+   * sent to one transport before the next macrotask arrives as one batch. With a custom schedule
+   * (virtual time, a link delay) each datagram is its own batch at its own time: batching datagrams
+   * sent at different virtual times would deliver the later ones early.
+   */
   deliver(from: Endpoint, to: Endpoint, data: Buffer): void {
     const dst = this.nodes.get(endpointKey(to));
     if (!dst || this.cuts.has(pairKey(from.host, to.host)) || Math.random() < this.lossRatio) {
@@ -64,13 +84,15 @@ export class MemoryNetwork {
     }
     this.tamper?.({ from, to, data });
     if (this.record) this.wire.push({ from, to, data: Buffer.from(data) });
-    const arrive = (): void => {
-      this.delivered++;
-      dst.receive(data, from);
-    };
-    const delay = this.delays.get(pairKey(from.host, to.host));
-    if (delay === undefined) setImmediate(arrive);
-    else setTimeout(arrive, delay);
+    // A pair with a delay (setDelay) arrives that much later, in either mode.
+    const delay = this.delays.get(pairKey(from.host, to.host)) ?? 0;
+    if (this.schedule) {
+      this.schedule(() => {
+        this.delivered++;
+        dst.receive(data, from);
+      }, delay);
+    } else if (delay > 0) setTimeout(() => dst.enqueue(data, from), delay);
+    else dst.enqueue(data, from);
   }
 }
 
@@ -78,19 +100,22 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-export class MemoryTransport implements Transport {
+export class MemoryTransport extends OneByOneTransport {
   readonly port: number;
-  private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private handler: (batch: RxBatch) => void = () => {};
+  private readonly arriving: Array<{ data: Buffer; from: Endpoint }> = [];
+  private scheduled = false;
   private closed = false;
 
   constructor(
     private readonly net: MemoryNetwork,
     readonly local: Endpoint,
   ) {
+    super();
     this.port = local.port;
   }
 
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onBatch(handler: (batch: RxBatch) => void): void {
     this.handler = handler;
   }
 
@@ -98,18 +123,44 @@ export class MemoryTransport implements Transport {
     if (!this.closed) this.net.deliver(this.local, to, data);
   }
 
-  sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.send(Buffer.from(data), to);
+  override reserve(to: Endpoint, n: number): TxSlots | undefined {
+    return this.closed ? undefined : super.reserve(to, n);
   }
 
-  flush(): void {}
-
+  /** Hands one datagram to the handler now, as a batch of its own (tests playing the network). */
   receive(data: Buffer, from: Endpoint): void {
-    if (!this.closed) this.handler(data, from);
+    if (!this.closed) this.handler(listBatch([{ data, from }]));
+  }
+
+  /** Queues a datagram for the next batch (MemoryNetwork.deliver). */
+  enqueue(data: Buffer, from: Endpoint): void {
+    this.arriving.push({ data, from });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const list = this.arriving.splice(0);
+      this.net.delivered += list.length;
+      if (!this.closed) this.handler(listBatch(list));
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.net.detach(this);
   }
+}
+
+/** The datagrams of `list` as one batch: copied into one buffer, the way a socket's slots hold them. */
+export function listBatch(list: Array<{ data: Buffer; from: Endpoint }>): RxBatch {
+  const buffer = Buffer.concat(list.map((d) => d.data));
+  const offsets = new Uint32Array(list.length);
+  const lengths = new Uint32Array(list.length);
+  let at = 0;
+  list.forEach((d, i) => {
+    offsets[i] = at;
+    lengths[i] = d.data.length;
+    at += d.data.length;
+  });
+  return { buffer, offsets, lengths, count: list.length, source: (i) => list[i]!.from };
 }

@@ -1,9 +1,6 @@
 // The overlayd_udp addon (native/udp.c): its flat functions, the memory layout shared with the C side,
 // and loading it. The only module that requires the addon; native-udp-transport.ts is its only user.
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { OverlayError } from '../errors.js';
+import { loadAddon } from '../native/load-addon.js';
 
 /** The addon's flat functions (native/udp.c). Thrown errors carry the errno name as `code`. */
 export interface UdpBinding {
@@ -14,7 +11,8 @@ export interface UdpBinding {
     family: 4 | 6,
     host: string,
     port: number,
-    bufferBytes: number,
+    receiveBufferBytes: number,
+    sendBufferBytes: number,
     flags: number,
     info: Uint32Array,
   ): void;
@@ -26,8 +24,13 @@ export interface UdpBinding {
     addrs: Uint8Array,
     batch: number,
     stats: Uint32Array,
-    onBatch: (count: number) => void,
+    dgOffsets: Uint32Array,
+    dgLengths: Uint32Array,
+    dgSources: Uint32Array,
+    onBatch: (datagrams: number) => void,
     onError: (err: NodeJS.ErrnoException) => void,
+    /** Per receive slot (batch entries): µs the message waited in the socket queue. */
+    ages: Uint32Array,
   ): void;
   /** 0 or a negative errno. */
   udp_send(handle: Buffer, data: Uint8Array, offset: number, length: number, addr: Uint8Array): number;
@@ -50,23 +53,19 @@ export const ADDR_BYTES = 20; // address record: 16 address bytes, port (network
 export const ADDR_WORDS = ADDR_BYTES / 4;
 export const STAT_RX_ERRORS = 0;
 export const STAT_RX_LAST_ERRNO = 1;
-export const STAT_COUNT = 3;
+export const STAT_RX_TRUNCATED = 3;
+export const STAT_RX_QUEUE_DROPS = 4;
+export const STAT_TX_GSO = 5;
+/** Receives (slots) behind the batch being delivered. */
+export const STAT_RX_MESSAGES = 6;
+export const STAT_COUNT = 7;
 export const OPEN_RECVERR = 1;
-
-// Compiled to dist/src/transport/; the package root (which holds build/) is three levels up.
-const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/overlayd_udp.node', import.meta.url));
-
-let binding: UdpBinding | undefined;
+export const OPEN_OFFLOADS = 2;
+/** Datagrams one GRO receive may hold at most (native GRO_MAX_SEGMENTS). */
+export const GRO_MAX_SEGMENTS = 64;
 
 export function loadBinding(): UdpBinding {
-  if (binding) return binding;
-  if (!existsSync(ADDON_PATH)) {
-    throw new OverlayError(
-      'ERR_TRANSPORT',
-      `native UDP binding not built: run npm install (node-gyp) [looked for ${ADDON_PATH}]`,
-    );
-  }
-  binding = createRequire(import.meta.url)(ADDON_PATH) as UdpBinding;
+  const binding = loadAddon<UdpBinding>('overlayd_udp', 'ERR_TRANSPORT', 'UDP');
   if (binding.udp_addr_bytes !== ADDR_BYTES) throw new Error('overlayd_udp.node does not match this build');
   return binding;
 }

@@ -1,47 +1,79 @@
-// The underlay through overlayd's own UDP binding (native/udp.c): recvmmsg/sendmmsg in batches instead of
-// one dgram call, one SendWrap and one Buffer per datagram. Same sockets and behaviour as udp-transport.ts
-// (one IPv4 socket and one IPv6-only socket on the same port, large buffers, send errors counted), plus:
+// The underlay through overlayd's own UDP binding (native/udp.c): recvmmsg/sendmmsg in batches, with UDP
+// GRO and GSO where the kernel has them, instead of one dgram call, one SendWrap and one Buffer per
+// datagram. Same sockets and behaviour as udp-transport.ts (one IPv4 socket and one IPv6-only socket on
+// the same port, send errors counted), plus:
 //
-//   receive: each socket delivers up to `batch` datagrams per wakeup into JS-owned slots; the handler gets
-//            a VIEW into a slot (borrowed: valid until it returns) and a cached, immutable Endpoint.
-//   send:    sendQueued() copies a datagram into a per-family ring; flush() hands the ring to one
-//            sendmmsg. A nextTick flush backs it up, so nothing queued is ever stranded.
+//   receive: each socket delivers the datagrams of up to `batch` receives per callback, as an RxBatch of
+//            views into JS-owned slots (valid until the handler returns) with cached, immutable sources.
+//            With GRO one receive holds up to 64 datagrams of one sender, split natively.
+//   send:    reserve() hands out slots of a per-family ring to seal into, sendQueued() copies into one;
+//            flush() hands the ring to one sendmmsg, runs of equal-size datagrams to one address as one
+//            GSO message. A nextTick flush backs it up, so nothing queued is ever stranded.
+//
+// The receive buffer is deliberately small (a few hundred kB, not megabytes): it is the queue between
+// the wire and the TUN, and a deep one only adds delay under load (bufferbloat) — packets it drops are
+// counted (SO_RXQ_OVFL) and TCP inside the tunnel slows down instead. Within it, the wait itself is
+// controlled: each receive's age (kernel timestamp) goes through CoDel (standing-delay.ts), which drops
+// bulk messages while a standing wait persists. Both kinds of drop reach the data plane with the batch
+// (RxBatch.delayDrops, overflowDrops) to be counted with its own.
 //
 // The addon (native-udp-binding.ts) allocates nothing: JS allocates every buffer once per transport, and
-// the hot paths below allocate only the subarray view per datagram.
+// the hot paths below allocate nothing per datagram.
 import { constants as osConstants } from 'node:os';
-import { getSystemErrorName } from 'node:util';
 import { OverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { errnoName } from '../native/errno-name.js';
+import { MAX_DATAGRAM_SLOT_BYTES } from '../wire/sizes.js';
 import { formatIPv6, parseDest, type Dest } from './native-udp-address.js';
 import {
   ADDR_BYTES,
   ADDR_WORDS,
+  GRO_MAX_SEGMENTS,
   loadBinding,
+  OPEN_OFFLOADS,
   OPEN_RECVERR,
   STAT_COUNT,
   STAT_RX_ERRORS,
   STAT_RX_LAST_ERRNO,
+  STAT_RX_MESSAGES,
+  STAT_RX_QUEUE_DROPS,
+  STAT_RX_TRUNCATED,
+  STAT_TX_GSO,
   type UdpBinding,
 } from './native-udp-binding.js';
-import type { Endpoint, Transport } from './transport.js';
+import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
+import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
 import type { UdpCounters, UdpTransportOptions } from './udp-transport.js';
 
 export interface NativeUdpTransportOptions extends UdpTransportOptions {
-  /** Most datagrams per receive callback (and per recvmmsg wakeup round). Default 64. */
+  /** Receives per callback (per recvmmsg round). Default 32 with offloads, 64 without. */
   batch?: number;
-  /** Bytes per receive and send slot. Datagrams longer than this are dropped on receive. Default 2048. */
+  /** Bytes per send slot, and per receive slot without GRO. Default: the largest datagram overlayd makes. */
   slotSize?: number;
-  /** Send ring slots per address family; sendQueued flushes when the ring is full. Default 64. */
+  /** Send ring slots per address family; reserve() flushes when the ring is full. Default 256. */
   sendSlots?: number;
+  /** UDP GRO on receive and GSO on send where the kernel has them. Default true; false forces them off. */
+  offloads?: boolean;
   /**
    * IP_RECVERR/IPV6_RECVERR: count ICMP errors (port unreachable...) as receive errors instead of letting
    * the kernel ignore them on an unconnected socket. Default false (like dgram).
    */
   reportIcmpErrors?: boolean;
+  /** SO_SNDBUF asked for (bufferBytes is the receive buffer here). Default 4 MiB: sends never queue long. */
+  sendBufferBytes?: number;
+  /**
+   * CoDel on the age of each receive (standing-delay.ts). Default DEFAULT_STANDING_DELAY; false: none
+   * (only the buffer's size bounds the wait, as before).
+   */
+  standingDelay?: StandingDelayOptions | false;
   /** Receiving failed for good on one socket (it stopped reading). Default: log an error. */
   onError?: (err: NodeJS.ErrnoException) => void;
 }
+
+/** The socket receive buffer asked for by default: the standing queue under load (see above). */
+export const DEFAULT_RECEIVE_BUFFER_BYTES = 256 * 1024;
+/** A receive slot with GRO holds one coalesced receive: up to 64 kB. */
+const GRO_SLOT_BYTES = 65536;
 
 // Caches of endpoints seen or sent to. Cleared when full: an attacker spraying sources only makes us
 // format a string per datagram (what dgram does anyway), it cannot grow memory.
@@ -54,29 +86,46 @@ export interface NativeUdpCounters extends UdpCounters {
   sendDropped: number;
   lastSendDrop: string;
   datagramsReceived: number;
-  /** Datagrams longer than a slot: dropped before the handler (the data plane never sees a partial one). */
-  receiveTruncated: number;
+  /** Datagrams longer than a slot: dropped before the handler (the data plane never sees a partial one); counted in datagramsReceived too. */
+  readonly receiveTruncated: number;
   /** Errors reported by the sockets while receiving (ICMP errors, POLLERR); reading went on. */
   readonly receiveErrors: number;
   readonly lastReceiveError: string;
+  /** Receives the kernel dropped because a socket's receive queue was full (SO_RXQ_OVFL). */
+  readonly receiveQueueDrops: number;
+  /** Datagrams dropped after waiting too long in the receive queue (standing-delay.ts). */
+  receiveDelayDrops: number;
+  /** Messages sent with UDP GSO (each several datagrams). */
+  readonly gsoSends: number;
 }
 
-/** One socket: its native handle, its receive slots and its send ring. */
+/** One socket: its native handle, its receive slots and datagram list, and its send ring. */
 interface Socket {
   readonly family: 4 | 6;
   readonly handle: Buffer;
   readonly boundPort: number;
   readonly receiveBufferBytes: number;
+  readonly offloads: boolean;
   readonly stats: Uint32Array;
   readonly rx: Buffer;
+  readonly rxSlotSize: number;
   readonly rxLengths: Uint32Array;
   readonly rxAddrs: Uint8Array;
   readonly rxWords: Uint32Array;
+  /** Per receive slot: µs the message waited in the socket queue (native). */
+  readonly rxAges: Uint32Array;
+  /** Per receive slot: 1 if the standing-delay control drops it. */
+  readonly rxDrop: Uint8Array;
+  readonly delay: StandingDelay | null;
+  readonly batch: SocketBatch;
   readonly tx: Buffer;
   readonly txLengths: Uint32Array;
   readonly txAddrs: Uint8Array;
   readonly txWords: Uint32Array;
+  readonly slots: TxSlots & { first: number; count: number };
   txCount: number;
+  truncatedSeen: number;
+  overflowSeen: number;
 }
 
 interface V6Source {
@@ -87,24 +136,60 @@ interface V6Source {
   readonly endpoint: Endpoint;
 }
 
+/** The receive batch of one socket: the native datagram list, sources resolved per receive slot. */
+class SocketBatch implements RxBatch {
+  count = 0;
+  delayDrops = 0;
+  overflowDrops = 0;
+  /** Set by the transport: the endpoint of a receive slot's source address record. */
+  resolveSlot: (slot: number) => Endpoint = () => {
+    throw new Error('socket batch used before its transport was built');
+  };
+  private lastSlot = -1;
+  private lastEndpoint: Endpoint = { host: '', port: 0 };
+
+  constructor(
+    readonly buffer: Buffer,
+    readonly offsets: Uint32Array,
+    readonly lengths: Uint32Array,
+    /** Receive slot of each datagram (its source address record). */
+    readonly sources: Uint32Array,
+  ) {}
+
+  reset(count: number): void {
+    this.count = count;
+    this.lastSlot = -1;
+  }
+
+  source(i: number): Endpoint {
+    const slot = this.sources[i]!;
+    // The datagrams of one GRO receive share their sender: resolve once per slot.
+    if (slot !== this.lastSlot) {
+      this.lastEndpoint = this.resolveSlot(slot);
+      this.lastSlot = slot;
+    }
+    return this.lastEndpoint;
+  }
+}
+
 export class NativeUdpTransport implements Transport {
   readonly port: number;
   /** SO_RCVBUF of the IPv4 socket as the kernel reports it (twice what it grants for payload). */
   readonly receiveBufferBytes: number;
-  /** Received data are views into reused slots: see Transport.onMessage. */
-  readonly borrowsReceiveBuffers = true;
+  /** True if the sockets use GRO/GSO. */
+  readonly offloads: boolean;
   readonly counters: NativeUdpCounters;
-  private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private handler: (batch: RxBatch) => void = () => {};
   private oversizedHandler: () => void = () => {};
   private closed = false;
   private closing: Promise<void> | undefined;
   private flushScheduled = false;
+  private pending: { s: Socket; dest: Dest } | undefined;
   private readonly result = new Int32Array(4);
   private readonly sources4 = new Map<number, Endpoint>();
   private readonly sources6 = new Map<number, V6Source>();
   private readonly destsByEndpoint = new WeakMap<Endpoint, Dest>();
   private readonly destsByKey = new Map<string, Dest>();
-  private readonly errorNames = new Map<number, string>();
   private readonly flushTick = (): void => {
     this.flushScheduled = false;
     this.flush();
@@ -120,18 +205,25 @@ export class NativeUdpTransport implements Transport {
   ) {
     this.port = sock4.boundPort;
     this.receiveBufferBytes = sock4.receiveBufferBytes;
+    this.offloads = sock4.offloads;
     this.counters = makeCounters(sock4, sock6);
     for (const s of sock6 ? [sock4, sock6] : [sock4]) {
+      const dg = s.batch;
+      dg.resolveSlot = s.family === 4 ? (slot) => this.source4(s, slot) : (slot) => this.source6(s, slot);
       this.b.udp_start(
         s.handle,
         s.rx,
-        slotSize,
+        s.rxSlotSize,
         s.rxLengths,
         s.rxAddrs,
         s.rxLengths.length,
         s.stats,
+        dg.offsets,
+        dg.lengths,
+        dg.sources,
         (n) => this.deliver(s, n),
         onError,
+        s.rxAges,
       );
     }
   }
@@ -139,14 +231,16 @@ export class NativeUdpTransport implements Transport {
   /** Binds the sockets. Errors: OverlayError('ERR_TRANSPORT') naming the address and port. */
   static async open(opts: NativeUdpTransportOptions): Promise<NativeUdpTransport> {
     const b = loadBinding();
-    const batch = positiveInt('batch', opts.batch ?? 64, 1);
-    // 2048 holds any datagram overlayd sends (MAX_PACKET_BYTES is 1500) with room to spare.
-    const slotSize = positiveInt('slotSize', opts.slotSize ?? 2048, 64);
-    const sendSlots = positiveInt('sendSlots', opts.sendSlots ?? 64, 1);
+    const offloads = opts.offloads ?? true;
+    const batch = positiveInt('batch', opts.batch ?? (offloads ? 32 : 64), 1);
+    const slotSize = positiveInt('slotSize', opts.slotSize ?? MAX_DATAGRAM_SLOT_BYTES, 64);
+    const sendSlots = positiveInt('sendSlots', opts.sendSlots ?? 256, 1);
     const log = opts.log;
     const geometry: Geometry = {
-      bufferBytes: opts.bufferBytes ?? 4 * 1024 * 1024,
-      flags: opts.reportIcmpErrors ? OPEN_RECVERR : 0,
+      standingDelay: opts.standingDelay ?? DEFAULT_STANDING_DELAY,
+      bufferBytes: opts.bufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES,
+      sendBufferBytes: opts.sendBufferBytes ?? 4 * 1024 * 1024,
+      flags: (opts.reportIcmpErrors ? OPEN_RECVERR : 0) | (offloads ? OPEN_OFFLOADS : 0),
       batch,
       slotSize,
       sendSlots,
@@ -165,14 +259,15 @@ export class NativeUdpTransport implements Transport {
     const onError =
       opts.onError ??
       ((err: NodeJS.ErrnoException): void => log.error(`UDP receive stopped: ${err.message}`));
+    log.info(
+      `UDP port ${sock4.boundPort}: GSO/GRO ${sock4.offloads ? 'on' : offloads ? 'refused by the kernel' : 'forced off'}, ` +
+        `receive buffer ${Math.round(sock4.receiveBufferBytes / 2048)} kB`,
+    );
     return new NativeUdpTransport(b, sock4, sock6, slotSize, sendSlots, onError);
   }
 
-  /**
-   * `data` is a view into a receive slot that the next batch overwrites: valid only until the handler
-   * returns (see Transport.onMessage). `from` is cached and immutable: keeping it is fine.
-   */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  /** See Transport.onBatch: the batch is valid only until the handler returns. */
+  onBatch(handler: (batch: RxBatch) => void): void {
     this.handler = handler;
   }
 
@@ -183,30 +278,62 @@ export class NativeUdpTransport implements Transport {
   // ---- receive --------------------------------------------------------------------------------
 
   private deliver(s: Socket, count: number): void {
-    const { rx, rxLengths } = s;
-    const slotSize = this.slotSize;
+    if (this.closed) return;
     this.counters.datagramsReceived += count;
-    for (let i = 0; i < count && !this.closed; i++) {
-      const len = rxLengths[i];
-      if (len > slotSize) {
-        this.counters.receiveTruncated++;
-        this.oversizedHandler();
-        continue;
-      }
-      const from = s.family === 4 ? this.source4(s, i) : this.source6(s, i);
-      const off = i * slotSize;
-      this.handler(rx.subarray(off, off + len), from);
+    const truncated = s.stats[STAT_RX_TRUNCATED]!;
+    for (; s.truncatedSeen < truncated; s.truncatedSeen++) {
+      this.counters.datagramsReceived++;
+      this.oversizedHandler();
     }
+    const batch = s.batch;
+    batch.reset(count);
+    if (s.delay !== null) batch.count = this.dropStanding(s, count);
+    const overflow = s.stats[STAT_RX_QUEUE_DROPS]!;
+    // The kernel's count is cumulative (and wraps as a u32): hand on what is new since the last batch.
+    batch.overflowDrops = (overflow - s.overflowSeen) >>> 0;
+    s.overflowSeen = overflow;
+    this.handler(batch);
   }
 
-  private source4(s: Socket, i: number): Endpoint {
-    const w = i * ADDR_WORDS;
+  /**
+   * Runs the receives behind this batch through the standing-delay control, oldest first, and takes the
+   * datagrams of those it drops out of the list (order kept). Returns the datagrams left.
+   */
+  private dropStanding(s: Socket, count: number): number {
+    const delay = s.delay!;
+    const batch = s.batch;
+    const messages = s.stats[STAT_RX_MESSAGES]!;
+    const now = performance.now();
+    let any = false;
+    for (let m = 0; m < messages; m++) {
+      const drop = delay.drop(s.rxAges[m]! / 1000, s.rxLengths[m]!, now);
+      s.rxDrop[m] = drop ? 1 : 0;
+      any ||= drop;
+    }
+    batch.delayDrops = 0;
+    if (!any) return count;
+    const { offsets, lengths, sources } = batch;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      if (s.rxDrop[sources[i]!] === 1) continue;
+      offsets[kept] = offsets[i]!;
+      lengths[kept] = lengths[i]!;
+      sources[kept] = sources[i]!;
+      kept++;
+    }
+    batch.delayDrops = count - kept;
+    this.counters.receiveDelayDrops += count - kept;
+    return kept;
+  }
+
+  private source4(s: Socket, slot: number): Endpoint {
+    const w = slot * ADDR_WORDS;
     // Address word × 2^16 + raw port bytes: an exact number key, no string built.
-    const key = s.rxWords[w] * 65536 + (s.rxWords[w + 4] & 0xffff);
+    const key = s.rxWords[w]! * 65536 + (s.rxWords[w + 4]! & 0xffff);
     let endpoint = this.sources4.get(key);
     if (endpoint === undefined) {
       const a = s.rxAddrs;
-      const o = i * ADDR_BYTES;
+      const o = slot * ADDR_BYTES;
       endpoint = this.newSource(`${a[o]}.${a[o + 1]}.${a[o + 2]}.${a[o + 3]}`, a, o);
       if (this.sources4.size >= MAX_CACHED_ENDPOINTS) this.sources4.clear();
       this.sources4.set(key, endpoint);
@@ -214,24 +341,24 @@ export class NativeUdpTransport implements Transport {
     return endpoint;
   }
 
-  private source6(s: Socket, i: number): Endpoint {
+  private source6(s: Socket, slot: number): Endpoint {
     const words = s.rxWords;
-    const w = i * ADDR_WORDS;
-    const w0 = words[w];
-    const w1 = words[w + 1];
-    const w2 = words[w + 2];
-    const w3 = words[w + 3];
+    const w = slot * ADDR_WORDS;
+    const w0 = words[w]!;
+    const w1 = words[w + 1]!;
+    const w2 = words[w + 2]!;
+    const w3 = words[w + 3]!;
     const hash =
       (Math.imul(w0, 0x9e3779b1) ^
         Math.imul(w1, 0x85ebca77) ^
         Math.imul(w2, 0xc2b2ae3d) ^
         Math.imul(w3, 0x27d4eb2f)) >>>
       0;
-    const key = hash * 65536 + (words[w + 4] & 0xffff);
+    const key = hash * 65536 + (words[w + 4]! & 0xffff);
     const hit = this.sources6.get(key);
     if (hit !== undefined && hit.w0 === w0 && hit.w1 === w1 && hit.w2 === w2 && hit.w3 === w3)
       return hit.endpoint;
-    const o = i * ADDR_BYTES;
+    const o = slot * ADDR_BYTES;
     const endpoint = this.newSource(formatIPv6(s.rxAddrs, o), s.rxAddrs, o);
     if (this.sources6.size >= MAX_CACHED_ENDPOINTS) this.sources6.clear();
     this.sources6.set(key, { w0, w1, w2, w3, endpoint }); // a hash collision just replaces the entry
@@ -240,7 +367,7 @@ export class NativeUdpTransport implements Transport {
 
   /** A frozen endpoint whose send record is known already, so replying to it parses nothing. */
   private newSource(host: string, addrs: Uint8Array, o: number): Endpoint {
-    const endpoint = Object.freeze({ host, port: (addrs[o + 16] << 8) | addrs[o + 17] });
+    const endpoint = Object.freeze({ host, port: (addrs[o + 16]! << 8) | addrs[o + 17]! });
     const bytes = addrs.slice(o, o + ADDR_BYTES);
     bytes[19] = 0;
     this.destsByEndpoint.set(endpoint, {
@@ -260,48 +387,69 @@ export class NativeUdpTransport implements Transport {
   send(data: Buffer, to: Endpoint): void {
     const dest = this.resolve(to);
     if (dest === undefined) return;
-    const s = dest.family === 4 ? this.sock4 : (this.sock6 as Socket);
+    const s = this.socketFor(dest);
     if (s.txCount > 0) this.flushSocket(s);
     this.sendNow(s, data, dest);
   }
 
   /**
    * Copies `data` into the next slot of the send ring for `to`'s family; the caller keeps `data` and may
-   * reuse it at once. The datagram leaves at the next flush(): explicit, when the ring is full, or at the
-   * latest on the next tick. A datagram bigger than a slot is sent at once instead (after the ring).
+   * reuse it at once. A datagram bigger than a slot is sent at once instead (after the ring).
    */
   sendQueued(data: Uint8Array, to: Endpoint): void {
-    const dest = this.resolve(to);
-    if (dest === undefined) return;
-    const s = dest.family === 4 ? this.sock4 : (this.sock6 as Socket);
     const len = data.length;
-    if (len > this.slotSize) {
-      if (s.txCount > 0) this.flushSocket(s);
-      this.sendNow(s, data, dest);
-      return;
-    }
-    if (s.txCount === this.sendSlots) this.flushSocket(s);
-    const i = s.txCount++;
-    s.tx.set(data, i * this.slotSize);
-    s.txLengths[i] = len;
-    const w = i * ADDR_WORDS;
+    if (len > this.slotSize) return this.send(Buffer.from(data), to);
+    const slots = this.reserve(to, 1);
+    if (slots === undefined) return;
+    slots.buffer.set(data, slots.first * slots.slotSize);
+    slots.lengths[slots.first] = len;
+    this.commit(1);
+  }
+
+  reserve(to: Endpoint, n: number): TxSlots | undefined {
+    const dest = this.resolve(to);
+    if (dest === undefined) return undefined;
+    const s = this.socketFor(dest);
+    const want = Math.max(1, Math.min(n, this.sendSlots));
+    if (this.sendSlots - s.txCount < want) this.flushSocket(s);
+    const slots = s.slots;
+    slots.first = s.txCount;
+    slots.count = Math.min(want, this.sendSlots - s.txCount);
+    this.pending = { s, dest };
+    return slots;
+  }
+
+  commit(used: number): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    const { s, dest } = p;
+    const n = Math.min(used, s.slots.count);
     const d = dest.words;
     const words = s.txWords;
-    words[w] = d[0];
-    words[w + 1] = d[1];
-    words[w + 2] = d[2];
-    words[w + 3] = d[3];
-    words[w + 4] = d[4];
-    if (!this.flushScheduled) {
+    for (let i = s.slots.first; i < s.slots.first + n; i++) {
+      const w = i * ADDR_WORDS;
+      words[w] = d[0]!;
+      words[w + 1] = d[1]!;
+      words[w + 2] = d[2]!;
+      words[w + 3] = d[3]!;
+      words[w + 4] = d[4]!;
+    }
+    s.txCount = s.slots.first + n;
+    if (n > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flushTick);
     }
   }
 
-  /** Hands every queued datagram to the kernel: one sendmmsg per socket (per 64 datagrams). Synchronous. */
+  /** Hands every queued datagram to the kernel: one sendmmsg per socket (per 64 messages). Synchronous. */
   flush(): void {
     if (this.sock4.txCount > 0) this.flushSocket(this.sock4);
     if (this.sock6 !== null && this.sock6.txCount > 0) this.flushSocket(this.sock6);
+  }
+
+  private socketFor(dest: Dest): Socket {
+    return dest.family === 4 ? this.sock4 : (this.sock6 as Socket);
   }
 
   private flushSocket(s: Socket): void {
@@ -317,13 +465,13 @@ export class NativeUdpTransport implements Transport {
       n,
       r,
     );
-    if (r[0] > 0) {
-      this.counters.sendDropped += r[0];
-      this.counters.lastSendDrop = this.errorName(r[3]);
+    if (r[0]! > 0) {
+      this.counters.sendDropped += r[0]!;
+      this.counters.lastSendDrop = errnoName(r[3]!);
     }
-    if (r[1] > 0) {
-      this.counters.sendErrors += r[1];
-      this.counters.lastSendError = this.errorName(r[2]);
+    if (r[1]! > 0) {
+      this.counters.sendErrors += r[1]!;
+      this.counters.lastSendError = errnoName(r[2]!);
     }
   }
 
@@ -333,10 +481,10 @@ export class NativeUdpTransport implements Transport {
       this.counters.datagramsSent++;
     } else if (rc === EAGAIN || rc === ENOBUFS) {
       this.counters.sendDropped++;
-      this.counters.lastSendDrop = this.errorName(rc);
+      this.counters.lastSendDrop = errnoName(rc);
     } else {
       this.counters.sendErrors++;
-      this.counters.lastSendError = this.errorName(rc);
+      this.counters.lastSendError = errnoName(rc);
     }
   }
 
@@ -370,19 +518,6 @@ export class NativeUdpTransport implements Transport {
     return dest;
   }
 
-  private errorName(negativeErrno: number): string {
-    let name = this.errorNames.get(negativeErrno);
-    if (name === undefined) {
-      try {
-        name = getSystemErrorName(negativeErrno);
-      } catch {
-        name = `ERRNO${-negativeErrno}`;
-      }
-      this.errorNames.set(negativeErrno, name);
-    }
-    return name;
-  }
-
   // ---- close ----------------------------------------------------------------------------------
 
   /** Sends what is queued, stops receiving and closes the sockets. Idempotent; resolves once fds are closed. */
@@ -408,7 +543,9 @@ function positiveInt(name: string, value: number, min: number): number {
 }
 
 interface Geometry {
+  standingDelay: StandingDelayOptions | false;
   bufferBytes: number;
+  sendBufferBytes: number;
   flags: number;
   batch: number;
   slotSize: number;
@@ -419,38 +556,61 @@ interface Geometry {
 function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g: Geometry): Socket {
   const { batch, slotSize, sendSlots } = g;
   const handle = Buffer.alloc(b.sizeof_udp_t);
-  const info = new Uint32Array(3);
+  const info = new Uint32Array(4);
   try {
-    b.udp_open(handle, family, host, port, g.bufferBytes, g.flags, info);
+    b.udp_open(handle, family, host, port, g.bufferBytes, g.sendBufferBytes, g.flags, info);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new OverlayError('ERR_TRANSPORT', `cannot bind UDP ${host} port ${port}: ${e.code ?? e.message}`, {
       cause: err,
     });
   }
-  g.log.debug(`udp${family} bound port ${info[0]}: SO_RCVBUF ${info[1]}, SO_SNDBUF ${info[2]} bytes`);
+  const offloads = info[3] === 1;
+  g.log.debug(
+    `udp${family} bound port ${info[0]}: SO_RCVBUF ${info[1]}, SO_SNDBUF ${info[2]} bytes, ` +
+      `GRO/GSO ${offloads ? 'on' : 'off'}`,
+  );
+  const rxSlotSize = offloads ? GRO_SLOT_BYTES : slotSize;
+  const rx = Buffer.alloc(batch * rxSlotSize);
+  // With GRO, at most 256 datagrams per callback (native reads no more per wakeup): the handler's work
+  // per callback stays bounded, and so does what waits behind it.
+  const dgCapacity = offloads ? Math.max(GRO_MAX_SEGMENTS, Math.min(batch * GRO_MAX_SEGMENTS, 256)) : batch;
+  const sources = new Uint32Array(dgCapacity);
   const rxAddrs = new Uint8Array(batch * ADDR_BYTES);
   const txAddrs = new Uint8Array(sendSlots * ADDR_BYTES);
+  const tx = Buffer.alloc(sendSlots * slotSize);
+  const txLengths = new Uint32Array(sendSlots);
+  const dgBatch = new SocketBatch(rx, new Uint32Array(dgCapacity), new Uint32Array(dgCapacity), sources);
   return {
     family,
     handle,
-    boundPort: info[0],
-    receiveBufferBytes: info[1],
+    boundPort: info[0]!,
+    receiveBufferBytes: info[1]!,
+    offloads,
     stats: new Uint32Array(STAT_COUNT),
-    rx: Buffer.alloc(batch * slotSize),
+    rx,
+    rxSlotSize,
     rxLengths: new Uint32Array(batch),
     rxAddrs,
     rxWords: new Uint32Array(rxAddrs.buffer),
-    tx: Buffer.alloc(sendSlots * slotSize),
-    txLengths: new Uint32Array(sendSlots),
+    rxAges: new Uint32Array(batch),
+    rxDrop: new Uint8Array(batch),
+    delay: g.standingDelay === false ? null : new StandingDelay(g.standingDelay),
+    batch: dgBatch,
+    tx,
+    txLengths,
     txAddrs,
     txWords: new Uint32Array(txAddrs.buffer),
+    slots: { buffer: tx, slotSize, lengths: txLengths, first: 0, count: 0 },
     txCount: 0,
+    truncatedSeen: 0,
+    overflowSeen: 0,
   };
 }
 
 function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
   const sockets = sock6 ? [sock4, sock6] : [sock4];
+  const sum = (stat: number): number => sockets.reduce((n, s) => n + s.stats[stat]!, 0);
   let lastErrno = 0;
   return {
     sendErrors: 0,
@@ -459,18 +619,23 @@ function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
     sendDropped: 0,
     lastSendDrop: '',
     datagramsReceived: 0,
-    receiveTruncated: 0,
+    receiveDelayDrops: 0,
+    get receiveTruncated(): number {
+      return sum(STAT_RX_TRUNCATED);
+    },
     get receiveErrors(): number {
-      return sockets.reduce((sum, s) => sum + s.stats[STAT_RX_ERRORS], 0);
+      return sum(STAT_RX_ERRORS);
     },
     get lastReceiveError(): string {
-      for (const s of sockets) if (s.stats[STAT_RX_LAST_ERRNO] !== 0) lastErrno = s.stats[STAT_RX_LAST_ERRNO];
-      if (lastErrno === 0) return '';
-      try {
-        return getSystemErrorName(-lastErrno);
-      } catch {
-        return `ERRNO${lastErrno}`;
-      }
+      for (const s of sockets)
+        if (s.stats[STAT_RX_LAST_ERRNO] !== 0) lastErrno = s.stats[STAT_RX_LAST_ERRNO]!;
+      return lastErrno === 0 ? '' : errnoName(-lastErrno);
+    },
+    get receiveQueueDrops(): number {
+      return sum(STAT_RX_QUEUE_DROPS);
+    },
+    get gsoSends(): number {
+      return sum(STAT_TX_GSO);
     },
   };
 }

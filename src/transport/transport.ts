@@ -1,5 +1,11 @@
 // The contract between the data plane and the underlay. forward/ depends only on this;
-// udp-transport.ts is the real one, memory-transport.ts joins nodes inside one process for tests.
+// native-udp-transport.ts is the real one (udp-transport.ts its dgram fallback), memory-transport.ts
+// joins nodes inside one process for tests.
+//
+// Batch-shaped both ways, like wireguard-go's conn.Bind: datagrams arrive as a batch (a transport with
+// GRO has already split the kernel's coalesced receives), and leave from send slots the data plane seals
+// straight into; flush() hands everything queued to the kernel (runs of equal-size datagrams to one
+// address as one GSO send).
 
 /** An underlay address: an IP literal (v4 or v6, no brackets) and a UDP port. */
 export interface Endpoint {
@@ -11,41 +17,73 @@ export function endpointKey(e: Endpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
+/**
+ * Datagrams received together. Datagram i is `buffer.subarray(offsets[i], offsets[i] + lengths[i])`,
+ * from `source(i)`.
+ *
+ * OWNERSHIP: the batch, its buffer and arrays are the transport's and are reused for the next batch:
+ * valid ONLY UNTIL THE HANDLER RETURNS. The handler may read and modify the datagrams in place (decrypt,
+ * rewrite a header, pass them to sendQueued() or to a TUN write, which are done with them when they
+ * return). Anything kept longer must be copied first: `Buffer.from(view)`.
+ */
+export interface RxBatch {
+  readonly buffer: Buffer;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly count: number;
+  /**
+   * Datagrams the transport dropped just before this batch because they waited too long in its receive
+   * queue (standing-delay.ts), and receives the kernel dropped since the last batch because that queue
+   * was full. Not part of the batch: the data plane counts them. Absent: none (memory, dgram).
+   */
+  readonly delayDrops?: number;
+  readonly overflowDrops?: number;
+  /**
+   * Where datagram i came from. Normalised (IPv4-mapped IPv6 addresses are reported as IPv4), immutable
+   * and may be kept; the same object is handed out again for the same source.
+   */
+  source(i: number): Endpoint;
+}
+
+/**
+ * Send slots reserved for one destination: seal datagram k into
+ * `buffer.subarray((first + k) * slotSize, ...)`, put its length in `lengths[first + k]`, then commit.
+ * Valid until the next call on the transport.
+ */
+export interface TxSlots {
+  readonly buffer: Buffer;
+  readonly slotSize: number;
+  readonly lengths: Uint32Array;
+  readonly first: number;
+  /** Slots reserved (at least 1, at most what was asked). */
+  readonly count: number;
+}
+
 export interface Transport {
   /** Local UDP port actually bound. */
   readonly port: number;
   /**
-   * Sends one datagram. The transport takes ownership of `data` (the caller must not reuse it).
+   * Sends one datagram now. The transport takes ownership of `data` (the caller must not reuse it).
    * Failures are counted by the transport, never thrown: the underlay is allowed to lose packets.
    */
   send(data: Buffer, to: Endpoint): void;
   /**
    * Queues a copy of `data` for `to` (the caller may reuse its buffer at once); it leaves at the next
-   * flush(), or sooner if the transport's queue fills. The data plane's per-packet send.
+   * flush(), or sooner if the transport's queue fills.
    */
   sendQueued(data: Uint8Array, to: Endpoint): void;
+  /**
+   * Reserves up to `n` send slots for `to`, flushing first if fewer are free; undefined (counted) if
+   * `to` cannot be sent to (not an IP literal, no socket of its family, closed). Each slot holds
+   * `slotSize` bytes.
+   */
+  reserve(to: Endpoint, n: number): TxSlots | undefined;
+  /** The first `used` reserved slots hold datagrams for the reservation's destination: queue them. */
+  commit(used: number): void;
   /** Sends everything queued (one sendmmsg per family for the native transport). */
   flush(): void;
-  /**
-   * True if `onMessage` hands out BORROWED buffers (native-udp-transport.ts); absent or false if each
-   * datagram is a Buffer of its own (udp-transport.ts, memory-transport.ts).
-   */
-  readonly borrowsReceiveBuffers?: boolean;
-  /**
-   * Receives datagrams. `from` is normalised: IPv4-mapped IPv6 addresses are reported as IPv4. Endpoint
-   * objects are immutable and may be kept (a transport may hand the same object out again).
-   *
-   * OWNERSHIP OF `data` DEPENDS ON `borrowsReceiveBuffers`:
-   * - not borrowed: `data` belongs to the handler, which may keep it or decrypt it in place;
-   * - BORROWED: `data` is a view into a receive slot that the transport reuses for a later datagram.
-   *   The handler may read it and modify it in place (decrypt, rewrite a header, pass it to that
-   *   transport's send() or sendQueued() or to a TUN write: all are done with it when they return), but
-   *   the view is valid ONLY UNTIL THE HANDLER RETURNS. Anything kept beyond that (queued, stored,
-   *   handed to a timer, a promise or another component that may hold on to it) must be copied first:
-   *   `Buffer.from(view)`. Subarrays of the view are views too. A kept view is silently overwritten by
-   *   a later datagram, not detected.
-   */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void;
+  /** Receives datagrams, a batch per call. */
+  onBatch(handler: (batch: RxBatch) => void): void;
   /**
    * A datagram too long for the transport's receive slots arrived and was discarded unread; the data
    * plane counts it with the oversized ones it sees itself. Transports that hand out every datagram
@@ -53,4 +91,12 @@ export interface Transport {
    */
   onOversized?(handler: () => void): void;
   close(): Promise<void>;
+}
+
+/** Calls `fn` with a view of each datagram of `batch` (valid only during the call) and its source. */
+export function forEachDatagram(batch: RxBatch, fn: (data: Buffer, from: Endpoint) => void): void {
+  const { buffer, offsets, lengths, count } = batch;
+  for (let i = 0; i < count; i++) {
+    fn(buffer.subarray(offsets[i], offsets[i]! + lengths[i]!), batch.source(i));
+  }
 }

@@ -4,7 +4,8 @@
 import dgram from 'node:dgram';
 import { OverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Endpoint, Transport } from './transport.js';
+import { OneByOneTransport, SingleBatch } from './queued-sends.js';
+import type { Endpoint, RxBatch } from './transport.js';
 
 export interface UdpTransportOptions {
   port: number;
@@ -22,12 +23,13 @@ export interface UdpCounters {
   lastSendError: string;
 }
 
-export class UdpTransport implements Transport {
+export class UdpTransport extends OneByOneTransport {
   readonly port: number;
   readonly counters: UdpCounters = { sendErrors: 0, lastSendError: '' };
   private readonly sock4: dgram.Socket;
   private readonly sock6: dgram.Socket | null;
-  private handler: (data: Buffer, from: Endpoint) => void = () => {};
+  private handler: (batch: RxBatch) => void = () => {};
+  private readonly batch = new SingleBatch();
   // One shared callback: a closure per send would cost an allocation per packet.
   private readonly onSent = (err: Error | null): void => {
     if (err) {
@@ -37,11 +39,12 @@ export class UdpTransport implements Transport {
   };
 
   private constructor(port: number, sock4: dgram.Socket, sock6: dgram.Socket | null) {
+    super();
     this.port = port;
     this.sock4 = sock4;
     this.sock6 = sock6;
     const deliver = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
-      this.handler(msg, { host: rinfo.address, port: rinfo.port });
+      this.handler(this.batch.set(msg, { host: rinfo.address, port: rinfo.port }));
     };
     sock4.on('message', deliver);
     sock6?.on('message', deliver);
@@ -63,7 +66,7 @@ export class UdpTransport implements Transport {
     return new UdpTransport(port, sock4, sock6);
   }
 
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onBatch(handler: (batch: RxBatch) => void): void {
     this.handler = handler;
   }
 
@@ -76,13 +79,6 @@ export class UdpTransport implements Transport {
     }
     sock.send(data, to.port, to.host, this.onSent);
   }
-
-  /** dgram keeps the buffer until the send completes, so queuing means copying and sending now. */
-  sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.send(Buffer.from(data), to);
-  }
-
-  flush(): void {}
 
   async close(): Promise<void> {
     await Promise.all([closeSocket(this.sock4), this.sock6 ? closeSocket(this.sock6) : undefined]);

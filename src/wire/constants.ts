@@ -5,6 +5,7 @@ export const PacketType = {
   HandshakeInit: 1,
   HandshakeResponse: 2,
   Data: 3,
+  CookieReply: 4, // a responder under load asks the initiator to retry with mac2 (session/cookie-reply.ts)
 } as const;
 export type PacketType = (typeof PacketType)[keyof typeof PacketType];
 
@@ -49,12 +50,4 @@ export const DATA_FIELDS_BYTES = 12;
 export const AEAD_TAG_BYTES = 16;
 export const INNER_KIND_BYTES = 1;
 
-/** Largest UDP payload we will produce or accept. Anything bigger is dropped as oversized. */
-export const MAX_PACKET_BYTES = 1500;
-
-/** Bytes overlayd adds to an IP packet sent with `relays` intermediate hops. */
-export function dataOverhead(relays: number): number {
-  return (
-    ROUTE_PREFIX_BYTES + 4 * relays + ADDRESS_BYTES + DATA_FIELDS_BYTES + INNER_KIND_BYTES + AEAD_TAG_BYTES
-  );
-}
+// Sizes derived from these (overhead per hop, largest datagram, MTU bounds) are in sizes.ts.

@@ -42,7 +42,8 @@ export function parseRoutedHeader(buf: Uint8Array, len: number): RoutedHeader | 
   if (
     type !== PacketType.HandshakeInit &&
     type !== PacketType.HandshakeResponse &&
-    type !== PacketType.Data
+    type !== PacketType.Data &&
+    type !== PacketType.CookieReply
   ) {
     return 'unknown-type';
   }

@@ -4,8 +4,9 @@
 // crafts with the project's own codecs and its own session keys.
 import { systemClock } from '../../src/clock.js';
 import type { NodeId } from '../../src/identity/node-id.js';
-import type { MemoryNetwork, MemoryTransport } from '../../src/transport/memory-transport.js';
-import { endpointKey, type Endpoint, type Transport } from '../../src/transport/transport.js';
+import { listBatch, type MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
+import { OneByOneTransport } from '../../src/transport/queued-sends.js';
+import { endpointKey, forEachDatagram, type Endpoint, type RxBatch } from '../../src/transport/transport.js';
 import { ADDRESS_BYTES, INITIAL_TTL, InnerKind, PacketType } from '../../src/wire/constants.js';
 import {
   parseRoutedHeader,
@@ -21,16 +22,19 @@ export const PORT = 7946;
 type Verdict = 'pass' | 'consumed';
 
 /** A node's underlay socket with hooks on both directions and a raw send (own or spoofed source). */
-export class HostileSocket implements Transport {
+export class HostileSocket extends OneByOneTransport {
   /** Sees every datagram arriving for the node; 'consumed' keeps it from the node. */
   inbound: ((data: Buffer, from: Endpoint) => Verdict) | undefined;
   /** Sees every datagram the node sends; 'consumed' keeps it off the wire. */
   outbound: ((data: Buffer, to: Endpoint) => Verdict) | undefined;
 
+  // What the node queues leaves one datagram at a time (OneByOneTransport), through the outbound hook.
   constructor(
     readonly inner: MemoryTransport,
     private readonly net: MemoryNetwork,
-  ) {}
+  ) {
+    super();
+  }
 
   get port(): number {
     return this.inner.port;
@@ -44,15 +48,14 @@ export class HostileSocket implements Transport {
     if (this.outbound?.(data, to) !== 'consumed') this.inner.send(data, to);
   }
 
-  sendQueued(data: Uint8Array, to: Endpoint): void {
-    this.send(Buffer.from(data), to);
-  }
-
-  flush(): void {}
-
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
-    this.inner.onMessage((data, from) => {
-      if (this.inbound?.(data, from) !== 'consumed') handler(data, from);
+  /** The node gets each batch minus what the inbound hook consumed. */
+  onBatch(handler: (batch: RxBatch) => void): void {
+    this.inner.onBatch((batch) => {
+      const kept: Array<{ data: Buffer; from: Endpoint }> = [];
+      forEachDatagram(batch, (data, from) => {
+        if (this.inbound?.(data, from) !== 'consumed') kept.push({ data: Buffer.from(data), from });
+      });
+      if (kept.length > 0) handler(listBatch(kept));
     });
   }
 

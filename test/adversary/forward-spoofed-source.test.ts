@@ -19,7 +19,7 @@ describe('attack 9: spoofed direct packets from a member', () => {
   before(async () => {
     a = await adversaryCluster(['a', 'b', 'c']);
     victim = a.c.net.attach(victimEp.host, victimEp.port);
-    victim.onMessage(() => victimGot++);
+    victim.onBatch((batch) => (victimGot += batch.count));
     await a.c.deliver('b', 'a', Buffer.from('warm ba'));
     await a.c.deliver('c', 'a', Buffer.from('warm ca'));
   });

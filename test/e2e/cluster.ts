@@ -1,16 +1,19 @@
 // N real OverlayNodes in one process, joined by a MemoryNetwork and backed by MemoryTuns: the whole
-// daemon (sessions, probes, routing, data plane) minus the kernel. Real timers, shortened handshake
-// retries so tests run in seconds.
+// daemon (sessions, probes, routing, data plane) minus the kernel. Real timers and shortened handshake
+// retries so tests run in seconds, or (`virtual`) one event queue as every node's clock and timers and
+// the network's delay line, so a test steps the whole cluster through virtual time with run(ms).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/parse.js';
 import type { OverlayConfig } from '../../src/config/types.js';
 import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
-import { OverlayNode } from '../../src/node.js';
+import { OverlayNode, type NodeInputs } from '../../src/node.js';
+import type { SessionParamsInput } from '../../src/session/params.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
 import type { Transport } from '../../src/transport/transport.js';
+import { EventQueue } from '../sim/event-queue.js';
 import { ipv4Udp, udpPayload } from './ip-builder.js';
 
 export interface ClusterMember {
@@ -24,36 +27,59 @@ export interface ClusterMember {
 
 const PORT = 7946;
 
+export interface ClusterOptions {
+  log?: boolean;
+  /** Key pairs by member index; default fresh random ones. */
+  keys?: KeyPair[];
+  /** Virtual time: every node runs on one event queue, and each datagram takes `latencyMs`. */
+  virtual?: { latencyMs: number };
+  /** Extra lines for the network block of peers.yaml (e.g. `neighbours: 2`). */
+  network?: string[];
+  /** Further inputs for member i's node (random source, wall clock, parameters). */
+  inputs?: (i: number) => Partial<NodeInputs>;
+  /** Every log line of every node, prefixed with its name (instead of silence or stderr). */
+  logLines?: string[];
+  /** Puts something between a node and its underlay socket (test/adversary: a hostile member). */
+  wrap?: (name: string, t: MemoryTransport, net: MemoryNetwork) => Transport;
+  /**
+   * Serve each node's control socket at <controlDir>/<name>.sock (as `overlayd up --control`), and
+   * write peers.yaml there (what `overlayd reload` rereads).
+   */
+  controlDir?: string;
+  /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
+  absent?: string[];
+  /** Session timing for every node (default: only shortened handshake retries). */
+  sessionParams?: SessionParamsInput;
+  /** peers.yaml `subnets` per member name (YAML flow items, e.g. '{ prefix: 10.1.0.0/16, masquerade: true }'). */
+  subnets?: Record<string, string[]>;
+}
+
 export class Cluster {
-  readonly net = new MemoryNetwork();
+  readonly net: MemoryNetwork;
   readonly members = new Map<string, ClusterMember>();
+  /** The virtual clock and timers, when created with `virtual`. */
+  readonly queue: EventQueue | undefined;
   config!: OverlayConfig;
 
-  static async create(
-    names: string[],
-    opts: {
-      log?: boolean;
-      /** Every log line of every node, prefixed with its name (instead of silence or stderr). */
-      logLines?: string[];
-      /** Puts something between a node and its underlay socket (test/adversary: a hostile member). */
-      wrap?: (name: string, t: MemoryTransport, net: MemoryNetwork) => Transport;
-      /**
-       * Serve each node's control socket at <controlDir>/<name>.sock (as `overlayd up --control`), and
-       * write peers.yaml there (what `overlayd reload` rereads).
-       */
-      controlDir?: string;
-      /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
-      absent?: string[];
-      /** peers.yaml `subnets` per member name (YAML flow items, e.g. '{ prefix: 10.1.0.0/16, masquerade: true }'). */
-      subnets?: Record<string, string[]>;
-    } = {},
-  ): Promise<Cluster> {
-    const c = new Cluster();
-    const keys = names.map(() => keyPairFromSeed(generateSeed()));
+  private constructor(opts: ClusterOptions) {
+    const latency = opts.virtual?.latencyMs;
+    const queue = latency === undefined ? undefined : new EventQueue();
+    this.queue = queue;
+    this.net = new MemoryNetwork(
+      queue && {
+        schedule: (deliver, extraDelayMs) => queue.after((latency ?? 0) + extraDelayMs, deliver),
+      },
+    );
+  }
+
+  static async create(names: string[], opts: ClusterOptions = {}): Promise<Cluster> {
+    const c = new Cluster(opts);
+    const keys = opts.keys ?? names.map(() => keyPairFromSeed(generateSeed()));
     const yaml = [
       'network:',
       '  prefix: 10.77.0.0/24',
       `  port: ${PORT}`,
+      ...(opts.network ?? []).map((line) => `  ${line}`),
       'peers:',
       ...names.flatMap((name, i) => [
         `  - name: ${name}`,
@@ -86,8 +112,10 @@ export class Cluster {
           const t = c.net.attach(host, port);
           return opts.wrap ? opts.wrap(name, t, c.net) : t;
         },
-        sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
+        sessionParams: { retryDelaysMs: [100, 200, 400, 800], ...opts.sessionParams },
         controlSocket: opts.controlDir ? `${opts.controlDir}/${name}.sock` : null,
+        ...(c.queue ? { clock: c.queue.clock, timers: c.queue } : {}),
+        ...opts.inputs?.(i),
       });
       c.members.set(name, { name, host, address: `10.77.0.${i + 1}`, keyPair: keys[i], node, tun });
     }
@@ -110,15 +138,42 @@ export class Cluster {
     return this.get(to).tun.written.some((p) => udpPayload(p).equals(Buffer.from(payload)));
   }
 
-  /** Sends `payload` every 50 ms until it arrives or `timeoutMs` passes; resolves to arrival time. */
+  /**
+   * Sends `payload` every 50 ms until it arrives or `timeoutMs` passes; resolves to the time it took
+   * (virtual ms on a virtual cluster).
+   */
   async deliver(from: string, to: string, payload: Uint8Array, timeoutMs = 5000): Promise<number> {
-    const start = Date.now();
-    while (Date.now() - start < timeoutMs) {
+    const now = (): number => this.queue?.now ?? Date.now();
+    const start = now();
+    while (now() - start < timeoutMs) {
       this.send(from, to, payload);
-      await sleep(50);
-      if (this.received(to, payload)) return Date.now() - start;
+      await this.wait(50);
+      if (this.received(to, payload)) return now() - start;
     }
     throw new Error(`${from} → ${to}: not delivered within ${timeoutMs} ms`);
+  }
+
+  /** Lets `ms` pass: virtual time on a virtual cluster, real time otherwise. */
+  async wait(ms: number): Promise<void> {
+    if (this.queue) await this.run(ms);
+    else await sleep(ms);
+  }
+
+  /**
+   * Runs a virtual cluster for `ms` of virtual time, event by event. Between instants it yields to
+   * the event loop, so what the memory TUNs deliver on setImmediate arrives at the current instant.
+   */
+  async run(ms: number): Promise<void> {
+    const q = this.queue;
+    if (!q) throw new Error('run() needs a cluster created with `virtual`');
+    const until = q.now + ms;
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      const next = q.nextAt();
+      if (next > until) break;
+      q.runUntil(next);
+    }
+    q.runUntil(until);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,22 @@ export function ipv4Udp(src: string, dst: string, payload: Uint8Array, sport = 4
   return p;
 }
 
+/** An IPv6/UDP packet (no checksum: the overlay does not check it, the TUN's kernel would). */
+export function ipv6Udp(src: Buffer, dst: Buffer, payload: Uint8Array, sport = 40000, dport = 9): Buffer {
+  const p = Buffer.alloc(40 + 8 + payload.length);
+  p[0] = 0x60;
+  p.writeUInt16BE(8 + payload.length, 4);
+  p[6] = 17; // udp
+  p[7] = 64; // hop limit
+  src.copy(p, 8);
+  dst.copy(p, 24);
+  p.writeUInt16BE(sport, 40);
+  p.writeUInt16BE(dport, 42);
+  p.writeUInt16BE(8 + payload.length, 44);
+  p.set(payload, 48);
+  return p;
+}
+
 /** The UDP payload of a packet built by ipv4Udp. */
 export function udpPayload(packet: Buffer): Buffer {
   return packet.subarray(28);

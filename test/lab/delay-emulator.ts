@@ -41,6 +41,8 @@ class DelayEmulator {
   private timerAt = Infinity;
   private readonly counts = { received: 0, passed: 0, unclassified: 0, writeFailed: 0, maxTimerLateMs: 0 };
   private readonly deliver = (packet: Buffer): void => this.write(packet, 0, packet.length);
+  /** A one-packet write batch, reused. */
+  private readonly one = { offsets: new Uint32Array(1), lengths: new Uint32Array(1) };
 
   constructor(
     private readonly tun: TunDevice,
@@ -116,7 +118,10 @@ class DelayEmulator {
   }
 
   private write(buf: Uint8Array, offset: number, length: number): void {
-    if (!this.tun.write(buf, offset, length)) this.counts.writeFailed++;
+    this.one.offsets[0] = offset;
+    this.one.lengths[0] = length;
+    const w = this.tun.writeBatch(buf, this.one.offsets, this.one.lengths, 1);
+    if (w.written === 0) this.counts.writeFailed++;
   }
 
   private stats(): EmulatorStats {
@@ -141,7 +146,11 @@ function main(): void {
   const maxQueue = Number(argValue('--max-queue', '10000'));
   let emulator: DelayEmulator;
   try {
-    emulator = new DelayEmulator(openTun({ name, mtu, addresses: [], headroom: 0, batch: 64 }), maxQueue);
+    // No offloads: every packet is held for its own link's delay, one write each.
+    emulator = new DelayEmulator(
+      openTun({ name, mtu, addresses: [], headroom: 0, batch: 64, offloads: false }),
+      maxQueue,
+    );
     emulator.start();
   } catch (err) {
     reply({ ready: false, error: err instanceof Error ? err.message : String(err) });

@@ -1,6 +1,7 @@
 // What a test can do to the underlay between sites, all of it inside the wan namespace and all of it
 // reversible: black-hole cuts and random loss (nft-rules.ts), delay and jitter (the delay emulator, reached
-// through latency-routes.ts), partitions and isolation (sets of cuts), and rate limits (tc tbf).
+// through latency-routes.ts), partitions (set-based rules) and isolation (sets of cuts), and rate limits
+// (tc tbf).
 // Each undo removes exactly what its do added, so impairments made by hand and by partition() don't mix up.
 import { inNs, runChecked } from './netns.js';
 import type { LabSite } from './lab-plan.js';
@@ -21,7 +22,7 @@ export class Impairments {
   private readonly cuts = new Map<string, number[]>();
   private readonly losses = new Map<string, number[]>();
   private readonly delayed = new Set<string>();
-  private partitionCuts: Array<[LabSite, LabSite]> | null = null;
+  private partitioned: { groups: LabSite[][]; rules: { handles: number[]; sets: string[] } } | null = null;
   private readonly isolations = new Map<string, Array<[LabSite, LabSite]>>();
 
   constructor(
@@ -47,7 +48,7 @@ export class Impairments {
   }
 
   isCut(a: LabSite, b: LabSite): boolean {
-    return this.cuts.has(pairKey(a, b));
+    return this.cuts.has(pairKey(a, b)) || this.splitByPartition(a, b);
   }
 
   /** Random loss of `percent` % per direction; 0 removes it. A round trip is lost with 1-(1-p)². */
@@ -85,28 +86,24 @@ export class Impairments {
     await lat.emulator.clear(a.index, b.index);
   }
 
-  /** Cuts every pair of sites in different groups; sites in no group keep all their paths. */
+  /**
+   * Cuts every pair of sites in different groups, all at once (one nft transaction of set-based rules,
+   * see NftImpairments.partition); sites in no group keep all their paths.
+   */
   async partition(groups: LabSite[][]): Promise<void> {
-    if (this.partitionCuts) throw new Error('already partitioned: heal() first');
+    if (this.partitioned) throw new Error('already partitioned: heal() first');
     const seen = new Set<string>();
     for (const s of groups.flat()) {
       if (seen.has(s.name)) throw new Error(`site ${s.name} is in two groups`);
       seen.add(s.name);
     }
-    const made: Array<[LabSite, LabSite]> = [];
-    this.partitionCuts = made;
-    for (let i = 0; i < groups.length; i++) {
-      for (let j = i + 1; j < groups.length; j++) {
-        for (const x of groups[i]!) for (const y of groups[j]!) await this.cutRecorded(x, y, made);
-      }
-    }
+    this.partitioned = { groups, rules: await this.nft.partition(groups) };
   }
 
-  /** Restores exactly the cuts partition() made (a pair cut by hand before it stays cut). */
+  /** Removes exactly what partition() added (a pair cut by hand stays cut). */
   async heal(): Promise<void> {
-    const made = this.partitionCuts ?? [];
-    for (const [x, y] of made) await this.restore(x, y);
-    this.partitionCuts = null;
+    if (this.partitioned) await this.nft.removePartition(this.partitioned.rules);
+    this.partitioned = null;
   }
 
   /** Cuts a site off from every other site (its uplink stays up; packets vanish in the wan). */
@@ -148,6 +145,13 @@ export class Impairments {
     if (this.isCut(x, y)) return;
     await this.cut(x, y);
     made.push([x, y]);
+  }
+
+  private splitByPartition(a: LabSite, b: LabSite): boolean {
+    const groups = this.partitioned?.groups;
+    const ga = groups?.findIndex((g) => g.some((s) => s.name === a.name)) ?? -1;
+    const gb = groups?.findIndex((g) => g.some((s) => s.name === b.name)) ?? -1;
+    return ga >= 0 && gb >= 0 && ga !== gb;
   }
 
   private requireLatency(): { routes: LatencyRoutes; emulator: EmulatorClient } {

@@ -53,6 +53,8 @@ export interface LabOptions {
   keepLogs?: boolean;
   /** Remove leftovers of crashed earlier labs first (see sweepStaleLabs). Default true. */
   sweep?: boolean;
+  /** Count what each ordered pair of sites sends (pairTraffic). N·(N-1) nft rules: off for big labs. Default true. */
+  pairCounters?: boolean;
 }
 
 export class Lab {
@@ -77,6 +79,7 @@ export class Lab {
     readonly ipv6: boolean,
     private readonly keepLogs: boolean,
     siteNames: string[],
+    private readonly pairCounters: boolean,
   ) {
     this.wanNs = wanNs(runId);
     this.runDir = runDirOf(runId);
@@ -93,7 +96,14 @@ export class Lab {
     if (opts.sweep !== false) await sweepStaleLabs();
     const runId = claimRunId(await listNamespaces());
     const keep = opts.keepLogs ?? process.env['OVERLAYD_LAB_KEEP'] === '1';
-    const lab = new Lab(runId, opts.latency ?? false, opts.ipv6 ?? true, keep, [...opts.sites]);
+    const lab = new Lab(
+      runId,
+      opts.latency ?? false,
+      opts.ipv6 ?? true,
+      keep,
+      [...opts.sites],
+      opts.pairCounters ?? true,
+    );
     try {
       await lab.build();
     } catch (err) {
@@ -105,7 +115,7 @@ export class Lab {
 
   private async build(): Promise<void> {
     await buildTopology(this.wanNs, this.sites(), (ns) => this.createdNs.push(ns));
-    await this.nft.init(this.sites());
+    await this.nft.init(this.sites(), this.pairCounters);
     let latency: ConstructorParameters<typeof Impairments>[3] = null;
     if (this.latency) {
       this.emulator = await EmulatorClient.start((argv, o) => this.spawnWan(argv, o), EMULATOR_TUN);
@@ -301,6 +311,7 @@ export class Lab {
    * crossed a→b and b→c but not a→c. Diff two snapshots to measure an interval.
    */
   pairTraffic(): Promise<PairTraffic[]> {
+    if (!this.pairCounters) throw new Error(`lab ${this.runId} was created with pairCounters: false`);
     return this.nft.pairCounters();
   }
 

@@ -34,9 +34,11 @@ export class NftImpairments {
    * family), ahead of every impairment rule: they count what x sent toward y, whether or not the wan then
    * drops it, so a test can tell which underlay paths an overlay actually used (see pairCounters).
    */
-  async init(sites: readonly LabSite[]): Promise<void> {
+  async init(sites: readonly LabSite[], pairCounters = true): Promise<void> {
     const counting: string[] = [];
-    for (const x of sites) {
+    // N·(N-1) rules that every forwarded packet walks through: at 100 sites, ~10 000 rule evaluations
+    // per packet in the wan's softirq. Labs that big turn them off (LabOptions.pairCounters).
+    for (const x of pairCounters ? sites : []) {
       for (const y of sites) {
         if (x === y) continue;
         for (const m of directionMatches(x, y))
@@ -101,6 +103,46 @@ export class NftImpairments {
       ),
     ];
     return this.addRules(rules);
+  }
+
+  /**
+   * Drops everything between sites in different groups: one set of site prefixes per group and one
+   * rule per ordered pair of groups and family, however many sites (a partition of 100 sites is a
+   * handful of rules added at once, not thousands of pair cuts added one by one). Returns what
+   * removePartition needs.
+   */
+  async partition(groups: readonly (readonly LabSite[])[]): Promise<{ handles: number[]; sets: string[] }> {
+    const sets: string[] = [];
+    const decl: string[] = [];
+    const family = (g: readonly LabSite[], f: 4 | 6): string[] =>
+      g.flatMap((s) => (f === 4 ? [s.prefix4] : s.prefix6 ? [s.prefix6] : []));
+    const v6 = groups.every((g) => family(g, 6).length === g.length);
+    groups.forEach((g, i) => {
+      for (const f of v6 ? ([4, 6] as const) : ([4] as const)) {
+        const name = `part${f}_${i}`;
+        sets.push(name);
+        decl.push(
+          `add set inet ${TABLE} ${name} { type ipv${f}_addr; flags interval; elements = { ${family(g, f).join(', ')} } }`,
+        );
+      }
+    });
+    await this.nft(decl.join('\n'));
+    const rules: string[] = [];
+    for (let i = 0; i < groups.length; i++)
+      for (let j = 0; j < groups.length; j++) {
+        if (i === j) continue;
+        rules.push(`ip saddr @part4_${i} ip daddr @part4_${j} counter drop comment "partition ${i}>${j}"`);
+        if (v6)
+          rules.push(
+            `ip6 saddr @part6_${i} ip6 daddr @part6_${j} counter drop comment "partition ${i}>${j}"`,
+          );
+      }
+    return { handles: await this.addRules(rules), sets };
+  }
+
+  async removePartition(p: { handles: number[]; sets: string[] }): Promise<void> {
+    await this.removeRules(p.handles);
+    if (p.sets.length > 0) await this.nft(p.sets.map((n) => `delete set inet ${TABLE} ${n}`).join('\n'));
   }
 
   /** Adds rules (nft rule syntax, without the "add rule <table> <chain>" prefix) atomically. */

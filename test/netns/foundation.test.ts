@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { labSkipReason } from '../lab/lab-prereqs.js';
 import { closeLab, OVERLAYD_BIN, OverlayLab } from '../lab/overlay-lab.js';
+import { tcpTransfer } from '../lab/tcp-transfer.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const skip = labSkipReason();
@@ -37,43 +38,7 @@ describe('overlayd on three sites (netns, real TUN and UDP)', { skip }, () => {
   });
 
   it('carries a 50 MB TCP transfer whose sha256 matches', async () => {
-    const sink = ol.lab.spawn(
-      'c',
-      [
-        process.execPath,
-        FIXTURES + 'tcp-transfer.js',
-        'sink',
-        '--listen',
-        ol.addressOf('c'),
-        '--port',
-        '5201',
-      ],
-      {
-        name: 'sink-50mb',
-      },
-    );
-    await ol.lab.waitForListen('c', 5201, 'tcp');
-    const source = await ol.lab.execOk(
-      'a',
-      [
-        process.execPath,
-        FIXTURES + 'tcp-transfer.js',
-        'source',
-        '--to',
-        ol.addressOf('c'),
-        '--port',
-        '5201',
-        '--bytes',
-        String(50 * 1024 * 1024),
-      ],
-      { timeoutMs: 120_000 },
-    );
-    await sink.exited;
-    const sent = JSON.parse(source.trim().split('\n').pop()!) as { bytes: number; sha256: string };
-    const got = JSON.parse(readFileSync(sink.stdoutPath, 'utf8').trim().split('\n').pop()!) as {
-      bytes: number;
-      sha256: string;
-    };
+    const { sent, got } = await tcpTransfer(ol, 'a', 'c', { bytes: 50 * 1024 * 1024 });
     assert.equal(got.bytes, 50 * 1024 * 1024);
     assert.equal(got.sha256, sent.sha256);
   });

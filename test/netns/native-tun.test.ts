@@ -150,13 +150,34 @@ describe('native TUN binding in a network namespace', { skip }, () => {
     assert.equal(await linkShow('tt2'), undefined, 'the kernel removed tt2 with the process');
   });
 
-  test('deleting the interface under the reader reports an errno error to onError', async () => {
-    const f = echoFixture('tt3', '--v4', '10.96.0.1/24', '--report-errors');
+  test('offloads: the kernel grants TSO (and USO where it has it); --no-offloads gets plain packets', async () => {
+    assert.deepEqual(ready.offloads, { tso: true, uso: true }, 'Linux 6.2+ grants both');
+    const f = echoFixture('tt4', '--v4', '10.95.0.1/24', '--no-offloads');
+    const plain = await f.next('ready', 10_000);
+    assert.deepEqual(plain.offloads, { tso: false, uso: false });
+    await inNs('ping', '-c', '2', '-i', '0.2', '-W', '2', '10.95.0.2');
+    f.send('close');
+    await f.next('closed');
+    f.endInput();
+    await f.exited(5000);
+  });
+
+  test('deleting the interface under the reader: it is created again, same name and addresses', async () => {
+    const f = echoFixture('tt3', '--v4', '10.96.0.1/24');
     await f.next('ready', 10_000);
+    await inNs('ping', '-c', '1', '-W', '2', '10.96.0.2');
     await run('ip', ['-n', ns, 'link', 'del', 'tt3']);
-    const err = await f.next('read-error');
-    assert.equal(err.code, 'EBADF');
-    assert.match(String(err.message), /'tt3'/);
+    const gone = await f.next('log', 5000);
+    assert.match(String(gone.line), /TUN tt3 refuses packets .*deleted|TUN tt3 refuses packets/);
+    const back = await f.next('log', 5000);
+    assert.match(String(back.line), /TUN tt3 is up again/);
+    assert.match((await linkShow('tt3')) ?? '', /\bUP\b/);
+    await inNs('ping', '-c', '2', '-i', '0.2', '-W', '2', '10.96.0.2');
+    f.send('stats');
+    const stats = await f.next('stats');
+    assert.equal((stats.tun as { recreated: number }).recreated, 1);
+    f.send('close');
+    await f.next('closed');
     f.endInput();
     assert.deepEqual(await f.exited(5000), { code: 0, signal: null });
   });

@@ -81,7 +81,7 @@ describe('native UDP transport over a shaped veth link', { skip }, () => {
       const { NativeUdpTransport } = await import(${JSON.stringify(TRANSPORT)});
       const { silentLogger: log } = await import(${JSON.stringify(LOG)});
       // 64 KiB asked, 128 KiB granted: room for ~50 datagrams of 1400 bytes.
-      const t = await NativeUdpTransport.open({ port: 0, host6: null, bufferBytes: 65536, log });
+      const t = await NativeUdpTransport.open({ port: 0, host6: null, sendBufferBytes: 65536, log });
       const to = { host: '10.97.0.2', port: 9 };
       const payload = Buffer.alloc(1400);
       let threw = null;
@@ -117,7 +117,7 @@ describe('native UDP transport over a shaped veth link', { skip }, () => {
         const t = await NativeUdpTransport.open({ port: 7946, log });
         const sources = new Set();
         let count = 0;
-        t.onMessage((data, from) => { count++; sources.add(from.host + ' ' + from.port); });
+        t.onBatch((b) => { for (let i = 0; i < b.count; i++) { count++; const from = b.source(i); sources.add(from.host + ' ' + from.port); } });
         await new Promise((r) => setTimeout(r, 1500));
         console.log(JSON.stringify({ count, sources: [...sources] }));
         await t.close();

@@ -31,13 +31,18 @@ export class Checker {
   /** Bad pairs among the watched ones (flows), and when they last all became good. */
   watchedBad = 0;
   watchedGoodSince = 0;
+  /** Routes selected (at a change) that visit a node twice: source routes make these impossible. */
+  loopingRoutes = 0;
   private bad: Uint8Array;
+  /** Per pair s·n+d: when it last went from bad to good (virtual ms), for per-pair convergence times. */
+  private fixedAt: Float64Array;
   private comp: Int32Array;
   private readonly watched = new Set<number>();
 
   constructor(private readonly t: CheckTarget) {
     const n = t.size();
     this.bad = new Uint8Array(n * n);
+    this.fixedAt = new Float64Array(n * n);
     this.comp = new Int32Array(n);
   }
 
@@ -52,6 +57,7 @@ export class Checker {
     for (let s = 0; s < n; s++) {
       for (let d = 0; d < n; d++) {
         const b = s !== d && this.evaluate(s, d) ? 1 : 0;
+        if (!b && this.bad[s * n + d]) this.fixedAt[s * n + d] = now;
         this.bad[s * n + d] = b;
         this.badCount += b;
         if (b && this.watched.has(s * n + d)) this.watchedBad++;
@@ -84,8 +90,11 @@ export class Checker {
     if (d === undefined || d === s) return;
     const n = this.t.size();
     const k = s * n + d;
+    const route = this.t.routeOf(s, dst);
+    if (route && hasRepeat(route.nodes)) this.loopingRoutes++;
     const b = this.evaluate(s, d) ? 1 : 0;
     if (b === this.bad[k]) return;
+    if (!b) this.fixedAt[k] = now;
     this.bad[k] = b;
     this.badCount += b ? 1 : -1;
     if (this.badCount === 0) this.goodSince = now;
@@ -93,6 +102,18 @@ export class Checker {
       this.watchedBad += b ? 1 : -1;
       if (this.watchedBad === 0) this.watchedGoodSince = now;
     }
+  }
+
+  /** The pairs (s·n + d) that are bad right now. */
+  badPairs(): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.bad.length; k++) if (this.bad[k]) out.push(k);
+    return out;
+  }
+
+  /** When pair k last became good, or undefined if it is still bad. */
+  fixedTime(k: number): number | undefined {
+    return this.bad[k] ? undefined : this.fixedAt[k];
   }
 
   /** Up to `limit` bad pairs with the reason, for test failure messages. */
@@ -132,4 +153,8 @@ export class Checker {
     }
     return true;
   }
+}
+
+function hasRepeat(nodes: readonly NodeId[]): boolean {
+  return new Set(nodes).size !== nodes.length;
 }

@@ -1,5 +1,7 @@
 // The simulator's agenda: callbacks ordered by virtual time, FIFO among equal times (so runs are
-// deterministic whatever the heap does with ties).
+// deterministic whatever the heap does with ties). It is also the virtual Clock and the Timers that
+// nodes' control planes (and e2e clusters on virtual time) are built with.
+import type { Clock, TimerHandle, Timers } from '../../src/clock.js';
 import { BinaryHeap } from '../../src/probe/min-heap.js';
 
 interface SimEvent {
@@ -8,23 +10,31 @@ interface SimEvent {
   run: () => void;
 }
 
-export class EventQueue {
+export class EventQueue implements Timers {
   private readonly heap = new BinaryHeap<SimEvent>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   private seq = 0;
   now = 0;
   processed = 0;
+  readonly clock: Clock = { now: () => this.now };
 
   get size(): number {
     return this.heap.size;
   }
 
   /** Runs `run` at virtual time `at` (never earlier than now). */
-  at(at: number, run: () => void): void {
-    this.heap.push({ at: Math.max(at, this.now), seq: this.seq++, run });
+  at(at: number, run: () => void): TimerHandle {
+    let cancelled = false;
+    this.heap.push({ at: Math.max(at, this.now), seq: this.seq++, run: () => cancelled || run() });
+    return { cancel: () => (cancelled = true) };
   }
 
-  after(delayMs: number, run: () => void): void {
-    this.at(this.now + delayMs, run);
+  after(delayMs: number, run: () => void): TimerHandle {
+    return this.at(this.now + delayMs, run);
+  }
+
+  /** Time of the next event, or Infinity. */
+  nextAt(): number {
+    return this.heap.peek()?.at ?? Infinity;
   }
 
   /** Processes every event up to and including `until`; the clock ends at `until`. */

@@ -1,11 +1,19 @@
 // Scenario steps shared by the simulator tests and benchmarks/scale.ts: each runs one event on a
 // started Simulator and measures how long the routing core takes to converge again.
+import {
+  TRAFFIC_TYPES,
+  trafficDelta,
+  type TrafficByType,
+  type TrafficType,
+} from '../../src/node/control-traffic.js';
 import { seededRandom } from './rng.js';
 import type { Simulator } from './simulator.js';
 
 export interface Convergence {
   /** Virtual ms from the event until no pair was bad any more (undefined: never within the limit). */
   allPairsMs: number | undefined;
+  /** Per pair broken by the event: virtual ms until it had a valid path again (those that did). */
+  pairMs: number[];
   /** Virtual ms from the event until every watched flow had a valid path again. */
   flowsMs: number | undefined;
   /** Bad pairs right after the event (how much it broke). */
@@ -16,10 +24,17 @@ export interface Convergence {
 /** Runs until converged (or `maxMs`), timing from `eventAt`. */
 export function measure(sim: Simulator, eventAt: number, maxMs: number, cpuStart: number): Convergence {
   const badAfterEvent = sim.checker.badCount;
+  const broken = sim.checker.badPairs();
   const at = sim.runUntilConverged(maxMs, 2000, 10);
   const c = sim.checker;
+  const pairMs: number[] = [];
+  for (const k of broken) {
+    const fixed = c.fixedTime(k);
+    if (fixed !== undefined) pairMs.push(Math.max(0, fixed - eventAt));
+  }
   return {
     allPairsMs: at === undefined ? undefined : Math.max(0, at - eventAt),
+    pairMs,
     flowsMs: c.watchedBad === 0 ? Math.max(0, c.watchedGoodSince - eventAt) : undefined,
     badAfterEvent,
     cpuMs: performance.now() - cpuStart,
@@ -84,14 +99,31 @@ export function heal(sim: Simulator, maxMs = 30_000): Convergence {
   return measure(sim, at, maxMs, t0);
 }
 
+export interface SteadyTraffic {
+  /** Probes and echoes, bytes per node per second. */
+  probeBps: number;
+  /** Routing messages (adverts, announces, requests, summaries, digests), bytes per node per second. */
+  controlBps: number;
+  /** Bytes per node per second by message type. */
+  byType: Record<TrafficType, number>;
+}
+
 /** Control and probe bytes per node per second over `ms` of virtual time with nothing happening. */
-export function steadyTraffic(sim: Simulator, ms: number): { probeBps: number; controlBps: number } {
+export function steadyTraffic(sim: Simulator, ms: number): SteadyTraffic {
   const a = sim.trafficSnapshot();
   sim.run(ms);
-  const b = sim.trafficSnapshot();
-  const perNodeSecond = sim.size() * (ms / 1000);
-  return {
-    probeBps: (b.probeBytesSent - a.probeBytesSent) / perNodeSecond,
-    controlBps: (b.controlBytesSent - a.controlBytesSent) / perNodeSecond,
-  };
+  const d = trafficDelta(a, sim.trafficSnapshot());
+  return perNodeSecond(d, sim.size(), ms);
+}
+
+/** A traffic delta over `ms` for `nodes` nodes, as bytes per node per second. */
+export function perNodeSecond(d: TrafficByType, nodes: number, ms: number): SteadyTraffic {
+  const div = nodes * (ms / 1000);
+  const byType = Object.fromEntries(TRAFFIC_TYPES.map((t) => [t, d[t].bytes / div])) as Record<
+    TrafficType,
+    number
+  >;
+  const probeBps = byType.probe + byType.echo;
+  const all = TRAFFIC_TYPES.reduce((sum, t) => sum + byType[t], 0);
+  return { probeBps, controlBps: all - probeBps, byType };
 }

@@ -3,12 +3,14 @@
 // is the daemon's routing core with the network replaced by a model (underlay.ts) and the data plane
 // replaced by "flows" that mark the links on their path active, as forward/ does per packet.
 //
-// Time only moves through the event queue. A node runs when one of its timers is due (nextWakeAt of
-// its prober and router) or when a packet arrives, never on a fixed step, so idle nodes cost nothing.
-import { dataOverhead } from '../../src/wire/constants.js';
+// Time only moves through the event queue. Each node's control plane (src/node/control-plane.ts, the
+// daemon's own wiring) arms its one timer on this queue at its cores' nextWakeAt, or runs when a
+// packet arrives, never on a fixed step, so idle nodes cost nothing.
+import type { Timers } from '../../src/clock.js';
 import { verify as ed25519Verify } from '../../src/identity/keys.js';
 import type { NodeId } from '../../src/identity/node-id.js';
-import { DEFAULT_PROBE_PARAMS, type ProbeParams } from '../../src/probe/probe-params.js';
+import { sumTraffic, type TrafficByType } from '../../src/node/control-traffic.js';
+import type { ProbeParams } from '../../src/probe/probe-params.js';
 import type { Path } from '../../src/routing/path-selector.js';
 import type { RouterMember } from '../../src/routing/router.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from '../../src/routing/routing-params.js';
@@ -33,28 +35,17 @@ export interface SimOptions {
   flowIntervalMs?: number;
 }
 
-/** Bytes a sealed control message adds on the wire: routed header, AEAD fields, IPv4 + UDP. */
-export const CONTROL_OVERHEAD_BYTES = dataOverhead(0) + 28;
-
-export interface Traffic {
-  probeBytesSent: number;
-  controlBytesSent: number;
-  controlMessagesSent: number;
-}
-
 export class Simulator implements SimNetwork, CheckTarget {
   readonly queue = new EventQueue();
   readonly underlay: Underlay;
   readonly nodes: SimNode[];
   readonly members: RouterMember[];
   readonly checker: Checker;
-  readonly traffic: Traffic[];
   readonly maxHops: number;
   readonly verifier: VerifyCache;
   private readonly index = new Map<NodeId, number>();
   private readonly flows: Array<[number, number]> = [];
   private readonly rnd: () => number;
-  private readonly probeBytes: number;
   private readonly cfg: { probe: Partial<ProbeParams>; routing: RoutingParams; wallEpochMs: number };
   private wakeGuard = { at: -1, count: 0 };
 
@@ -74,10 +65,8 @@ export class Simulator implements SimNetwork, CheckTarget {
       this.nodes.push(node);
     }
     this.members = this.nodes.map((n) => ({ id: n.id, publicKey: n.keys.publicKey }));
-    this.traffic = this.nodes.map(() => ({ probeBytesSent: 0, controlBytesSent: 0, controlMessagesSent: 0 }));
     const routing = opts.routing ?? DEFAULT_ROUTING_PARAMS;
     this.maxHops = routing.maxHops;
-    this.probeBytes = opts.probe?.probeBytes ?? DEFAULT_PROBE_PARAMS.probeBytes;
     this.cfg = { probe: opts.probe ?? {}, routing, wallEpochMs: 1_700_000_000_000 };
     this.verifier = new VerifyCache(ed25519Verify, opts.verifyCache ?? false);
     this.checker = new Checker(this);
@@ -103,8 +92,17 @@ export class Simulator implements SimNetwork, CheckTarget {
 
   // --- SimNetwork ---------------------------------------------------------------------------------
 
+  get clock(): EventQueue['clock'] {
+    return this.queue.clock;
+  }
+
   now(): number {
     return this.queue.now;
+  }
+
+  /** The queue, with a guard against a node whose timer never advances. */
+  timersFor(node: SimNode): Timers {
+    return { at: (at, fn) => this.queue.at(at, () => (this.guard(node), fn())) };
   }
 
   sendProbe(from: SimNode, member: NodeId, endpointKey: string, probeId: number): void {
@@ -112,23 +110,18 @@ export class Simulator implements SimNetwork, CheckTarget {
     const b = this.index.get(member);
     if (b === undefined) return;
     const inc = from.incarnation;
-    this.traffic[a].probeBytesSent += this.probeBytes;
     const d1 = this.underlay.transmit(a, b);
     if (d1 === undefined) return;
     this.queue.after(d1, () => {
       const target = this.nodes[b];
-      if (!target.prober || !this.underlay.linkUp(a, b)) return;
-      target.prober.onProbeReceived(from.id, from.endpointKey, this.now(), probeId);
-      this.changed(target);
+      if (!target.plane || !this.underlay.linkUp(a, b)) return;
       // The echo goes back over the same path.
-      this.traffic[b].probeBytesSent += this.probeBytes;
+      target.plane.onProbeReceived(from.id, from.endpointKey, this.now(), probeId);
       const d2 = this.underlay.transmit(b, a);
       if (d2 === undefined) return;
       this.queue.after(d2, () => {
-        if (from.incarnation !== inc || !from.prober || !from.router || !this.underlay.linkUp(b, a)) return;
-        from.prober.onReply(member, endpointKey, probeId, this.now());
-        from.router.tick(this.now());
-        this.changed(from);
+        if (from.incarnation !== inc || !from.plane || !this.underlay.linkUp(b, a)) return;
+        from.plane.onReply(member, endpointKey, probeId, this.now());
       });
     });
   }
@@ -137,35 +130,17 @@ export class Simulator implements SimNetwork, CheckTarget {
     const a = from.index;
     const b = this.index.get(neighbor);
     if (b === undefined) return;
-    this.traffic[a].controlBytesSent += message.byteLength + CONTROL_OVERHEAD_BYTES;
-    this.traffic[a].controlMessagesSent++;
     const d = this.underlay.transmit(a, b);
     if (d === undefined) return;
     this.queue.after(d, () => {
       const target = this.nodes[b];
-      if (!target.router || !this.underlay.linkUp(a, b)) return;
-      target.router.receiveControl(from.id, message, this.now());
-      this.changed(target);
+      if (!target.plane || !this.underlay.linkUp(a, b)) return;
+      target.plane.receiveControl(from.id, message, this.now());
     });
   }
 
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
     return this.verifier.verify(signature, message, publicKey);
-  }
-
-  changed(node: SimNode): void {
-    const now = this.now();
-    const w = Math.max(node.nextWakeAt(), now);
-    if (w === Infinity || w >= node.wakeAt) return;
-    node.wakeAt = w;
-    const token = ++node.wakeToken;
-    this.queue.at(w, () => {
-      if (node.wakeToken !== token) return;
-      node.wakeAt = Infinity;
-      this.guard(node);
-      node.service(this.now());
-      this.changed(node);
-    });
   }
 
   // --- scenario control ---------------------------------------------------------------------------
@@ -239,15 +214,9 @@ export class Simulator implements SimNetwork, CheckTarget {
     return undefined;
   }
 
-  /** Bytes and messages sent so far, summed over all nodes. */
-  trafficSnapshot(): Traffic {
-    const sum: Traffic = { probeBytesSent: 0, controlBytesSent: 0, controlMessagesSent: 0 };
-    for (const t of this.traffic) {
-      sum.probeBytesSent += t.probeBytesSent;
-      sum.controlBytesSent += t.controlBytesSent;
-      sum.controlMessagesSent += t.controlMessagesSent;
-    }
-    return sum;
+  /** Bytes and messages sent so far by type, summed over all nodes. */
+  trafficSnapshot(): TrafficByType {
+    return sumTraffic(this.nodes.map((n) => n.traffic.sent));
   }
 
   private boot(node: SimNode): void {
@@ -273,10 +242,9 @@ export class Simulator implements SimNetwork, CheckTarget {
     if (!path) return;
     for (let k = 0; k + 1 < path.nodes.length; k++) {
       const a = this.index.get(path.nodes[k]) as number;
-      const node = this.nodes[a];
-      if (!node.prober) return;
-      node.prober.markActive(path.nodes[k + 1], this.now());
-      this.changed(node);
+      const plane = this.nodes[a].plane;
+      if (!plane) return;
+      plane.markActive(path.nodes[k + 1], this.now());
       const b = this.index.get(path.nodes[k + 1]) as number;
       if (!this.underlay.linkUp(a, b)) return; // the packet dies on this link
     }

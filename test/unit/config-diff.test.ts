@@ -72,8 +72,17 @@ describe('diffConfig', () => {
   it('lists each network field that differs', () => {
     const peers = peer('a', KEY1, '10.77.0.1');
     const old = config(peers);
-    const next = config(peers, 'network:\n  prefix: 10.77.0.0/23\n  port: 7000\n  mtu: 1400\n');
-    assert.deepEqual(diffConfig(old, next).networkChanged, ['prefix', 'prefix6', 'port', 'mtu']);
+    const next = config(
+      peers,
+      'network:\n  prefix: 10.77.0.0/23\n  port: 7000\n  mtu: 1400\n  neighbours: 4\n',
+    );
+    assert.deepEqual(diffConfig(old, next).networkChanged, [
+      'prefix',
+      'prefix6',
+      'port',
+      'mtu',
+      'neighbours',
+    ]);
     assert.deepEqual(
       diffConfig(old, config(peers, `${NETWORK}  port: 7946\n  mtu: 1380\n`)).networkChanged,
       [],

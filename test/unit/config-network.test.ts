@@ -1,6 +1,7 @@
 // The top level and the `network:` block of peers.yaml: each rejection with its exact message.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_NEIGHBOURS, probedNeighbours } from '../../src/config/neighbours.js';
 import { parseConfig } from '../../src/config/parse.js';
 import { assertProblems, KEY1 } from './config-fixtures.js';
 
@@ -46,7 +47,7 @@ describe('peers.yaml top level', () => {
 
   it('names the allowed fields for an unknown network field', () => {
     assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1400', 'Port: 7000'), [
-      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu)",
+      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours)",
     ]);
   });
 
@@ -116,6 +117,29 @@ describe('network block', () => {
   it('accepts the MTU bounds themselves', () => {
     assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1280'), 'p.yaml').network.mtu, 1280);
     assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mtu: 9000'), 'p.yaml').network.mtu, 9000);
+  });
+
+  it('reads network.neighbours (0 = probe every member) and rejects values outside 0..1000', () => {
+    const parsed = (v: string): number | undefined =>
+      parseConfig(withNetwork('prefix: 10.77.0.0/24', `neighbours: ${v}`), 'p.yaml').network.neighbours;
+    assert.equal(parsed('0'), 0);
+    assert.equal(parsed('12'), 12);
+    assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24'), 'p.yaml').network.neighbours, undefined);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'neighbours: -1'), [
+      'peers.yaml:3: network.neighbours: must be an integer from 0 to 1000, got -1',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'neighbours: all'), [
+      'peers.yaml:3: network.neighbours: must be an integer from 0 to 1000, got the string "all"',
+    ]);
+  });
+
+  it('defaults to all pairs up to 2K + 1 members and to K chosen neighbours beyond', () => {
+    assert.equal(probedNeighbours(undefined, 3), 0);
+    assert.equal(probedNeighbours(undefined, 2 * DEFAULT_NEIGHBOURS + 1), 0);
+    assert.equal(probedNeighbours(undefined, 2 * DEFAULT_NEIGHBOURS + 2), DEFAULT_NEIGHBOURS);
+    assert.equal(probedNeighbours(undefined, 1000), DEFAULT_NEIGHBOURS);
+    assert.equal(probedNeighbours(0, 1000), 0, 'an explicit 0 probes everyone');
+    assert.equal(probedNeighbours(4, 3), 4);
   });
 
   it('reports every network problem at once, sorted by line', () => {

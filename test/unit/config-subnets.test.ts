@@ -106,4 +106,12 @@ describe('peers.yaml subnets', () => {
       'peers.yaml:8: peers[0].subnets: expected a list, got the string "192.168.50.0/24" (e.g. 192.168.50.0/24 or fd50::/64)',
     ]);
   });
+
+  it('rejects an eighth subnet of one family for one member (the native checks hold 7 + the own address)', () => {
+    const v4 = Array.from({ length: 8 }, (_, i) => `192.168.${i}.0/24`);
+    const v6 = Array.from({ length: 7 }, (_, i) => `fd5${i}::/64`);
+    assertProblems(withSubnets(`[${[...v4, ...v6].join(', ')}]`), [
+      'peers.yaml:8: peers[0].subnets[7]: more than 7 IPv4 subnets for one member (join adjacent LANs into one wider prefix)',
+    ]);
+  });
 });

@@ -4,11 +4,14 @@ import sodium from 'sodium-native';
 import { keyPairFromSeed } from '../../src/identity/keys.js';
 import {
   INIT_BODY_BYTES,
+  INIT_MAC1_OFFSET,
+  INIT_MAC2_OFFSET,
   InitiatorHandshake,
   RESPONSE_BODY_BYTES,
+  RESPONSE_MAC1_OFFSET,
   ResponderHandshake,
 } from '../../src/session/handshake.js';
-import { MAC1_BYTES, mac1Key, verifyMac1, writeMac1 } from '../../src/session/mac.js';
+import { MAC_BYTES, mac1Key, verifyMac, writeMac } from '../../src/session/mac.js';
 import { compareTai64n, encodeTai64n, TimestampSource } from '../../src/session/timestamp.js';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
@@ -16,26 +19,27 @@ const bob = keyPairFromSeed(Buffer.alloc(32, 2));
 
 test('mac1 is BLAKE2b-128 over the body, keyed by BLAKE2b-256("overlayd mac1" || receiver key)', () => {
   const body = Buffer.alloc(40, 7);
-  writeMac1(body, mac1Key(bob.publicKey));
+  writeMac(body, 24, mac1Key(bob.publicKey));
   const key = Buffer.alloc(32);
   sodium.crypto_generichash(key, Buffer.concat([Buffer.from('overlayd mac1'), bob.publicKey]));
   const mac = Buffer.alloc(16);
   sodium.crypto_generichash(mac, body.subarray(0, 24), key);
   assert.deepEqual(body.subarray(24), mac);
-  assert.equal(verifyMac1(body, mac1Key(bob.publicKey)), true);
-  assert.equal(verifyMac1(body, mac1Key(alice.publicKey)), false, 'keyed to another receiver');
+  assert.equal(verifyMac(body, 24, mac1Key(bob.publicKey)), true);
+  assert.equal(verifyMac(body, 24, mac1Key(alice.publicKey)), false, 'keyed to another receiver');
 });
 
 test('mac1 fails if any byte of the body or the mac changes, and on bodies shorter than a mac', () => {
   const key = mac1Key(bob.publicKey);
   const body = Buffer.alloc(60, 3);
-  writeMac1(body, key);
+  writeMac(body, 44, key);
   for (let i = 0; i < body.length; i++) {
     const copy = Buffer.from(body);
     copy[i] ^= 1;
-    assert.equal(verifyMac1(copy, key), false, `byte ${i}`);
+    assert.equal(verifyMac(copy, 44, key), false, `byte ${i}`);
   }
-  assert.equal(verifyMac1(Buffer.alloc(MAC1_BYTES - 1), key), false);
+  assert.equal(verifyMac(Buffer.alloc(MAC_BYTES - 1), 0, key), false);
+  assert.equal(verifyMac(body, 45, key), false, 'a mac that would run past the end');
 });
 
 test('TAI64N: label 2^62 + 10 + seconds, nanoseconds rounded down to 2^24 ns, ordered by bytes', () => {
@@ -69,9 +73,12 @@ test('Noise IK messages have the documented sizes and both sides derive crossed 
   const ts = encodeTai64n(Date.now());
   const init = new InitiatorHandshake(alice, bob.publicKey, 0xaabbccdd, ts, mac1Key(bob.publicKey));
   assert.equal(init.body.length, INIT_BODY_BYTES);
-  assert.equal(INIT_BODY_BYTES, 128);
+  assert.equal(INIT_BODY_BYTES, 144);
   assert.equal(init.body.readUInt32BE(0), 0xaabbccdd);
-  assert.equal(verifyMac1(init.body, mac1Key(bob.publicKey)), true);
+  assert.equal(verifyMac(init.body, INIT_MAC1_OFFSET, mac1Key(bob.publicKey)), true);
+  assert.deepEqual(init.mac1, init.body.subarray(INIT_MAC1_OFFSET, INIT_MAC2_OFFSET));
+  assert.deepEqual(init.body.subarray(INIT_MAC2_OFFSET), Buffer.alloc(16), 'no cookie: mac2 is zeros');
+  assert.equal(init.mac2Cookie, undefined);
 
   const resp = ResponderHandshake.read(bob, init.body);
   assert.ok(resp);
@@ -82,6 +89,7 @@ test('Noise IK messages have the documented sizes and both sides derive crossed 
   assert.ok(made);
   assert.equal(made.body.length, RESPONSE_BODY_BYTES);
   assert.equal(RESPONSE_BODY_BYTES, 72);
+  assert.equal(verifyMac(made.body, RESPONSE_MAC1_OFFSET, mac1Key(alice.publicKey)), true);
   assert.equal(made.body.readUInt32BE(0), 0x11223344);
   assert.equal(made.body.readUInt32BE(4), 0xaabbccdd);
 
@@ -136,4 +144,22 @@ test('an initiation for another responder, or with a small-order ephemeral, is n
   bad.fill(0, 4, 36);
   assert.equal(ResponderHandshake.read(bob, bad), null);
   assert.equal(ResponderHandshake.read(bob, toBob.body.subarray(0, 127)), null);
+});
+
+test('with a cookie, mac2 is BLAKE2b-128 keyed by the cookie over the body up to mac2', () => {
+  const cookie = Buffer.alloc(16, 0x5c);
+  const init = new InitiatorHandshake(
+    alice,
+    bob.publicKey,
+    9,
+    encodeTai64n(0),
+    mac1Key(bob.publicKey),
+    cookie,
+  );
+  assert.deepEqual(init.mac2Cookie, cookie);
+  const mac2 = Buffer.alloc(16);
+  sodium.crypto_generichash(mac2, init.body.subarray(0, INIT_MAC2_OFFSET), cookie);
+  assert.deepEqual(init.body.subarray(INIT_MAC2_OFFSET), mac2);
+  assert.equal(verifyMac(init.body, INIT_MAC1_OFFSET, mac1Key(bob.publicKey)), true, 'mac1 unchanged');
+  assert.ok(ResponderHandshake.read(bob, init.body), 'Noise does not read mac2');
 });

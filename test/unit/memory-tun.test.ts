@@ -78,36 +78,56 @@ test('inject rejects a packet larger than the mtu', () => {
   tun.close();
 });
 
-test('write keeps a copy of exactly the given range', () => {
+/** writeBatch of one range. */
+function writeOne(
+  tun: MemoryTun,
+  buf: Buffer,
+  off: number,
+  len: number,
+): ReturnType<MemoryTun['writeBatch']> {
+  return tun.writeBatch(buf, Uint32Array.of(off), Uint32Array.of(len), 1);
+}
+
+test('writeBatch keeps a copy of exactly the given ranges', () => {
   const tun = new MemoryTun({ name: 'mem0', mtu: 1400 });
-  const buf = Buffer.from([0, 0, 0x45, 1, 2, 0]);
-  assert.equal(tun.write(buf, 2, 3), true);
+  const buf = Buffer.from([0, 0, 0x45, 1, 2, 0, 0x60, 7]);
+  const w = tun.writeBatch(buf, Uint32Array.of(2, 6), Uint32Array.of(3, 2), 2);
+  assert.equal(w.written, 2);
   buf.fill(0);
-  assert.deepEqual(tun.written, [Buffer.from([0x45, 1, 2])]);
+  assert.deepEqual(tun.written, [Buffer.from([0x45, 1, 2]), Buffer.from([0x60, 7])]);
   tun.close();
 });
 
-test('onWrite receives written packets instead of the array', () => {
-  const tun = new MemoryTun({ name: 'mem0', mtu: 1400 });
-  const got: Buffer[] = [];
-  tun.onWrite((p) => got.push(p));
-  tun.write(Buffer.from([1, 2, 3]), 0, 3);
-  assert.deepEqual(got, [Buffer.from([1, 2, 3])]);
-  assert.equal(tun.written.length, 0);
-  tun.close();
-});
-
-test('a full queue makes write return false and drop the packet', () => {
+test('a full queue drops the batch and says so; a failing device counts failures by errno', () => {
   const tun = new MemoryTun({ name: 'mem0', mtu: 1400 });
   tun.queueFull = true;
-  assert.equal(tun.write(Buffer.from([1]), 0, 1), false);
+  assert.deepEqual(
+    { ...writeOne(tun, Buffer.from([1]), 0, 1) },
+    {
+      written: 0,
+      dropped: 1,
+      failed: 0,
+      lastError: 'EAGAIN',
+    },
+  );
+  tun.queueFull = false;
+  tun.failWith = 'EIO';
+  assert.deepEqual(
+    { ...writeOne(tun, Buffer.from([1]), 0, 1) },
+    {
+      written: 0,
+      dropped: 0,
+      failed: 1,
+      lastError: 'EIO',
+    },
+  );
   assert.equal(tun.written.length, 0);
   tun.close();
 });
 
-test('write outside the buffer throws a RangeError', () => {
+test('a write outside the buffer throws a RangeError', () => {
   const tun = new MemoryTun({ name: 'mem0', mtu: 1400 });
-  assert.throws(() => tun.write(Buffer.alloc(4), 2, 3), RangeError);
+  assert.throws(() => writeOne(tun, Buffer.alloc(4), 2, 3), RangeError);
   tun.close();
 });
 
@@ -124,7 +144,7 @@ test('close inside the batch handler stops delivery of the rest', async () => {
   assert.deepEqual(counts, [2]);
 });
 
-test('close is idempotent; after it, injects are dropped and write throws EBADF', async () => {
+test('close is idempotent; after it, injects are dropped and writeBatch throws EBADF', async () => {
   const tun = new MemoryTun({ name: 'mem0', mtu: 1400 });
   let batches = 0;
   tun.start(() => batches++);
@@ -133,7 +153,7 @@ test('close is idempotent; after it, injects are dropped and write throws EBADF'
   tun.inject(Buffer.from([1]));
   await tick();
   assert.equal(batches, 0);
-  assert.throws(() => tun.write(Buffer.from([1]), 0, 1), { code: 'EBADF' });
+  assert.throws(() => writeOne(tun, Buffer.from([1]), 0, 1), { code: 'EBADF' });
 });
 
 test('start twice throws', () => {

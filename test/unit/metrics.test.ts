@@ -162,6 +162,19 @@ describe('metrics of a real node (three-node cluster)', () => {
       assert.equal(one(samples, 'overlay_path_failures_total', { destination: m }).value, 0, m);
   });
 
+  it('exports the routing refusals from zero and the size of every routing table', async () => {
+    const samples = await scrape(a);
+    for (const reason of ['not-neighbor', 'origin-rate', 'reply-budget', 'request-unanswered', 'replayed'])
+      assert.equal(
+        one(samples, 'overlay_adverts_rejected_total', { reason }).value,
+        a.router.stats().rejected[reason] ?? 0,
+        reason,
+      );
+    const state = a.router.stats().state;
+    assert.equal(one(samples, 'overlay_routing_state_entries', { table: 'lsdb' }).value, state.lsdb);
+    assert.equal(find(samples, 'overlay_routing_state_entries').length, Object.keys(state).length);
+  });
+
   it('passes promtool check metrics', { skip: PROMTOOL ? false : 'promtool not installed' }, async () => {
     const text = await buildMetricsRegistry(a).metrics();
     const r = spawnSync(PROMTOOL!, ['check', 'metrics'], { input: text, encoding: 'utf8' });

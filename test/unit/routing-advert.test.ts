@@ -37,7 +37,7 @@ test('an advert round-trips with RTT at 0.1 ms and loss at 1/255 resolution', ()
   );
   assert.equal(got.links[0].rttMs, 12.3);
   assert.ok(Math.abs(got.links[0].loss - 0.1) < 1 / 255);
-  assert.deepEqual(peekAdvert(bytes), { origin: A.id, seq: 1_700_000_000_123 });
+  assert.deepEqual(peekAdvert(bytes), { origin: A.id, seq: 1_700_000_000_123, lifetimeMs: 120_000 });
 });
 
 test('a forged signature is rejected', () => {

@@ -11,10 +11,11 @@ import { seededRandom } from '../sim/rng.js';
 function summaryTimes(degree: number, untilMs: number): number[] {
   const lsdb = new LinkStateDb(1);
   const send = (): void => {};
-  const announcer = new Announcer(P, lsdb, { send, isMember: () => true });
+  const announcer = new Announcer(P, lsdb, { send });
   const times: number[] = [];
   const ae = new AntiEntropy(P, lsdb, announcer, {
     send: () => {},
+    reply: () => true,
     isMember: () => true,
     random: seededRandom(7),
   });
@@ -73,8 +74,14 @@ function pair(): {
     const send = (n: number, bytes: Uint8Array): void => {
       queue.push({ to: nodes.find((x) => x.id === n) as AeNode, from: id, bytes });
     };
-    const announcer = new Announcer(P, lsdb, { send, isMember: () => true });
-    const ae = new AntiEntropy(P, lsdb, announcer, { send, isMember: () => true, random: seededRandom(id) });
+    const announcer = new Announcer(P, lsdb, { send });
+    const reply = (n: number, bytes: Uint8Array): boolean => (send(n, bytes), true);
+    const ae = new AntiEntropy(P, lsdb, announcer, {
+      send,
+      reply,
+      isMember: () => true,
+      random: seededRandom(id),
+    });
     return { id, lsdb, announcer, ae };
   };
   nodes.push(make(1), make(2));
@@ -85,9 +92,9 @@ function pair(): {
       sent.push([msg.kind, m.bytes.byteLength, m.from]);
       const { to } = m;
       if (msg.kind === 'summary') to.ae.onSummary(m.from, msg.rangeLo, msg.rangeHi, msg.entries, now);
-      else if (msg.kind === 'digest') to.ae.onDigest(m.from, msg);
+      else if (msg.kind === 'digest') to.ae.onDigest(m.from, msg, now);
       else if (msg.kind === 'announce') to.announcer.onAnnounce(m.from, msg.entries, now);
-      else if (msg.kind === 'request') to.ae.onRequest(m.from, msg.origins);
+      else if (msg.kind === 'request') to.ae.onRequest(m.from, msg.origins, now);
       else {
         const [origin, seq] = new TextDecoder().decode(msg.advert).split(':').map(Number);
         to.lsdb.offer({ origin, seq, lifetimeMs: 3_600_000, links: [] }, msg.advert.slice(), now);

@@ -11,6 +11,7 @@ import {
   encodeDigest,
   encodeRequestChunks,
   encodeSummaryChunks,
+  peekSummary,
 } from '../../src/routing/control-codec.js';
 
 test('a summary of 250 origins is chunked into ≤1200-byte messages that tile the id space', () => {
@@ -135,4 +136,18 @@ test('a summary of one range says nothing outside it', () => {
   assert.equal(last.rangeLo, first.rangeHi + 1);
   assert.equal(last.rangeHi, hi);
   assert.equal(first.entries.length + last.entries.length, 150);
+});
+
+test('a summary’s range and count are read from its header alone; anything else is not a summary', () => {
+  const [chunk] = encodeSummaryChunks([{ origin: 7, seq: 2 ** 53 - 1 }], 5, 9);
+  assert.deepEqual(peekSummary(chunk), { rangeLo: 5, rangeHi: 9, count: 1 });
+  assert.equal(peekSummary(chunk.subarray(0, chunk.length - 1)), undefined, 'length must match the count');
+  assert.equal(peekSummary(encodeRequestChunks([1])[0]), undefined);
+  // The largest safe seq decodes; one above it is refused by name.
+  const m = decodeControl(chunk);
+  assert.ok(typeof m !== 'string' && m.kind === 'summary');
+  assert.equal(m.entries[0].seq, Number.MAX_SAFE_INTEGER);
+  const bad = chunk.slice();
+  new DataView(bad.buffer).setUint32(11 + 4, 0x20_0000); // seq = 2^53
+  assert.equal(decodeControl(bad), 'bad-seq');
 });

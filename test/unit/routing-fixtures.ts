@@ -16,7 +16,10 @@ export interface TestMember {
 export function makeMembers(n: number, seedBase = 1): TestMember[] {
   const out: TestMember[] = [];
   for (let i = 0; i < n; i++) {
-    const seed = new Uint8Array(32).fill(seedBase + i);
+    // One byte repeated (the seeds every existing test was written against), and past 255 a 32-bit
+    // counter in front, so a thousand members still have a thousand keys.
+    const seed = new Uint8Array(32).fill((seedBase + i) & 0xff);
+    if (seedBase + i > 0xff) new DataView(seed.buffer).setUint32(0, seedBase + i);
     const keys = keyPairFromSeed(seed);
     out.push({
       id: nodeIdFromPublicKey(keys.publicKey),

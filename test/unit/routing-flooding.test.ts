@@ -46,7 +46,7 @@ function world(): { db: LinkStateDb; graph: LinkGraph; policy: FloodPolicy } {
   }
   for (const n of [2, 3, 4]) graph.setOwnLink(n, 5);
   const params = { ...DEFAULT_ROUTING_PARAMS, relayCoverage: 1 };
-  const announcer = new Announcer(params, db, { send: () => {}, isMember: () => true });
+  const announcer = new Announcer(params, db, { send: () => {} });
   return { db, graph, policy: new FloodPolicy(SELF, params, db, graph, announcer, () => {}) };
 }
 
@@ -99,7 +99,6 @@ test('an unknown sender (no advert listing us) is treated like plain flooding', 
 function announcer(sent: Array<[number, Uint8Array]>, db = new LinkStateDb(SELF)): Announcer {
   return new Announcer(DEFAULT_ROUTING_PARAMS, db, {
     send: (n, m) => sent.push([n, m]),
-    isMember: () => true,
   });
 }
 
@@ -165,7 +164,7 @@ test('our own advert is pushed to every neighbour; a received one that is not ur
   const { db, graph } = world();
   const sent: number[] = [];
   const params = { ...DEFAULT_ROUTING_PARAMS, relayCoverage: 1 };
-  const announcer = new Announcer(params, db, { send: () => {}, isMember: () => true });
+  const announcer = new Announcer(params, db, { send: () => {} });
   const policy = new FloodPolicy(SELF, params, db, graph, announcer, (n) => sent.push(n));
   assert.equal(policy.spread(new Uint8Array(3), SELF, 9, undefined, false, [2, 3, 4], 0), 3);
   assert.deepEqual(sent, [2, 3, 4]);
@@ -201,7 +200,7 @@ test('a node the origin cannot reach hears of its advert from exactly three desi
       params,
       db,
       new LinkGraph(self, DEFAULT_COST_PARAMS),
-      new Announcer(params, db, { send: () => {}, isMember: () => true }),
+      new Announcer(params, db, { send: () => {} }),
       () => {},
     );
   const originLinks = db.get(ORIGIN)?.links;
@@ -239,7 +238,7 @@ test('urgent news is announced to every neighbour the origin pushed to; other ne
       const msg = decodeControl(m);
       if (typeof msg !== 'string' && msg.kind === 'announce') to.add(n);
     };
-    const announcer = new Announcer(DEFAULT_ROUTING_PARAMS, db, { send, isMember: () => true });
+    const announcer = new Announcer(DEFAULT_ROUTING_PARAMS, db, { send });
     const graph = new LinkGraph(SELF, DEFAULT_COST_PARAMS);
     const policy = new FloodPolicy(SELF, DEFAULT_ROUTING_PARAMS, db, graph, announcer, () => {});
     // Received from the origin, which did not pick us as a relay: we push nothing ourselves.

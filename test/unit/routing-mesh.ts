@@ -1,6 +1,7 @@
 // Routers wired together in memory for unit tests: each node's direct links are set by hand (the
 // prober is replaced by a LinkSource we control), control messages cross a direct link or nothing,
-// and virtual time advances in 10 ms steps.
+// and virtual time advances in 10 ms steps. Nodes named `external` run no router: what is sent to
+// them lands in their inbox, and they speak through inject() (the adversary tests' hostile members).
 import { verify } from '../../src/identity/keys.js';
 import type { NodeId } from '../../src/identity/node-id.js';
 import type { LinkSource, LinkView } from '../../src/probe/link-view.js';
@@ -52,21 +53,68 @@ export class FakeLinks implements LinkSource {
   suspect(member: NodeId): void {
     this.suspected.push(member);
   }
+
+  /** Members whose direct probes reach us (see LinkSource.probedUs), set by hand. */
+  readonly probers = new Set<NodeId>();
+
+  probedUs(member: NodeId): string | undefined {
+    return this.probers.has(member) ? `ep${member}` : undefined;
+  }
+}
+
+/** Wall clock of every mesh node at virtual time 0 (plus its wallSkew). */
+export const MESH_WALL_EPOCH_MS = 1_700_000_000_000;
+
+export interface MeshMessage {
+  from: number;
+  msg: Uint8Array;
+  at: number;
 }
 
 export class Mesh {
   now = 0;
   readonly members: TestMember[];
+  /** Index i holds node i's router; external nodes have none (a hole). */
   readonly routers: Router[] = [];
   readonly links: FakeLinks[] = [];
   readonly wallSkew: number[];
+  /** Messages routers sent to each external node. */
+  readonly inbox: MeshMessage[][] = [];
+  /** Signature verifications each router asked for. */
+  readonly verifyCalls: number[];
+  readonly external: ReadonlySet<number>;
   private readonly rtt = new Map<string, number>();
+  private readonly index = new Map<NodeId, number>();
   private queue: Array<{ from: number; to: number; msg: Uint8Array }> = [];
 
-  constructor(n: number, params: RoutingParams = DEFAULT_ROUTING_PARAMS) {
+  constructor(
+    n: number,
+    params: RoutingParams = DEFAULT_ROUTING_PARAMS,
+    opts: { external?: readonly number[] } = {},
+  ) {
     this.members = makeMembers(n);
+    this.members.forEach((m, i) => this.index.set(m.id, i));
     this.wallSkew = new Array<number>(n).fill(0);
-    for (let i = 0; i < n; i++) this.boot(i, params);
+    this.verifyCalls = new Array<number>(n).fill(0);
+    this.external = new Set(opts.external ?? []);
+    for (let i = 0; i < n; i++) {
+      this.inbox.push([]);
+      this.boot(i, params);
+    }
+  }
+
+  indexOf(id: NodeId): number {
+    return this.index.get(id) ?? -1;
+  }
+
+  /** Node i's wall clock (ms since the epoch). */
+  wallOf(i: number): number {
+    return MESH_WALL_EPOCH_MS + this.now + this.wallSkew[i];
+  }
+
+  /** Delivers `msg` from (external) node `from` to node `to` at once, link or no link. */
+  inject(from: number, to: number, msg: Uint8Array): void {
+    this.routers[to].receiveControl(this.id(from), msg, this.now);
   }
 
   id(i: number): NodeId {
@@ -79,19 +127,20 @@ export class Mesh {
     let s = i + 1;
     const links = new FakeLinks();
     this.links[i] = links;
+    if (this.external.has(i)) return;
     this.routers[i] = new Router({
       self: m.id,
       members: this.members.map((x) => ({ id: x.id, publicKey: x.publicKey })),
       params,
       prober: links,
       ports: {
-        sendControl: (nbr, msg) => {
-          const to = this.members.findIndex((x) => x.id === nbr);
-          this.queue.push({ from: i, to, msg });
-        },
+        sendControl: (nbr, msg) => this.queue.push({ from: i, to: this.indexOf(nbr), msg }),
         sign: m.sign,
-        verify,
-        wallClock: () => 1_700_000_000_000 + this.now + this.wallSkew[i],
+        verify: (sig, msg, key) => {
+          this.verifyCalls[i]++;
+          return verify(sig, msg, key);
+        },
+        wallClock: () => this.wallOf(i),
         random: () => (s = (s * 16807) % 2147483647) / 2147483647,
       },
     });
@@ -121,24 +170,25 @@ export class Mesh {
   advance(ms: number): void {
     const end = this.now + ms;
     for (;;) {
-      for (const r of this.routers) r.tick(this.now);
-      this.deliver();
+      for (const r of this.routers) r?.tick(this.now);
+      this.flush();
       if (this.now >= end) break;
       this.now = Math.min(end, this.now + 10);
     }
   }
 
   route(from: number, to: number): number[] | undefined {
-    return this.routers[from]
-      .route(this.id(to))
-      ?.nodes.map((id) => this.members.findIndex((m) => m.id === id));
+    return this.routers[from].route(this.id(to))?.nodes.map((id) => this.indexOf(id));
   }
 
-  private deliver(): void {
+  /** Delivers what routers queued for each other (and for external nodes' inboxes). */
+  flush(): void {
     for (let guard = 0; guard < 100_000 && this.queue.length > 0; guard++) {
       const { from, to, msg } = this.queue.shift() as { from: number; to: number; msg: Uint8Array };
       const k = `${Math.min(from, to)}-${Math.max(from, to)}`;
-      if (to >= 0 && this.rtt.has(k)) this.routers[to].receiveControl(this.id(from), msg, this.now);
+      if (to < 0 || !this.rtt.has(k)) continue;
+      if (this.external.has(to)) this.inbox[to].push({ from, msg, at: this.now });
+      else this.routers[to].receiveControl(this.id(from), msg, this.now);
     }
   }
 }

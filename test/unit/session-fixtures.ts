@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
 import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
+import type { HandshakeSource } from '../../src/session/handshake-result.js';
 import { SEAL_REFUSED } from '../../src/session/keypair.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
@@ -23,6 +24,14 @@ export function member(n: number): Member {
 export const A = member(1);
 export const B = member(2);
 export const C = member(3);
+
+/** A direct handshake source at host:port, as the data plane describes one. */
+export function from(host: string, port = 7946): HandshakeSource {
+  return { endpoint: `${host}:${port}`, host };
+}
+
+/** The source most tests use. */
+export const K = from('192.0.2.200');
 
 let wall = 1_700_000_000_000;
 

@@ -4,7 +4,7 @@ import type { NodeId } from '../../src/identity/node-id.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
 import { PathFlags } from '../../src/wire/constants.js';
-import { A, B, C, receive, send, table as sessionTable, type Member } from './session-fixtures.js';
+import { A, B, C, K, receive, send, table as sessionTable, type Member } from './session-fixtures.js';
 
 // Exact timers unless a test asks for jitter.
 const EXACT: SessionParamsInput = { rekeyJitter: 0, retryJitter: 0 };
@@ -26,9 +26,9 @@ function nearly(value: number): RandomSource {
 
 /** A full handshake initiated by `i`, including the confirming keepalive. */
 function handshake(i: SessionTable, iId: NodeId, r: SessionTable, rId: NodeId, now: number): void {
-  const res = r.consumeInitiation(iId, i.createInitiation(rId, now), 'k', now);
+  const res = r.consumeInitiation(iId, i.createInitiation(rId, now), K, now);
   assert.ok(res.ok, JSON.stringify(res));
-  assert.ok(i.consumeResponse(rId, res.response, 'k', now).ok);
+  assert.ok(i.consumeResponse(rId, res.response, K, now).ok);
   const keepalive = send(i, iId, rId, Buffer.from([0]), now);
   assert.ok(keepalive);
   assert.deepEqual(receive(r, keepalive, now), Buffer.from([0]));
@@ -40,8 +40,8 @@ test('the responder sends with a new keypair only after data arrived on it', () 
   handshake(a, A.id, b, B.id, 0);
   const old = b.sendKeypair(A.id, 10);
   assert.ok(old);
-  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 10), 'k', 10);
-  assert.ok(res.ok && a.consumeResponse(B.id, res.response, 'k', 11).ok);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 10), K, 10);
+  assert.ok(res.ok && a.consumeResponse(B.id, res.response, K, 11).ok);
   assert.equal(b.sendKeypair(A.id, 12), old, 'still the old keypair: A has not proven it has the new one');
   const fresh = a.sendKeypair(B.id, 12);
   assert.ok(fresh && fresh !== old);
@@ -170,7 +170,7 @@ test('a new path to a peer without a session lifts the backoff; with a session i
 test('a pending confirmation holds back our own initiation for confirmTimeout', () => {
   const a = table(A, [B]);
   const b = table(B, [A]);
-  assert.ok(b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0).ok);
+  assert.ok(b.consumeInitiation(A.id, a.createInitiation(B.id, 0), K, 0).ok);
   b.noteWantToSend(A.id, 0);
   assert.equal(b.handshakeDue(A.id, 4_999), false);
   assert.equal(b.handshakeDue(A.id, 5_000), true);
@@ -182,13 +182,13 @@ test('simultaneous initiations converge: both keypairs open, each side sends, in
     const b = table(B, [A]);
     const ia = a.createInitiation(B.id, 0);
     const ib = b.createInitiation(A.id, 0);
-    const ra = b.consumeInitiation(A.id, ia, 'k', 1);
+    const ra = b.consumeInitiation(A.id, ia, K, 1);
     assert.ok(ra.ok);
-    if (order === 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, 'k', 1).ok);
-    const rb = a.consumeInitiation(B.id, ib, 'k', 1);
+    if (order === 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, K, 1).ok);
+    const rb = a.consumeInitiation(B.id, ib, K, 1);
     assert.ok(rb.ok);
-    if (order !== 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, 'k', 2).ok);
-    assert.ok(b.consumeResponse(A.id, rb.response, 'k', 2).ok);
+    if (order !== 'interleaved') assert.ok(a.consumeResponse(B.id, ra.response, K, 2).ok);
+    assert.ok(b.consumeResponse(A.id, rb.response, K, 2).ok);
     for (let i = 0; i < 3; i++) {
       const ab = send(a, A.id, B.id, Buffer.from([1, i]), 3 + i);
       const ba = send(b, B.id, A.id, Buffer.from([2, i]), 3 + i);
@@ -218,10 +218,10 @@ test('superseded keypairs are capped: the oldest is zeroed once two newer ones e
 test('an unanswered initiation is forgotten after pendingTimeout', () => {
   const a = table(A, [B], { ...EXACT, pendingTimeoutMs: 1000 });
   const b = table(B, [A]);
-  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), K, 0);
   assert.ok(res.ok);
   a.tick(1000);
-  assert.deepEqual(a.consumeResponse(B.id, res.response, 'k', 1000), { ok: false, reason: 'unknown-index' });
+  assert.deepEqual(a.consumeResponse(B.id, res.response, K, 1000), { ok: false, reason: 'unknown-index' });
 });
 
 test('setPeers drops removed members (keys zeroed, indices freed) and adds new ones', () => {
@@ -254,8 +254,8 @@ test('close zeroes every keypair', () => {
 test('the low-level receive path (receiveKeypair, keypair.open, confirmReceived) confirms too', () => {
   const a = table(A, [B]);
   const b = table(B, [A]);
-  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), 'k', 0);
-  assert.ok(res.ok && a.consumeResponse(B.id, res.response, 'k', 0).ok);
+  const res = b.consumeInitiation(A.id, a.createInitiation(B.id, 0), K, 0);
+  assert.ok(res.ok && a.consumeResponse(B.id, res.response, K, 0).ok);
   const pkt = send(a, A.id, B.id, Buffer.from([0]), 1);
   assert.ok(pkt);
   const found = b.receiveKeypair(pkt.readUInt32BE(12));

@@ -6,6 +6,7 @@ import { cut, fitTable } from '../../src/cli/format.js';
 import { renderStatus } from '../../src/cli/status-view.js';
 import type { MemberStatus, NodeStatus } from '../../src/control/status.js';
 import { unreachableReason, type ReachabilityFacts } from '../../src/control/unreachable-reason.js';
+import { emptyTraffic } from '../../src/node/control-traffic.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -30,8 +31,15 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
     },
     endpoint: '198.51.100.7:7946',
     endpoints: [{ endpoint: '198.51.100.7:7946', configured: true, alive: true }],
-    session: { established: true, ageMs: 30_000, handshakeAttempts: 0, lastHandshakeAgoMs: 65_000 },
+    session: {
+      established: true,
+      ageMs: 30_000,
+      handshakeAttempts: 0,
+      lastHandshakeAgoMs: 65_000,
+      lastHandshakeTookMs: 3,
+    },
     traffic: { txPackets: 1, txBytes: 1500, rxPackets: 1, rxBytes: 3000, relayedPackets: 0, relayedBytes: 0 },
+    handshakeFailures: {},
     ...over,
   };
 }
@@ -56,6 +64,17 @@ function status(members: MemberStatus[]): NodeStatus {
     handshakeRejects: {},
     control: { probeBytesSent: 0, probeBytesReceived: 0, controlBytesSent: 0, controlBytesReceived: 0 },
     links: [],
+    controlPlane: {
+      name: 'a',
+      members: 1 + members.length,
+      routes: members.length,
+      probed: members.length,
+      wakeups: 0,
+      uptimeMs: 3_600_000,
+      sent: emptyTraffic(),
+      sealedBytesSent: 0,
+      memory: { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 },
+    },
   };
 }
 
@@ -101,7 +120,13 @@ describe('status view', () => {
     const row = rowOf(renderStatus(status([member('b')]), { wide: false, now: NOW }), 'b');
     assert.match(row, /^b\s+10\.77\.0\.2\s+yes\s+a→b\s+12\.3 ms\s+0%\s+198\.51\.100\.7:7946\s+1m05s$/);
     const never = member('c', {
-      session: { established: false, ageMs: null, handshakeAttempts: 0, lastHandshakeAgoMs: null },
+      session: {
+        established: false,
+        ageMs: null,
+        handshakeAttempts: 0,
+        lastHandshakeAgoMs: null,
+        lastHandshakeTookMs: null,
+      },
     });
     assert.match(rowOf(renderStatus(status([never]), { wide: false, now: NOW }), 'c'), /\snever$/);
   });
@@ -173,6 +198,20 @@ describe('status view', () => {
   });
 });
 
+describe('duplicate key', () => {
+  it('is said below the table in full, within 100 columns', () => {
+    const text = renderStatus(
+      status([
+        member('b', { duplicateKeySuspected: { addresses: ['198.51.100.7:7946', '203.0.113.9:7946'] } }),
+      ]),
+      { wide: false, now: NOW },
+    );
+    assert.match(text, /warning: DUPLICATE KEY suspected for b: two sessions from 198\.51\.100\.7:7946 and/);
+    assert.match(text, /203\.0\.113\.9:7946/);
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, line);
+  });
+});
+
 describe('unreachable reasons', () => {
   const facts = (over: Partial<ReachabilityFacts>): ReachabilityFacts => ({
     endpointsKnown: 1,
@@ -193,6 +232,9 @@ describe('unreachable reasons', () => {
         /^every path failed: direct link dead/,
       ],
       [{ sessionEstablished: true, everHandshaked: true }, /^every path failed: no relay reaches it$/],
+      [{ handshakeAttempts: 5, lastFailure: 'key-rejected' }, /^key rejected: /],
+      [{ lastFailure: 'rate-limited' }, /^handshakes rate-limited/],
+      [{ handshakeAttempts: 2, lastFailure: 'no-reply' }, /^no reply to 2 handshakes/],
     ];
     for (const [over, want] of cases) {
       const reason = unreachableReason(facts(over));

@@ -1,0 +1,538 @@
+// N real overlayd daemons on this machine: each in its own network namespace with its own TUN and UDP
+// socket, all behind one shared wan namespace (test/lab), one peers.yaml listing every site with its
+// IPv4 underlay endpoint. Per size N:
+//
+//   1. limits   what N daemons need (memory, files, threads, namespaces, neighbour tables) against
+//               what the machine has; a run that cannot fit stops here and says which limit to raise
+//   2. start    all daemons at once; until every control socket answers, until every daemon has a
+//               route to every other (convergence), daemon CPU spent meanwhile
+//   3. ping     every ordered pair over overlay addresses (fping, one process per site)
+//   4. idle     a steady window: per daemon CPU, timer wake-ups/s (the daemon's own count) and
+//               main-thread wake-ups/s (voluntary context switches, the kernel's count), RSS; control
+//               bytes sent per node per second by message type, against the 1.25 kB/s goal
+//   5. cut      a direct link carrying a 20 ms overlay ping is cut in the wan: until its source routes
+//               around it, and the ping outage
+//   6. partition a quarter of the sites cut off from the rest (set-based nft rules, all at once):
+//               until every daemon has dropped its routes to the other side; then healed: until all
+//               routes are back, and every pair pings again
+//
+//   node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--neighbours K] [--latency]
+//                                     [--strace] [--no-impairments] [--quick] [--wait-quiet S] [--json FILE]
+//
+// --strace attaches `strace -c` to the first daemon's main thread for the idle window and counts its
+// epoll waits (a third count of wake-ups). --latency gives every pair 2–20 ms one way with the lab's
+// delay emulator (costs a core of its own at N = 100; off by default). Needs root, fping, strace.
+import { writeFileSync } from 'node:fs';
+import type { NodeStatus } from '../src/control/status.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
+import { OverlayLab } from '../test/lab/overlay-lab.js';
+import { CONTROL_BUDGET_BPS } from './lib/budget.js';
+import { pingAllPairs, type PairPingResult } from './lib/all-pairs-ping.js';
+import { CpuSampler, waitQuiet } from './lib/cpu.js';
+import { stopPing, startPing } from './lib/failover-trial.js';
+import { Fleet } from './lib/fleet.js';
+import { checkLimits, NOT_NEEDED, type LimitCheck } from './lib/limits.js';
+import { analyzeOutage } from './lib/ping-log.js';
+import { procRates, rssBytes, sampleProc, type ProcSample } from './lib/proc-stats.js';
+import {
+  codeVersion,
+  COMMON_OPTIONS,
+  commonOptions,
+  machineLine,
+  numberOption,
+  progress,
+  requireRoot,
+  usageError,
+} from './lib/progress.js';
+import { summarize } from './lib/stats.js';
+import { fmt, printTable } from './lib/table.js';
+
+const STRACE_S = 10;
+
+interface Settings {
+  sizes: number[];
+  steadyS: number;
+  neighbours: number | undefined;
+  latency: boolean;
+  strace: boolean;
+  impairments: boolean;
+  waitQuietS: number;
+  json: string | undefined;
+}
+
+interface IdleResult {
+  seconds: number;
+  cores: number[];
+  timerWakeups: number[];
+  mainWakeups: number[];
+  rssMB: number[];
+  /** Bytes per node per second by type (mean over daemons). */
+  bytesByType: Record<TrafficType, number>;
+  /** Per daemon, all types. */
+  totalBps: number[];
+  /** Exact sealed UDP payload bytes per node per second (mean), for comparison. */
+  sealedBps: number;
+  probed: number[];
+  machineBusy: number;
+  straceEpollWaits: number | null;
+}
+
+interface SizeResult {
+  n: number;
+  limits: LimitCheck[];
+  error?: string;
+  labBuildS?: number;
+  upS?: number | null;
+  convergedS?: number | null;
+  startCpuS?: number;
+  pings?: PairPingResult;
+  idle?: IdleResult;
+  cut?: { from: string; to: string; rerouteMs: number | null; outageMs: number | null; lost: number | null };
+  partition?: {
+    sizes: [number, number];
+    convergedMs: number | null;
+    healedMs: number | null;
+    pings?: PairPingResult;
+  };
+}
+
+function parse(): Settings {
+  const { values } = parseArgs({
+    options: {
+      ...COMMON_OPTIONS,
+      sizes: { type: 'string' },
+      steady: { type: 'string' },
+      neighbours: { type: 'string' },
+      latency: { type: 'boolean', default: false },
+      strace: { type: 'boolean', default: false },
+      'no-impairments': { type: 'boolean', default: false },
+    },
+  });
+  const common = commonOptions(
+    values,
+    'node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--neighbours K] [--latency] ' +
+      '[--strace] [--no-impairments] [--quick] [--wait-quiet S] [--json FILE]',
+  );
+  const sizes = (values.sizes ?? (common.quick ? '25' : '25,50,100')).split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 2))
+    usageError('--sizes takes integers ≥ 2, e.g. 25,50,100');
+  return {
+    sizes,
+    steadyS: numberOption(values.steady, common.quick ? 15 : 30, 'steady'),
+    neighbours:
+      values.neighbours === undefined ? undefined : numberOption(values.neighbours, 0, 'neighbours'),
+    latency: values.latency ?? false,
+    strace: values.strace ?? false,
+    impairments: !(values['no-impairments'] ?? false),
+    waitQuietS: common.waitQuietS,
+    json: common.json,
+  };
+}
+
+function siteNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `s${i + 1}`);
+}
+
+/** Daemon CPU ticks of all daemons, summed (for the start-up cost). */
+function samples(fleet: Fleet): Map<string, ProcSample> {
+  const out = new Map<string, ProcSample>();
+  for (const name of fleet.names) {
+    const pid = fleet.pid(name);
+    if (pid !== undefined) out.set(name, sampleProc(pid));
+  }
+  return out;
+}
+
+function cpuSecondsBetween(a: Map<string, ProcSample>, b: Map<string, ProcSample>): number {
+  let sum = 0;
+  for (const [name, s] of b) {
+    const r = a.get(name);
+    const rate = r ? procRates(r, s).cores : null;
+    if (rate !== null) sum += (rate * (s.at - (r as ProcSample).at)) / 1000;
+  }
+  return sum;
+}
+
+async function strace(ol: OverlayLab, pid: number, seconds: number): Promise<number | null> {
+  // The main thread only (no -f): its epoll waits are the event loop's iterations.
+  const r = await ol.lab.execWan(
+    [
+      'timeout',
+      '-s',
+      'INT',
+      String(seconds),
+      'strace',
+      '-c',
+      '-e',
+      'trace=epoll_wait,epoll_pwait,epoll_pwait2',
+      '-p',
+      String(pid),
+    ],
+    { timeoutMs: (seconds + 10) * 1000 },
+  );
+  let calls = 0;
+  let seen = false;
+  for (const line of r.stderr.split('\n')) {
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(epoll_\w+)\s*$/.exec(line);
+    if (m) {
+      calls += Number(m[1]);
+      seen = true;
+    }
+  }
+  return seen ? calls : null;
+}
+
+async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
+  const names = fleet.names;
+  const o0 = await fleet.overviews();
+  const p0 = samples(fleet);
+  const machine = new CpuSampler({});
+  machine.start();
+  await sleep(s.steadyS * 1000);
+  const p1 = samples(fleet);
+  const o1 = await fleet.overviews();
+  const busy = machine.stop().machineBusy;
+  // After the window: a traced process stops at every syscall, which would inflate its own figures.
+  const firstPid = fleet.pid(names[0]!);
+  const straceEpollWaits =
+    s.strace && firstPid !== undefined ? await strace(fleet.ol, firstPid, STRACE_S) : null;
+  const res: IdleResult = {
+    seconds: s.steadyS,
+    cores: [],
+    timerWakeups: [],
+    mainWakeups: [],
+    rssMB: [],
+    bytesByType: Object.fromEntries(TRAFFIC_TYPES.map((t) => [t, 0])) as Record<TrafficType, number>,
+    totalBps: [],
+    sealedBps: 0,
+    probed: [],
+    machineBusy: busy,
+    straceEpollWaits,
+  };
+  let counted = 0;
+  for (const name of names) {
+    const a = o0.get(name);
+    const b = o1.get(name);
+    const pa = p0.get(name);
+    const pb = p1.get(name);
+    if (pa && pb) {
+      const r = procRates(pa, pb);
+      if (r.cores !== null) res.cores.push(r.cores);
+      if (r.mainWakeups !== null) res.mainWakeups.push(r.mainWakeups);
+    }
+    const pid = fleet.pid(name);
+    const rss = pid === undefined ? null : rssBytes(pid);
+    if (rss !== null) res.rssMB.push(rss / 1e6);
+    if (!a || !b) continue;
+    const secs = (b.uptimeMs - a.uptimeMs) / 1000;
+    res.timerWakeups.push((b.wakeups - a.wakeups) / secs);
+    res.probed.push(b.probed);
+    const d = trafficDelta(a.sent, b.sent);
+    let total = 0;
+    for (const t of TRAFFIC_TYPES) {
+      res.bytesByType[t] += d[t].bytes / secs;
+      total += d[t].bytes / secs;
+    }
+    res.totalBps.push(total);
+    res.sealedBps += (b.sealedBytesSent - a.sealedBytesSent) / secs;
+    counted++;
+  }
+  for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
+  res.sealedBps /= Math.max(1, counted);
+  return res;
+}
+
+/** A direct link that `from` routes over, with a ping flow on it; cut it and time the reroute. */
+async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
+  const ol = fleet.ol;
+  const from = fleet.names[0]!;
+  const st = await fleet.status(from);
+  const to = st?.members.find((m) => !m.self && m.hops === 1)?.name;
+  if (!st || !to) return undefined;
+  const ping = startPing(ol.lab, from, ol.addressOf(to), `ping-${from}-${to}`, 0.02, 60);
+  await sleep(3000); // the link turns active (50 ms probing) and the ping settles
+  const cutAt = Date.now() / 1000;
+  const t0 = performance.now();
+  await ol.lab.cut(from, to);
+  let rerouteMs: number | null = null;
+  while (performance.now() - t0 < 20_000) {
+    const status: NodeStatus | null = await fleet.status(from);
+    const path: string[] | null | undefined = status?.members.find((m) => m.name === to)?.path;
+    if (path && !(path.length === 2 && path[1] === to)) {
+      rerouteMs = performance.now() - t0;
+      break;
+    }
+    await sleep(20);
+  }
+  await sleep(3000);
+  const log = await stopPing(ping);
+  const o = analyzeOutage(log, cutAt, { fromS: 0 });
+  await ol.lab.restore(from, to);
+  return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null };
+}
+
+async function partitionTrial(fleet: Fleet): Promise<SizeResult['partition']> {
+  const names = fleet.names;
+  const k = Math.max(1, Math.floor(names.length / 4));
+  const small = names.slice(0, k);
+  const large = names.slice(k);
+  const groupSize = (name: string): number => (small.includes(name) ? small.length : large.length);
+  let t0 = performance.now();
+  await fleet.ol.lab.partition([small, large]);
+  progress(`  partitioned ${k} | ${large.length} (nft ${Math.round(performance.now() - t0)} ms)`);
+  const convergedMs = await fleet.waitAll(
+    (name, o) => o.routes === groupSize(name) - 1,
+    t0,
+    60_000,
+    (g, n) => progress(`  partition: ${g}/${n} daemons converged`),
+  );
+  await sleep(5000);
+  t0 = performance.now();
+  await fleet.ol.lab.heal();
+  const healedMs = await fleet.waitAll(
+    (_, o) => o.routes === names.length - 1,
+    t0,
+    90_000,
+    (g, n) => progress(`  heal: ${g}/${n} daemons have every route`),
+  );
+  const pings = await pingAllPairs(fleet.ol, names, {
+    onRound: (a, p) => progress(`  after heal: ${a}/${p} pairs answered`),
+  });
+  return { sizes: [small.length, large.length], convergedMs, healedMs, pings };
+}
+
+async function runSize(n: number, s: Settings): Promise<SizeResult> {
+  const limits = checkLimits(n, false);
+  const res: SizeResult = { n, limits };
+  const short = limits.filter((l) => !l.ok);
+  if (short.length > 0) {
+    res.error = short.map((l) => `${l.what}: have ${l.have}, need ${l.need} (${l.fix})`).join('; ');
+    return res;
+  }
+  const names = siteNames(n);
+  let t = performance.now();
+  progress(`N=${n}: building the lab (${n} namespaces, keys)`);
+  const ol = await OverlayLab.create({
+    sites: names,
+    ipv6: false,
+    latency: s.latency,
+    pairCounters: false,
+    logLevel: 'info',
+  });
+  const fleet = new Fleet(ol, names);
+  try {
+    if (s.neighbours !== undefined)
+      ol.writePeers(names, (yaml) => yaml.replace('network:\n', `network:\n  neighbours: ${s.neighbours}\n`));
+    if (s.latency) {
+      // 2–20 ms one way by site distance on a ring: a structure the neighbour sets can learn.
+      for (let i = 0; i < n; i++)
+        for (let j = i + 1; j < n; j++) {
+          const d = Math.min(j - i, n - (j - i));
+          await ol.lab.setLatency(names[i]!, names[j]!, 2 + (18 * d) / (n / 2));
+        }
+    }
+    res.labBuildS = (performance.now() - t) / 1000;
+    progress(`N=${n}: lab built in ${res.labBuildS.toFixed(0)} s; starting ${n} daemons`);
+    t = performance.now();
+    ol.startAll();
+    const before = new Map<string, ProcSample>();
+    const upMs = await fleet.waitAll(
+      (name) => {
+        const pid = fleet.pid(name);
+        if (pid !== undefined && !before.has(name)) before.set(name, sampleProc(pid));
+        return true;
+      },
+      t,
+      120_000,
+      (g, total) => progress(`  ${g}/${total} control sockets answer`),
+    );
+    res.upS = upMs === null ? null : upMs / 1000;
+    const convMs = await fleet.waitAll(
+      (_, o) => o.routes === n - 1,
+      t,
+      180_000,
+      (g, total) => progress(`  ${g}/${total} daemons have a route to every member`),
+    );
+    res.convergedS = convMs === null ? null : convMs / 1000;
+    res.startCpuS = cpuSecondsBetween(before, samples(fleet));
+    const dead = names.filter((name) => !ol.site(name).process?.isAlive());
+    if (dead.length > 0) throw new Error(`daemons exited: ${dead.join(', ')}\n${ol.lab.logTails(10)}`);
+    if (convMs === null) {
+      res.error = 'did not converge within 180 s';
+      return res;
+    }
+    progress(`N=${n}: converged in ${res.convergedS?.toFixed(1)} s; pinging every pair`);
+    res.pings = await pingAllPairs(ol, names, {
+      onRound: (a, p) => progress(`  ${a}/${p} pairs answered`),
+    });
+    await sleep(5000); // let the sessions the pings made settle before measuring idle
+    progress(`N=${n}: idle window ${s.steadyS} s`);
+    res.idle = await idleWindow(fleet, s);
+    if (s.impairments) {
+      progress(`N=${n}: cutting a used link`);
+      res.cut = await cutTrial(fleet);
+      progress(`N=${n}: partition`);
+      res.partition = await partitionTrial(fleet);
+    }
+    return res;
+  } finally {
+    fleet.close();
+    await ol.destroy();
+  }
+}
+
+function fmtS(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined ? 'never' : `${x.toFixed(digits)} s`;
+}
+
+function fmtMs(x: number | null | undefined): string {
+  return x === null || x === undefined ? 'never' : `${Math.round(x)} ms`;
+}
+
+function report(results: SizeResult[], s: Settings, header: string): void {
+  const rows = results.map((r) => {
+    const i = r.idle;
+    const cpu = i && summarize(i.cores.map((c) => c * 100));
+    const timer = i && summarize(i.timerWakeups);
+    const kernel = i && summarize(i.mainWakeups);
+    const rss = i && summarize(i.rssMB);
+    const total = i && summarize(i.totalBps);
+    const p = r.pings;
+    return [
+      `N=${r.n}`,
+      r.error ?? '',
+      fmtS(r.upS),
+      fmtS(r.convergedS),
+      r.startCpuS === undefined ? '—' : `${r.startCpuS.toFixed(0)} s`,
+      p ? `${p.answered}/${p.pairs}` : '—',
+      p ? `${fmt(summarize(p.rttsMs).p50, 2)}/${fmt(summarize(p.rttsMs).p95, 2)}` : '—',
+      i ? fmt(summarize(i.probed).mean, 1) : '—',
+      cpu ? `${fmt(cpu.mean, 2)} / ${fmt(cpu.max, 2)}` : '—',
+      timer ? `${fmt(timer.mean, 1)} / ${fmt(timer.max, 1)}` : '—',
+      kernel ? `${fmt(kernel.mean, 1)} / ${fmt(kernel.max, 1)}` : '—',
+      rss ? `${fmt(rss.mean, 0)} / ${fmt(rss.max, 0)}` : '—',
+      total ? `${fmt(total.mean, 0)} / ${fmt(total.max, 0)}` : '—',
+      i ? fmt(i.machineBusy, 2) : '—',
+    ];
+  });
+  printTable(
+    `Live daemons: start, every pair, idle cost (${header})`,
+    [
+      'N',
+      'problem',
+      'sockets up',
+      'converged',
+      'start CPU (all)',
+      'pairs ping',
+      'RTT p50/p95 ms',
+      'probed',
+      'CPU % mean/max',
+      'timer wake/s',
+      'thread wake/s',
+      'RSS MB mean/max',
+      'ctl B/s node mean/max',
+      'machine busy',
+    ],
+    rows,
+    [
+      `"converged": every daemon has a route to every other member, from the moment all were launched; "start CPU": daemon CPU seconds, all daemons together, until then.`,
+      `Idle window ${s.steadyS} s after every pair pinged. CPU % of one core per daemon; "timer wake/s" the control plane's timer fires (its own count), "thread wake/s" the main thread's voluntary context switches (the kernel's count: timers, packets, everything).`,
+      `Goals: ≤ 20 wake-ups/s and < 0.5 % CPU for an idle daemon in a 3-member overlay; RSS ≤ 60 MB; control ≤ ${CONTROL_BUDGET_BPS} B/s per node.`,
+    ],
+  );
+  printTable(
+    'Control bytes sent per node per second, by message type (idle window, mean over daemons)',
+    ['N', ...TRAFFIC_TYPES, 'total', 'vs 1.25 kB/s', 'sealed payload (exact)'],
+    results
+      .filter((r) => r.idle)
+      .map((r) => {
+        const i = r.idle as IdleResult;
+        const total = TRAFFIC_TYPES.reduce((sum, t) => sum + i.bytesByType[t], 0);
+        return [
+          `N=${r.n}`,
+          ...TRAFFIC_TYPES.map((t) => fmt(i.bytesByType[t], 0)),
+          fmt(total, 0),
+          `${fmt(total / CONTROL_BUDGET_BPS, 2)}×`,
+          fmt(i.sealedBps, 0),
+        ];
+      }),
+    [
+      "Bytes on the wire (sealed packet + 28 bytes IPv4/UDP header) as counted by the control plane; the last column is the data plane's exact count of UDP payload bytes (no IP/UDP headers) for comparison.",
+      "probe: probes this node sent; echo: its answers to others' probes; advert/announce/request/summary/digest: routing messages (src/routing/control-codec.ts).",
+    ],
+  );
+  const imp = results.filter((r) => r.cut || r.partition);
+  if (imp.length > 0)
+    printTable(
+      'Cut and partition',
+      [
+        'N',
+        'cut link',
+        'reroute',
+        'ping outage',
+        'partition',
+        'converged',
+        'heal: all routes',
+        'pairs ping after heal',
+      ],
+      imp.map((r) => [
+        `N=${r.n}`,
+        r.cut ? `${r.cut.from}–${r.cut.to}` : '—',
+        fmtMs(r.cut?.rerouteMs),
+        r.cut ? `${fmtMs(r.cut.outageMs)} (${r.cut.lost ?? '?'} lost)` : '—',
+        r.partition ? `${r.partition.sizes[0]} | ${r.partition.sizes[1]}` : '—',
+        fmtMs(r.partition?.convergedMs),
+        fmtMs(r.partition?.healedMs),
+        r.partition?.pings ? `${r.partition.pings.answered}/${r.partition.pings.pairs}` : '—',
+      ]),
+      [
+        'cut: the first site\'s direct link to a member, carrying a 20 ms overlay ping, black-holed in the wan; "reroute" until that site\'s route avoids it (polled every 20 ms).',
+        'partition: the first quarter of the sites cut off from the rest; "converged" until every daemon has dropped its routes to the other side; "heal" until every daemon has every route again.',
+      ],
+    );
+  if (s.strace)
+    for (const r of results)
+      if (r.idle?.straceEpollWaits !== null && r.idle?.straceEpollWaits !== undefined)
+        process.stdout.write(
+          `\nN=${r.n}: strace -c on the first daemon's main thread for ${STRACE_S} s after the idle window: ${r.idle.straceEpollWaits} epoll waits = ${(r.idle.straceEpollWaits / STRACE_S).toFixed(1)}/s\n`,
+        );
+  process.stdout.write(`\nNot needed: ${NOT_NEEDED}.\n`);
+  for (const r of results) {
+    const short = r.limits.filter((l) => !l.ok);
+    if (short.length > 0)
+      process.stdout.write(
+        `N=${r.n}: machine limits: ${short.map((l) => `${l.what} ${l.have} < ${l.need}: ${l.fix}`).join('; ')}\n`,
+      );
+    if (r.pings && r.pings.failed.length > 0)
+      process.stdout.write(
+        `N=${r.n}: pairs that never answered: ${r.pings.failed.slice(0, 20).join(' ')}${r.pings.failed.length > 20 ? ' …' : ''}\n`,
+      );
+  }
+}
+
+async function main(): Promise<void> {
+  requireRoot();
+  const s = parse();
+  if (s.waitQuietS > 0) {
+    const busy = await waitQuiet(s.waitQuietS, 0.3, (b) =>
+      progress(`waiting for a quiet machine (busy ${b.toFixed(2)})`),
+    );
+    progress(`background busy ${busy.toFixed(2)} cores`);
+  }
+  const header = `${await machineLine()}, ${await codeVersion()}, ${new Date().toISOString().slice(0, 16)}`;
+  const results: SizeResult[] = [];
+  for (const n of s.sizes) {
+    try {
+      results.push(await runSize(n, s));
+    } catch (err) {
+      results.push({ n, limits: checkLimits(n, false), error: (err as Error).message.split('\n')[0] });
+      progress(`N=${n}: ${(err as Error).message}`);
+    }
+    report(results, s, header);
+    if (s.json) writeFileSync(s.json, JSON.stringify({ settings: s, results }, null, 2));
+  }
+}
+
+await main();

@@ -1,0 +1,298 @@
+// The one wiring between a node's pure cores — prober, router and (in the daemon) session table — and
+// whatever carries their packets. The daemon (node.ts, carrier: forward/ over UDP) and the simulator
+// (test/sim/sim-node.ts, carrier: a modelled underlay) both build exactly this, so a figure the
+// simulator prints is a figure of the daemon's glue, not of a copy of it.
+//
+//   in   probe received (with its id: the top bit marks an exploration trial that must not be probed
+//        back) · probe reply (→ prober, then the router at once, so a dead or new link is routed
+//        on within the same instant) · routing message · data activity · endpoints · members
+//   out  probes, routing messages, handshakes; bytes sent by message type (traffic: probes, echoes,
+//        each routing message kind, handshake messages)
+//   when one timer (WakeScheduler) at the earliest nextWakeAt() of the three cores and of the
+//        carrier's own timer work (attachCarrier: the daemon's end-to-end path probes and sweeps);
+//        every input pokes it, so nothing waits on a fixed tick and an idle node sleeps
+//
+// It implements the data plane's ProbePort, RoutePort and SessionPort: forward/ reaches the cores only
+// through here, so every input that can bring work forward re-arms the timer.
+import type { Clock, Timers } from '../clock.js';
+import type { HandshakeResult, ProbePort, RoutePort, SessionPort } from '../forward/ports.js';
+import type { NodeId } from '../identity/node-id.js';
+import type { LinkView } from '../probe/link-view.js';
+import type { ProbeParams } from '../probe/probe-params.js';
+import { Prober } from '../probe/prober.js';
+import type { Path } from '../routing/path-selector.js';
+import { Router, type RouterMember } from '../routing/router.js';
+import type { RoutingParams } from '../routing/routing-params.js';
+import type { DataKeypair } from '../session/keypair.js';
+import type { HandshakeSource } from '../session/handshake-result.js';
+import type { SessionTable } from '../session/session-table.js';
+import { ControlTraffic } from './control-traffic.js';
+import { WakeScheduler } from './wake-scheduler.js';
+
+export interface ControlPlanePorts {
+  /** Sends probe `probeId` directly to `member` at `endpointKey`; false if it could not (no session). */
+  sendProbe(member: NodeId, endpointKey: string, probeId: number): boolean;
+  /** Sends a routing message to direct neighbour `neighbor`. */
+  sendControl(neighbor: NodeId, message: Uint8Array): void;
+  /** Starts (or retries) a handshake with `peer`; only with a session table. */
+  sendHandshake?(peer: NodeId, now: number): void;
+  /** Ed25519 signature by our key. */
+  sign(message: Uint8Array): Uint8Array;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /** Wall-clock ms, only to seed advert sequence numbers. */
+  wallClock(): number;
+  /** Real-time ms for route computation timing (stats only). */
+  cpuClock?(): number;
+}
+
+/** Timer work of whatever carries the packets (see attachCarrier). */
+export interface CarrierTimerWork {
+  nextWakeAt(now: number): number;
+  tick(now: number): void;
+}
+
+export interface ControlPlaneOptions {
+  self: NodeId;
+  members: readonly RouterMember[];
+  clock: Clock;
+  timers: Timers;
+  ports: ControlPlanePorts;
+  probeParams?: Partial<ProbeParams>;
+  routingParams?: RoutingParams;
+  /** The daemon's sessions; the simulator has none (every probe can be sent). */
+  sessions?: SessionTable;
+  /** Uniform [0, 1) for the prober's and router's jitter and choices; default Math.random. */
+  random?: () => number;
+  /** Where sent bytes are counted (the simulator keeps one across a node's restarts). */
+  traffic?: ControlTraffic;
+}
+
+export class ControlPlane implements ProbePort, RoutePort {
+  readonly prober: Prober;
+  readonly router: Router;
+  readonly sessions: SessionTable | undefined;
+  readonly traffic: ControlTraffic;
+  readonly scheduler: WakeScheduler;
+  private readonly sessionsWrapped: SessionPort | undefined;
+  private readonly clock: Clock;
+  private readonly ports: ControlPlanePorts;
+  private carrier: CarrierTimerWork | undefined;
+
+  constructor(opts: ControlPlaneOptions) {
+    const { ports } = opts;
+    this.clock = opts.clock;
+    this.ports = ports;
+    this.sessions = opts.sessions;
+    this.traffic = opts.traffic ?? new ControlTraffic();
+    const random = opts.random;
+    this.prober = new Prober({
+      params: opts.probeParams,
+      ports: {
+        sendProbe: (member, key, probeId) => {
+          const sent = ports.sendProbe(member, key, probeId);
+          if (sent) this.traffic.probe();
+          return sent;
+        },
+        random,
+      },
+    });
+    this.router = new Router({
+      self: opts.self,
+      members: opts.members,
+      params: opts.routingParams,
+      prober: this.prober,
+      ports: {
+        sendControl: (neighbor, message) => {
+          this.traffic.control(message);
+          ports.sendControl(neighbor, message);
+        },
+        sign: ports.sign,
+        verify: ports.verify,
+        wallClock: ports.wallClock,
+        random,
+        cpuClock: ports.cpuClock,
+      },
+    });
+    const sessions = opts.sessions;
+    // A new path may lead where the direct link never did: retry a stuck handshake at once.
+    if (sessions)
+      this.router.onRouteChange((c) => {
+        if (c.to) sessions.notePathChanged(c.dst, this.clock.now());
+      });
+    this.sessionsWrapped = sessions && this.wrapSessions(sessions);
+    this.scheduler = new WakeScheduler(this.clock, opts.timers, {
+      nextWakeAt: () => this.nextWakeAt(),
+      run: (now) => this.run(now),
+    });
+    this.scheduler.poke();
+  }
+
+  // ---- when -------------------------------------------------------------------------------------
+
+  /** The earliest time any core has work. */
+  nextWakeAt(): number {
+    let w = Math.min(this.prober.nextWakeAt(), this.router.nextWakeAt());
+    if (this.carrier) w = Math.min(w, this.carrier.nextWakeAt(this.clock.now()));
+    return this.sessions ? Math.min(w, this.sessions.nextWakeAt(this.clock.now())) : w;
+  }
+
+  /**
+   * The carrier's own timer work (the daemon's data plane: end-to-end path probes, table sweeps) runs
+   * on this same timer, after the prober and before the router, so a path it reports failed is routed
+   * around in the same wake-up.
+   */
+  attachCarrier(carrier: CarrierTimerWork): void {
+    this.carrier = carrier;
+    this.scheduler.poke();
+  }
+
+  /** Runs what is due: the prober first, so the router sees this instant's link changes. */
+  run(now: number): void {
+    this.prober.tick(now);
+    this.carrier?.tick(now);
+    this.router.tick(now);
+    if (!this.sessions) return;
+    for (const peer of this.sessions.tick(now)) this.ports.sendHandshake?.(peer, now);
+  }
+
+  /** Something outside the ports changed the cores (a reload): re-arm if work came forward. */
+  poke(): void {
+    this.scheduler.poke();
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+  }
+
+  // ---- ProbePort ----------------------------------------------------------------------------------
+
+  link(member: NodeId): LinkView | undefined {
+    return this.prober.link(member);
+  }
+
+  onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean {
+    const proven = this.prober.onReply(member, endpointKey, probeId, now);
+    this.router.tick(now);
+    this.scheduler.poke();
+    return proven;
+  }
+
+  /** We echo probe `probeId` from `member`; the id's trial bit decides whether we probe it back. */
+  onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void {
+    this.traffic.echo();
+    this.prober.onProbeReceived(member, endpointKey, now, probeId);
+    this.scheduler.poke();
+  }
+
+  learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean {
+    const added = this.prober.learnEndpoint(member, endpointKey, now);
+    if (added) this.scheduler.poke();
+    return added;
+  }
+
+  probedUs(member: NodeId, now: number): string | undefined {
+    return this.prober.probedUs(member, now);
+  }
+
+  markActive(member: NodeId, now: number): void {
+    this.prober.markActive(member, now);
+    this.scheduler.poke();
+  }
+
+  /** Configured (or resolved) endpoints of `member`. */
+  setEndpoints(member: NodeId, endpointKeys: readonly string[]): void {
+    this.prober.setEndpoints(member, endpointKeys);
+    this.scheduler.poke();
+  }
+
+  /** A member left the configuration (reload). */
+  removeMember(member: NodeId): void {
+    this.prober.removeMember(member);
+    this.scheduler.poke();
+  }
+
+  /** The member list changed (reload). */
+  setMembers(members: readonly RouterMember[]): void {
+    this.router.setMembers(members);
+    this.scheduler.poke();
+  }
+
+  // ---- RoutePort ----------------------------------------------------------------------------------
+
+  route(dst: NodeId): Path | undefined {
+    return this.router.route(dst);
+  }
+
+  receiveControl(from: NodeId, message: Uint8Array, now: number): void {
+    this.router.receiveControl(from, message, now);
+    this.scheduler.poke();
+  }
+
+  avoid(dst: NodeId, relays: readonly NodeId[], until: number): void {
+    this.router.avoid(dst, relays, until);
+    this.scheduler.poke();
+  }
+
+  // ---- SessionPort --------------------------------------------------------------------------------
+
+  /** The session table as the data plane sees it: every change that may bring a handshake forward pokes. */
+  get sessionPort(): SessionPort {
+    if (!this.sessionsWrapped) throw new Error('this control plane has no session table');
+    return this.sessionsWrapped;
+  }
+
+  private wrapSessions(s: SessionTable): SessionPort {
+    const poke = (): void => this.scheduler.poke();
+    return {
+      sendKeypair: (peer: NodeId, now: number): DataKeypair | undefined => s.sendKeypair(peer, now),
+      open: (buf: Buffer, addrOffset: number, length: number, now: number, pathFlags: number): number =>
+        s.open(buf, addrOffset, length, now, pathFlags),
+      receiveKeypair: (receiverIndex: number) => s.receiveKeypair(receiverIndex),
+      confirmReceived: (peer: NodeId, keypair: DataKeypair): void => {
+        s.confirmReceived(peer, keypair);
+        poke();
+      },
+      noteWantToSend: (peer: NodeId, now: number): void => {
+        s.noteWantToSend(peer, now);
+        poke();
+      },
+      createInitiation: (peer: NodeId, now: number, countAttempt?: boolean): Buffer => {
+        const body = s.createInitiation(peer, now, countAttempt);
+        this.traffic.handshake('initiation');
+        poke();
+        return body;
+      },
+      consumeInitiation: (
+        src: NodeId,
+        body: Uint8Array,
+        source: HandshakeSource,
+        now: number,
+      ): HandshakeResult<{ response: Buffer }> => {
+        const r = s.consumeInitiation(src, body, source, now);
+        if (r.ok) this.traffic.handshake('response');
+        poke();
+        return r;
+      },
+      consumeResponse: (
+        src: NodeId,
+        body: Uint8Array,
+        source: HandshakeSource,
+        now: number,
+      ): HandshakeResult<object> => {
+        const r = s.consumeResponse(src, body, source, now);
+        poke();
+        return r;
+      },
+      // A cookie taken means a retry is due (the session table lowers its wake time): look again.
+      consumeCookieReply: (
+        src: NodeId,
+        body: Uint8Array,
+        now: number,
+      ): HandshakeResult<{ retry: boolean }> => {
+        const r = s.consumeCookieReply(src, body, now);
+        poke();
+        return r;
+      },
+    };
+  }
+}

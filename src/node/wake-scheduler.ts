@@ -1,0 +1,71 @@
+// The one timer of a node's control plane. The pure cores (sessions, prober, router) each say when
+// they next have work (nextWakeAt); the scheduler arms a single timer at the earliest of those and,
+// when it fires, runs them and arms again. An idle node therefore sleeps until its next probe, advert
+// refresh or rekey instead of waking on a fixed tick (the daemon used to poll every 10 ms: 100
+// wake-ups a second doing nothing). Anything that may bring work forward (a packet, a reload, data
+// wanting a session) calls poke(), which re-arms only if the timer must move earlier: a timer that
+// turns out early costs one wake-up that finds nothing due and re-arms.
+//
+// The timers are injected: real ones in the daemon, an event queue in the simulator and in e2e tests,
+// which then run the very same code step by step on virtual time.
+import type { Clock, TimerHandle, Timers } from '../clock.js';
+
+export interface WakeTarget {
+  /** Earliest monotonic ms at which run() has work; at or before now means at once; Infinity: none. */
+  nextWakeAt(): number;
+  /** Does the work due at `now`. */
+  run(now: number): void;
+}
+
+export class WakeScheduler {
+  /** Times the timer fired (each one ran the cores once): the daemon's own idle wake-up count. */
+  wakeups = 0;
+  private armedAt = Infinity;
+  private handle: TimerHandle | undefined;
+  private stopped = false;
+  private running = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly target: WakeTarget,
+  ) {}
+
+  /** Work may have come forward: make sure the timer fires no later than the cores' earliest wake. */
+  poke(): void {
+    // During run() the cores' own ports poke (a probe that wants a session, say); fire() looks again
+    // once run() returns, so that work lands in the same wake-up or the next one, never in a lost one.
+    if (this.stopped || this.running) return;
+    const at = Math.max(this.target.nextWakeAt(), this.clock.now());
+    if (at >= this.armedAt || at === Infinity) return;
+    this.handle?.cancel();
+    this.armedAt = at;
+    this.handle = this.timers.at(at, this.fire);
+  }
+
+  /** When the timer is armed for (Infinity: not armed). */
+  get nextFireAt(): number {
+    return this.armedAt;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.handle?.cancel();
+    this.handle = undefined;
+    this.armedAt = Infinity;
+  }
+
+  private readonly fire = (): void => {
+    this.handle = undefined;
+    this.armedAt = Infinity;
+    if (this.stopped) return;
+    this.wakeups++;
+    this.running = true;
+    try {
+      this.target.run(this.clock.now());
+    } finally {
+      this.running = false;
+    }
+    this.poke();
+  };
+}

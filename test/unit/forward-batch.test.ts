@@ -1,0 +1,360 @@
+// forward/ end to end over in-memory batch doubles (forward-harness.ts): outbound batches sealed per
+// destination run, inbound batches opened per keypair run with the inner checks, relaying and local
+// repair at a relay, and what a hostile member or relay can and cannot get through.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InnerKind } from '../../src/wire/constants.js';
+import { ForwardHarness, settle } from './forward-harness.js';
+import {
+  checksumsValid,
+  GSO_TCPV4,
+  packet,
+  payloadBytes,
+  payloadOf,
+  superPacket,
+  TCP,
+  timestamps,
+  UDP,
+  type PacketSpec,
+} from './ip-packets.js';
+
+const TSO = { tso: true, uso: false };
+
+function bulk(h: ForwardHarness, from: string, to: string, bytes: number, v: 4 | 6 = 4): PacketSpec {
+  const x = h.site(from);
+  const y = h.site(to);
+  return {
+    src: v === 4 ? x.address : x.address6,
+    dst: v === 4 ? y.address : y.address6,
+    proto: TCP,
+    payload: payloadBytes(bytes),
+    seq: 1000,
+    ack: 1,
+    options: timestamps(1, 2),
+  };
+}
+
+/** Packets the wire carried from one host to another since recording started. */
+function wire(h: ForwardHarness, from: string, to: string): Buffer[] {
+  return h.net.wire
+    .filter((r) => r.from.host === h.site(from).endpoint.host && r.to.host === h.site(to).endpoint.host)
+    .map((r) => r.data);
+}
+
+for (const v of [4, 6] as const) {
+  test(`IPv${v}: a TSO super-packet goes out as one sealed datagram per segment and is written as one coalesced packet`, async () => {
+    const h = new ForwardHarness(['a', 'c'], { offloads: { a: TSO, c: TSO } });
+    await h.link('a', 'c');
+    h.net.record = true;
+    const mss = 1380 - (v === 4 ? 20 : 40) - 32;
+    const spec = bulk(h, 'a', 'c', 40 * mss, v);
+    const { packet: sp, vnet } = superPacket(spec, mss);
+    h.site('a').tun.injectSuper(sp, vnet);
+    await settle();
+    assert.equal(wire(h, 'a', 'c').length, 40, 'one datagram per segment');
+    const c = h.site('c');
+    assert.equal(c.tun.writes.length, 1, 'one TUN write');
+    const w = c.tun.writes[0]!;
+    assert.equal(w.vnet[1], v === 4 ? GSO_TCPV4 : 4);
+    assert.deepEqual(payloadOf(w.packet), Buffer.from(spec.payload));
+    const t = c.counters.peer(h.site('a').m.id);
+    assert.equal(t.rxPackets, 40);
+    assert.equal(h.site('a').counters.peer(c.m.id).txPackets, 40);
+    assert.equal(c.counters.totalDrops(), 0);
+  });
+}
+
+test('without offloads each packet is its own TUN write, in order, checksums intact', async () => {
+  const h = new ForwardHarness(['a', 'c'], { offloads: { a: TSO } });
+  await h.link('a', 'c');
+  const { packet: sp, vnet } = superPacket(bulk(h, 'a', 'c', 10 * 1000), 1000);
+  h.site('a').tun.injectSuper(sp, vnet);
+  await settle();
+  const written = h.site('c').tun.written;
+  assert.equal(written.length, 10);
+  written.forEach((p, i) => {
+    assert.ok(checksumsValid(p));
+    assert.equal(p.readUInt32BE(24), 1000 + i * 1000, 'sequence order kept');
+  });
+});
+
+test('one batch to several destinations is sealed per destination run and reaches each', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c']);
+  await h.link('a', 'b');
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const to = (dst: string, n: number): Buffer =>
+    packet({ src: a.address, dst: h.site(dst).address, proto: UDP, payload: payloadBytes(100, n) });
+  for (const [dst, n] of [
+    ['b', 1],
+    ['b', 2],
+    ['c', 3],
+    ['b', 4],
+    ['c', 5],
+  ] as const)
+    a.tun.inject(to(dst, n));
+  await settle();
+  assert.deepEqual(
+    h.site('b').tun.written.map((p) => payloadOf(p)),
+    [1, 2, 4].map((n) => payloadBytes(100, n)),
+  );
+  assert.deepEqual(
+    h.site('c').tun.written.map((p) => payloadOf(p)),
+    [3, 5].map((n) => payloadBytes(100, n)),
+  );
+});
+
+test('packets for no member, multicast, ourselves or too big for a datagram are counted, never sent', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const udp = (dst: string, n = 10): Buffer =>
+    packet({ src: a.address, dst, proto: UDP, payload: payloadBytes(n) });
+  a.tun.inject(udp('10.77.0.99'));
+  a.tun.inject(udp('224.0.0.251'));
+  a.tun.inject(udp(a.address));
+  a.tun.inject(Buffer.from([0x10, 0, 0, 0]));
+  a.tun.inject(udp(h.site('c').address, 1380 - 28)); // a full MTU packet: fits
+  await settle();
+  assert.equal(h.drops('a', 'no-member'), 2);
+  assert.equal(h.drops('a', 'not-unicast'), 1);
+  assert.equal(h.drops('a', 'not-ip'), 1);
+  assert.equal(h.site('c').tun.written.length, 1);
+});
+
+test('without a session the run waits for the handshake and goes once it completes', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  h.setLink('a', 'c', true);
+  h.setLink('c', 'a', true);
+  const a = h.site('a');
+  for (let n = 0; n < 3; n++)
+    a.tun.inject(
+      packet({ src: a.address, dst: h.site('c').address, proto: UDP, payload: payloadBytes(50, n) }),
+    );
+  await settle();
+  assert.equal(h.site('c').tun.written.length, 0);
+  await h.handshake('a', 'c');
+  a.dp.outbound.flushPending(h.site('c').m.id, h.clock.now());
+  a.transport.flush();
+  await settle();
+  assert.equal(h.site('c').tun.written.length, 3);
+});
+
+test('inner checks: a member cannot claim another address as source nor reach past our addresses', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c']);
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const c = h.site('c');
+  const sealIp = (ip: Buffer): void => {
+    // A hostile a seals whatever it likes: the data plane's own single-packet path, kind IP.
+    a.dp.outbound.sendSealed(
+      c.m.id,
+      Buffer.concat([Buffer.from([InnerKind.IPPacket]), ip]),
+      h.clock.now(),
+      true,
+    );
+    a.transport.flush();
+  };
+  const udp = (src: string, dst: string): Buffer =>
+    packet({ src, dst, proto: UDP, payload: payloadBytes(20) });
+  sealIp(udp(h.site('b').address, c.address)); // b's address as source
+  sealIp(udp(a.address, '10.77.0.99')); // behind c's TUN
+  sealIp(udp(a.address6, c.address6).subarray(0, 30)); // IPv6 header cut short
+  sealIp(udp(a.address, c.address)); // fine
+  await settle();
+  assert.equal(h.drops('c', 'spoofed-source'), 1);
+  assert.equal(h.drops('c', 'not-local-destination'), 1);
+  assert.equal(h.drops('c', 'not-ip'), 1);
+  assert.equal(c.tun.written.length, 1);
+});
+
+test('a replayed or altered datagram is dropped in a batch; the rest of the batch is delivered', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  h.net.record = true;
+  const a = h.site('a');
+  const c = h.site('c');
+  const send = (n: number): void =>
+    a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(64, n) }));
+  send(1);
+  await settle();
+  const [first] = wire(h, 'a', 'c');
+  // In one batch at c: a replay of the first, then 2 altered on the way, then 3.
+  let n = 0;
+  h.net.tamper = (rec) => {
+    if (n++ === 0) rec.data[rec.data.length - 20] ^= 1;
+  };
+  c.transport.enqueue(Buffer.from(first!), a.endpoint);
+  send(2);
+  send(3);
+  await settle();
+  assert.equal(h.drops('c', 'replayed'), 1);
+  assert.equal(h.drops('c', 'auth-failed'), 1);
+  assert.deepEqual(
+    c.tun.written.map(payloadOf),
+    [1, 3].map((k) => payloadBytes(64, k)),
+    'each once',
+  );
+});
+
+test('relay: b forwards a→c without opening it; a relay that strips the route breaks authentication', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c'], { offloads: { a: TSO } });
+  await h.link('a', 'b');
+  await h.link('b', 'c');
+  h.setLink('a', 'c', false);
+  h.route('a', 'c', ['a', 'b', 'c']);
+  h.route('c', 'a', ['c', 'b', 'a']);
+  await h.handshake('a', 'c');
+  h.net.record = true;
+  const a = h.site('a');
+  const c = h.site('c');
+  const relayedBefore = h.site('b').counters.peer(a.m.id).relayedPackets; // the handshake's keepalive
+  const { packet: sp, vnet } = superPacket(bulk(h, 'a', 'c', 8 * 1000), 1000);
+  h.site('a').tun.injectSuper(sp, vnet);
+  await settle();
+  assert.equal(c.tun.written.length, 8, 'all arrive via b');
+  assert.equal(h.site('b').tun.written.length, 0, 'the relay delivers nothing to itself');
+  assert.equal(h.site('b').counters.peer(a.m.id).relayedPackets - relayedBefore, 8);
+  assert.equal(wire(h, 'a', 'c').length, 0);
+  // b turns a relayed packet into a "direct" one (route stripped): the nonce no longer matches. The
+  // original is kept from c (made unparseable) so the stripped copy is news to c's replay window.
+  let kept: Buffer | undefined;
+  h.net.tamper = (rec) => {
+    if (rec.to.host !== c.endpoint.host || kept) return;
+    kept = Buffer.from(rec.data);
+    rec.data[0] = 99;
+  };
+  a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(40) }));
+  await settle();
+  assert.equal(h.drops('c', 'unknown-type'), 1);
+  const stripped = Buffer.concat([Buffer.from([kept![0]!, kept![1]!, 0, 0]), kept!.subarray(8)]);
+  c.transport.receive(stripped, h.site('b').endpoint);
+  await settle();
+  assert.equal(h.drops('c', 'auth-failed'), 1);
+  assert.equal(c.tun.written.length, 8);
+});
+
+test('relay repeats: in one batch, a header seen before takes its decision; the hop limit, another header or another neighbour still count', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c']);
+  await h.link('a', 'b');
+  await h.link('b', 'c');
+  h.setLink('a', 'c', false);
+  h.route('a', 'c', ['a', 'b', 'c']);
+  await h.handshake('a', 'c');
+  h.net.record = true;
+  const a = h.site('a');
+  const b = h.site('b');
+  a.tun.inject(packet({ src: a.address, dst: h.site('c').address, proto: UDP, payload: payloadBytes(30) }));
+  await settle();
+  const [toB] = wire(h, 'a', 'b');
+  const variant = (change: (d: Buffer) => void): Buffer => {
+    const d = Buffer.from(toB!);
+    change(d);
+    return d;
+  };
+  const before = b.counters.peer(a.m.id).relayedPackets;
+  // One batch at b: a packet, its twin, the twin with hop limit 1, one that says b was passed already
+  // (misrouted), and the twin again from an address bound to no member.
+  b.transport.enqueue(
+    variant(() => {}),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant(() => {}),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant((d) => (d[1] = 1)),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant((d) => (d[3] = 1)),
+    a.endpoint,
+  );
+  b.transport.enqueue(
+    variant(() => {}),
+    { host: '192.0.2.99', port: 1 },
+  );
+  await settle();
+  assert.equal(b.counters.peer(a.m.id).relayedPackets - before, 2);
+  assert.equal(h.drops('b', 'ttl-exceeded'), 1);
+  assert.equal(h.drops('b', 'misrouted'), 1);
+  assert.equal(h.drops('b', 'unauthenticated-hop'), 1);
+  assert.ok(
+    wire(h, 'b', 'c')
+      .slice(-2)
+      .every((d) => d[1] === toB![1]! - 1 && d[3] === 1),
+    'hop limit and position moved',
+  );
+});
+
+test('local repair: a relay whose next link died splices its own path to the destination', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c', 'd']);
+  await h.link('a', 'b');
+  await h.link('b', 'c');
+  await h.link('b', 'd');
+  await h.link('d', 'c');
+  h.route('a', 'c', ['a', 'b', 'c']);
+  h.route('c', 'a', ['c', 'b', 'a']);
+  await h.handshake('a', 'c');
+  // b's link to c dies; b's own router already goes round by d.
+  h.setLink('b', 'c', false);
+  h.route('b', 'c', ['b', 'd', 'c']);
+  h.net.record = true;
+  const a = h.site('a');
+  const c = h.site('c');
+  a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(200, 7) }));
+  await settle();
+  assert.equal(c.tun.written.length, 1, 'delivered by the repaired route');
+  assert.deepEqual(payloadOf(c.tun.written[0]!), payloadBytes(200, 7));
+  const viaD = wire(h, 'd', 'c')[0]!;
+  assert.equal(viaD[2], 2, 'the route now lists b and d');
+  assert.equal(h.site('d').counters.peer(a.m.id).relayedPackets, 1);
+  // Without any path, b drops and says why.
+  h.site('b').router.paths.delete(c.m.id);
+  a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(10) }));
+  await settle();
+  assert.equal(h.drops('b', 'no-next-hop'), 1);
+});
+
+test('a TUN that refuses writes is counted as tun-error; delivery resumes when it takes them again', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const c = h.site('c');
+  const send = (n: number): void =>
+    a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(30, n) }));
+  c.tun.failWith = 'EIO';
+  send(1);
+  send(2);
+  await settle();
+  assert.equal(h.drops('c', 'tun-error'), 2);
+  c.tun.failWith = '';
+  send(3);
+  await settle();
+  assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(30, 3)]);
+});
+
+test('datagrams the transport dropped before a batch (standing wait, full socket queue) are counted with the drops', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  const a = h.site('a');
+  const c = h.site('c');
+  // What a transport hands on when its standing-delay control dropped every datagram of a receive (3)
+  // and the kernel had dropped 2 receives for a full queue since the last batch.
+  c.dp.inbound.onBatch({
+    buffer: Buffer.alloc(0),
+    offsets: new Uint32Array(0),
+    lengths: new Uint32Array(0),
+    count: 0,
+    delayDrops: 3,
+    overflowDrops: 2,
+    source: () => a.endpoint,
+  });
+  assert.equal(h.drops('c', 'queue-delay'), 3);
+  assert.equal(h.drops('c', 'socket-full'), 2);
+  // Traffic goes on as before.
+  a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(64, 1) }));
+  await settle();
+  assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(64, 1)]);
+});

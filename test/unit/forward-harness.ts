@@ -1,0 +1,198 @@
+// The real data plane (forward/) of a few members over in-memory batch doubles: MemoryTun (with or
+// without offload emulation) and MemoryTransport on a MemoryNetwork, real PeerTables and SessionTables
+// with completed handshakes, and small fakes for what the data plane asks the prober and the router:
+// which links are alive and which path each destination takes. No timers: the clock is manual, and
+// delivery over the network is a setImmediate, which `settle()` lets run.
+import { ManualClock } from '../../src/clock.js';
+import { DataPlaneCounters } from '../../src/forward/counters.js';
+import { DataPlane } from '../../src/forward/data-plane.js';
+import { PeerTable } from '../../src/forward/peer-table.js';
+import type { LinkPort, PathPort, ProbePort, RoutePort } from '../../src/forward/ports.js';
+import type { NodeId } from '../../src/identity/node-id.js';
+import { silentLogger } from '../../src/log.js';
+import { SessionTable } from '../../src/session/session-table.js';
+import { MemoryTun } from '../../src/tun/memory-tun.js';
+import type { TunOffloads } from '../../src/tun/tun-device.js';
+import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
+import { endpointKey, type Endpoint } from '../../src/transport/transport.js';
+import { member, type Member } from './session-fixtures.js';
+import { K } from './session-fixtures.js';
+
+export const PORT = 7946;
+export const MTU = 1380;
+
+/** What the prober would say: which direct links are alive, and what the data plane reported. */
+export class FakeProber implements ProbePort {
+  readonly links = new Map<NodeId, LinkPort>();
+  readonly active: NodeId[] = [];
+  link(m: NodeId): LinkPort | undefined {
+    return this.links.get(m);
+  }
+  onReply(): boolean {
+    return false;
+  }
+  onProbeReceived(): void {}
+  learnEndpoint(): boolean {
+    return false;
+  }
+  markActive(m: NodeId): void {
+    this.active.push(m);
+  }
+}
+
+/** What the router would say: one path per destination, set by the test. */
+export class FakeRouter implements RoutePort {
+  readonly paths = new Map<NodeId, PathPort>();
+  readonly control: Array<{ from: NodeId; message: Buffer }> = [];
+  route(dst: NodeId): PathPort | undefined {
+    return this.paths.get(dst);
+  }
+  receiveControl(from: NodeId, message: Uint8Array): void {
+    this.control.push({ from, message: Buffer.from(message) });
+  }
+  avoid(): void {}
+}
+
+export interface Site {
+  name: string;
+  m: Member;
+  index: number;
+  address: string;
+  address6: string;
+  endpoint: Endpoint;
+  tun: MemoryTun;
+  transport: MemoryTransport;
+  peers: PeerTable;
+  sessions: SessionTable;
+  prober: FakeProber;
+  router: FakeRouter;
+  counters: DataPlaneCounters;
+  dp: DataPlane;
+}
+
+export interface HarnessOptions {
+  /** Offloads each site's TUN emulates (default none). */
+  offloads?: Record<string, TunOffloads>;
+}
+
+export class ForwardHarness {
+  readonly net = new MemoryNetwork();
+  readonly clock = new ManualClock(1_000);
+  readonly sites = new Map<string, Site>();
+
+  constructor(names: string[], opts: HarnessOptions = {}) {
+    const members = names.map((name, i) => ({
+      name,
+      m: member(40 + i),
+      index: i + 1,
+      address: `10.77.0.${i + 1}`,
+      address6: `fd77::${i + 1}`,
+    }));
+    const inits = members.map((x) => ({
+      id: x.m.id,
+      name: x.name,
+      publicKey: x.m.keyPair.publicKey,
+      address: x.address,
+      address6: x.address6,
+    }));
+    let wall = 1_700_000_000_000;
+    for (const x of members) {
+      const endpoint = { host: `192.0.2.${x.index}`, port: PORT };
+      const peers = new PeerTable(inits, x.m.id);
+      const sessions = new SessionTable({
+        localKeyPair: x.m.keyPair,
+        localId: x.m.id,
+        peers: members.filter((y) => y !== x).map((y) => ({ id: y.m.id, publicKey: y.m.keyPair.publicKey })),
+        wallClock: () => (wall += 1000),
+      });
+      const tun = new MemoryTun({ name: `t${x.name}`, mtu: MTU, offloads: opts.offloads?.[x.name] });
+      const transport = this.net.attach(endpoint.host, PORT);
+      const prober = new FakeProber();
+      const router = new FakeRouter();
+      const counters = new DataPlaneCounters();
+      const dp = new DataPlane({
+        self: x.m.id,
+        peers,
+        sessions,
+        prober,
+        router,
+        transport,
+        tun,
+        counters,
+        clock: this.clock,
+        log: silentLogger,
+        wake: () => undefined, // tests run the data plane's timer work themselves
+      });
+      transport.onBatch(dp.inbound.onBatch);
+      tun.start(dp.outbound.onTunBatch);
+      this.sites.set(x.name, {
+        ...x,
+        endpoint,
+        tun,
+        transport,
+        peers,
+        sessions,
+        prober,
+        router,
+        counters,
+        dp,
+      });
+    }
+  }
+
+  site(name: string): Site {
+    const s = this.sites.get(name);
+    if (!s) throw new Error(`no site ${name}`);
+    return s;
+  }
+
+  /**
+   * A direct link between two sites: each one's prober calls it alive, each endpoint is known and
+   * bound to its member (as after a probe answered from it), and the two have a confirmed session.
+   */
+  async link(a: string, b: string): Promise<void> {
+    this.setLink(a, b, true);
+    this.setLink(b, a, true);
+    await this.handshake(a, b);
+  }
+
+  /** `from`'s prober calls its link to `to` alive or dead (one direction). */
+  setLink(from: string, to: string, alive: boolean): void {
+    const x = this.site(from);
+    const y = this.site(to);
+    const [key] = x.peers.setEndpoints(y.m.id, [y.endpoint]);
+    x.peers.bind(key!, y.m.id, this.clock.now()); // as after a probe answered from there
+    x.prober.links.set(y.m.id, { alive, endpointKey: endpointKey(y.endpoint) });
+  }
+
+  /** A handshake between two sites' session tables, confirmed by a keepalive through the data plane. */
+  async handshake(a: string, b: string): Promise<void> {
+    const x = this.site(a);
+    const y = this.site(b);
+    const now = this.clock.now();
+    const init = x.sessions.createInitiation(y.m.id, now);
+    const res = y.sessions.consumeInitiation(x.m.id, init, K, now);
+    if (!res.ok) throw new Error(`handshake ${a}→${b}: ${res.reason}`);
+    const done = x.sessions.consumeResponse(y.m.id, res.response, K, now);
+    if (!done.ok) throw new Error(`handshake ${a}←${b}: ${done.reason}`);
+    // The responder sends with the new keys only once the initiator used them.
+    x.dp.outbound.sendSealed(y.m.id, Buffer.from([0]), now, false);
+    x.transport.flush();
+    await settle();
+  }
+
+  /** `at` routes to `dst` along `path` (site names, `at` first). */
+  route(at: string, dst: string, path: string[]): void {
+    this.site(at).router.paths.set(this.site(dst).m.id, { nodes: path.map((n) => this.site(n).m.id) });
+  }
+
+  /** Total of one drop reason at a site. */
+  drops(at: string, reason: string): number {
+    return this.site(at).counters.drops.get(reason) ?? 0;
+  }
+}
+
+/** Lets queued deliveries (setImmediate) and the TUN's batched reads run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
