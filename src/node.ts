@@ -20,6 +20,7 @@ import { formatNodeId, type NodeId } from './identity/node-id.js';
 import type { Logger } from './log.js';
 import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
 import { RouteHistory } from './node/route-history.js';
+import { WsFallback } from './node/ws-fallback.js';
 import { describeRouteChange } from './node/route-log.js';
 import { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
@@ -28,7 +29,7 @@ import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
-import type { Transport } from './transport/transport.js';
+import type { Endpoint, Transport } from './transport/transport.js';
 
 /** How often the pure components get a tick: well below the 50 ms active probe interval. */
 const TICK_MS = 10;
@@ -76,6 +77,8 @@ export class OverlayNode {
   private readonly log: Logger;
   private control: ControlServer | undefined;
   private readonly resolver: EndpointResolver;
+  /** Adds members' ws endpoints when UDP to them fails; only with a transport that can dial. */
+  private readonly wsFallback: WsFallback | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -130,13 +133,24 @@ export class OverlayNode {
       clock,
       log: log.child('forward'),
     });
+    const applyEndpoints = (member: NodeId, endpoints: Endpoint[]): void => {
+      const keys = this.peers.setEndpoints(member, endpoints);
+      this.prober.setEndpoints(member, keys);
+    };
+    const setDialTargets = transport.setDialTargets?.bind(transport);
+    this.wsFallback = setDialTargets
+      ? new WsFallback(
+          { apply: applyEndpoints, setDialTargets, endpoints: (m) => this.prober.endpoints(m) },
+          config.network.tcpPort || undefined,
+        )
+      : undefined;
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
-      apply: (member, endpoints) => {
-        const keys = this.peers.setEndpoints(member, endpoints);
-        this.prober.setEndpoints(member, keys);
-      },
+      apply: (member, endpoints) =>
+        this.wsFallback
+          ? this.wsFallback.setEndpoints(member, endpoints, clock.now())
+          : applyEndpoints(member, endpoints),
     });
     const routeLog = log.child('route');
     this.router.onRouteChange((change) => {
@@ -221,6 +235,7 @@ export class OverlayNode {
     this.router.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
       this.prober.removeMember(p.id);
+      this.wsFallback?.removeMember(p.id);
       this.dataPlane.forget(p.id);
     }
     this.resolver.setPeers(others);
@@ -244,6 +259,7 @@ export class OverlayNode {
   }
 
   private tick(now: number): void {
+    this.wsFallback?.tick(now);
     this.prober.tick(now);
     this.dataPlane.tick(now);
     this.router.tick(now);

@@ -10,12 +10,14 @@ import { startMetricsServer, type MetricsServer } from '../metrics/metrics-serve
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
 import { openUnderlay } from '../transport/open-underlay.js';
+import { dirname, resolve } from 'node:path';
 
 export interface UpArgs {
   peers: string;
   key: string;
   interface: string;
   port?: number;
+  'tcp-port'?: number;
   'log-level': string;
   control?: string | false;
   metrics: string | false;
@@ -35,6 +37,11 @@ export const upCommand: CommandModule<object, UpArgs> = {
       })
       .option('interface', { type: 'string', default: 'ovl0', describe: 'TUN interface name' })
       .option('port', { type: 'number', describe: 'UDP port (default: network.port of peers.yaml)' })
+      .option('tcp-port', {
+        type: 'number',
+        describe:
+          'TCP port of the WebSocket transport (default: network.tcpPort, else the UDP port number; 0 disables it)',
+      })
       .option('control', {
         type: 'string',
         describe:
@@ -66,6 +73,10 @@ export const upCommand: CommandModule<object, UpArgs> = {
     if (args.port !== undefined && !(Number.isInteger(args.port) && args.port > 0 && args.port < 65536)) {
       throw new OverlayError('ERR_USAGE', `--port must be an integer in 1..65535, got ${args.port}`);
     }
+    const tcpPort = args['tcp-port'];
+    if (tcpPort !== undefined && !(Number.isInteger(tcpPort) && tcpPort >= 0 && tcpPort < 65536)) {
+      throw new OverlayError('ERR_USAGE', `--tcp-port must be an integer in 0..65535, got ${tcpPort}`);
+    }
     // A bad --metrics value is a usage error before anything is opened, not after the TUN is up.
     const metricsListen = args.metrics === false ? null : parseListenAddress(String(args.metrics));
     const log = createLogger(args['log-level']);
@@ -80,7 +91,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
       controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
       log,
       openTun: (opts) => openTun({ ...opts, offloads: args.offloads, log: log.child('tun') }),
-      openTransport: (port, mtu) => openUnderlay(port, log.child('udp'), { offloads: args.offloads, mtu }),
+      openTransport: (port, mtu) =>
+        openUnderlay(port, log.child('udp'), {
+          offloads: args.offloads,
+          mtu,
+          tcpPort: tcpPort ?? config.network.tcpPort,
+          tls: tlsPaths(config.network.tls, args.peers),
+        }),
     });
     let metrics: MetricsServer | undefined;
     if (metricsListen) {
@@ -113,3 +130,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
     log.info('stopped');
   },
 };
+
+/** TLS file paths as written in peers.yaml, relative ones taken from the file's directory. */
+function tlsPaths(
+  tls: { cert: string; key: string } | undefined,
+  peersFile: string,
+): { cert: string; key: string } | undefined {
+  if (!tls) return undefined;
+  const dir = dirname(resolve(peersFile));
+  return { cert: resolve(dir, tls.cert), key: resolve(dir, tls.key) };
+}

@@ -26,6 +26,13 @@ export interface NetworkConfig {
   port: number;
   /** MTU of the overlay interface. */
   mtu: number;
+  /**
+   * TCP port of the WebSocket transport (accepting, and dialling members' endpoints when UDP to them
+   * fails). Undefined: the same number as the UDP port; 0: the ws transport is off.
+   */
+  tcpPort?: number;
+  /** Certificate and key files (PEM): the ws transport speaks TLS (wss), e.g. on port 443. */
+  tls?: { cert: string; key: string };
 }
 
 export interface PeerConfig {

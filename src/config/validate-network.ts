@@ -6,7 +6,8 @@ import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu'] as const;
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'tcpPort', 'tls'] as const;
+const TLS_FIELDS = ['cert', 'key'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -29,6 +30,18 @@ function readPrefix(reader: ConfigReader, field: Field, family: 4 | 6): ParsedCi
   return null;
 }
 
+/** `tls: {cert, key}`: two file paths (read, and the key's mode checked, when the daemon starts). */
+function readTls(reader: ConfigReader, field: Field): { cert: string; key: string } | null {
+  const map = reader.map(field);
+  if (map === null) return null;
+  const fields = reader.fields(map, field.path, field.line, TLS_FIELDS, TLS_FIELDS);
+  const cert = fields.get('cert');
+  const key = fields.get('key');
+  const certPath = cert === undefined ? null : reader.string(cert);
+  const keyPath = key === undefined ? null : reader.string(key);
+  return certPath !== null && keyPath !== null ? { cert: certPath, key: keyPath } : null;
+}
+
 export function validateNetwork(reader: ConfigReader, field: Field): NetworkCheck {
   const map = reader.map(field);
   if (map === null) return { network: null, prefix: null, prefix6: null, port: DEFAULT_PORT };
@@ -45,6 +58,11 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const mtuField = fields.get('mtu');
   const mtu = mtuField === undefined ? DEFAULT_MTU : reader.integer(mtuField, MIN_MTU, MAX_MTU);
 
+  const tcpPortField = fields.get('tcpPort');
+  const tcpPort = tcpPortField === undefined ? undefined : reader.integer(tcpPortField, 0, 65535);
+  const tlsField = fields.get('tls');
+  const tls = tlsField === undefined ? undefined : readTls(reader, tlsField);
+
   const ok = reader.problems.length === before && prefix !== null && port !== null && mtu !== null;
   const network: NetworkConfig | null = ok
     ? {
@@ -52,6 +70,8 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
         ...(prefix6 ? { prefix6: toCidr(prefix6) } : {}),
         port,
         mtu,
+        ...(tcpPort !== undefined && tcpPort !== null ? { tcpPort } : {}),
+        ...(tls ? { tls } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

@@ -60,6 +60,7 @@ export class ControlChannel {
     const { ctx } = this;
     const res = ctx.sessions.consumeInitiation(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
+    ctx.transport.noteAuthenticated?.(from);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     const back = reverseRelays(data, h);
     ctx.transport.send(this.handshakePacket(PacketType.HandshakeResponse, back, h.src, res.response), from);
@@ -70,6 +71,7 @@ export class ControlChannel {
     const res = ctx.sessions.consumeResponse(h.src, data.subarray(h.bodyOffset), from.host, now);
     if (!res.ok) return ctx.counters.rejectHandshake(res.reason);
     ctx.counters.handshakesCompleted++;
+    ctx.transport.noteAuthenticated?.(from);
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
@@ -122,6 +124,7 @@ export class ControlChannel {
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     if (h.routeLen === 0) ctx.prober.onProbeReceived(h.src, endpointKey(from), now);
+    ctx.transport.noteAuthenticated?.(from);
     const keypair = ctx.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
     const reply = Buffer.from(data.subarray(pt, pt + n));
@@ -135,6 +138,7 @@ export class ControlChannel {
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     const id = data.readUInt32BE(pt + 1);
+    ctx.transport.noteAuthenticated?.(from);
     if (h.routeLen === 0) {
       const key = endpointKey(from);
       // Checked first: a reply from an address proven to be another member's must not make it ours.
