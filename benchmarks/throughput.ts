@@ -194,7 +194,12 @@ async function runOverlaydWs(ol: OverlayLab, s: Settings, res: ThroughputResults
     );
     await waitPath(ol, 'c', 'a', 'c>a');
     const key = ['overlayd-ws', 'overlayd ws direct A→C (UDP a–c dropped)'] as const;
-    await measureOnce(lab, s, res, ...key, ol.addressOf('c'), overlayPids(ol, SITES));
+    const changes = await routeChangesDuring(ol, () =>
+      measureOnce(lab, s, res, ...key, ol.addressOf('c'), overlayPids(ol, SITES)),
+    );
+    // Under load the ws link's RTT grows and the router may prefer a→b→c over UDP: the pair counters
+    // then show the bytes on a>b and b>c, and this note says when it happened.
+    if (changes.length) res.note(...key, `route changes during a run: ${changes.join(', ')}`);
   } finally {
     await stopOverlay(ol, SITES);
     await block.unblock();

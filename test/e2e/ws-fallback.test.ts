@@ -88,7 +88,7 @@ describe('ws fallback between two nodes whose UDP is cut', () => {
     assert.match(link.endpointKey, /^ws:\/\//);
     assert.ok(ws[0]!.counters.framesSent > 0 && ws[1]!.counters.framesReceived > 0);
     assert.equal(net.delivered, 0, 'nothing crossed the cut UDP network');
-    console.log(`# first delivery over ws after ${ms} ms`);
+    console.log(`# first delivery over ws after ${ms} ms; ws link srtt ${link.srttMs.toFixed(2)} ms`);
   });
 
   it('returns to UDP once UDP answers again', async () => {
