@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_TRANSPORT' // the UDP socket (or the ws transport's TCP listener) could not be opened
   | 'ERR_TLS' // the ws transport's TLS certificate or key is missing, unreadable or readable by others
   | 'ERR_CONTROL' // control socket problems (daemon not running, bad reply)
+  | 'ERR_UNREACHABLE' // ping/trace: the destination did not answer
+  | 'ERR_PERMISSION' // the process lacks a privilege it needs (CAP_NET_ADMIN, access to /dev/net/tun)
   | 'ERR_USAGE'; // bad command line
 
 export class OverlayError extends Error {

@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { systemClock } from '../clock.js';
 import type { OverlayNode } from '../node.js';
 import { registerControlMetrics } from './control-metrics.js';
+import { registerDaemonMetrics } from './daemon-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
@@ -44,5 +45,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerPathMetrics(registry, ctx);
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
+  registerDaemonMetrics(registry, ctx);
   return registry;
 }
