@@ -268,6 +268,10 @@ export class WsTransport extends OneByOneTransport {
       // TLS here is an envelope that HTTPS-only networks let through; who is at the other end is
       // proven by the Noise handshake inside (a member's static key), not by a certificate.
       rejectUnauthorized: false,
+      // RFC 6455 masks client frames so that script-chosen bytes can't pose as another protocol to a
+      // proxy; ours are sealed datagrams, not chosen by a script. An all-zero mask lets ws skip the
+      // per-frame copy and XOR (sender.js: skipMasking).
+      generateMask: (mask: Buffer) => void mask.fill(0),
     });
     const link = new WsLink(ws, target.endpoint, true, this.now(), this.linkLimits());
     this.links.set(key, link);
