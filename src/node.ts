@@ -26,6 +26,7 @@ import { EndpointResolver, type ResolveFn } from './node/endpoint-resolver.js';
 import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange, routeChangeFields } from './node/route-log.js';
+import { WsFallback } from './node/ws-fallback.js';
 import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
 import type { Router } from './routing/router.js';
@@ -33,7 +34,7 @@ import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
-import type { Transport } from './transport/transport.js';
+import type { Endpoint, Transport } from './transport/transport.js';
 
 export interface NodeInputs {
   config: OverlayConfig;
@@ -103,6 +104,8 @@ export class OverlayNode {
   private readonly log: Logger;
   private control: ControlServer | undefined;
   private readonly resolver: EndpointResolver;
+  /** Adds members' ws endpoints when UDP to them fails; only with a transport that can dial. */
+  private readonly wsFallback: WsFallback | undefined;
   private stopped = false;
 
   private constructor(
@@ -176,22 +179,34 @@ export class OverlayNode {
       wake: () => this.plane.poke(),
       observer: this.diagnostics,
     });
-    // The data plane's timer work and the diagnostics' look at links and sessions share the one timer;
-    // diagnostics need no wake-ups of their own: what they report changes only when the cores run.
+    // The data plane's timer work, the ws fallback's and the diagnostics' look at links and sessions
+    // share the one timer: what the last two watch changes only when the cores run.
     this.plane.attachCarrier({
       nextWakeAt: (now) => this.dataPlane.nextWakeAt(now),
       tick: (now) => {
+        this.wsFallback?.tick(now);
         this.dataPlane.tick(now);
         this.diagnostics.tick(now);
       },
     });
+    const applyEndpoints = (member: NodeId, endpoints: Endpoint[]): void => {
+      const keys = this.peers.setEndpoints(member, endpoints);
+      this.plane.setEndpoints(member, keys);
+    };
+    const setDialTargets = transport.setDialTargets?.bind(transport);
+    this.wsFallback = setDialTargets
+      ? new WsFallback(
+          { apply: applyEndpoints, setDialTargets, endpoints: (m) => this.prober.endpoints(m) },
+          config.network.tcpPort || undefined,
+        )
+      : undefined;
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
-      apply: (member, endpoints) => {
-        const keys = this.peers.setEndpoints(member, endpoints);
-        this.plane.setEndpoints(member, keys);
-      },
+      apply: (member, endpoints) =>
+        this.wsFallback
+          ? this.wsFallback.setEndpoints(member, endpoints, clock.now())
+          : applyEndpoints(member, endpoints),
     });
     const routeEvents = new EventLog(log.child('route'), () => clock.now());
     this.router.onRouteChange((change) => {
@@ -306,6 +321,7 @@ export class OverlayNode {
     this.plane.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
       this.plane.removeMember(p.id);
+      this.wsFallback?.removeMember(p.id);
       this.dataPlane.forget(p.id);
       this.diagnostics.forget(p.id);
     }

@@ -7,7 +7,8 @@ import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours'] as const;
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours', 'tcpPort', 'tls'] as const;
+const TLS_FIELDS = ['cert', 'key'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -30,6 +31,18 @@ function readPrefix(reader: ConfigReader, field: Field, family: 4 | 6): ParsedCi
   return null;
 }
 
+/** `tls: {cert, key}`: two file paths (read, and the key's mode checked, when the daemon starts). */
+function readTls(reader: ConfigReader, field: Field): { cert: string; key: string } | null {
+  const map = reader.map(field);
+  if (map === null) return null;
+  const fields = reader.fields(map, field.path, field.line, TLS_FIELDS, TLS_FIELDS);
+  const cert = fields.get('cert');
+  const key = fields.get('key');
+  const certPath = cert === undefined ? null : reader.string(cert);
+  const keyPath = key === undefined ? null : reader.string(key);
+  return certPath !== null && keyPath !== null ? { cert: certPath, key: keyPath } : null;
+}
+
 export function validateNetwork(reader: ConfigReader, field: Field): NetworkCheck {
   const map = reader.map(field);
   if (map === null) return { network: null, prefix: null, prefix6: null, port: DEFAULT_PORT };
@@ -49,6 +62,11 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const neighbours =
     neighboursField === undefined ? undefined : reader.integer(neighboursField, 0, MAX_NEIGHBOURS);
 
+  const tcpPortField = fields.get('tcpPort');
+  const tcpPort = tcpPortField === undefined ? undefined : reader.integer(tcpPortField, 0, 65535);
+  const tlsField = fields.get('tls');
+  const tls = tlsField === undefined ? undefined : readTls(reader, tlsField);
+
   const ok =
     reader.problems.length === before &&
     prefix !== null &&
@@ -62,6 +80,8 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
         port,
         mtu,
         ...(neighbours !== undefined && neighbours !== null ? { neighbours } : {}),
+        ...(tcpPort !== undefined && tcpPort !== null ? { tcpPort } : {}),
+        ...(tls ? { tls } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

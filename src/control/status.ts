@@ -1,5 +1,6 @@
 // Snapshots of what a running node sees, in plain JSON: the control socket's answers and what
 // `overlayd status` / `paths` print. Built on demand from the components' own state.
+import { isWsEndpointKey } from '../transport/transport.js';
 import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
@@ -13,6 +14,8 @@ import { unreachableReason } from './unreachable-reason.js';
 export interface DirectLinkStatus {
   alive: boolean;
   endpoint: string;
+  /** What carries the link: UDP, or a WebSocket connection over TCP (ws-transport.ts). */
+  transport: 'udp' | 'ws';
   srttMs: number;
   recentRttMs: number;
   lossRatio: number;
@@ -214,6 +217,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         ? {
             alive: link.alive,
             endpoint: link.endpointKey,
+            transport: isWsEndpointKey(link.endpointKey) ? 'ws' : 'udp',
             srttMs: round(link.srttMs),
             recentRttMs: round(link.recentRttMs),
             lossRatio: round(link.lossRatio),

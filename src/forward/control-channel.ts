@@ -78,6 +78,7 @@ export class ControlChannel {
       if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
       return;
     }
+    ctx.transport.noteAuthenticated?.(from);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     this.answer(PacketType.HandshakeResponse, data, h, from, res.response);
   }
@@ -102,6 +103,7 @@ export class ControlChannel {
     );
     if (!res.ok) return this.rejected(h.src, res.reason, now);
     ctx.counters.handshakesCompleted++;
+    ctx.transport.noteAuthenticated?.(from);
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
@@ -165,6 +167,7 @@ export class ControlChannel {
     ctx.counters.probeBytesReceived += data.length;
     if (h.routeLen === 0)
       ctx.prober.onProbeReceived(h.src, endpointKey(from), now, data.readUInt32BE(pt + 1));
+    ctx.transport.noteAuthenticated?.(from);
     const keypair = ctx.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
     const reply = Buffer.from(data.subarray(pt, pt + n));
@@ -178,6 +181,7 @@ export class ControlChannel {
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     const id = data.readUInt32BE(pt + 1);
+    ctx.transport.noteAuthenticated?.(from);
     if (h.routeLen === 0) {
       const key = endpointKey(from);
       // Checked first: a reply from an address proven to be another member's must not make it ours.

@@ -1,5 +1,6 @@
 // Per-member and per-endpoint state of the prober, and the policies that only need that state: the
 // probe schedule and the choice of a member's best endpoint.
+import { isWsEndpointKey } from '../transport/transport.js';
 import { LinkEstimator } from './link-estimator.js';
 import { jittered, type ProbeParams } from './probe-params.js';
 
@@ -81,10 +82,14 @@ export function probeInterval(
   return jittered(base, p.jitterRatio, random);
 }
 
-/** Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. */
+/**
+ * Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. A
+ * WebSocket endpoint pays the ws penalty on top (see ProbeParams.wsPenaltyRatio).
+ */
 export function endpointScore(ep: EndpointState, p: ProbeParams): number {
   if (!ep.est.alive) return Infinity;
-  return ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+  const score = ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+  return isWsEndpointKey(ep.key) ? score * (1 + p.wsPenaltyRatio) + p.wsPenaltyMs : score;
 }
 
 /**

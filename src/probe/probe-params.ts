@@ -51,6 +51,14 @@ export interface ProbeParams {
   /** Endpoint score = srtt/2 + endpointLossPenaltyMs·loss; mirrors routing's link cost. */
   endpointLossPenaltyMs: number;
   /**
+   * A WebSocket (TCP) endpoint scores as score·(1 + wsPenaltyRatio) + wsPenaltyMs when a member's
+   * endpoints are ranked: UDP is kept when both work and cost about the same (TCP inside TCP suffers
+   * from head-of-line blocking and double retransmission), ws is chosen when clearly better or alone.
+   * Larger than the switch margin, so a UDP endpoint that comes back as good as ws takes over.
+   */
+  wsPenaltyRatio: number;
+  wsPenaltyMs: number;
+  /**
    * Bounded neighbour set for large networks: 0 probes every member (all pairs, O(N²) network-wide).
    * K > 0 keeps K "chosen" members (best measured plus `randomProbedMembers` random long links), one
    * rotating explorer, members in active use, and members that probe us (reciprocity).
@@ -123,6 +131,8 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   endpointSwitchRatio: 0.1,
   endpointSwitchMs: 1,
   endpointLossPenaltyMs: 400,
+  wsPenaltyRatio: 0.25,
+  wsPenaltyMs: 2,
   maxProbedMembers: 0,
   randomProbedMembers: 3,
   // The first trial waits 30 s: exploring while the network is still converging after a start would

@@ -24,6 +24,7 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
     direct: {
       alive: true,
       endpoint: '198.51.100.7:7946',
+      transport: 'udp',
       srttMs: 12.34,
       recentRttMs: 12,
       lossRatio: 0,
@@ -137,6 +138,7 @@ describe('status view', () => {
       direct: {
         alive: false,
         endpoint: '198.51.100.7:7946',
+        transport: 'udp',
         srttMs: 12,
         recentRttMs: 12,
         lossRatio: 0,
@@ -152,6 +154,7 @@ describe('status view', () => {
       direct: {
         alive: false,
         endpoint: '198.51.100.7:7946',
+        transport: 'udp',
         srttMs: 12,
         recentRttMs: 12,
         lossRatio: 0.4,
