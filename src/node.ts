@@ -8,6 +8,9 @@ import { systemClock, type Clock } from './clock.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { findSelf } from './config/self.js';
+import { DEFAULT_NAT_KEEPALIVE_S } from './config/validate-network.js';
+import { parseIp } from './config/ip.js';
+import { endpointKey } from './transport/transport.js';
 import { controlHandlers } from './control/handlers.js';
 import { ControlServer } from './control/server.js';
 import { OverlayError } from './errors.js';
@@ -29,6 +32,8 @@ import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
 import type { Transport } from './transport/transport.js';
+
+const isIpLiteral = (host: string): boolean => parseIp(host) !== null;
 
 /** How often the pure components get a tick: well below the 50 ms active probe interval. */
 const TICK_MS = 10;
@@ -117,18 +122,26 @@ export class OverlayNode {
         cpuClock: () => performance.now(),
       },
     });
-    this.dataPlane = new DataPlane({
-      self: this.self.id,
-      peers: this.peers,
-      sessions: this.sessions,
-      prober: this.prober,
-      router: this.router,
-      transport,
-      tun,
-      counters: this.counters,
-      clock,
-      log: log.child('forward'),
-    });
+    this.dataPlane = new DataPlane(
+      {
+        self: this.self.id,
+        peers: this.peers,
+        sessions: this.sessions,
+        prober: this.prober,
+        router: this.router,
+        transport,
+        tun,
+        counters: this.counters,
+        clock,
+        log: log.child('forward'),
+      },
+      {
+        keepaliveMs: (config.network.natKeepalive ?? DEFAULT_NAT_KEEPALIVE_S) * 1000,
+        listedSelf: () => this.self.endpoints.filter((e) => isIpLiteral(e.host)).map(endpointKey),
+        advertisedEndpoints: (member) => this.router.advertisedEndpoints(member),
+        onPublishedChange: (published) => this.router.setOwnEndpoints(published),
+      },
+    );
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,

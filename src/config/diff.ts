@@ -27,6 +27,7 @@ function networkChanges(a: NetworkConfig, b: NetworkConfig): Array<keyof Network
   if (cidrText(a.prefix6) !== cidrText(b.prefix6)) changed.push('prefix6');
   if (a.port !== b.port) changed.push('port');
   if (a.mtu !== b.mtu) changed.push('mtu');
+  if (a.natKeepalive !== b.natKeepalive) changed.push('natKeepalive');
   return changed;
 }
 

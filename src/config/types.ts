@@ -26,6 +26,11 @@ export interface NetworkConfig {
   port: number;
   /** MTU of the overlay interface. */
   mtu: number;
+  /**
+   * Seconds between keepalives on direct links through a NAT that are in use or recently used
+   * (nat/keepalive-schedule.ts); absent means DEFAULT_NAT_KEEPALIVE_S.
+   */
+  natKeepalive?: number;
 }
 
 export interface PeerConfig {

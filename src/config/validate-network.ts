@@ -1,4 +1,4 @@
-// The `network:` block of peers.yaml: overlay prefixes, default port, MTU.
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, NAT keepalive interval.
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
 import type { NetworkConfig } from './types.js';
 import type { ConfigReader, Field } from './yaml-reader.js';
@@ -10,7 +10,12 @@ export const DEFAULT_MTU = 1380;
 export const MIN_MTU = 1280;
 export const MAX_MTU = 9000;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu'] as const;
+/** Below the ~30 s after which common UDP NATs forget an idle mapping. */
+export const DEFAULT_NAT_KEEPALIVE_S = 25;
+export const MIN_NAT_KEEPALIVE_S = 5;
+export const MAX_NAT_KEEPALIVE_S = 300;
+
+const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'natKeepalive'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -48,14 +53,25 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const port = portField === undefined ? DEFAULT_PORT : reader.integer(portField, 1, 65535);
   const mtuField = fields.get('mtu');
   const mtu = mtuField === undefined ? DEFAULT_MTU : reader.integer(mtuField, MIN_MTU, MAX_MTU);
+  const keepaliveField = fields.get('natKeepalive');
+  const natKeepalive =
+    keepaliveField === undefined
+      ? undefined
+      : reader.integer(keepaliveField, MIN_NAT_KEEPALIVE_S, MAX_NAT_KEEPALIVE_S);
 
-  const ok = reader.problems.length === before && prefix !== null && port !== null && mtu !== null;
+  const ok =
+    reader.problems.length === before &&
+    prefix !== null &&
+    port !== null &&
+    mtu !== null &&
+    natKeepalive !== null;
   const network: NetworkConfig | null = ok
     ? {
         prefix: toCidr(prefix),
         ...(prefix6 ? { prefix6: toCidr(prefix6) } : {}),
         port,
         mtu,
+        ...(natKeepalive !== undefined && natKeepalive !== null ? { natKeepalive } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };
