@@ -33,6 +33,7 @@ export function renderStatus(s: NodeStatus): string {
       ms(m.costMs),
       m.direct ? (m.direct.alive ? ms(m.direct.srttMs) : 'dead') : '-',
       m.direct ? pct(m.direct.lossRatio) : '-',
+      m.direct?.alive ? m.direct.origin : '-',
       m.session.established ? duration(m.session.ageMs) : 'none',
       bytes(m.traffic.txBytes),
       bytes(m.traffic.rxBytes),
@@ -54,6 +55,7 @@ export function renderStatus(s: NodeStatus): string {
         'COST',
         'DIRECT RTT',
         'LOSS',
+        'LINK',
         'SESSION',
         'TX',
         'RX',
@@ -63,6 +65,10 @@ export function renderStatus(s: NodeStatus): string {
     ),
     '',
     `drops: ${drops || 'none'}`,
+    `nat: reflexive [${s.nat.reflexive.join(', ')}], punches ${s.nat.punches.success} ok / ${s.nat.punches.failed} failed` +
+      (s.nat.punchSuccessMs.length
+        ? ` (last ${s.nat.punchSuccessMs[s.nat.punchSuccessMs.length - 1]} ms)`
+        : ''),
   ].join('\n');
 }
 

@@ -8,6 +8,8 @@ import type { OverlayNode } from '../node.js';
 export interface DirectLinkStatus {
   alive: boolean;
   endpoint: string;
+  /** listed (peers.yaml), reflexive (its source address, proven) or punched (nat/). */
+  origin: string;
   srttMs: number;
   recentRttMs: number;
   lossRatio: number;
@@ -54,6 +56,15 @@ export interface NodeStatus {
     controlBytesReceived: number;
   };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
+  /** NAT traversal (nat/): our reflexive endpoints and how punches went. */
+  nat: {
+    reflexive: string[];
+    observations: Array<{ endpoint: string; observers: number }>;
+    punches: { success: number; failed: number; rateLimited: number; unsolicited: number };
+    /** ms from punch request to a working direct link, of the last successes. */
+    punchSuccessMs: number[];
+    keepalivesSent: number;
+  };
 }
 
 /** The answer to `paths`: the route table and the recent changes, member names throughout. */
@@ -123,6 +134,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         ? {
             alive: link.alive,
             endpoint: link.endpointKey,
+            origin: link.origin ?? 'listed',
             srttMs: round(link.srttMs),
             recentRttMs: round(link.recentRttMs),
             lossRatio: round(link.lossRatio),
@@ -169,6 +181,18 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     links: node.router
       .linkState()
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
+    nat: natStatus(node, now),
+  };
+}
+
+function natStatus(node: OverlayNode, now: number): NodeStatus['nat'] {
+  const nat = node.dataPlane.nat;
+  return {
+    reflexive: [...nat.reflexive.published()],
+    observations: nat.reflexive.observations(now).map((o) => ({ endpoint: o.key, observers: o.observers })),
+    punches: { ...nat.punches.counts },
+    punchSuccessMs: [...nat.punches.successMs],
+    keepalivesSent: nat.keepalivesSent,
   };
 }
 

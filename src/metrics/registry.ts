@@ -9,6 +9,7 @@ import { systemClock } from '../clock.js';
 import type { OverlayNode } from '../node.js';
 import { registerControlMetrics } from './control-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
+import { registerNatMetrics } from './nat-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
 import { registerTrafficMetrics } from './traffic-metrics.js';
@@ -44,5 +45,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerPathMetrics(registry, ctx);
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
+  registerNatMetrics(registry, ctx);
   return registry;
 }
