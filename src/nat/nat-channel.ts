@@ -79,6 +79,8 @@ export class NatChannel {
   }
 
   tick(now: number): void {
+    // Attempts in flight are looked at every tick, so the time to a direct link is measured in ms.
+    for (const id of this.punches.pendingMembers()) if (this.ctx.prober.link(id)?.alive) this.linkUp(id, now);
     if (now < this.nextCheckAt) return;
     this.nextCheckAt = now + CHECK_INTERVAL_MS;
     if (this.reflexive.sweep(now)) this.opts.onPublishedChange?.(this.reflexive.published());
@@ -91,9 +93,6 @@ export class NatChannel {
       if (m.id === this.ctx.self) continue;
       const link = this.ctx.prober.link(m.id);
       if (link?.alive) {
-        const ms = this.punches.linkUp(m.id, now);
-        if (ms !== undefined)
-          this.ctx.log.info(`punched a direct link to ${m.name} at ${link.endpointKey} in ${ms} ms`);
         links.push({
           member: m.id,
           throughNat: (link.origin ?? 'listed') !== 'listed',
@@ -105,6 +104,15 @@ export class NatChannel {
     }
     const behindNat = this.reflexive.published().length > 0;
     for (const id of this.keepalive.due(links, behindNat, now)) this.sendKeepalive(id, now);
+  }
+
+  private linkUp(member: NodeId, now: number): void {
+    const ms = this.punches.linkUp(member, now);
+    const link = this.ctx.prober.link(member);
+    if (ms !== undefined && link)
+      this.ctx.log.info(
+        `punched a direct link to ${this.nameOf(member)} at ${link.endpointKey} (${link.origin}) in ${Math.round(ms)} ms`,
+      );
   }
 
   /** A Punch message from `h.src` (authenticated: opened in its session). */

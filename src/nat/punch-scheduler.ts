@@ -136,8 +136,9 @@ export class PunchScheduler {
     this.incoming.delete(member);
   }
 
-  pending(member: NodeId): boolean {
-    return this.attempts.get(member)?.pending !== undefined;
+  /** Members with an attempt in flight (few: bounded by attemptsPerSecond × timeoutMs). */
+  *pendingMembers(): IterableIterator<NodeId> {
+    for (const [member, a] of this.attempts) if (a.pending) yield member;
   }
 
   private get memberShape(): BucketShape {
