@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'ERR_TUN' // the TUN device could not be opened or configured
   | 'ERR_TRANSPORT' // the UDP socket could not be opened
   | 'ERR_CONTROL' // control socket problems (daemon not running, bad reply)
+  | 'ERR_UNREACHABLE' // ping/trace: the destination did not answer
+  | 'ERR_PERMISSION' // the process lacks a privilege it needs (CAP_NET_ADMIN, access to /dev/net/tun)
   | 'ERR_USAGE'; // bad command line
 
 export class OverlayError extends Error {

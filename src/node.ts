@@ -11,9 +11,10 @@ import { findSelf } from './config/self.js';
 import { DEFAULT_NAT_KEEPALIVE_S } from './config/validate-network.js';
 import { parseIp } from './config/ip.js';
 import { endpointKey } from './transport/transport.js';
+import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
 import { ControlServer } from './control/server.js';
-import { OverlayError } from './errors.js';
+import { isOverlayError, OverlayError } from './errors.js';
 import type { OverlayConfig, PeerConfig } from './config/types.js';
 import { DataPlaneCounters } from './forward/counters.js';
 import { DataPlane } from './forward/data-plane.js';
@@ -62,6 +63,16 @@ export interface ReloadSummary {
   added: string[];
   removed: string[];
   changed: string[];
+  /** Members listed under the same name with a new public key: old sessions closed, new ones start. */
+  rekeyed: string[];
+  /** SHA-256 of the file now running. */
+  sha256: string;
+}
+
+/** Reloads since start, for the metrics and the log. */
+export interface ReloadCounts {
+  applied: number;
+  rejected: number;
 }
 
 export class OverlayNode {
@@ -74,6 +85,9 @@ export class OverlayNode {
   readonly dataPlane: DataPlane;
   readonly startedAt: number;
   readonly routeHistory = new RouteHistory();
+  readonly reloads: ReloadCounts = { applied: 0, rejected: 0 };
+  /** Wall-clock ms when the running peers.yaml was loaded (start or last applied reload). */
+  configLoadedAt = Date.now();
   private config: OverlayConfig;
   private readonly configPath: string;
   private readonly keyPair: KeyPair;
@@ -164,8 +178,9 @@ export class OverlayNode {
     this.timer = setInterval(() => this.tick(clock.now()), TICK_MS);
     log.info(
       `up: ${this.self.name} (${formatNodeId(this.self.id)}) ${this.self.address} on ${tun.name}, ` +
-        `udp port ${transport.port}, ${others.length} other members`,
+        `udp port ${transport.port}, ${others.length} other members, config sha256 ${config.sha256.slice(0, 12)}`,
     );
+    this.logWarnings(config);
   }
 
   static async start(inputs: NodeInputs): Promise<OverlayNode> {
@@ -200,9 +215,20 @@ export class OverlayNode {
     return node;
   }
 
-  /** Rereads peers.yaml (SIGHUP, `overlayd reload`). A bad file throws and changes nothing. */
-  reloadFromFile(): ReloadSummary {
-    return this.reload(loadConfig(this.configPath));
+  /**
+   * Rereads peers.yaml (SIGHUP, `overlayd reload`). A bad file throws and changes nothing. Either way
+   * the outcome is logged here, so a reload asked for over the control socket (systemctl reload) leaves
+   * its reason in the daemon's journal too, not only in the CLI's output.
+   */
+  reloadFromFile(trigger = 'SIGHUP'): ReloadSummary {
+    try {
+      return this.reload(loadConfig(this.configPath));
+    } catch (err) {
+      this.reloads.rejected++;
+      const why = isOverlayError(err) ? err.message : String(err);
+      this.log.error(`reload (${trigger}) rejected, running configuration kept: ${why}`);
+      throw err;
+    }
   }
 
   /**
@@ -217,6 +243,14 @@ export class OverlayNode {
         'ERR_CONFIG',
         `${this.configPath}: network.${diff.networkChanged.join(', network.')} changed; that needs a restart ` +
           `(the running configuration stays)`,
+      );
+    }
+    if (!next.peers.some((p) => p.publicKey.equals(this.keyPair.publicKey))) {
+      throw new OverlayError(
+        'ERR_NOT_MEMBER',
+        `${this.configPath}: this node's public key ${this.keyPair.publicKey.toString('base64')} is no longer ` +
+          `listed. If this node's key was rotated, restart it with the new key file: a running daemon ` +
+          `cannot change its own key (README, "Key rotation")`,
       );
     }
     const self = findSelf(next, this.keyPair.publicKey);
@@ -236,16 +270,34 @@ export class OverlayNode {
       this.dataPlane.forget(p.id);
     }
     this.resolver.setPeers(others);
-    const summary = {
-      added: diff.added.map((p) => p.name),
-      removed: diff.removed.map((p) => p.name),
+    // A member listed under its old name with a new key: to every other part of the daemon it is a
+    // removed member (its sessions are zeroed, its adverts and routes dropped) and a new one (new node
+    // id, fresh handshakes), but the operator rotated a key, and is told so.
+    const addedNames = new Set(diff.added.map((p) => p.name));
+    const rekeyed = diff.removed.filter((p) => addedNames.has(p.name)).map((p) => p.name);
+    const summary: ReloadSummary = {
+      added: diff.added.map((p) => p.name).filter((n) => !rekeyed.includes(n)),
+      removed: diff.removed.map((p) => p.name).filter((n) => !rekeyed.includes(n)),
       changed: diff.changed.map((p) => p.name),
+      rekeyed,
+      sha256: next.sha256,
     };
+    this.reloads.applied++;
+    this.configLoadedAt = Date.now();
     this.log.info(
-      `reloaded ${this.configPath}: ${next.peers.length} members; added [${summary.added.join(', ')}], ` +
-        `removed [${summary.removed.join(', ')}], changed [${summary.changed.join(', ')}]`,
+      `reloaded ${this.configPath} (sha256 ${next.sha256.slice(0, 12)}): ${next.peers.length} members; ` +
+        `added [${summary.added.join(', ')}], removed [${summary.removed.join(', ')}], ` +
+        `changed [${summary.changed.join(', ')}], new keys [${rekeyed.join(', ')}]`,
     );
+    for (const name of rekeyed) {
+      this.log.info(`${name}: key rotated; sessions with the old key closed, handshaking with the new one`);
+    }
+    this.logWarnings(next);
     return summary;
+  }
+
+  private logWarnings(config: OverlayConfig): void {
+    for (const w of configWarnings(config)) this.log.warn(formatWarning(this.configPath, w));
   }
 
   /** The name of a member, for logs and status. */

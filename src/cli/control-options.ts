@@ -12,7 +12,12 @@ export interface ControlArgs {
 export function withControlOptions<T>(y: Argv<T>): Argv<T & ControlArgs> {
   return y
     .option('interface', { type: 'string', default: 'ovl0', describe: 'Interface of the daemon to ask' })
-    .option('socket', { type: 'string', describe: 'Control socket (default /run/overlayd/<interface>.sock)' })
+    .option('socket', {
+      alias: 'control',
+      type: 'string',
+      describe:
+        "The daemon's control socket, as given to up --control (default /run/overlayd/<interface>.sock)",
+    })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON instead of a table' }) as Argv<
     T & ControlArgs
   >;

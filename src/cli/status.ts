@@ -1,10 +1,13 @@
-// `overlayd status [--watch]`: this node and every member as it sees them: reachable?, the path in
-// use, direct-link RTT and loss, session age, traffic. --watch redraws every second and shows path
-// changes as they happen, so a person can watch traffic move around a failure.
+// `overlayd status [--watch] [--wide]`: this node and every member as it sees them: reachable (and if
+// not, why), the path in use, the direct link's RTT and loss, the endpoint in use, the time since the
+// last handshake. --watch redraws every second and shows path changes as they happen, so a person can
+// watch traffic move around a failure; when stdout is not a terminal (a pipe, a log file) it writes
+// timestamped plain-text snapshots instead of redrawing the screen.
 import type { CommandModule } from 'yargs';
 import { ControlClient } from '../control/client.js';
 import type { RouteChangeRecord } from '../node/route-history.js';
 import type { NodeStatus } from '../control/status.js';
+import { OverlayError, isOverlayError } from '../errors.js';
 import {
   callDaemon,
   printJson,
@@ -12,64 +15,12 @@ import {
   withControlOptions,
   type ControlArgs,
 } from './control-options.js';
-import { bytes, duration, ms, pct, table } from './format.js';
+import { renderStatus } from './status-view.js';
 
 interface StatusArgs extends ControlArgs {
   watch: boolean;
-}
-
-export function renderStatus(s: NodeStatus): string {
-  const head =
-    `overlayd ${s.node.name} (${s.node.id}) ${s.node.address}${s.node.address6 ? ' ' + s.node.address6 : ''}` +
-    ` on ${s.node.interface}, udp ${s.node.port}, up ${duration(s.node.uptimeMs)}`;
-  const rows = s.members
-    .filter((m) => !m.self)
-    .map((m) => [
-      m.name,
-      m.address,
-      m.reachable ? 'yes' : 'NO',
-      m.path ? m.path.join('→') : '-',
-      m.hops === null ? '-' : String(m.hops),
-      ms(m.costMs),
-      m.direct ? (m.direct.alive ? ms(m.direct.srttMs) : 'dead') : '-',
-      m.direct ? pct(m.direct.lossRatio) : '-',
-      m.direct?.alive ? m.direct.origin : '-',
-      m.session.established ? duration(m.session.ageMs) : 'none',
-      bytes(m.traffic.txBytes),
-      bytes(m.traffic.rxBytes),
-      bytes(m.traffic.relayedBytes),
-    ]);
-  const drops = Object.entries(s.drops)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return [
-    head,
-    '',
-    table(
-      [
-        'MEMBER',
-        'ADDRESS',
-        'REACH',
-        'PATH',
-        'HOPS',
-        'COST',
-        'DIRECT RTT',
-        'LOSS',
-        'LINK',
-        'SESSION',
-        'TX',
-        'RX',
-        'RELAYED',
-      ],
-      rows,
-    ),
-    '',
-    `drops: ${drops || 'none'}`,
-    `nat: reflexive [${s.nat.reflexive.join(', ')}], punches ${s.nat.punches.success} ok / ${s.nat.punches.failed} failed` +
-      (s.nat.punchSuccessMs.length
-        ? ` (last ${s.nat.punchSuccessMs[s.nat.punchSuccessMs.length - 1]} ms)`
-        : ''),
-  ].join('\n');
+  wide: boolean;
+  interval: number;
 }
 
 export function renderChange(r: RouteChangeRecord, nameOf: (id: number) => string): string {
@@ -79,18 +30,32 @@ export function renderChange(r: RouteChangeRecord, nameOf: (id: number) => strin
 
 export const statusCommand: CommandModule<object, StatusArgs> = {
   command: 'status',
-  describe: 'Show this node, its members, the paths in use and traffic',
+  describe: 'Show this node, its members, the paths in use and why a member is unreachable',
   builder: (y) =>
-    withControlOptions(y).option('watch', {
-      type: 'boolean',
-      default: false,
-      describe: 'Redraw every second and show path changes live',
-    }),
+    withControlOptions(y)
+      .option('watch', {
+        type: 'boolean',
+        default: false,
+        describe: 'Redraw every second and show path changes live (plain snapshots when not a terminal)',
+      })
+      .option('wide', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'All columns (hops, cost, jitter, session, traffic), nothing shortened; wider than 100 columns',
+      })
+      .option('interval', { type: 'number', default: 1, describe: 'Seconds between --watch redraws' }),
   handler: async (args) => {
+    if (!(args.interval >= 0.1)) {
+      throw new OverlayError(
+        'ERR_USAGE',
+        `--interval ${JSON.stringify(args.interval)} must be at least 0.1 seconds`,
+      );
+    }
     if (!args.watch) {
       const s = await callDaemon<NodeStatus>(args, 'status');
       if (args.json) printJson(s);
-      else process.stdout.write(renderStatus(s) + '\n');
+      else process.stdout.write(renderStatus(s, { wide: args.wide }) + '\n');
       return;
     }
     await watch(args);
@@ -99,13 +64,15 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
 
 async function watch(args: StatusArgs): Promise<void> {
   const client = await ControlClient.connect(socketPath(args));
+  const terminal = process.stdout.isTTY === true && !args.json;
   const timeline: string[] = [];
   let names = new Map<number, string>();
   const nameOf = (id: number): string => names.get(id) ?? id.toString(16);
   client.onEvent((e) => {
     if (e.event !== 'route-change') return;
+    if (args.json) return void process.stdout.write(JSON.stringify(e) + '\n');
     const line = renderChange(e.data as RouteChangeRecord, nameOf);
-    if (args.json) process.stdout.write(JSON.stringify(e) + '\n');
+    if (!terminal) return void process.stdout.write(`path change ${line}\n`);
     timeline.push(line);
     if (timeline.length > 12) timeline.shift();
   });
@@ -113,21 +80,43 @@ async function watch(args: StatusArgs): Promise<void> {
   const draw = async (): Promise<void> => {
     const s = await client.call<NodeStatus>('status');
     names = new Map(s.members.map((m) => [parseInt(m.id, 16), m.name]));
-    if (args.json) return;
-    process.stdout.write(
-      '\x1b[H\x1b[2J' +
-        renderStatus(s) +
-        '\n\npath changes:\n' +
-        (timeline.join('\n') || '  (none yet)') +
-        '\n',
-    );
+    if (args.json) return void process.stdout.write(JSON.stringify({ event: 'status', data: s }) + '\n');
+    const text = renderStatus(s, { wide: args.wide });
+    if (terminal) {
+      // Home and clear, then the whole picture: the terminal shows the latest state only.
+      process.stdout.write(
+        '\x1b[H\x1b[2J' + text + '\n\npath changes:\n' + (timeline.join('\n') || '  (none yet)') + '\n',
+      );
+    } else {
+      process.stdout.write(`--- ${new Date().toISOString()}\n${text}\n\n`);
+    }
   };
-  await draw();
-  const timer = setInterval(() => void draw().catch(() => process.exit(1)), 1000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  // Ends with the first failure (the daemon stopped or went away), or with SIGINT/SIGTERM.
+  const failure = await new Promise<unknown>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = (): void => {
+      draw().then(
+        () => {
+          if (!stopped) timer = setTimeout(tick, args.interval * 1000);
+        },
+        (err: unknown) => resolve(stopped ? undefined : err),
+      );
+    };
+    tick();
+    const stop = (): void => {
+      stopped = true;
+      clearTimeout(timer);
+      resolve(undefined);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
-  clearInterval(timer);
   client.close();
+  if (failure !== undefined) {
+    throw new OverlayError(
+      'ERR_CONTROL',
+      `status --watch ended: ${isOverlayError(failure) ? failure.message : String(failure)}`,
+    );
+  }
 }

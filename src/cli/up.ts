@@ -1,21 +1,35 @@
 // `overlayd up`: run the node in the foreground until SIGINT/SIGTERM; the TUN goes away on exit.
+//
+// Order of work, so that every expected failure is one line and leaves nothing behind:
+//   1. command-line values (port, interface name, log level, metrics address)   → exit 2
+//   2. CAP_NET_ADMIN                                                            → exit 77
+//   3. peers.yaml and the key file                                              → exit 78
+//   4. UDP port, TUN, control socket, metrics listener (each closed if a later one fails)
+//   5. running: SIGHUP reloads, SIGINT/SIGTERM stop; errors that escape every handler are logged by the
+//      last-resort handler (src/last-resort.ts), which decides whether running on is safe.
 import type { CommandModule } from 'yargs';
 import { readKeyFile } from '../config/key-file.js';
 import { loadConfig } from '../config/load.js';
 import { defaultSocketPath } from '../control/protocol.js';
-import { OverlayError, isOverlayError } from '../errors.js';
+import { absoluteSocketPath } from '../control/socket-path.js';
+import { OverlayError } from '../errors.js';
+import { installLastResort, type DaemonPhase } from '../last-resort.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
 import { openUnderlay } from '../transport/open-underlay.js';
+import { overlaydVersion } from '../version.js';
+import { EXIT_SOFTWARE } from './exit-codes.js';
+import { explainTransportError, explainTunError } from './open-errors.js';
+import { checkInterfaceName, checkNetAdmin, parsePortOption } from './up-checks.js';
 
 export interface UpArgs {
   peers: string;
   key: string;
   interface: string;
-  port?: number;
+  port?: string;
   'log-level': string;
   control?: string | false;
   metrics: string | false;
@@ -23,7 +37,8 @@ export interface UpArgs {
 
 export const upCommand: CommandModule<object, UpArgs> = {
   command: 'up',
-  describe: 'Bring up the overlay interface and run this node in the foreground',
+  describe:
+    'Bring up the overlay interface and run this node in the foreground (needs root or CAP_NET_ADMIN)',
   builder: (y) =>
     y
       .option('peers', { type: 'string', demandOption: true, describe: 'Path to peers.yaml' })
@@ -32,12 +47,17 @@ export const upCommand: CommandModule<object, UpArgs> = {
         default: '/etc/overlayd/key',
         describe: 'Private key file (mode 0600)',
       })
-      .option('interface', { type: 'string', default: 'ovl0', describe: 'TUN interface name' })
-      .option('port', { type: 'number', describe: 'UDP port (default: network.port of peers.yaml)' })
+      .option('interface', {
+        type: 'string',
+        default: 'ovl0',
+        describe: 'TUN interface name (at most 15 bytes)',
+      })
+      .option('port', { type: 'string', describe: 'UDP port (default: network.port of peers.yaml)' })
       .option('control', {
         type: 'string',
         describe:
-          'Control socket for status/paths/ping/trace/reload (default /run/overlayd/<interface>.sock; --no-control to disable)',
+          'Control socket for status/paths/ping/trace/reload (default /run/overlayd/<interface>.sock; a relative ' +
+          'path is taken from the working directory; --no-control to disable)',
       })
       .option('metrics', {
         type: 'string',
@@ -55,24 +75,43 @@ export const upCommand: CommandModule<object, UpArgs> = {
   handler: async (args) => {
     if (!isLogLevel(args['log-level']))
       throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
-    if (args.port !== undefined && !(Number.isInteger(args.port) && args.port > 0 && args.port < 65536)) {
-      throw new OverlayError('ERR_USAGE', `--port must be an integer in 1..65535, got ${args.port}`);
-    }
+    const port = parsePortOption(args.port);
+    checkInterfaceName(args.interface);
     // A bad --metrics value is a usage error before anything is opened, not after the TUN is up.
     const metricsListen = args.metrics === false ? null : parseListenAddress(String(args.metrics));
+    const controlSocket =
+      args.control === false ? null : absoluteSocketPath(args.control ?? defaultSocketPath(args.interface));
+    checkNetAdmin();
     const log = createLogger(args['log-level']);
     const config = loadConfig(args.peers);
     const keyPair = readKeyFile(args.key);
+
+    let phase: DaemonPhase = 'starting';
+    const lastResort = installLastResort({
+      log: log.child('last-resort'),
+      phase: () => phase,
+      onFatal: () => process.exit(EXIT_SOFTWARE),
+    });
+    log.info(`overlayd ${overlaydVersion()} starting, node ${process.version}`);
     const node = await OverlayNode.start({
       config,
       keyPair,
       interfaceName: args.interface,
-      port: args.port,
+      port,
       configPath: args.peers,
-      controlSocket: args.control === false ? null : (args.control ?? defaultSocketPath(args.interface)),
+      controlSocket,
       log,
-      openTun,
-      openTransport: (port) => openUnderlay(port, log.child('udp')),
+      openTun: (opts) => {
+        try {
+          return openTun(opts);
+        } catch (err) {
+          throw explainTunError(err, opts.name);
+        }
+      },
+      openTransport: (p) =>
+        openUnderlay(p, log.child('udp')).catch((err: unknown) => {
+          throw explainTransportError(err, p);
+        }),
     });
     let metrics: MetricsServer | undefined;
     if (metricsListen) {
@@ -85,13 +124,12 @@ export const upCommand: CommandModule<object, UpArgs> = {
     }
     process.on('SIGHUP', () => {
       try {
-        node.reloadFromFile();
-      } catch (err) {
-        log.error(
-          `reload failed, running configuration kept: ${isOverlayError(err) ? err.message : String(err)}`,
-        );
+        node.reloadFromFile('SIGHUP');
+      } catch {
+        // logged by the node; the running configuration stays
       }
     });
+    phase = 'running';
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
         log.info(`${signal}: shutting down`);
@@ -100,8 +138,10 @@ export const upCommand: CommandModule<object, UpArgs> = {
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
+    phase = 'stopping';
     await metrics?.close();
     await node.stop();
+    lastResort.uninstall();
     log.info('stopped');
   },
 };

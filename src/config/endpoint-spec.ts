@@ -1,7 +1,10 @@
 // Underlay endpoints as written in peers.yaml:
 //
 //   198.51.100.7:7946   [2001:db8::7]:7946   site-b.example.net:7000     (host and port)
-//   203.0.113.9         2001:db8::7          site-b.example.net          (port = network.port)
+//   203.0.113.9         [2001:db8::7]        site-b.example.net          (port = network.port)
+//
+// IPv6 always takes brackets: without them "2001:db8::7:7946" could be an address or an address and
+// a port.
 //
 // Host names are lowercased and only checked for syntax here. They are resolved when the daemon
 // starts: a loader that did DNS would make `overlayd check` slow and dependent on where it runs.
@@ -73,6 +76,26 @@ function hostAndPort(host: string, portText: string | undefined, defaultPort: nu
   return { ok: true, host: host.toLowerCase(), port };
 }
 
+/**
+ * Several colons without brackets. Always refused: "2001:db8::7:7946" is both the address
+ * 2001:db8::7:7946 and 2001:db8::7 port 7946, and guessing wrong sends probes to the wrong place.
+ */
+function unbracketedIPv6(text: string): string {
+  const colon = text.lastIndexOf(':');
+  const lastGroup = text.slice(colon + 1);
+  const shorter = ipv6Host(text.slice(0, colon));
+  if (/^\d{1,5}$/.test(lastGroup) && shorter !== null && ipv6Host(text) !== null) {
+    return (
+      `is ambiguous without brackets (the address ${ipv6Host(text)}, or ${shorter} port ${lastGroup}?); ` +
+      `write [${shorter}]:${lastGroup} or [${ipv6Host(text)}]`
+    );
+  }
+  const host = ipv6Host(text);
+  return host === null
+    ? `not an IPv6 address; ${IPV6_HINT}`
+    : `an IPv6 endpoint needs brackets: write [${host}]:port, or [${host}] for network.port`;
+}
+
 /** Parses one endpoint. Errors are phrased to follow the quoted endpoint text. */
 export function parseEndpointSpec(text: string, defaultPort: number): EndpointParse {
   if (text.trim() === '') return fail('empty endpoint');
@@ -90,11 +113,7 @@ export function parseEndpointSpec(text: string, defaultPort: number): EndpointPa
   }
   if (text.includes(']')) return fail(`unbalanced ']'; ${IPV6_HINT}`);
   const colons = text.split(':').length - 1;
-  if (colons > 1) {
-    // Several colons without brackets can only be a bare IPv6 address (using network.port).
-    const host = ipv6Host(text);
-    return host === null ? fail(`not an IPv6 address; ${IPV6_HINT}`) : { ok: true, host, port: defaultPort };
-  }
+  if (colons > 1) return fail(unbracketedIPv6(text));
   if (colons === 1) {
     const colon = text.indexOf(':');
     return hostAndPort(text.slice(0, colon), text.slice(colon + 1), defaultPort);

@@ -6,11 +6,11 @@ import {
   constants,
   fstatSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +22,8 @@ export interface WriteKeyFileOptions {
   /** Replace an existing key file. The old key is lost: peers.yaml must then list the new one. */
   force?: boolean;
 }
+
+const MAX_KEY_FILE_BYTES = 4096;
 
 function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -43,15 +45,38 @@ function createExclusive(path: string, content: string): void {
 }
 
 /**
- * Writes a new key file, creating its directory (mode 0700) if missing. With `force`, the new
- * file is written beside the old one and renamed over it, so the path always holds one whole key
- * and the old file's (possibly looser) mode is not inherited.
+ * A missing directory is refused, not created: who owns the directory of a private key, and its mode,
+ * matter (deploy/README.md makes /etc/overlayd root:overlayd 0750), and a typo in the path would
+ * otherwise plant the key somewhere nobody looks.
+ */
+function checkDirectory(path: string): void {
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      throw keyFileError(
+        `cannot write key file ${path}: directory ${dir} does not exist; create it first ` +
+          `(e.g. install -d -m 0700 ${dir}), then run keygen again`,
+        err,
+      );
+    }
+    return; // other problems surface, with their own message, when the file is created
+  }
+  if (!st.isDirectory()) throw keyFileError(`cannot write key file ${path}: ${dir} is not a directory`);
+}
+
+/**
+ * Writes a new key file into an existing directory. With `force`, the new file is written beside the
+ * old one and renamed over it, so the path always holds one whole key and the old file's (possibly
+ * looser) mode is not inherited.
  */
 export function writeKeyFile(path: string, seed: Uint8Array, options: WriteKeyFileOptions = {}): void {
   if (seed.byteLength !== SEED_BYTES) throw new RangeError(`seed must be ${SEED_BYTES} bytes`);
   const content = `${Buffer.from(seed).toString('base64')}\n`;
+  checkDirectory(path);
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (!options.force) {
       createExclusive(path, content);
       return;
@@ -100,6 +125,10 @@ export function readKeyFile(path: string): KeyPair {
     // fstat on the open descriptor: the file checked is the file read, even if the path is swapped.
     const st = fstatSync(fd);
     if (!st.isFile()) throw keyFileError(`key file ${path} is not a regular file`);
+    // A key file is 45 bytes; anything much larger is the wrong file (and must not be read whole).
+    if (st.size > MAX_KEY_FILE_BYTES) {
+      throw keyFileError(`key file ${path} is ${st.size} bytes, not a key file (those are 45 bytes)`);
+    }
     const mode = st.mode & 0o777;
     if ((mode & 0o077) !== 0) {
       throw keyFileError(

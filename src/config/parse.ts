@@ -4,6 +4,7 @@
 // The file is the same at every site, so a mistake in it breaks the whole network: the parser
 // collects every problem with its line and reports them together (ConfigError) rather than
 // stopping at the first.
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { LineCounter, isMap, parseDocument } from 'yaml';
 import { nodeIdFromPublicKey } from '../identity/node-id.js';
@@ -67,5 +68,6 @@ export function parseConfig(text: string, file: string, options: ParseOptions = 
   if (reader.problems.length > 0 || net === undefined || net.network === null) {
     throw new ConfigError(file, reader.problems);
   }
-  return { file: resolve(file), network: net.network, peers };
+  const sha256 = createHash('sha256').update(text, 'utf8').digest('hex');
+  return { file: resolve(file), sha256, network: net.network, peers };
 }

@@ -52,6 +52,11 @@ export interface PeerConfig {
 export interface OverlayConfig {
   /** Absolute path of the file this came from, for messages. */
   file: string;
+  /**
+   * SHA-256 of the file's text, hex. The file is the same at every site, so equal hashes in
+   * `overlayd status` and overlayd_config_info mean the sites run the same membership.
+   */
+  sha256: string;
   network: NetworkConfig;
   peers: PeerConfig[];
 }

@@ -67,7 +67,7 @@ export function controlHandlers(node: OverlayNode, now: () => number): Record<st
       return { target: node.nameOf(dst), path: path.nodes.map(node.nameOf), hops };
     },
 
-    reload: () => node.reloadFromFile(),
+    reload: () => node.reloadFromFile('control socket'),
 
     watch: (_params, client) => {
       client.watch();

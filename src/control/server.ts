@@ -1,9 +1,13 @@
 // The daemon's end of the control socket. Filesystem permissions are the access control: the socket
-// is created 0600 in a 0700 directory, so only its owner (root, for the service) can ask or reload.
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+// is created 0600 in a directory that only the daemon's user owns and may write (0700 when the daemon
+// creates it; systemd's RuntimeDirectory= makes it 0700 too), so only that user (or root) can ask or
+// reload. The directory is checked, not trusted: in a directory someone else can write, they could
+// swap the socket for their own and answer `overlayd status` or swallow `overlayd reload`.
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { absoluteSocketPath } from './socket-path.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { OverlayError, isOverlayError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,13 +29,16 @@ export class ControlServer {
     private readonly wss: WebSocketServer,
   ) {}
 
+  /** `path` may be relative (to the working directory); the server listens on its absolute form. */
   static async listen(
-    path: string,
+    socketPath: string,
     handlers: Record<string, ControlHandler>,
     log: Logger,
   ): Promise<ControlServer> {
+    const path = absoluteSocketPath(socketPath);
     const dir = dirname(path);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    checkSocketDirectory(dir);
     await removeStaleSocket(path);
     const http = createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' });
@@ -109,9 +116,48 @@ export class ControlServer {
   }
 }
 
-/** A socket file left by a daemon that died is removed; one that answers means another daemon runs. */
+/** Refuses a directory owned by another user, or one that group or others may write. */
+export function checkSocketDirectory(dir: string): void {
+  const st = statSync(dir);
+  const uid = process.geteuid?.();
+  if (!st.isDirectory())
+    throw new OverlayError('ERR_USAGE', `control socket directory ${dir} is not a directory`);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new OverlayError(
+      'ERR_PERMISSION',
+      `control socket directory ${dir} is owned by uid ${st.uid}, not by this daemon's user (uid ${uid}); ` +
+        `that user could replace the socket. Use a directory owned by uid ${uid}, or another --control path`,
+    );
+  }
+  const mode = st.mode & 0o7777;
+  if ((mode & 0o022) !== 0) {
+    throw new OverlayError(
+      'ERR_PERMISSION',
+      `control socket directory ${dir} has mode ${mode.toString(8).padStart(4, '0')}: group or others may ` +
+        `write it and replace the socket. Run chmod go-w ${dir}, or choose another --control path`,
+    );
+  }
+}
+
+/**
+ * A socket file left by a daemon that died is removed; one that answers means another daemon runs.
+ * Anything that is not a socket is left alone: --control pointed at the wrong path must not delete
+ * a file (peers.yaml, a key) that happens to be there.
+ */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket()) {
+    throw new OverlayError(
+      'ERR_USAGE',
+      `${path} exists and is not a socket (${fileKind(st)}); refusing to replace it with the control ` +
+        `socket: remove it, or choose another --control path`,
+    );
+  }
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
@@ -123,4 +169,12 @@ async function removeStaleSocket(path: string): Promise<void> {
   if (alive)
     throw new OverlayError('ERR_CONTROL', `another overlayd is already running with control socket ${path}`);
   unlinkSync(path);
+}
+
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  return 'a device or other special file';
 }

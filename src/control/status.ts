@@ -4,6 +4,8 @@ import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
+import { overlaydVersion } from '../version.js';
+import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
   alive: boolean;
@@ -14,6 +16,14 @@ export interface DirectLinkStatus {
   recentRttMs: number;
   lossRatio: number;
   jitterMs: number;
+}
+
+/** One underlay endpoint of a member, as the prober knows it. */
+export interface EndpointStatus {
+  endpoint: string;
+  /** From peers.yaml (resolved), or learned from the member's authenticated traffic. */
+  configured: boolean;
+  alive: boolean;
 }
 
 export interface MemberStatus {
@@ -31,7 +41,18 @@ export interface MemberStatus {
   pathAgeMs: number | null;
   lastChange?: string;
   direct: DirectLinkStatus | null;
-  session: { established: boolean; ageMs: number | null; handshakeAttempts: number };
+  /** The endpoint the direct link uses now (alive), or null. */
+  endpoint: string | null;
+  endpoints: EndpointStatus[];
+  session: {
+    established: boolean;
+    ageMs: number | null;
+    handshakeAttempts: number;
+    /** Time since the last completed handshake (either side initiating); null if none since start. */
+    lastHandshakeAgoMs: number | null;
+  };
+  /** Why there is no path, when there is none (see unreachable-reason.ts). */
+  unreachableReason?: string;
   traffic: PeerTraffic;
 }
 
@@ -44,7 +65,11 @@ export interface NodeStatus {
     interface: string;
     port: number;
     uptimeMs: number;
+    version: string;
+    /** peers.yaml as loaded (absolute path), its SHA-256, and when it was loaded (ISO wall clock). */
     config: string;
+    configSha256: string;
+    configLoadedAt: string;
   };
   members: MemberStatus[];
   drops: Record<string, number>;
@@ -118,13 +143,26 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     const link = self ? undefined : node.prober.link(m.id);
     const session = self ? undefined : node.sessions.stats(m.id, now);
     const t = node.counters.peers.get(m.id);
+    const endpoints = self
+      ? []
+      : node.prober
+          .endpoints(m.id)
+          .map((e) => ({ endpoint: e.endpointKey, configured: e.configured, alive: e.alive }));
+    const sessionStatus = {
+      established: session?.established ?? false,
+      ageMs: session?.sessionAgeMs === undefined ? null : Math.round(session.sessionAgeMs),
+      handshakeAttempts: session?.handshakeAttempts ?? 0,
+      lastHandshakeAgoMs:
+        session?.lastHandshakeAt === undefined ? null : Math.round(now - session.lastHandshakeAt),
+    };
+    const reachable = self || path !== undefined;
     members.push({
       name: m.name,
       id: formatNodeId(m.id),
       address: m.address,
       address6: m.address6,
       self,
-      reachable: self || path !== undefined,
+      reachable,
       path: path ? path.nodes.map(nameOf) : null,
       hops: path ? path.nodes.length - 1 : null,
       costMs: path ? round(path.cost) : null,
@@ -141,11 +179,18 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             jitterMs: round(link.jitterMs),
           }
         : null,
-      session: {
-        established: session?.established ?? false,
-        ageMs: session?.sessionAgeMs === undefined ? null : Math.round(session.sessionAgeMs),
-        handshakeAttempts: session?.handshakeAttempts ?? 0,
-      },
+      endpoint: link?.alive ? link.endpointKey : null,
+      endpoints,
+      session: sessionStatus,
+      unreachableReason: reachable
+        ? undefined
+        : unreachableReason({
+            endpointsKnown: endpoints.length,
+            sessionEstablished: sessionStatus.established,
+            handshakeAttempts: sessionStatus.handshakeAttempts,
+            everHandshaked: sessionStatus.lastHandshakeAgoMs !== null,
+            directDead: link !== undefined && !link.alive,
+          }),
       traffic: {
         txPackets: t?.txPackets ?? 0,
         txBytes: t?.txBytes ?? 0,
@@ -167,7 +212,10 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       interface: node.tun.name,
       port: node.transport.port,
       uptimeMs: Math.round(now - node.startedAt),
+      version: overlaydVersion(),
       config: node.configuration.file,
+      configSha256: node.configuration.sha256,
+      configLoadedAt: new Date(node.configLoadedAt).toISOString(),
     },
     members,
     drops: Object.fromEntries(c.drops),

@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { systemClock } from '../clock.js';
 import type { OverlayNode } from '../node.js';
 import { registerControlMetrics } from './control-metrics.js';
+import { registerDaemonMetrics } from './daemon-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerNatMetrics } from './nat-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
@@ -46,5 +47,6 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
   registerNatMetrics(registry, ctx);
+  registerDaemonMetrics(registry, ctx);
   return registry;
 }

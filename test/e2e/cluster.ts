@@ -1,6 +1,8 @@
 // N real OverlayNodes in one process, joined by a MemoryNetwork and backed by MemoryTuns: the whole
 // daemon (sessions, probes, routing, data plane) minus the kernel. Real timers, shortened handshake
 // retries so tests run in seconds.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/parse.js';
 import type { OverlayConfig } from '../../src/config/types.js';
 import { generateSeed, keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
@@ -35,6 +37,13 @@ export class Cluster {
       logLines?: string[];
       /** Puts something between a node and its underlay socket (test/adversary: a hostile member). */
       wrap?: (name: string, t: MemoryTransport, net: MemoryNetwork) => Transport;
+      /**
+       * Serve each node's control socket at <controlDir>/<name>.sock (as `overlayd up --control`), and
+       * write peers.yaml there (what `overlayd reload` rereads).
+       */
+      controlDir?: string;
+      /** Members listed in peers.yaml (keys, addresses, endpoints) whose node is never started. */
+      absent?: string[];
     } = {},
   ): Promise<Cluster> {
     const c = new Cluster();
@@ -51,7 +60,9 @@ export class Cluster {
         `    endpoints: [192.0.2.${i + 1}:${PORT}]`,
       ]),
     ].join('\n');
-    c.config = parseConfig(yaml, 'peers.yaml');
+    const file = opts.controlDir ? join(opts.controlDir, 'peers.yaml') : 'peers.yaml';
+    if (opts.controlDir) writeFileSync(file, yaml);
+    c.config = parseConfig(yaml, file);
     const lines = opts.logLines;
     const log: Logger = lines
       ? createLogger('debug', (line) => lines.push(line))
@@ -59,6 +70,7 @@ export class Cluster {
         ? createLogger('debug')
         : silentLogger;
     for (const [i, name] of names.entries()) {
+      if (opts.absent?.includes(name)) continue;
       const host = `192.0.2.${i + 1}`;
       let tun!: MemoryTun;
       const node = await OverlayNode.start({
@@ -72,6 +84,7 @@ export class Cluster {
           return opts.wrap ? opts.wrap(name, t, c.net) : t;
         },
         sessionParams: { retryDelaysMs: [100, 200, 400, 800] },
+        controlSocket: opts.controlDir ? `${opts.controlDir}/${name}.sock` : null,
       });
       c.members.set(name, { name, host, address: `10.77.0.${i + 1}`, keyPair: keys[i], node, tun });
     }

@@ -114,11 +114,20 @@ export class OverlayLab {
     return s;
   }
 
-  /** Starts `overlayd up` in the site's namespace. */
-  start(name: string, extraArgs: string[] = []): LabProcess {
+  /**
+   * Starts `overlayd up` in the site's namespace. `opts.nodeArgs` go to node before the CLI (e.g.
+   * `--import` a fault injector); `opts.control` replaces the socket path as given to --control (with
+   * `opts.cwd`, a relative path can name the same socket).
+   */
+  start(
+    name: string,
+    extraArgs: string[] = [],
+    opts: { nodeArgs?: string[]; control?: string; cwd?: string } = {},
+  ): LabProcess {
     const s = this.site(name);
     const argv = [
       process.execPath,
+      ...(opts.nodeArgs ?? []),
       OVERLAYD_BIN,
       'up',
       '--peers',
@@ -128,13 +137,13 @@ export class OverlayLab {
       '--interface',
       'ovl0',
       '--control',
-      s.socket,
+      opts.control ?? s.socket,
       '--log-level',
       this.opts.logLevel ?? 'debug',
       ...(this.opts.upArgs ?? []),
       ...extraArgs,
     ];
-    s.process = this.lab.spawn(name, argv, { name: `overlayd-${name}` });
+    s.process = this.lab.spawn(name, argv, { name: `overlayd-${name}`, cwd: opts.cwd });
     return s.process;
   }
 

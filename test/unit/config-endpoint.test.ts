@@ -26,7 +26,6 @@ describe('endpoint specs', () => {
 
   it('uses the network port when none is written', () => {
     assert.deepEqual(ok('203.0.113.9'), { host: '203.0.113.9', port: DEFAULT_PORT });
-    assert.deepEqual(ok('2001:db8::7'), { host: '2001:db8::7', port: DEFAULT_PORT });
     assert.deepEqual(ok('[2001:db8::7]'), { host: '2001:db8::7', port: DEFAULT_PORT });
     assert.deepEqual(ok('localhost'), { host: 'localhost', port: DEFAULT_PORT });
   });
@@ -52,6 +51,22 @@ describe('endpoint specs', () => {
     assert.equal(error('[::1]7946'), "expected ':port' after ']'");
     assert.equal(error('[198.51.100.7]:7946'), '"198.51.100.7" in brackets is not an IPv6 address');
     assert.equal(error('2001:db8::zz'), 'not an IPv6 address; write IPv6 endpoints as [address]:port');
+  });
+
+  it('rejects IPv6 without brackets, naming both readings when a port may be meant', () => {
+    assert.equal(
+      error('2001:db8::7:7946'),
+      'is ambiguous without brackets (the address 2001:db8::7:7946, or 2001:db8::7 port 7946?); ' +
+        'write [2001:db8::7]:7946 or [2001:db8::7:7946]',
+    );
+    assert.equal(
+      error('2001:db8::7'),
+      'an IPv6 endpoint needs brackets: write [2001:db8::7]:port, or [2001:db8::7] for network.port',
+    );
+    assert.equal(
+      error('fd00::1'),
+      'an IPv6 endpoint needs brackets: write [fd00::1]:port, or [fd00::1] for network.port',
+    );
   });
 
   it('rejects invalid IPv4 literals instead of taking them for host names', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, MAX_CONFIG_BYTES } from '../../src/config/load.js';
 import { isOverlayError } from '../../src/errors.js';
 import { KEY1 } from './config-fixtures.js';
 
@@ -64,5 +65,38 @@ describe('loadConfig', () => {
     writeFileSync(file, VALID);
     chmodSync(file, 0o000);
     assert.equal(loadError(file), `cannot read ${file}: permission denied`);
+  });
+
+  it('records the SHA-256 of the file, the same wherever the same file is loaded', () => {
+    const file = join(dir, 'hashed.yaml');
+    writeFileSync(file, VALID);
+    assert.equal(loadConfig(file).sha256, createHash('sha256').update(VALID).digest('hex'));
+  });
+
+  it('stops reading /dev/zero at the size limit instead of filling memory', () => {
+    const started = performance.now();
+    assert.equal(
+      loadError('/dev/zero'),
+      `/dev/zero: more than ${MAX_CONFIG_BYTES} bytes (reading stopped there); peers.yaml may be at most 1024 KiB (is this the right file?)`,
+    );
+    assert.ok(performance.now() - started < 1000, 'fails fast');
+  });
+
+  it('refuses a huge regular file from its size, without reading it', () => {
+    const file = join(dir, 'huge.yaml');
+    writeFileSync(file, '');
+    truncateSync(file, 8 * 1024 ** 3); // sparse: 8 GiB that cost no disk
+    const started = performance.now();
+    assert.equal(
+      loadError(file),
+      `${file}: ${8 * 1024 ** 3} bytes; peers.yaml may be at most 1024 KiB (is this the right file?)`,
+    );
+    assert.ok(performance.now() - started < 100, 'decided from fstat');
+  });
+
+  it('accepts a file just under the limit', () => {
+    const file = join(dir, 'padded.yaml');
+    writeFileSync(file, VALID + '#'.repeat(MAX_CONFIG_BYTES - VALID.length - 1) + '\n');
+    assert.equal(loadConfig(file).peers.length, 1);
   });
 });

@@ -19,7 +19,7 @@ peers:
     publicKey: ${KEY1}
     address: 10.77.0.1
     address6: FD77:0::0001
-    endpoints: [198.51.100.7:7946, "[2001:DB8:0::7]:7946", Site-B.Example.net:7001, 203.0.113.9, 2001:db8::9]
+    endpoints: [198.51.100.7:7946, "[2001:DB8:0::7]:7946", Site-B.Example.net:7001, 203.0.113.9, "[2001:db8::9]"]
   - name: b
     publicKey: " ${KEY2} "
     address: 10.77.0.2

@@ -44,6 +44,16 @@ function parseUnit(text: string): Map<string, string[]> {
   return keys;
 }
 
+/** The unit as shipped, its commands running this checkout's CLI (verify wants the binaries to exist). */
+function checkoutUnit(): string {
+  const text = readFileSync(UNIT, 'utf8').replace(
+    /^(ExecStart|ExecStartPre|ExecReload)=\/usr\/local\/bin\/overlayd /gm,
+    `$1=${process.execPath} ${BIN} `,
+  );
+  assert.equal((text.match(new RegExp(BIN.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g')) ?? []).length, 3);
+  return text;
+}
+
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): { code: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
@@ -71,7 +81,6 @@ describe('systemd unit', () => {
     assert.equal(one('Service.AmbientCapabilities'), 'CAP_NET_ADMIN');
     assert.equal(one('Service.CapabilityBoundingSet'), 'CAP_NET_ADMIN');
     assert.equal(one('Service.DeviceAllow'), '/dev/net/tun rw');
-    assert.equal(one('Service.Restart'), 'on-failure');
     assert.ok(unit.has('Service.RestartSec'));
     assert.equal(one('Service.ReadOnlyPaths'), '/etc/overlayd');
     assert.equal(one('Service.SystemCallFilter'), '@system-service');
@@ -99,16 +108,41 @@ describe('systemd unit', () => {
     assert.equal(unit.has('Service.PrivateDevices'), false, 'PrivateDevices would hide /dev/net/tun');
   });
 
+  it('checks the config before starting, reloads through the CLI, and restarts only when that can help', () => {
+    assert.equal(
+      one('Service.ExecStartPre'),
+      '/usr/local/bin/overlayd check --peers /etc/overlayd/peers.yaml --key /etc/overlayd/key',
+    );
+    assert.equal(
+      one('Service.ExecReload'),
+      '/usr/local/bin/overlayd reload --socket /run/overlayd/ovl0.sock',
+    );
+    assert.match(
+      one('Service.ExecStart'),
+      /--control \/run\/overlayd\/ovl0\.sock /,
+      'the socket ExecReload asks',
+    );
+    // Restart=on-failure would loop on a config error caught by ExecStartPre (RestartPreventExitStatus
+    // only sees the main process); on-abnormal plus forced 1 and 70 restarts exactly what may pass.
+    assert.equal(one('Service.Restart'), 'on-abnormal');
+    assert.deepEqual(one('Service.RestartForceExitStatus').split(' '), ['1', '70']);
+    assert.deepEqual(one('Service.RestartPreventExitStatus').split(' '), ['2', '77', '78']);
+  });
+
+  it('makes the socket directory with the mode the READMEs state, which the daemon accepts', () => {
+    assert.equal(one('Service.RuntimeDirectoryMode'), '0700');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.match(readme, /mode 0600 in a\s+0700 directory/);
+    assert.match(readFileSync(README, 'utf8'), /`\/run\/overlayd` \(mode 0700/);
+  });
+
   it(
-    'passes systemd-analyze verify (ExecStart pointed at this checkout)',
+    'passes systemd-analyze verify (its commands pointed at this checkout)',
     { skip: SYSTEMD_ANALYZE ? false : 'systemd-analyze not installed' },
     () => {
       // verify insists the ExecStart binary exists; on a build machine /usr/local/bin/overlayd does not,
       // so a copy runs the checkout's CLI under this node instead. Everything else is the file as shipped.
-      const text = readFileSync(UNIT, 'utf8').replace(
-        /^ExecStart=\S+ /m,
-        `ExecStart=${process.execPath} ${BIN} `,
-      );
+      const text = checkoutUnit();
       assert.match(
         text,
         new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'),
@@ -137,10 +171,7 @@ describe('systemd unit', () => {
     { skip: SYSTEMD_ANALYZE ? false : 'systemd-analyze not installed' },
     (t) => {
       const copy = join(dir, 'overlayd.service');
-      writeFileSync(
-        copy,
-        readFileSync(UNIT, 'utf8').replace(/^ExecStart=\S+ /m, `ExecStart=${process.execPath} ${BIN} `),
-      );
+      writeFileSync(copy, checkoutUnit());
       // --threshold is on the 0..100 scale behind the printed 0.0..10.0 score.
       const r = run(SYSTEMD_ANALYZE!, ['security', '--offline=yes', '--threshold=30', copy]);
       if (/unrecognized option|Unknown option/i.test(r.out))
@@ -151,7 +182,25 @@ describe('systemd unit', () => {
     },
   );
 
-  it('passes flags the CLI accepts', () => {
+  it('ExecStartPre and ExecReload pass flags the CLI accepts', () => {
+    const argv = (key: string): string[] =>
+      one(key)
+        .split(/\s+/)
+        .slice(1)
+        .map((a) =>
+          a
+            .replace('/etc/overlayd/peers.yaml', join(dir, 'absent-peers.yaml'))
+            .replace('/run/overlayd/ovl0.sock', join(dir, 'absent.sock')),
+        );
+    const check = run(process.execPath, [BIN, ...argv('Service.ExecStartPre')]);
+    assert.equal(check.code, 78, check.out);
+    assert.match(check.out, /cannot read .*absent-peers\.yaml: no such file/);
+    const reload = run(process.execPath, [BIN, ...argv('Service.ExecReload')]);
+    assert.equal(reload.code, 1, reload.out);
+    assert.match(reload.out, /overlayd is not running \(no control socket at .*absent\.sock\)/);
+  });
+
+  it('ExecStart passes flags the CLI accepts', () => {
     // The real command line, with paths that do not exist here: the daemon must stop at "cannot read
     // peers.yaml", which proves every flag before it parsed (an unknown one exits 2 first).
     const argv = one('Service.ExecStart')
@@ -160,8 +209,14 @@ describe('systemd unit', () => {
       .slice(1)
       .map((a) => a.replace('/etc/overlayd/peers.yaml', join(dir, 'absent-peers.yaml')));
     const r = run(process.execPath, [BIN, ...argv]);
-    assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /cannot read .*absent-peers\.yaml: no such file/);
+    if (process.getuid?.() === 0) {
+      assert.equal(r.code, 78, r.out); // EX_CONFIG: RestartPreventExitStatus stops a restart loop
+      assert.match(r.out, /cannot read .*absent-peers\.yaml: no such file/);
+    } else {
+      // Without CAP_NET_ADMIN `up` stops one step earlier, still after every flag parsed.
+      assert.equal(r.code, 77, r.out);
+      assert.match(r.out, /overlayd up needs root or CAP_NET_ADMIN/);
+    }
   });
 });
 
@@ -211,7 +266,7 @@ function allPanels(panels: Panel[]): Panel[] {
 
 /** Metric names a PromQL expression or the README mentions (ours and the standard process ones). */
 function metricNames(text: string): string[] {
-  return [...new Set(text.match(/\b(?:overlay|process|nodejs)_[a-z0-9_]+\b/g) ?? [])];
+  return [...new Set(text.match(/\b(?:overlayd?|process|nodejs)_[a-z0-9_]+\b/g) ?? [])];
 }
 
 describe('Grafana dashboard', () => {
@@ -294,10 +349,11 @@ describe('Grafana dashboard', () => {
     for (const name of names) assert.ok(exported.has(name), `${name} is not exported`);
   });
 
-  it('deploy/README.md documents every overlay_* metric and every panel', () => {
+  it('deploy/README.md documents every overlay_* and overlayd_* metric and every panel', () => {
     const readme = readFileSync(README, 'utf8');
+    assert.ok(exported.has('overlayd_build_info'));
     for (const name of exported)
-      if (name.startsWith('overlay_')) assert.ok(readme.includes(`\`${name}\``), `${name} missing`);
+      if (/^overlayd?_/.test(name)) assert.ok(readme.includes(`\`${name}\``), `${name} missing`);
     for (const p of queryPanels) assert.ok(readme.includes(p.title ?? '?'), `panel "${p.title}" missing`);
   });
 });

@@ -46,10 +46,24 @@ describe('key files', () => {
     assert.deepEqual(pair.secretKey, expected.secretKey);
   });
 
-  it('creates a missing parent directory with mode 0700', () => {
+  it('refuses to create a missing directory, and says how to make it', () => {
     const parent = join(dir, 'etc', 'overlayd');
-    writeKeyFile(join(parent, 'key'), SEED);
-    assert.equal(mode(parent), 0o700);
+    const path = join(parent, 'key');
+    assert.equal(
+      keyFileError(() => writeKeyFile(path, SEED)),
+      `cannot write key file ${path}: directory ${parent} does not exist; create it first ` +
+        `(e.g. install -d -m 0700 ${parent}), then run keygen again`,
+    );
+    assert.throws(() => statSync(join(dir, 'etc')), /ENOENT/, 'nothing was created');
+  });
+
+  it('rejects a file far larger than a key without reading it', () => {
+    const path = fresh();
+    writeFileSync(path, 'x'.repeat(10_000), { mode: 0o600 });
+    assert.equal(
+      keyFileError(() => readKeyFile(path)),
+      `key file ${path} is 10000 bytes, not a key file (those are 45 bytes)`,
+    );
   });
 
   it('refuses to overwrite an existing key unless forced, leaving it unchanged', () => {

@@ -4,7 +4,7 @@
 // HTTP server and --metrics parsing fail clearly.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { isOverlayError } from '../../src/errors.js';
@@ -232,6 +232,24 @@ describe('metrics of a real node (three-node cluster)', () => {
     } finally {
       c.net.restore(c.get('a').host, c.get('c').host);
     }
+  });
+
+  it('says what runs: overlayd_build_info{version}, overlayd_config_info{sha256}, reloads by result', async () => {
+    const samples = await scrape(a);
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(one(samples, 'overlayd_build_info', { node: 'a' }).labels.version, pkg.version);
+    assert.equal(one(samples, 'overlayd_config_info', { node: 'a' }).labels.sha256, c.config.sha256);
+    assert.match(c.config.sha256, /^[0-9a-f]{64}$/);
+    const loaded = one(samples, 'overlayd_config_loaded_timestamp_seconds', {}).value;
+    assert.ok(Math.abs(loaded - Date.now() / 1000) < 600, `loaded at ${loaded}`);
+    const before = one(samples, 'overlayd_config_reloads_total', { result: 'applied' }).value;
+    a.reload(c.config);
+    const after = await scrape(a);
+    assert.equal(one(after, 'overlayd_config_reloads_total', { result: 'applied' }).value, before + 1);
+    assert.equal(one(after, 'overlayd_config_reloads_total', { result: 'rejected' }).value, 0);
+    assert.equal(one(after, 'overlayd_escaped_errors_total', {}).value, 0);
   });
 
   it('stops exporting a member that a reload removed', async () => {
