@@ -77,7 +77,18 @@ describe('NAT traversal: a and c behind NATs, b public', { skip }, () => {
     const toDirectMs = Date.now() - t0;
     await ol.waitPath('c', 'a', ['c', 'a'], 10_000);
     const first = await pinging;
-    t.diagnostic(`a→c direct ${toDirectMs} ms after the first packet; ${first.received}/100 pings during it`);
+    // Where the time went: the punch that made the link (log) and the route change (paths).
+    const logs = ol.site('a').process!.readLogs() + ol.site('c').process!.readLogs();
+    const punchedAt = [...logs.matchAll(/^(\S+) info \S+ punched a direct link/gm)].map((m) =>
+      Date.parse(m[1]),
+    );
+    const movedAt = (await ol.paths('a')).changes.find(
+      (c) => c.destination === 'c' && c.to?.join('>') === 'a>c',
+    )?.at;
+    t.diagnostic(
+      `a→c direct ${toDirectMs} ms after the first packet (punched link up at +${Math.min(...punchedAt) - t0} ms, ` +
+        `route moved at +${movedAt ? Date.parse(movedAt) - t0 : NaN} ms: the router's hold); ${first.received}/100 pings during it`,
+    );
 
     // The link is a punched (or reflexive) one, and the NATs did drop unsolicited packets on the way.
     const sa = await ol.status('a');
