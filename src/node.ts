@@ -10,6 +10,10 @@ import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { probedNeighbours } from './config/neighbours.js';
 import { findSelf } from './config/self.js';
+import { DEFAULT_NAT_KEEPALIVE_S } from './config/validate-network.js';
+import type { NatOptions } from './nat/nat-channel.js';
+import { parseIp } from './config/ip.js';
+import { endpointKey } from './transport/transport.js';
 import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
 import { ControlServer } from './control/server.js';
@@ -35,6 +39,8 @@ import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
 import type { Endpoint, Transport } from './transport/transport.js';
+
+const isIpLiteral = (host: string): boolean => parseIp(host) !== null;
 
 export interface NodeInputs {
   config: OverlayConfig;
@@ -62,6 +68,8 @@ export interface NodeInputs {
   probeParams?: Partial<ProbeParams>;
   routingParams?: RoutingParams;
   sessionParams?: SessionParamsInput;
+  /** NAT traversal limits (tests shrink or stop punching); default nat/ defaults. */
+  natParams?: Pick<NatOptions, 'reflexive' | 'punch'>;
 }
 
 export interface ReloadSummary {
@@ -165,20 +173,29 @@ export class OverlayNode {
       },
       this.events,
     );
-    this.dataPlane = new DataPlane({
-      self: this.self.id,
-      peers: this.peers,
-      sessions: this.plane.sessionPort,
-      prober: this.plane,
-      router: this.plane,
-      transport,
-      tun,
-      counters: this.counters,
-      clock,
-      log: log.child('forward'),
-      wake: () => this.plane.poke(),
-      observer: this.diagnostics,
-    });
+    this.dataPlane = new DataPlane(
+      {
+        self: this.self.id,
+        peers: this.peers,
+        sessions: this.plane.sessionPort,
+        prober: this.plane,
+        router: this.plane,
+        transport,
+        tun,
+        counters: this.counters,
+        clock,
+        log: log.child('forward'),
+        wake: () => this.plane.poke(),
+        observer: this.diagnostics,
+      },
+      {
+        keepaliveMs: (config.network.natKeepalive ?? DEFAULT_NAT_KEEPALIVE_S) * 1000,
+        listedSelf: () => this.self.endpoints.filter((e) => isIpLiteral(e.host)).map(endpointKey),
+        advertisedEndpoints: (member) => this.router.advertisedEndpoints(member),
+        onPublishedChange: (published) => this.router.setOwnEndpoints(published),
+        ...inputs.natParams,
+      },
+    );
     // The data plane's timer work, the ws fallback's and the diagnostics' look at links and sessions
     // share the one timer: what the last two watch changes only when the cores run.
     this.plane.attachCarrier({

@@ -35,6 +35,11 @@ export interface NetworkConfig {
   tcpPort?: number;
   /** Certificate and key files (PEM): the ws transport speaks TLS (wss), e.g. on port 443. */
   tls?: { cert: string; key: string };
+  /**
+   * Seconds between keepalives on direct links through a NAT that are in use or recently used
+   * (nat/keepalive-schedule.ts); absent means DEFAULT_NAT_KEEPALIVE_S.
+   */
+  natKeepalive?: number;
 }
 
 export interface PeerConfig {

@@ -1,4 +1,5 @@
-// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size.
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size, WebSocket
+// transport, NAT keepalive interval.
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../wire/sizes.js';
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
 import { MAX_NEIGHBOURS } from './neighbours.js';
@@ -7,7 +8,21 @@ import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours', 'tcpPort', 'tls'] as const;
+/** Below the ~30 s after which common UDP NATs forget an idle mapping. */
+export const DEFAULT_NAT_KEEPALIVE_S = 25;
+export const MIN_NAT_KEEPALIVE_S = 5;
+export const MAX_NAT_KEEPALIVE_S = 300;
+
+const NETWORK_FIELDS = [
+  'prefix',
+  'prefix6',
+  'port',
+  'mtu',
+  'neighbours',
+  'tcpPort',
+  'tls',
+  'natKeepalive',
+] as const;
 const TLS_FIELDS = ['cert', 'key'] as const;
 
 export interface NetworkCheck {
@@ -67,12 +82,19 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const tlsField = fields.get('tls');
   const tls = tlsField === undefined ? undefined : readTls(reader, tlsField);
 
+  const keepaliveField = fields.get('natKeepalive');
+  const natKeepalive =
+    keepaliveField === undefined
+      ? undefined
+      : reader.integer(keepaliveField, MIN_NAT_KEEPALIVE_S, MAX_NAT_KEEPALIVE_S);
+
   const ok =
     reader.problems.length === before &&
     prefix !== null &&
     port !== null &&
     mtu !== null &&
-    neighbours !== null;
+    neighbours !== null &&
+    natKeepalive !== null;
   const network: NetworkConfig | null = ok
     ? {
         prefix: toCidr(prefix),
@@ -82,6 +104,7 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
         ...(neighbours !== undefined && neighbours !== null ? { neighbours } : {}),
         ...(tcpPort !== undefined && tcpPort !== null ? { tcpPort } : {}),
         ...(tls ? { tls } : {}),
+        ...(natKeepalive !== undefined && natKeepalive !== null ? { natKeepalive } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

@@ -16,6 +16,8 @@ export interface DirectLinkStatus {
   endpoint: string;
   /** What carries the link: UDP, or a WebSocket connection over TCP (ws-transport.ts). */
   transport: 'udp' | 'ws';
+  /** listed (peers.yaml), reflexive (its source address, proven) or punched (nat/). */
+  origin: string;
   srttMs: number;
   recentRttMs: number;
   lossRatio: number;
@@ -94,6 +96,15 @@ export interface NodeStatus {
   };
   links: Array<{ a: string; b: string; costMs: number; own: boolean }>;
   controlPlane: ControlPlaneStatus;
+  /** NAT traversal (nat/): our reflexive endpoints and how punches went. */
+  nat: {
+    reflexive: string[];
+    observations: Array<{ endpoint: string; observers: number }>;
+    punches: { success: number; failed: number; rateLimited: number; unsolicited: number };
+    /** ms from punch request to a working direct link, of the last successes. */
+    punchSuccessMs: number[];
+    keepalivesSent: number;
+  };
 }
 
 /** The control plane's own figures (cheap: the `overview` control call returns only these). */
@@ -218,6 +229,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             alive: link.alive,
             endpoint: link.endpointKey,
             transport: isWsEndpointKey(link.endpointKey) ? 'ws' : 'udp',
+            origin: link.origin ?? 'listed',
             srttMs: round(link.srttMs),
             recentRttMs: round(link.recentRttMs),
             lossRatio: round(link.lossRatio),
@@ -283,6 +295,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       .linkState()
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
     controlPlane: buildOverview(node, now),
+    nat: natStatus(node, now),
   };
 }
 
@@ -297,6 +310,17 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     sent: node.plane.traffic.snapshot(),
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
     memory: process.memoryUsage(),
+  };
+}
+
+function natStatus(node: OverlayNode, now: number): NodeStatus['nat'] {
+  const nat = node.dataPlane.nat;
+  return {
+    reflexive: [...nat.reflexive.published()],
+    observations: nat.reflexive.observations(now).map((o) => ({ endpoint: o.key, observers: o.observers })),
+    punches: { ...nat.punches.counts },
+    punchSuccessMs: [...nat.punches.successMs],
+    keepalivesSent: nat.keepalivesSent,
   };
 }
 

@@ -4,9 +4,18 @@ import { isWsEndpointKey } from '../transport/transport.js';
 import { LinkEstimator } from './link-estimator.js';
 import { jittered, type ProbeParams } from './probe-params.js';
 
+/**
+ * Where an endpoint came from: listed in peers.yaml, learned from the source address of a member's
+ * packets (its NAT mapping as we see it: reflexive), or tried because of a punch (nat/).
+ */
+export type EndpointOrigin = 'listed' | 'reflexive' | 'punched';
+
 export interface EndpointState {
   key: string;
   configured: boolean;
+  origin: EndpointOrigin;
+  /** A punch candidate: probed every punchIntervalMs rather than backing off (both ends at once). */
+  punch: boolean;
   /**
    * Learned from a packet's source address and not yet proven by a reply from it: probed
    * `candidateProbes` times, backing off, then forgotten unless a reply came (Prober.learnEndpoint).
@@ -46,6 +55,8 @@ export function newEndpoint(
   return {
     key,
     configured,
+    origin: configured ? 'listed' : 'reflexive',
+    punch: false,
     candidate: false,
     candidateProbesLeft: 0,
     est: new LinkEstimator(params),
@@ -73,7 +84,8 @@ export function probeInterval(
   random: () => number,
 ): number {
   let base: number;
-  if (ep.candidate)
+  if (ep.candidate && ep.punch) base = p.punchIntervalMs;
+  else if (ep.candidate)
     base = p.candidateFirstIntervalMs * 2 ** Math.max(0, p.candidateProbes - ep.candidateProbesLeft - 1);
   else if (!ep.est.alive)
     base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);

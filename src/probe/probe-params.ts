@@ -42,6 +42,10 @@ export interface ProbeParams {
   candidateProbes: number;
   /** ...the first gap between them, doubling (the gap after the last one is its time to answer). */
   candidateFirstIntervalMs: number;
+  /** Probe spacing of punch candidates (nat/): both ends probe each other at once, not backing off. */
+  punchIntervalMs: number;
+  /** Punch candidates per member at a time (a punch names at most 6 endpoints). */
+  maxPunchEndpoints: number;
   /** Bound on probes awaiting a reply across all members; the oldest is counted lost when exceeded. */
   maxOutstanding: number;
   /** Another endpoint of the same member replaces the current one only when its score is lower than
@@ -127,6 +131,8 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   maxCandidateEndpoints: 2,
   candidateProbes: 3,
   candidateFirstIntervalMs: 500,
+  punchIntervalMs: 200,
+  maxPunchEndpoints: 6,
   maxOutstanding: 8192,
   endpointSwitchRatio: 0.1,
   endpointSwitchMs: 1,

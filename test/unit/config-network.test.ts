@@ -47,7 +47,7 @@ describe('peers.yaml top level', () => {
 
   it('names the allowed fields for an unknown network field', () => {
     assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1400', 'Port: 7000'), [
-      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours, tcpPort, tls)",
+      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours, tcpPort, tls, natKeepalive)",
     ]);
   });
 
