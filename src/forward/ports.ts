@@ -81,7 +81,7 @@ export interface ProbePort {
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */
-  punch?(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
+  punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
   /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */
   probedUs?(member: NodeId, now: number): string | undefined;
 }

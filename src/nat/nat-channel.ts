@@ -186,7 +186,7 @@ export class NatChannel {
       if (this.learning.claimedByOther(member, endpointKey(e), now)) continue;
       usable.push(this.ctx.peers.internEndpoint(e));
     }
-    if (usable.length > 0) this.ctx.prober.punch?.(member, usable, this.punches.params.punchProbes, now);
+    if (usable.length > 0) this.ctx.prober.punch(member, usable, this.punches.params.punchProbes, now);
   }
 
   private sendKeepalive(member: NodeId, now: number): void {
