@@ -1,14 +1,14 @@
 // Throughput and latency A→C on one three-site lab (no latency emulation), overlayd side by side with its
 // anchors measured in the same run: raw underlay, overlayd direct and relayed A→B→C (a–c cut in the wan)
 // with its offloads on and forced off (--no-offloads), wireguard-go direct, tinc 1.0 direct and relayed
-// (a–c cut before start). Per configuration and round: idle ping RTT, one TCP flow with a ping every
+// (a–c cut before start), and overlayd over its WebSocket transport (UDP a–c dropped, TCP passes). Per configuration and round: idle ping RTT, one TCP flow with a ping every
 // 50 ms beside it (RTT under load), four parallel flows, and 64-byte UDP at full speed (packets/s).
 // One system runs at a time. The runs are interleaved in rounds (each round runs every configuration once)
 // so that other load on a shared machine, which comes and goes, does not fall on one system only. The
 // wan's per-pair counters prove which underlay paths each system used.
 //
 //   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
-//        [--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp]
+//        [--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp]
 //        [--wait-quiet S] [--json out.json]
 //
 // --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
@@ -16,6 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
+import { blockUdp } from '../test/lab/udp-block.js';
 import type { Lab } from '../test/lab/lab.js';
 import { waitQuiet } from './lib/cpu.js';
 import { fileSize, routeChangesSince } from './lib/failover-trial.js';
@@ -38,9 +39,24 @@ import { reportThroughput, ThroughputResults } from './lib/throughput-report.js'
 import { WireguardPair, WireguardRelay } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
-const SYSTEMS = ['raw', 'overlayd', 'overlayd-off', 'overlayd-fifo', 'wireguard-go', 'tinc'] as const;
+const SYSTEMS = [
+  'raw',
+  'overlayd',
+  'overlayd-ws',
+  'overlayd-off',
+  'overlayd-fifo',
+  'wireguard-go',
+  'tinc',
+] as const;
 /** Run unless --systems names others; overlayd-fifo (the standing-delay control off) only when named. */
-const DEFAULT_SYSTEMS: readonly System[] = ['raw', 'overlayd', 'overlayd-off', 'wireguard-go', 'tinc'];
+const DEFAULT_SYSTEMS: readonly System[] = [
+  'raw',
+  'overlayd',
+  'overlayd-ws',
+  'overlayd-off',
+  'wireguard-go',
+  'tinc',
+];
 type System = (typeof SYSTEMS)[number];
 const TESTS = ['single', 'parallel', 'udp'] as const;
 type Test = (typeof TESTS)[number];
@@ -69,7 +85,7 @@ function parse(): Settings {
   const common = commonOptions(
     values,
     'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-      '[--systems raw,overlayd,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp] ' +
+      '[--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp] ' +
       '[--wait-quiet S] [--json FILE]',
   );
   const systems = new Set((values.systems ?? DEFAULT_SYSTEMS.join(',')).split(',') as System[]);
@@ -192,6 +208,38 @@ async function runOverlayd(
   }
 }
 
+/**
+ * overlayd over its WebSocket transport: UDP between a and c dropped in the wan (TCP passes), so a and c
+ * dial each other's ws endpoint and the direct link A→C is a ws link; measured like the UDP rows.
+ */
+async function runOverlaydWs(ol: OverlayLab, s: Settings, res: ThroughputResults): Promise<void> {
+  const lab = ol.lab;
+  const block = await blockUdp(lab, 'a', 'c');
+  for (const site of SITES) ol.start(site);
+  try {
+    await ol.waitConverged(30_000);
+    await lab.waitFor(
+      async () => {
+        const st = await ol.status('a');
+        const c = st.members.find((m) => m.name === 'c');
+        return c?.direct?.alive && c.direct.transport === 'ws' && c.path?.length === 2 ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a→c direct over ws' },
+    );
+    await waitPath(ol, 'c', 'a', 'c>a');
+    const key = ['overlayd-ws', 'overlayd ws direct A→C (UDP a–c dropped)'] as const;
+    const changes = await routeChangesDuring(ol, () =>
+      measureOnce(lab, s, res, ...key, ol.addressOf('c'), overlayPids(ol, SITES)),
+    );
+    // Under load the ws link's RTT grows and the router may prefer a→b→c over UDP: the pair counters
+    // then show the bytes on a>b and b>c, and this note says when it happened.
+    if (changes.length) res.note(...key, `route changes during a run: ${changes.join(', ')}`);
+  } finally {
+    await stopOverlay(ol, SITES);
+    await block.unblock();
+  }
+}
+
 /** Route changes a (to c) and c (to a) logged while `work` ran, as "a: a→c ⇒ a→b→c (reason)". */
 async function routeChangesDuring(ol: OverlayLab, work: () => Promise<void>): Promise<string[]> {
   const logs = (['a', 'c'] as const).map((x) => ({ x, path: ol.site(x).process!.stderrPath }));
@@ -309,6 +357,7 @@ async function main(): Promise<void> {
         measureOnce(lab, s, res, 'raw', 'raw underlay A→C', lab.addressOf('c'), {}),
       );
       await attempt(round, 'overlayd', () => runOverlayd(ol, s, res, VARIANTS.overlayd));
+      await attempt(round, 'overlayd-ws', () => runOverlaydWs(ol, s, res));
       await attempt(round, 'overlayd-off', () => runOverlayd(ol, s, res, VARIANTS['overlayd-off']));
       await attempt(round, 'overlayd-fifo', () => runOverlayd(ol, s, res, VARIANTS['overlayd-fifo']));
       await attempt(round, 'wireguard-go', () => runWireguard(lab, s, res));

@@ -85,11 +85,13 @@ export class EventLog {
 
   /**
    * Logs `event` about `subject` (a member name, or '' for the node itself) with `fields`, unless
-   * that pair has spent its budget. Returns whether the line was written.
+   * that pair has spent its budget. A `reason` field gets a budget of its own (reasons are a fixed
+   * set): a member that keeps failing one way (no reply) must not hide that it now fails another way
+   * (key rejected). Returns whether the line was written.
    */
   emit(level: LogLevel, event: string, subject: string, fields: EventFields = {}, text?: string): boolean {
     const now = this.now();
-    const key = `${event}\u0000${subject}`;
+    const key = `${event}\u0000${subject}\u0000${fields.reason ?? ''}`;
     let b = this.buckets.get(key);
     if (b === undefined) {
       if (this.buckets.size >= MAX_EVENT_KEYS) this.evictOne();

@@ -10,6 +10,10 @@ import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { probedNeighbours } from './config/neighbours.js';
 import { findSelf } from './config/self.js';
+import { DEFAULT_NAT_KEEPALIVE_S } from './config/validate-network.js';
+import type { NatOptions } from './nat/nat-channel.js';
+import { parseIp } from './config/ip.js';
+import { endpointKey } from './transport/transport.js';
 import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
 import { ControlServer } from './control/server.js';
@@ -28,6 +32,7 @@ import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange, routeChangeFields } from './node/route-log.js';
 import { SubnetService } from './node/subnets.js';
+import { WsFallback } from './node/ws-fallback.js';
 import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
 import type { Router } from './routing/router.js';
@@ -35,7 +40,9 @@ import type { RoutingParams } from './routing/routing-params.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
-import type { Transport } from './transport/transport.js';
+import type { Endpoint, Transport } from './transport/transport.js';
+
+const isIpLiteral = (host: string): boolean => parseIp(host) !== null;
 
 export interface NodeInputs {
   config: OverlayConfig;
@@ -65,6 +72,8 @@ export interface NodeInputs {
   sessionParams?: SessionParamsInput;
   /** Routes into the TUN for members' subnets, masquerade for ours; absent: the host is left alone. */
   hostNetwork?: HostNetworkFactory;
+  /** NAT traversal limits (tests shrink or stop punching); default nat/ defaults. */
+  natParams?: Pick<NatOptions, 'reflexive' | 'punch'>;
 }
 
 export interface ReloadSummary {
@@ -109,6 +118,8 @@ export class OverlayNode {
   private readonly log: Logger;
   private control: ControlServer | undefined;
   private readonly resolver: EndpointResolver;
+  /** Adds members' ws endpoints when UDP to them fails; only with a transport that can dial. */
+  private readonly wsFallback: WsFallback | undefined;
   private stopped = false;
 
   private constructor(
@@ -168,36 +179,57 @@ export class OverlayNode {
       },
       this.events,
     );
-    this.dataPlane = new DataPlane({
-      self: this.self.id,
-      peers: this.peers,
-      sessions: this.plane.sessionPort,
-      prober: this.plane,
-      router: this.plane,
-      transport,
-      tun,
-      counters: this.counters,
-      clock,
-      log: log.child('forward'),
-      wake: () => this.plane.poke(),
-      observer: this.diagnostics,
-    });
-    // The data plane's timer work and the diagnostics' look at links and sessions share the one timer;
-    // diagnostics need no wake-ups of their own: what they report changes only when the cores run.
+    this.dataPlane = new DataPlane(
+      {
+        self: this.self.id,
+        peers: this.peers,
+        sessions: this.plane.sessionPort,
+        prober: this.plane,
+        router: this.plane,
+        transport,
+        tun,
+        counters: this.counters,
+        clock,
+        log: log.child('forward'),
+        wake: () => this.plane.poke(),
+        observer: this.diagnostics,
+      },
+      {
+        keepaliveMs: (config.network.natKeepalive ?? DEFAULT_NAT_KEEPALIVE_S) * 1000,
+        listedSelf: () => this.self.endpoints.filter((e) => isIpLiteral(e.host)).map(endpointKey),
+        advertisedEndpoints: (member) => this.router.advertisedEndpoints(member),
+        onPublishedChange: (published) => this.router.setOwnEndpoints(published),
+        ...inputs.natParams,
+      },
+    );
+    // The data plane's timer work, the ws fallback's and the diagnostics' look at links and sessions
+    // share the one timer: what the last two watch changes only when the cores run.
     this.plane.attachCarrier({
       nextWakeAt: (now) => this.dataPlane.nextWakeAt(now),
       tick: (now) => {
+        this.wsFallback?.tick(now);
         this.dataPlane.tick(now);
         this.diagnostics.tick(now);
       },
     });
+    const applyEndpoints = (member: NodeId, endpoints: Endpoint[]): void => {
+      const keys = this.peers.setEndpoints(member, endpoints);
+      this.plane.setEndpoints(member, keys);
+    };
+    const setDialTargets = transport.setDialTargets?.bind(transport);
+    this.wsFallback = setDialTargets
+      ? new WsFallback(
+          { apply: applyEndpoints, setDialTargets, endpoints: (m) => this.prober.endpoints(m) },
+          config.network.tcpPort || undefined,
+        )
+      : undefined;
     this.resolver = new EndpointResolver({
       log: log.child('resolve'),
       resolve: inputs.resolve,
-      apply: (member, endpoints) => {
-        const keys = this.peers.setEndpoints(member, endpoints);
-        this.plane.setEndpoints(member, keys);
-      },
+      apply: (member, endpoints) =>
+        this.wsFallback
+          ? this.wsFallback.setEndpoints(member, endpoints, clock.now())
+          : applyEndpoints(member, endpoints),
     });
     this.subnets = new SubnetService({
       self: this.self.id,
@@ -325,6 +357,7 @@ export class OverlayNode {
     this.plane.setMembers(next.peers.map((p) => ({ id: p.id, publicKey: p.publicKey })));
     for (const p of diff.removed) {
       this.plane.removeMember(p.id);
+      this.wsFallback?.removeMember(p.id);
       this.dataPlane.forget(p.id);
       this.diagnostics.forget(p.id);
     }

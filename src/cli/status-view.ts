@@ -51,6 +51,7 @@ const WIDE = [
   'LOSS',
   'JITTER',
   'ENDPOINT',
+  'LINK',
   'HANDSHAKE',
   'SESSION',
   'TX',
@@ -76,6 +77,7 @@ function row(m: MemberStatus, wide: boolean): string[] {
     directLoss(m),
     m.direct?.alive ? ms(m.direct.jitterMs) : '-',
     endpointText(m, true),
+    m.direct?.alive ? m.direct.origin : '-',
     handshake(m),
     m.session.established ? duration(m.session.ageMs) : 'none',
     bytes(m.traffic.txBytes),
@@ -133,5 +135,20 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
     ...(subnets === undefined ? [] : ['', subnets]),
     '',
     wrap(`drops: ${drops || 'none'}`, width === Infinity ? 100 : width, '  '),
+    wrap(natLine(s), width === Infinity ? 100 : width, '  '),
   ].join('\n');
+}
+
+/** Our reflexive endpoints, punch results, and which direct links are not listed ones (issue 12). */
+function natLine(s: NodeStatus): string {
+  const nat = s.nat;
+  const links = s.members
+    .filter((m) => m.direct?.alive && m.direct.origin !== 'listed')
+    .map((m) => `${m.name} ${m.direct?.origin}`);
+  const last = nat.punchSuccessMs.at(-1);
+  return (
+    `nat: reflexive [${nat.reflexive.join(', ')}]; punches ${nat.punches.success} ok` +
+    (last === undefined ? '' : ` (last ${Math.round(last)} ms)`) +
+    `, ${nat.punches.failed} failed; links ${links.length ? links.join(', ') : 'all listed'}`
+  );
 }

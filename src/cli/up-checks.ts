@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import { OverlayError } from '../errors.js';
 
 /** `--port` arrives as text, so "abc" is reported as written instead of as NaN. */
-export function parsePortOption(value: string | undefined): number | undefined {
+export function parsePortOption(value: string | undefined, option = '--port'): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value).trim();
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= 1 && port <= 65535)) {
     throw new OverlayError(
       'ERR_USAGE',
-      `--port ${JSON.stringify(value)} is not a UDP port number (1..65535)`,
+      `${option} ${JSON.stringify(value)} is not a ${option === '--port' ? 'UDP' : 'TCP'} port number (1..65535)`,
     );
   }
   return port;

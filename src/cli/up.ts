@@ -21,6 +21,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/metrics-serve
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
 import { openUnderlay } from '../transport/open-underlay.js';
+import { dirname, resolve } from 'node:path';
 import { overlaydVersion } from '../version.js';
 import { EXIT_SOFTWARE } from './exit-codes.js';
 import { explainTransportError, explainTunError } from './open-errors.js';
@@ -31,6 +32,7 @@ export interface UpArgs {
   key: string;
   interface: string;
   port?: string;
+  'tcp-port'?: string;
   'log-level': string;
   control?: string | false;
   metrics: string | false;
@@ -55,6 +57,18 @@ export const upCommand: CommandModule<object, UpArgs> = {
         describe: 'TUN interface name (at most 15 bytes)',
       })
       .option('port', { type: 'string', describe: 'UDP port (default: network.port of peers.yaml)' })
+      .option('tcp-port', {
+        type: 'string',
+        describe:
+          'TCP port of the WebSocket transport (default: network.tcpPort, else the UDP port number; 0 disables it)',
+      })
+      .option('offloads', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'TUN offloads (TSO/USO: 64 kB reads and writes) and UDP GSO/GRO where the kernel has them; ' +
+          '--no-offloads forces one packet per read, write and datagram',
+      })
       .option('control', {
         type: 'string',
         describe:
@@ -68,13 +82,6 @@ export const upCommand: CommandModule<object, UpArgs> = {
           'Prometheus exporter HOST:PORT ([::1]:9477 for IPv6); loopback by default, the overlay address to let ' +
           'members scrape it; --no-metrics to disable',
       })
-      .option('offloads', {
-        type: 'boolean',
-        default: true,
-        describe:
-          'TUN offloads (TSO/USO: 64 kB reads and writes) and UDP GSO/GRO where the kernel has them; ' +
-          '--no-offloads forces one packet per read, write and datagram',
-      })
       .option('log-level', {
         type: 'string',
         default: 'info',
@@ -85,6 +92,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     if (!isLogLevel(args['log-level']))
       throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
     const port = parsePortOption(args.port);
+    const tcpPort = args['tcp-port'] === '0' ? 0 : parsePortOption(args['tcp-port'], '--tcp-port');
     checkInterfaceName(args.interface);
     // A bad --metrics value is a usage error before anything is opened, not after the TUN is up.
     const metricsListen = args.metrics === false ? null : parseListenAddress(String(args.metrics));
@@ -119,7 +127,12 @@ export const upCommand: CommandModule<object, UpArgs> = {
         }
       },
       openTransport: (p, mtu) =>
-        openUnderlay(p, log.child('udp'), { offloads: args.offloads, mtu }).catch((err: unknown) => {
+        openUnderlay(p, log.child('udp'), {
+          offloads: args.offloads,
+          mtu,
+          tcpPort: tcpPort ?? config.network.tcpPort,
+          tls: tlsPaths(config.network.tls, args.peers),
+        }).catch((err: unknown) => {
           throw explainTransportError(err, p);
         }),
     });
@@ -155,3 +168,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
     log.info('stopped');
   },
 };
+
+/** TLS file paths as written in peers.yaml, relative ones taken from the file's directory. */
+function tlsPaths(
+  tls: { cert: string; key: string } | undefined,
+  peersFile: string,
+): { cert: string; key: string } | undefined {
+  if (!tls) return undefined;
+  const dir = dirname(resolve(peersFile));
+  return { cert: resolve(dir, tls.cert), key: resolve(dir, tls.key) };
+}

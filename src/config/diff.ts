@@ -28,6 +28,9 @@ function networkChanges(a: NetworkConfig, b: NetworkConfig): Array<keyof Network
   if (a.port !== b.port) changed.push('port');
   if (a.mtu !== b.mtu) changed.push('mtu');
   if (a.neighbours !== b.neighbours) changed.push('neighbours');
+  if (a.tcpPort !== b.tcpPort) changed.push('tcpPort');
+  if (a.tls?.cert !== b.tls?.cert || a.tls?.key !== b.tls?.key) changed.push('tls');
+  if (a.natKeepalive !== b.natKeepalive) changed.push('natKeepalive');
   return changed;
 }
 

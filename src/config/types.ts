@@ -28,6 +28,18 @@ export interface NetworkConfig {
   mtu: number;
   /** Chosen neighbours per node (0: probe every member); unset: see config/neighbours.ts. */
   neighbours?: number;
+  /**
+   * TCP port of the WebSocket transport (accepting, and dialling members' endpoints when UDP to them
+   * fails). Undefined: the same number as the UDP port; 0: the ws transport is off.
+   */
+  tcpPort?: number;
+  /** Certificate and key files (PEM): the ws transport speaks TLS (wss), e.g. on port 443. */
+  tls?: { cert: string; key: string };
+  /**
+   * Seconds between keepalives on direct links through a NAT that are in use or recently used
+   * (nat/keepalive-schedule.ts); absent means DEFAULT_NAT_KEEPALIVE_S.
+   */
+  natKeepalive?: number;
 }
 
 /**

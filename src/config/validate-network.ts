@@ -1,4 +1,5 @@
-// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size.
+// The `network:` block of peers.yaml: overlay prefixes, default port, MTU, neighbour set size, WebSocket
+// transport, NAT keepalive interval.
 import { DEFAULT_MTU, MAX_MTU, MIN_MTU } from '../wire/sizes.js';
 import { parseCidr, toCidr, type ParsedCidr } from './cidr.js';
 import { MAX_NEIGHBOURS } from './neighbours.js';
@@ -7,7 +8,22 @@ import type { ConfigReader, Field } from './yaml-reader.js';
 
 export const DEFAULT_PORT = 7946;
 
-const NETWORK_FIELDS = ['prefix', 'prefix6', 'port', 'mtu', 'neighbours'] as const;
+/** Below the ~30 s after which common UDP NATs forget an idle mapping. */
+export const DEFAULT_NAT_KEEPALIVE_S = 25;
+export const MIN_NAT_KEEPALIVE_S = 5;
+export const MAX_NAT_KEEPALIVE_S = 300;
+
+const NETWORK_FIELDS = [
+  'prefix',
+  'prefix6',
+  'port',
+  'mtu',
+  'neighbours',
+  'tcpPort',
+  'tls',
+  'natKeepalive',
+] as const;
+const TLS_FIELDS = ['cert', 'key'] as const;
 
 export interface NetworkCheck {
   /** The validated block with defaults applied; null if anything in it was wrong. */
@@ -30,6 +46,18 @@ function readPrefix(reader: ConfigReader, field: Field, family: 4 | 6): ParsedCi
   return null;
 }
 
+/** `tls: {cert, key}`: two file paths (read, and the key's mode checked, when the daemon starts). */
+function readTls(reader: ConfigReader, field: Field): { cert: string; key: string } | null {
+  const map = reader.map(field);
+  if (map === null) return null;
+  const fields = reader.fields(map, field.path, field.line, TLS_FIELDS, TLS_FIELDS);
+  const cert = fields.get('cert');
+  const key = fields.get('key');
+  const certPath = cert === undefined ? null : reader.string(cert);
+  const keyPath = key === undefined ? null : reader.string(key);
+  return certPath !== null && keyPath !== null ? { cert: certPath, key: keyPath } : null;
+}
+
 export function validateNetwork(reader: ConfigReader, field: Field): NetworkCheck {
   const map = reader.map(field);
   if (map === null) return { network: null, prefix: null, prefix6: null, port: DEFAULT_PORT };
@@ -49,12 +77,24 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
   const neighbours =
     neighboursField === undefined ? undefined : reader.integer(neighboursField, 0, MAX_NEIGHBOURS);
 
+  const tcpPortField = fields.get('tcpPort');
+  const tcpPort = tcpPortField === undefined ? undefined : reader.integer(tcpPortField, 0, 65535);
+  const tlsField = fields.get('tls');
+  const tls = tlsField === undefined ? undefined : readTls(reader, tlsField);
+
+  const keepaliveField = fields.get('natKeepalive');
+  const natKeepalive =
+    keepaliveField === undefined
+      ? undefined
+      : reader.integer(keepaliveField, MIN_NAT_KEEPALIVE_S, MAX_NAT_KEEPALIVE_S);
+
   const ok =
     reader.problems.length === before &&
     prefix !== null &&
     port !== null &&
     mtu !== null &&
-    neighbours !== null;
+    neighbours !== null &&
+    natKeepalive !== null;
   const network: NetworkConfig | null = ok
     ? {
         prefix: toCidr(prefix),
@@ -62,6 +102,9 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
         port,
         mtu,
         ...(neighbours !== undefined && neighbours !== null ? { neighbours } : {}),
+        ...(tcpPort !== undefined && tcpPort !== null ? { tcpPort } : {}),
+        ...(tls ? { tls } : {}),
+        ...(natKeepalive !== undefined && natKeepalive !== null ? { natKeepalive } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

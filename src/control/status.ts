@@ -1,5 +1,6 @@
 // Snapshots of what a running node sees, in plain JSON: the control socket's answers and what
 // `overlayd status` / `paths` print. Built on demand from the components' own state.
+import { isWsEndpointKey } from '../transport/transport.js';
 import type { NodeId } from '../identity/node-id.js';
 import { formatNodeId } from '../identity/node-id.js';
 import type { PeerTraffic } from '../forward/counters.js';
@@ -14,6 +15,10 @@ import { unreachableReason } from './unreachable-reason.js';
 export interface DirectLinkStatus {
   alive: boolean;
   endpoint: string;
+  /** What carries the link: UDP, or a WebSocket connection over TCP (ws-transport.ts). */
+  transport: 'udp' | 'ws';
+  /** listed (peers.yaml), reflexive (its source address, proven) or punched (nat/). */
+  origin: string;
   srttMs: number;
   recentRttMs: number;
   lossRatio: number;
@@ -94,6 +99,15 @@ export interface NodeStatus {
   /** Site LANs listed in peers.yaml and the gateway carrying each (absent from older daemons). */
   subnets?: SubnetView[];
   controlPlane: ControlPlaneStatus;
+  /** NAT traversal (nat/): our reflexive endpoints and how punches went. */
+  nat: {
+    reflexive: string[];
+    observations: Array<{ endpoint: string; observers: number }>;
+    punches: { success: number; failed: number; rateLimited: number; unsolicited: number };
+    /** ms from punch request to a working direct link, of the last successes. */
+    punchSuccessMs: number[];
+    keepalivesSent: number;
+  };
 }
 
 /** The control plane's own figures (cheap: the `overview` control call returns only these). */
@@ -237,6 +251,8 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
         ? {
             alive: link.alive,
             endpoint: link.endpointKey,
+            transport: isWsEndpointKey(link.endpointKey) ? 'ws' : 'udp',
+            origin: link.origin ?? 'listed',
             srttMs: round(link.srttMs),
             recentRttMs: round(link.recentRttMs),
             lossRatio: round(link.lossRatio),
@@ -303,6 +319,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       .map((l) => ({ a: nameOf(l.a), b: nameOf(l.b), costMs: round(l.costMs), own: l.own })),
     subnets: node.subnets.view(now),
     controlPlane: buildOverview(node, now),
+    nat: natStatus(node, now),
   };
 }
 
@@ -317,6 +334,17 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     sent: node.plane.traffic.snapshot(),
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
     memory: process.memoryUsage(),
+  };
+}
+
+function natStatus(node: OverlayNode, now: number): NodeStatus['nat'] {
+  const nat = node.dataPlane.nat;
+  return {
+    reflexive: [...nat.reflexive.published()],
+    observations: nat.reflexive.observations(now).map((o) => ({ endpoint: o.key, observers: o.observers })),
+    punches: { ...nat.punches.counts },
+    punchSuccessMs: [...nat.punches.successMs],
+    keepalivesSent: nat.keepalivesSent,
   };
 }
 

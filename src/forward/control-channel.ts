@@ -12,7 +12,10 @@
 import type { NodeId } from '../identity/node-id.js';
 import type { HandshakeSource } from '../session/handshake-result.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { readEndpoint, writeEndpoint } from '../nat/endpoint-bytes.js';
+import type { NatChannel } from '../nat/nat-channel.js';
 import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
+import { PROBE_BYTES, PROBE_REPLY_MAX_BYTES } from '../wire/probe-layout.js';
 import { routeAt, writeRoutedHeader, type RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
@@ -23,7 +26,6 @@ import { PathPinger } from './path-pinger.js';
 import type { Sealer } from './sealer.js';
 
 const KEEPALIVE = Buffer.from([InnerKind.Keepalive]);
-const PROBE_BYTES = 5;
 
 export class ControlChannel {
   /** Operator pings along explicit paths (control socket: ping, trace). */
@@ -35,6 +37,7 @@ export class ControlChannel {
     private readonly sealer: Sealer,
     private readonly outbound: Outbound,
     private readonly learning: PathLearning,
+    private readonly nat?: NatChannel,
   ) {
     this.pinger = new PathPinger(ctx.clock, (dst, relays, id) => this.sendPathProbe(dst, relays, id));
   }
@@ -78,6 +81,7 @@ export class ControlChannel {
       if (res.cookieReply) this.answer(PacketType.CookieReply, data, h, from, res.cookieReply);
       return;
     }
+    ctx.transport.noteAuthenticated?.(from);
     // Answer the way the initiation came: it just proved that path works, and we may have no route yet.
     this.answer(PacketType.HandshakeResponse, data, h, from, res.response);
   }
@@ -102,6 +106,7 @@ export class ControlChannel {
     );
     if (!res.ok) return this.rejected(h.src, res.reason, now);
     ctx.counters.handshakesCompleted++;
+    ctx.transport.noteAuthenticated?.(from);
     this.learning.reverse(data, h, from, now); // a handshake proves no endpoint: see path-learning.ts
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
@@ -158,33 +163,54 @@ export class ControlChannel {
     return this.sealer.seal(keypair, dst, { relays, nextHop, endpoint }, probe(probeId), now, false) > 0;
   }
 
-  /** Echo a probe back over the path it came by, so the prober measures exactly that path. */
+  /**
+   * Echo a probe back over the path it came by, so the prober measures exactly that path. A direct
+   * probe's reply also says where we saw it come from (wire/probe-layout.ts): the sender's address
+   * after its NAT, which it cannot see itself.
+   */
   onProbe(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
     const { ctx } = this;
     if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     if (h.routeLen === 0)
       ctx.prober.onProbeReceived(h.src, endpointKey(from), now, data.readUInt32BE(pt + 1));
+    ctx.transport.noteAuthenticated?.(from);
     const keypair = ctx.sessions.sendKeypair(h.src, now);
     if (!keypair) return;
-    const reply = Buffer.from(data.subarray(pt, pt + n));
+    const reply = Buffer.alloc(PROBE_REPLY_MAX_BYTES);
+    data.copy(reply, 0, pt, pt + n);
     reply[0] = InnerKind.ProbeReply;
+    const end = h.routeLen === 0 ? writeEndpoint(reply, PROBE_BYTES, endpointKey(from)) : -1;
     const target = { relays: reverseRelays(data, h), nextHop: h.src, endpoint: from };
-    ctx.counters.probeBytesSent += this.sealer.seal(keypair, h.src, target, reply, now, false);
+    const plaintext = reply.subarray(0, end < 0 ? PROBE_BYTES : end);
+    ctx.counters.probeBytesSent += this.sealer.seal(keypair, h.src, target, plaintext, now, false);
   }
 
   onProbeReply(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
     const { ctx } = this;
-    if (n !== PROBE_BYTES) return ctx.counters.drop('bad-inner');
+    if (n < PROBE_BYTES || n > PROBE_REPLY_MAX_BYTES) return ctx.counters.drop('bad-inner');
+    // An observed source, if any, must be exactly one well-formed endpoint (wire/probe-layout.ts).
+    const observed = n === PROBE_BYTES ? undefined : readEndpoint(data, pt + PROBE_BYTES, pt + n);
+    if (n !== PROBE_BYTES && observed?.next !== pt + n) return ctx.counters.drop('bad-inner');
     ctx.counters.probeBytesReceived += data.length;
     const id = data.readUInt32BE(pt + 1);
+    ctx.transport.noteAuthenticated?.(from);
     if (h.routeLen === 0) {
       const key = endpointKey(from);
       // Checked first: a reply from an address proven to be another member's must not make it ours.
-      if (!this.learning.claimedByOther(h.src, key, now) && ctx.prober.onReply(h.src, key, id, now))
+      if (!this.learning.claimedByOther(h.src, key, now) && ctx.prober.onReply(h.src, key, id, now)) {
         this.learning.proven(h.src, key, now);
+        // Only a reply to a probe we sent there teaches us our reflexive address (nat/).
+        if (observed) this.nat?.observed(h.src, observed.key, now);
+      }
     }
     this.pinger.onReply(h.src, id, now);
+  }
+
+  /** A punch request or answer (NAT traversal, nat/nat-channel.ts). */
+  onPunch(data: Buffer, h: RoutedHeader, pt: number, n: number, now: number): void {
+    if (!this.nat) return this.ctx.counters.drop('bad-inner');
+    this.nat.onPunch(data, h, pt, n, now);
   }
 
   // ---- routing control ------------------------------------------------------------------------

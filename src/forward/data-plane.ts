@@ -9,6 +9,7 @@
 //
 // This class only builds them around one shared context and offers node.ts the entry points.
 import type { NodeId } from '../identity/node-id.js';
+import { NatChannel, type NatOptions } from '../nat/nat-channel.js';
 import type { ForwardContext } from './context.js';
 import { ControlChannel } from './control-channel.js';
 import { Inbound } from './inbound.js';
@@ -29,15 +30,21 @@ export class DataPlane {
   readonly inbound: Inbound;
   readonly control: ControlChannel;
   readonly watch: PathWatch;
+  /** NAT traversal: reflexive endpoints, punches, keepalives (nat/nat-channel.ts). */
+  readonly nat: NatChannel;
   private nextSweepAt = -Infinity;
 
-  constructor(private readonly ctx: ForwardContext) {
+  constructor(
+    private readonly ctx: ForwardContext,
+    natOptions?: NatOptions,
+  ) {
     const nextHops = new NextHops(ctx);
     const sealer = new Sealer(ctx);
     const learning = new PathLearning(ctx);
     this.watch = new PathWatch(ctx, nextHops, sealer);
     this.outbound = new Outbound(ctx, nextHops, sealer, this.watch);
-    this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning);
+    this.nat = new NatChannel(ctx, nextHops, sealer, learning, natOptions);
+    this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning, this.nat);
     this.inbound = new Inbound(
       ctx,
       nextHops,
@@ -52,12 +59,13 @@ export class DataPlane {
   /** When tick() next has work (the control plane's one timer asks; see node/control-plane.ts). */
   nextWakeAt(now: number): number {
     // The sweep runs every few seconds, so it mostly shares a wake-up with the prober's.
-    return Math.max(now, Math.min(this.watch.nextWakeAt(), this.nextSweepAt));
+    return Math.max(now, Math.min(this.watch.nextWakeAt(), this.nat.nextWakeAt(), this.nextSweepAt));
   }
 
   /** Timer work of the data plane: path probes and their verdicts, table sweeps. */
   tick(now: number): void {
     this.watch.tick(now);
+    this.nat.tick(now);
     if (now >= this.nextSweepAt) {
       this.nextSweepAt = now + SWEEP_INTERVAL_MS;
       this.ctx.peers.sweep(now);

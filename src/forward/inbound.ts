@@ -243,6 +243,8 @@ export class Inbound {
         return this.watch.onProbe(data, h, pt, n, from, now);
       case InnerKind.PathProbeReply:
         return this.watch.onReply(data, h, pt, n, now);
+      case InnerKind.Punch:
+        return this.control.onPunch(data, h, pt, n, now);
       default:
         return this.ctx.counters.drop('bad-inner');
     }

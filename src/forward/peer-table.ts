@@ -4,7 +4,7 @@
 // endpoint-bindings.ts).
 import type { Cidr } from '../config/types.js';
 import type { NodeId } from '../identity/node-id.js';
-import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { endpointFromKey, endpointKey, type Endpoint } from '../transport/transport.js';
 import { AcceptedDestinations } from './accepted-destinations.js';
 import { EndpointBindings, type BindResult } from './endpoint-bindings.js';
 import { ipv4ToNumber, ipv6ToKey } from './ip-packet.js';
@@ -176,7 +176,9 @@ export class PeerTable {
 
   private intern(e: Endpoint | undefined, key: string): Endpoint | undefined {
     if (!e) return undefined;
-    const copy = { host: e.host, port: e.port };
+    const copy: Endpoint = e.via
+      ? { host: e.host, port: e.port, via: e.via }
+      : { host: e.host, port: e.port };
     this.endpointObjects.set(key, copy);
     const cap = MAX_INTERNED_BASE + MAX_INTERNED_PER_MEMBER * this.byId.size;
     if (this.endpointObjects.size > cap) {
@@ -195,13 +197,4 @@ export class PeerTable {
     const h = this.reverseHints.get(dst);
     return h && now - h.at < REVERSE_HINT_TTL_MS ? h : undefined;
   }
-}
-
-/** The inverse of endpointKey: `ip:port` or `[ip6]:port`. */
-function endpointFromKey(key: string): Endpoint | undefined {
-  const colon = key.lastIndexOf(':');
-  const port = Number(key.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port)) return undefined;
-  const host = key.startsWith('[') ? key.slice(1, colon - 1) : key.slice(0, colon);
-  return { host, port };
 }

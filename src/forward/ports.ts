@@ -59,6 +59,10 @@ export interface SessionPort {
 export interface LinkPort {
   alive: boolean;
   endpointKey: string;
+  /** listed, reflexive or punched (probe/member-state.ts EndpointOrigin). */
+  origin?: string;
+  /** Data crossed the link within the prober's active window. */
+  active?: boolean;
 }
 
 export interface ProbePort {
@@ -76,6 +80,8 @@ export interface ProbePort {
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
+  /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */
+  punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
   /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */
   probedUs?(member: NodeId, now: number): string | undefined;
 }

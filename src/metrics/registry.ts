@@ -11,6 +11,7 @@ import { registerControlMetrics } from './control-metrics.js';
 import { registerDaemonMetrics } from './daemon-metrics.js';
 import { registerDiagnosticMetrics } from './diagnostic-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
+import { registerNatMetrics } from './nat-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
 import { registerSubnetMetrics } from './subnet-metrics.js';
@@ -52,6 +53,7 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerPathMetrics(registry, ctx);
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
+  registerNatMetrics(registry, ctx);
   registerDaemonMetrics(registry, ctx);
   registerSubnetMetrics(registry, ctx);
   registerDiagnosticMetrics(registry, ctx);

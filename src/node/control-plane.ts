@@ -190,6 +190,13 @@ export class ControlPlane implements ProbePort, RoutePort {
     return added;
   }
 
+  /** Punch candidates of `member` to probe now (nat/): work for the prober's timer at once. */
+  punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[] {
+    const added = this.prober.punch(member, endpointKeys, probes, now);
+    this.scheduler.poke();
+    return added;
+  }
+
   probedUs(member: NodeId, now: number): string | undefined {
     return this.prober.probedUs(member, now);
   }

@@ -1,12 +1,15 @@
 // What the prober tells the rest of the daemon about a direct link. Routing imports these types only,
 // so the prober stays independent of the router (and can be driven alone in tests).
 import type { NodeId } from '../identity/node-id.js';
+import type { EndpointOrigin } from './member-state.js';
 
 /** Measurements of one (member, endpoint) pair, as of the last probe outcome. */
 export interface EndpointView {
   endpointKey: string;
   /** True when the endpoint was configured in peers.yaml, false when it was learned from traffic. */
   configured: boolean;
+  /** listed (peers.yaml), reflexive (a member's source address, proven) or punched (nat/). */
+  origin?: EndpointOrigin;
   /** Answered since it was last declared dead (and at least once). */
   alive: boolean;
   /** RFC 6298 smoothed RTT; 0 before the first sample. */
@@ -32,6 +35,8 @@ export interface LinkView {
   lossRatio: number;
   jitterMs: number;
   endpointKey: string;
+  /** Where the endpoint came from (member-state.ts EndpointOrigin). */
+  origin?: EndpointOrigin;
   lastReplyAt: number;
   /** Member marked active (data sent or relayed over this link) within the active window. */
   active: boolean;

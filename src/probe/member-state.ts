@@ -1,11 +1,21 @@
 // Per-member and per-endpoint state of the prober, and the policies that only need that state: the
 // probe schedule and the choice of a member's best endpoint.
+import { isWsEndpointKey } from '../transport/transport.js';
 import { LinkEstimator } from './link-estimator.js';
 import { jittered, type ProbeParams } from './probe-params.js';
+
+/**
+ * Where an endpoint came from: listed in peers.yaml, learned from the source address of a member's
+ * packets (its NAT mapping as we see it: reflexive), or tried because of a punch (nat/).
+ */
+export type EndpointOrigin = 'listed' | 'reflexive' | 'punched';
 
 export interface EndpointState {
   key: string;
   configured: boolean;
+  origin: EndpointOrigin;
+  /** A punch candidate: probed every punchIntervalMs rather than backing off (both ends at once). */
+  punch: boolean;
   /**
    * Learned from a packet's source address and not yet proven by a reply from it: probed
    * `candidateProbes` times, backing off, then forgotten unless a reply came (Prober.learnEndpoint).
@@ -45,6 +55,8 @@ export function newEndpoint(
   return {
     key,
     configured,
+    origin: configured ? 'listed' : 'reflexive',
+    punch: false,
     candidate: false,
     candidateProbesLeft: 0,
     est: new LinkEstimator(params),
@@ -72,7 +84,8 @@ export function probeInterval(
   random: () => number,
 ): number {
   let base: number;
-  if (ep.candidate)
+  if (ep.candidate && ep.punch) base = p.punchIntervalMs;
+  else if (ep.candidate)
     base = p.candidateFirstIntervalMs * 2 ** Math.max(0, p.candidateProbes - ep.candidateProbesLeft - 1);
   else if (!ep.est.alive)
     base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
@@ -81,10 +94,14 @@ export function probeInterval(
   return jittered(base, p.jitterRatio, random);
 }
 
-/** Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. */
+/**
+ * Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. A
+ * WebSocket endpoint pays the ws penalty on top (see ProbeParams.wsPenaltyRatio).
+ */
 export function endpointScore(ep: EndpointState, p: ProbeParams): number {
   if (!ep.est.alive) return Infinity;
-  return ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+  const score = ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+  return isWsEndpointKey(ep.key) ? score * (1 + p.wsPenaltyRatio) + p.wsPenaltyMs : score;
 }
 
 /**

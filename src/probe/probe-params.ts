@@ -42,6 +42,10 @@ export interface ProbeParams {
   candidateProbes: number;
   /** ...the first gap between them, doubling (the gap after the last one is its time to answer). */
   candidateFirstIntervalMs: number;
+  /** Probe spacing of punch candidates (nat/): both ends probe each other at once, not backing off. */
+  punchIntervalMs: number;
+  /** Punch candidates per member at a time (a punch names at most 6 endpoints). */
+  maxPunchEndpoints: number;
   /** Bound on probes awaiting a reply across all members; the oldest is counted lost when exceeded. */
   maxOutstanding: number;
   /** Another endpoint of the same member replaces the current one only when its score is lower than
@@ -50,6 +54,14 @@ export interface ProbeParams {
   endpointSwitchMs: number;
   /** Endpoint score = srtt/2 + endpointLossPenaltyMs·loss; mirrors routing's link cost. */
   endpointLossPenaltyMs: number;
+  /**
+   * A WebSocket (TCP) endpoint scores as score·(1 + wsPenaltyRatio) + wsPenaltyMs when a member's
+   * endpoints are ranked: UDP is kept when both work and cost about the same (TCP inside TCP suffers
+   * from head-of-line blocking and double retransmission), ws is chosen when clearly better or alone.
+   * Larger than the switch margin, so a UDP endpoint that comes back as good as ws takes over.
+   */
+  wsPenaltyRatio: number;
+  wsPenaltyMs: number;
   /**
    * Bounded neighbour set for large networks: 0 probes every member (all pairs, O(N²) network-wide).
    * K > 0 keeps K "chosen" members (best measured plus `randomProbedMembers` random long links), one
@@ -119,10 +131,14 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   maxCandidateEndpoints: 2,
   candidateProbes: 3,
   candidateFirstIntervalMs: 500,
+  punchIntervalMs: 200,
+  maxPunchEndpoints: 6,
   maxOutstanding: 8192,
   endpointSwitchRatio: 0.1,
   endpointSwitchMs: 1,
   endpointLossPenaltyMs: 400,
+  wsPenaltyRatio: 0.25,
+  wsPenaltyMs: 2,
   maxProbedMembers: 0,
   randomProbedMembers: 3,
   // The first trial waits 30 s: exploring while the network is still converging after a start would

@@ -103,7 +103,7 @@ export class Prober implements LinkSource {
     this.lastNow = now;
     const m = this.member(member);
     if (m.endpoints.has(endpointKey)) return false;
-    const candidates = [...m.endpoints.values()].filter((e) => e.candidate);
+    const candidates = [...m.endpoints.values()].filter((e) => e.candidate && !e.punch);
     if (candidates.length >= this.params.maxCandidateEndpoints) {
       candidates.sort((a, b) => a.lastHeardAt - b.lastHeardAt);
       m.endpoints.delete(candidates[0].key);
@@ -114,6 +114,43 @@ export class Prober implements LinkSource {
     this.addEndpoint(member, m, ep);
     this.afterEndpointChange(member, m);
     return true;
+  }
+
+  /**
+   * A punch (nat/): probe `endpointKeys` of `member` now and every punchIntervalMs, `probes` times
+   * each, as candidates: like any candidate, an endpoint is kept only if an authenticated reply to a
+   * probe sent there comes back from it, and forgotten otherwise. Alive endpoints are left alone. At
+   * most maxPunchEndpoints punch candidates per member (a newer punch replaces the oldest). The member
+   * counts as active for a window, so a bounded probe set probes it too. Returns the keys added.
+   */
+  punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[] {
+    this.lastNow = now;
+    const m = this.members.get(member);
+    if (!m) return [];
+    const added: string[] = [];
+    for (const key of endpointKeys.slice(0, this.params.maxPunchEndpoints)) {
+      let ep = m.endpoints.get(key);
+      if (ep && !ep.candidate) continue; // listed or proven: the prober already measures it
+      if (!ep) {
+        const punches = [...m.endpoints.values()].filter((e) => e.candidate && e.punch);
+        if (punches.length >= this.params.maxPunchEndpoints) {
+          punches.sort((a, b) => a.lastHeardAt - b.lastHeardAt);
+          m.endpoints.delete(punches[0].key);
+        }
+        ep = this.newEndpoint(key, false, now);
+        ep.candidate = true;
+        this.addEndpoint(member, m, ep);
+        added.push(key);
+      }
+      ep.origin = 'punched';
+      ep.punch = true;
+      ep.candidateProbesLeft = probes;
+      ep.nextProbeAt = Infinity;
+      this.probeBy(member, ep, now);
+    }
+    this.afterEndpointChange(member, m);
+    this.markActive(member, now);
+    return added;
   }
 
   removeMember(member: NodeId): void {
@@ -215,6 +252,7 @@ export class Prober implements LinkSource {
   /** A candidate answered: a learned endpoint now; the worst other learned one makes room if needed. */
   private promote(m: MemberState, ep: EndpointState): void {
     ep.candidate = false;
+    ep.punch = false;
     ep.candidateProbesLeft = 0;
     const learned = [...m.endpoints.values()].filter((e) => !e.configured && !e.candidate && e !== ep);
     if (learned.length < this.params.maxLearnedEndpoints) return;
@@ -303,6 +341,7 @@ export class Prober implements LinkSource {
       lossRatio: e.lossRatio,
       jitterMs: e.jitterMs,
       endpointKey: ep.key,
+      origin: ep.origin,
       lastReplyAt: e.lastReplyAt,
       active: this.lastNow < m.activeUntil,
       consecutiveLost: e.consecutiveLost,
@@ -318,7 +357,9 @@ export class Prober implements LinkSource {
   /** Per-endpoint measurements of `member`, for status output. */
   endpoints(member: NodeId): EndpointView[] {
     const m = this.members.get(member);
-    return m ? [...m.endpoints.values()].map((ep) => ep.est.view(ep.key, ep.configured)) : [];
+    return m
+      ? [...m.endpoints.values()].map((ep) => ({ ...ep.est.view(ep.key, ep.configured), origin: ep.origin }))
+      : [];
   }
 
   /** Members currently probed (all of them unless maxProbedMembers bounds the set). */
@@ -383,6 +424,8 @@ export class Prober implements LinkSource {
       fresh.lastHeardAt = ep.lastHeardAt;
       fresh.candidate = ep.candidate;
       fresh.candidateProbesLeft = ep.candidateProbesLeft;
+      fresh.origin = ep.origin;
+      fresh.punch = ep.punch;
       m.endpoints.set(key, fresh);
       if (probed) this.schedule(id, fresh);
     }

@@ -6,18 +6,33 @@
 //  13  u32  lifetimeMs   receivers drop the advert this long after receiving it
 //  17  u16  linkCount    at most ADVERT_MAX_LINKS
 //  19       links        linkCount × [neighbor u32, rtt u16 (0.1 ms units, clamped), loss u8 (/255), flags u8]
+//   .       endpoints    version 2 only: u8 count (1..ADVERT_MAX_ENDPOINTS) × endpoint (nat/endpoint-bytes.ts)
 //   .       signature    64-byte Ed25519 over every byte before it, by the origin's key
+//
+// Version 2 (issue 12) adds the origin's reflexive endpoints: its address:port as members see it,
+// after its NAT. An advert without them is still encoded as version 1, byte for byte as before, so
+// a node that is not behind a NAT stays readable by older members. The endpoints are the origin's
+// claim, signed like its links: a member uses them only as addresses to try (punch candidates), and
+// binds none without an authenticated round trip.
 //
 // A node never accepts an advert for an origin that the origin did not sign: the key comes from the
 // member list, never from the message. Decoding is strict (exact length, known version and flags, no
 // duplicate or self links, members only) and returns a reason instead of throwing.
 import type { NodeId } from '../identity/node-id.js';
 import { SIGNATURE_BYTES } from '../identity/keys.js';
+import { ENDPOINT_MAX_BYTES, endpointBytes, readEndpoint, writeEndpoint } from '../nat/endpoint-bytes.js';
 
 export const ADVERT_VERSION = 1;
+/** Version with the reflexive endpoints section. */
+export const ADVERT_VERSION_ENDPOINTS = 2;
+/** Reflexive endpoints an advert carries at most; receivers refuse more. */
+export const ADVERT_MAX_ENDPOINTS = 4;
 export const ADVERT_HEADER_BYTES = 19;
 export const ADVERT_LINK_BYTES = 8;
-/** 19 + 140·8 + 64 = 1203 bytes: one advert always fits one 1400-byte packet with room for sealing. */
+/**
+ * 19 + 140·8 + 64 = 1203 bytes (+ 1 + 4·19 = 1280 with endpoints): one advert always fits one
+ * 1400-byte packet with room for sealing.
+ */
 export const ADVERT_MAX_LINKS = 140;
 export const ADVERT_MAX_BYTES = 1400;
 /** Link flag: the origin is sending data over this link (it is measured at the fast rate). */
@@ -43,6 +58,8 @@ export interface Advert {
   seq: number;
   lifetimeMs: number;
   links: AdvertLink[];
+  /** The origin's reflexive endpoints (version 2), at most ADVERT_MAX_ENDPOINTS. */
+  endpoints?: string[];
 }
 
 /** What the decoder needs to know about the network: injected so tests and the simulator share it. */
@@ -88,10 +105,15 @@ export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint
   const n = advert.links.length;
   if (n > ADVERT_MAX_LINKS) throw new RangeError(`advert has ${n} links (max ${ADVERT_MAX_LINKS})`);
   if (!Number.isSafeInteger(advert.seq) || advert.seq < 0) throw new RangeError(`bad seq ${advert.seq}`);
-  const body = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  const endpoints = (advert.endpoints ?? []).filter((k) => endpointBytes(k) > 0);
+  if (endpoints.length > ADVERT_MAX_ENDPOINTS)
+    throw new RangeError(`advert has ${endpoints.length} endpoints`);
+  const links = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  const section = endpoints.length === 0 ? 0 : 1 + endpoints.reduce((sum, k) => sum + endpointBytes(k), 0);
+  const body = links + section;
   const out = new Uint8Array(body + SIGNATURE_BYTES);
   const v = new DataView(out.buffer);
-  v.setUint8(0, ADVERT_VERSION);
+  v.setUint8(0, section === 0 ? ADVERT_VERSION : ADVERT_VERSION_ENDPOINTS);
   v.setUint32(1, advert.origin);
   v.setBigUint64(5, BigInt(advert.seq));
   v.setUint32(13, advert.lifetimeMs);
@@ -103,6 +125,10 @@ export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint
     v.setUint8(o + 6, quantizeLoss(l.loss));
     v.setUint8(o + 7, l.flags);
     o += ADVERT_LINK_BYTES;
+  }
+  if (section > 0) {
+    out[o++] = endpoints.length;
+    for (const k of endpoints) o = writeEndpoint(out, o, k);
   }
   const sig = sign(out.subarray(0, body));
   if (sig.byteLength !== SIGNATURE_BYTES) throw new RangeError('signer returned a bad signature length');
@@ -117,7 +143,7 @@ export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint
 export function peekAdvert(bytes: Uint8Array): { origin: NodeId; seq: number; lifetimeMs: number } | string {
   if (bytes.byteLength > ADVERT_MAX_BYTES) return 'oversized';
   if (bytes.byteLength < ADVERT_HEADER_BYTES + SIGNATURE_BYTES) return 'truncated';
-  if (bytes[0] !== ADVERT_VERSION) return 'bad-version';
+  if (bytes[0] !== ADVERT_VERSION && bytes[0] !== ADVERT_VERSION_ENDPOINTS) return 'bad-version';
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const seq = readSeq(v, 5);
   if (seq === undefined) return 'bad-seq';
@@ -140,7 +166,10 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
   const lifetimeMs = head.lifetimeMs;
   const n = v.getUint16(17);
   if (n > ADVERT_MAX_LINKS) return 'too-many-links';
-  const body = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  const linksEnd = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
+  const section = readEndpointSection(bytes, linksEnd, bytes.byteLength - SIGNATURE_BYTES);
+  if (typeof section === 'string') return section;
+  const body = section.end;
   if (bytes.byteLength !== body + SIGNATURE_BYTES)
     return bytes.byteLength < body + SIGNATURE_BYTES ? 'truncated' : 'bad-length';
   if (!ctx.isMember(head.origin)) return 'not-member';
@@ -151,7 +180,7 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
   if (lifetimeMs < ADVERT_MIN_LIFETIME_MS || lifetimeMs > ADVERT_MAX_LIFETIME_MS) return 'bad-lifetime';
   const links: AdvertLink[] = [];
   const seen = new Set<NodeId>();
-  for (let o = ADVERT_HEADER_BYTES; o < body; o += ADVERT_LINK_BYTES) {
+  for (let o = ADVERT_HEADER_BYTES; o < linksEnd; o += ADVERT_LINK_BYTES) {
     const neighbor = v.getUint32(o);
     const flags = v.getUint8(o + 7);
     if (neighbor === head.origin) return 'self-link';
@@ -161,5 +190,32 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
     seen.add(neighbor);
     links.push({ neighbor, rttMs: v.getUint16(o + 4) / 10, loss: v.getUint8(o + 6) / 255, flags });
   }
-  return { origin: head.origin, seq: head.seq, lifetimeMs, links };
+  const advert: Advert = { origin: head.origin, seq: head.seq, lifetimeMs, links };
+  if (section.endpoints.length > 0) advert.endpoints = section.endpoints;
+  return advert;
+}
+
+/**
+ * The endpoints section of a version-2 advert, which starts at `start` and must end by `limit` (where
+ * the signature begins); for version 1, none and `end` = start. Bounds checked, capped, no repeats.
+ */
+function readEndpointSection(
+  bytes: Uint8Array,
+  start: number,
+  limit: number,
+): { endpoints: string[]; end: number } | string {
+  if (bytes[0] === ADVERT_VERSION) return { endpoints: [], end: start };
+  if (start >= limit) return 'truncated';
+  const count = bytes[start];
+  if (count === 0 || count > ADVERT_MAX_ENDPOINTS) return 'bad-endpoints';
+  const endpoints: string[] = [];
+  let o = start + 1;
+  for (let i = 0; i < count; i++) {
+    const e = readEndpoint(bytes, o, Math.min(limit, o + ENDPOINT_MAX_BYTES));
+    if (!e) return 'bad-endpoints';
+    if (endpoints.includes(e.key)) return 'bad-endpoints';
+    endpoints.push(e.key);
+    o = e.next;
+  }
+  return { endpoints, end: o };
 }

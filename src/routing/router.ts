@@ -17,6 +17,7 @@
 // admitted cheapest check first, each refusal counted by reason (admission.ts); replies go out within
 // the requester's reply budget (control-budgets.ts). Every table is keyed by members or neighbours
 // and bounded by them (stats().state).
+import { AdvertisedEndpoints } from './advertised-endpoints.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
 import {
@@ -99,6 +100,8 @@ export class Router {
   private readonly ownLinks = new Map<NodeId, OwnLink>();
   private readonly listeners: Array<(c: RouteChange) => void> = [];
   private readonly counters = new RouterCounters();
+  /** Reflexive endpoints: ours to publish, and each origin's from its advert (issue 12). */
+  private readonly endpoints = new AdvertisedEndpoints();
   private nextExpiryAt = Infinity;
   private housekeepingAt = -Infinity;
   private lastNow = 0;
@@ -183,6 +186,18 @@ export class Router {
     };
   }
 
+  /** Our reflexive endpoints (nat/): published in our next advert, which goes out now if they changed. */
+  setOwnEndpoints(keys: readonly string[]): void {
+    if (!this.endpoints.setOwn(keys)) return;
+    this.originator.force();
+    this.wakeAt = undefined;
+  }
+
+  /** The reflexive endpoints `member` publishes in its current advert (addresses to try, not proof). */
+  advertisedEndpoints(member: NodeId): readonly string[] {
+    return this.lsdb.get(member) ? this.endpoints.of(member) : [];
+  }
+
   /** Reloads the member list (peers.yaml changed). Removed members become unreachable at once. */
   setMembers(members: readonly RouterMember[]): void {
     const before = [...this.members.keys()];
@@ -191,6 +206,7 @@ export class Router {
     const isMember = (id: NodeId): boolean => this.members.has(id);
     for (const origin of this.lsdb.retainMembers(isMember)) this.graph.removeNode(origin);
     for (const id of before) if (!isMember(id)) this.announcer.forgetOrigin(id);
+    this.endpoints.retain(isMember);
     this.budgets.sweep(now, isMember);
     for (const n of [...this.ownLinks.keys()]) if (!this.members.has(n)) this.linkGone(n, true);
     const changes: RouteChange[] = [];
@@ -369,6 +385,7 @@ export class Router {
     const links = this.originator.take([...this.ownLinks.values()], relays, now);
     const seq = this.lsdb.nextOwnSeq(this.ports.wallClock());
     const advert: Advert = { origin: this.self, seq, lifetimeMs: this.params.advertLifetimeMs, links };
+    if (this.endpoints.ownEndpoints.length > 0) advert.endpoints = this.endpoints.ownEndpoints;
     const bytes = encodeAdvert(advert, (msg) => this.ports.sign(msg));
     this.lsdb.installOwn(advert, bytes, now); // stored quantized, as receivers decode it
     this.antiEntropy.invalidate();
@@ -407,6 +424,7 @@ export class Router {
       return;
     }
     this.counters.advertsAccepted++;
+    this.endpoints.accepted(advert.origin, advert.endpoints);
     this.antiEntropy.invalidate();
     this.announcer.received(advert.origin, advert.seq);
     this.announcer.noteHas(from, advert.origin, advert.seq);

@@ -7,14 +7,38 @@
 // straight into; flush() hands everything queued to the kernel (runs of equal-size datagrams to one
 // address as one GSO send).
 
-/** An underlay address: an IP literal (v4 or v6, no brackets) and a UDP port. */
+/**
+ * An underlay address: an IP literal (v4 or v6, no brackets) and a port. A UDP port, unless `via` says
+ * the address is a WebSocket connection over TCP (ws-transport.ts): one more kind of link, probed and
+ * proven like a UDP address, told apart by its key (`ws://ip:port`).
+ */
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  readonly via?: 'ws';
 }
 
+const WS_KEY_PREFIX = 'ws://';
+
 export function endpointKey(e: Endpoint): string {
-  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+  const hostPort = e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+  return e.via === 'ws' ? WS_KEY_PREFIX + hostPort : hostPort;
+}
+
+/** The inverse of endpointKey: `ip:port`, `[ip6]:port`, or either after `ws://`. */
+export function endpointFromKey(key: string): Endpoint | undefined {
+  const ws = key.startsWith(WS_KEY_PREFIX);
+  const hostPort = ws ? key.slice(WS_KEY_PREFIX.length) : key;
+  const colon = hostPort.lastIndexOf(':');
+  const port = Number(hostPort.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port)) return undefined;
+  const host = hostPort.startsWith('[') ? hostPort.slice(1, colon - 1) : hostPort.slice(0, colon);
+  return ws ? { host, port, via: 'ws' } : { host, port };
+}
+
+/** Whether an endpoint key names a WebSocket link (status, metrics and the prober's preference). */
+export function isWsEndpointKey(key: string): boolean {
+  return key.startsWith(WS_KEY_PREFIX);
 }
 
 /**
@@ -90,6 +114,12 @@ export interface Transport {
    * whole (dgram, memory) never call it.
    */
   onOversized?(handler: () => void): void;
+  /**
+   * Transports with connection-based links (ws-transport.ts): the member addresses they may open
+   * connections to (node/ws-fallback.ts sets them), and a packet from `from` was authenticated.
+   */
+  setDialTargets?(endpoints: readonly Endpoint[]): void;
+  noteAuthenticated?(from: Endpoint): void;
   close(): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ export const InnerKind = {
   Control: 4, // routing control message (advert, summary, request): opaque to the data plane
   PathProbe: 5, // end-to-end path liveness probe, padded to the size of the data it travels with
   PathProbeReply: 6, // its echo, same size, along the reverse route
+  Punch: 7, // NAT traversal: a punch request or answer, relayed through a common member (nat/)
 } as const;
 export type InnerKind = (typeof InnerKind)[keyof typeof InnerKind];
 

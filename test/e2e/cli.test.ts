@@ -262,7 +262,7 @@ describe('overlayd CLI against running nodes', () => {
     const wide = await overlayd(['status', '--wide', '--socket', sock('a')]);
     assert.match(
       wide.stdout,
-      /HOPS\s+COST\s+DIRECT\s+LOSS\s+JITTER\s+ENDPOINT\s+HANDSHAKE\s+SESSION\s+TX\s+RX\s+RELAYED/,
+      /HOPS\s+COST\s+DIRECT\s+LOSS\s+JITTER\s+ENDPOINT\s+LINK\s+HANDSHAKE\s+SESSION\s+TX\s+RX\s+RELAYED/,
     );
   });
 

@@ -160,19 +160,21 @@ export class Cluster {
   }
 
   /**
-   * Runs a virtual cluster for `ms` of virtual time, event by event. Between instants it yields to
-   * the event loop, so what the memory TUNs deliver on setImmediate arrives at the current instant.
+   * Runs a virtual cluster for `ms` of virtual time, event by event, each event a macrotask of its
+   * own as each timer or datagram is on real timers. After every event it yields to the event loop,
+   * so what that event queued goes out before the next one runs, at the same virtual instant: the
+   * transports' sends (flushed on process.nextTick) and the memory TUNs' deliveries (setImmediate).
+   * Running all of an instant's events in one go instead would hold every node's sends back until
+   * the instant's last event, so same-instant datagrams reach the network (and arrive) grouped by
+   * sender rather than in the order they were sent, and each node's cores see a different order of
+   * inputs than the simulator's nodes (which send at the call).
    */
   async run(ms: number): Promise<void> {
     const q = this.queue;
     if (!q) throw new Error('run() needs a cluster created with `virtual`');
     const until = q.now + ms;
-    for (;;) {
-      await new Promise((r) => setImmediate(r));
-      const next = q.nextAt();
-      if (next > until) break;
-      q.runUntil(next);
-    }
+    do await new Promise((r) => setImmediate(r));
+    while (q.runNext(until));
     q.runUntil(until);
   }
 

@@ -100,6 +100,10 @@ async function daemons(): Promise<Sent[]> {
       random: simNodeRandom(i, 1),
       wallClock: () => WALL_EPOCH_MS + (c.queue?.now ?? 0),
       probeParams: PROBE,
+      // Punching is the carrier's (nat/), not the shared control plane's, and the simulator models no
+      // NATs; here every pair has a session from the start, so with it on a node would punch towards
+      // the members outside its bounded neighbour set, which the simulator never does.
+      natParams: { punch: { attemptsPerSecond: 0 } },
     }),
   });
   const sent: Sent[] = [];

@@ -135,10 +135,11 @@ describe('subnet routes between in-process nodes', () => {
 
     // The direct path comes back: both gateways cost the same again, and the subnet stays where it is
     // (equal is never clearly better) past the hold time.
+    // A dead link is re-probed every 5 s at most, and the route then waits for the hysteresis hold.
     c.net.restore(c.get('a').host, c.get(gw).host);
     await waitFor(
       () => c.get('a').node.router.route(c.get(gw).node.self.id)?.nodes.length === 2,
-      5000,
+      15_000,
       `a's direct path to ${gw} back`,
     );
     await sleep(3500);

@@ -37,14 +37,20 @@ export class EventQueue implements Timers {
     return this.heap.peek()?.at ?? Infinity;
   }
 
+  /** Processes the earliest event alone, if it is due by `until`; false if none is. */
+  runNext(until = Infinity): boolean {
+    const e = this.heap.peek();
+    if (e === undefined || e.at > until) return false;
+    this.heap.pop();
+    this.now = e.at;
+    this.processed++;
+    e.run();
+    return true;
+  }
+
   /** Processes every event up to and including `until`; the clock ends at `until`. */
   runUntil(until: number): void {
-    for (let e = this.heap.peek(); e !== undefined && e.at <= until; e = this.heap.peek()) {
-      this.heap.pop();
-      this.now = e.at;
-      this.processed++;
-      e.run();
-    }
+    while (this.runNext(until));
     this.now = Math.max(this.now, until);
   }
 }

@@ -47,7 +47,7 @@ describe('peers.yaml top level', () => {
 
   it('names the allowed fields for an unknown network field', () => {
     assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1400', 'Port: 7000'), [
-      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours)",
+      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours, tcpPort, tls, natKeepalive)",
     ]);
   });
 
@@ -153,5 +153,31 @@ describe('network block', () => {
       field: 'network.port',
       message: 'must be an integer from 1 to 65535, got -1',
     });
+  });
+});
+
+describe('network.tcpPort and network.tls (WebSocket transport)', () => {
+  it('takes tcpPort 0..65535 and a tls block with cert and key', () => {
+    const c = parseConfig(
+      withNetwork('prefix: 10.77.0.0/24', 'tcpPort: 443', 'tls: { cert: tls.crt, key: tls.key }'),
+      'peers.yaml',
+    );
+    assert.equal(c.network.tcpPort, 443);
+    assert.deepEqual(c.network.tls, { cert: 'tls.crt', key: 'tls.key' });
+    const d = parseConfig(withNetwork('prefix: 10.77.0.0/24'), 'peers.yaml');
+    assert.equal(d.network.tcpPort, undefined);
+    assert.equal(
+      parseConfig(withNetwork('prefix: 10.77.0.0/24', 'tcpPort: 0'), 'peers.yaml').network.tcpPort,
+      0,
+    );
+  });
+
+  it('rejects a bad tcpPort and an incomplete tls block', () => {
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'tcpPort: 70000'), [
+      'peers.yaml:3: network.tcpPort: must be an integer from 0 to 65535, got 70000',
+    ]);
+    assertProblems(withNetwork('prefix: 10.77.0.0/24', 'tls: { cert: tls.crt }'), [
+      'peers.yaml:3: network.tls.key: required field is missing',
+    ]);
   });
 });

@@ -38,6 +38,9 @@ export class FakeProber implements ProbePort {
   markActive(m: NodeId): void {
     this.active.push(m);
   }
+  punch(): string[] {
+    return [];
+  }
 }
 
 /** What the router would say: one path per destination, set by the test. */

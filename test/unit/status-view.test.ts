@@ -23,7 +23,9 @@ function member(name: string, over: Partial<MemberStatus> = {}): MemberStatus {
     pathAgeMs: 60_000,
     direct: {
       alive: true,
+      origin: 'listed',
       endpoint: '198.51.100.7:7946',
+      transport: 'udp',
       srttMs: 12.34,
       recentRttMs: 12,
       lossRatio: 0,
@@ -74,6 +76,13 @@ function status(members: MemberStatus[]): NodeStatus {
       sent: emptyTraffic(),
       sealedBytesSent: 0,
       memory: { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 },
+    },
+    nat: {
+      reflexive: [],
+      observations: [],
+      punches: { success: 0, failed: 0, rateLimited: 0, unsolicited: 0 },
+      punchSuccessMs: [],
+      keepalivesSent: 0,
     },
   };
 }
@@ -136,7 +145,9 @@ describe('status view', () => {
       path: ['a', 'c', 'b'],
       direct: {
         alive: false,
+        origin: 'listed',
         endpoint: '198.51.100.7:7946',
+        transport: 'udp',
         srttMs: 12,
         recentRttMs: 12,
         lossRatio: 0,
@@ -151,7 +162,9 @@ describe('status view', () => {
     const lossy = member('b', {
       direct: {
         alive: false,
+        origin: 'listed',
         endpoint: '198.51.100.7:7946',
+        transport: 'udp',
         srttMs: 12,
         recentRttMs: 12,
         lossRatio: 0.4,
@@ -189,7 +202,7 @@ describe('status view', () => {
     });
     assert.match(
       text,
-      /MEMBER\s+ADDRESS\s+REACH\s+PATH\s+HOPS\s+COST\s+DIRECT\s+LOSS\s+JITTER\s+ENDPOINT\s+HANDSHAKE\s+SESSION\s+TX\s+RX\s+RELAYED/,
+      /MEMBER\s+ADDRESS\s+REACH\s+PATH\s+HOPS\s+COST\s+DIRECT\s+LOSS\s+JITTER\s+ENDPOINT\s+LINK\s+HANDSHAKE\s+SESSION\s+TX\s+RX\s+RELAYED/,
     );
     assert.ok(text.includes(`a→${'x'.repeat(40)}→${long}`));
     assert.match(text, /1\.5 KB\s+3\.0 KB\s+0 B$/m);
