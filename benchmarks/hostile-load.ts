@@ -13,7 +13,7 @@
 // b to honest members, every honest pair reachable at every sample).
 //
 //   node dist/benchmarks/hostile-load.js [--quick] [--seconds 600] [--idle 60] [--interval 30]
-//                                        [--rate N] [--wait-quiet S] [--json FILE]
+//                                        [--rate N] [--victim-node-args ARGS] [--wait-quiet S] [--json FILE]
 //
 // --quick: 60 s of attack after 20 s idle. --rate: messages per second (default: as fast as h can).
 import { writeFileSync } from 'node:fs';
@@ -44,6 +44,8 @@ interface Settings {
   idleS: number;
   intervalS: number;
   rate: number;
+  /** Extra node arguments for v's daemon (diagnosis: --trace-gc, V8 heap flags against the launcher's). */
+  victimNodeArgs: string[];
   waitQuietS: number;
   json: string | undefined;
 }
@@ -63,6 +65,10 @@ interface Row {
   changesB: number;
   reachable: boolean;
   alive: boolean;
+  /** Where v's memory is at the sample (MB): V8 heap committed, of it the young generation, off-heap. */
+  heapMB: number;
+  newSpaceMB: number;
+  externalMB: number;
 }
 
 function parse(): Settings {
@@ -73,11 +79,12 @@ function parse(): Settings {
       idle: { type: 'string' },
       interval: { type: 'string' },
       rate: { type: 'string' },
+      'victim-node-args': { type: 'string' },
     },
   });
   const common = commonOptions(
     values,
-    'node dist/benchmarks/hostile-load.js [--quick] [--seconds S] [--idle S] [--interval S] [--rate N] [--wait-quiet S] [--json FILE]',
+    'node dist/benchmarks/hostile-load.js [--quick] [--seconds S] [--idle S] [--interval S] [--rate N] [--victim-node-args ARGS] [--wait-quiet S] [--json FILE]',
   );
   const q = common.quick;
   return {
@@ -85,6 +92,7 @@ function parse(): Settings {
     idleS: numberOption(values.idle, q ? 20 : 60, 'idle'),
     intervalS: numberOption(values.interval, 30, 'interval'),
     rate: numberOption(values.rate, 0, 'rate'),
+    victimNodeArgs: (values['victim-node-args'] ?? '').split(' ').filter(Boolean),
     waitQuietS: common.waitQuietS,
     json: common.json,
   };
@@ -110,6 +118,20 @@ function counterByLabel(text: string, name: string): Record<string, number> {
   const re = new RegExp(`^${name}\\{\\w+="([^"]*)"[^}]*\\} (\\S+)$`, 'gm');
   for (const m of text.matchAll(re)) out[m[1]!] = Number(m[2]);
   return out;
+}
+
+/** A gauge per value of its first label, e.g. nodejs_heap_space_size_total_bytes by space. */
+const gaugeByLabel = counterByLabel;
+
+/** v's memory by kind (MB), from its metrics: what RSS growth is made of (heap, young generation, buffers). */
+function memoryBreakdown(metrics: string): { heapMB: number; newSpaceMB: number; externalMB: number } {
+  const spaces = gaugeByLabel(metrics, 'nodejs_heap_space_size_total_bytes');
+  const external = /^nodejs_external_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics)?.[1];
+  return {
+    heapMB: sum(spaces) / 1e6,
+    newSpaceMB: (spaces.new ?? NaN) / 1e6,
+    externalMB: Number(external ?? NaN) / 1e6,
+  };
 }
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
@@ -163,13 +185,14 @@ async function main(): Promise<void> {
   let verdict: string[];
   let reasons: Record<string, number> = {};
   let idleRssMB = NaN;
+  let idleMemory: ReturnType<typeof memoryBreakdown> | undefined;
   let idleCpu: number | null;
   try {
     const background = await waitQuiet(s.waitQuietS, 0.3, (b) =>
       progress(`waiting for a quiet machine (${b.toFixed(2)} cores busy)`),
     );
     progress(`lab ${ol.lab.runId}: ${machine}; background load ${background.toFixed(2)} cores`);
-    for (const site of HONEST) ol.start(site);
+    for (const site of HONEST) ol.start(site, [], site === 'v' ? { nodeArgs: s.victimNodeArgs } : {});
     // Niced: on this shared 2-core machine the attacker's CPU stands for a machine of its own, and
     // must not starve the honest daemons of the cores they would have in a real network.
     const hostile = ol.lab.spawn(
@@ -205,7 +228,10 @@ async function main(): Promise<void> {
     }
     idleCpu = idleSampler.stop().cores.v ?? null;
     idleRssMB = [...idleSamples].sort((a, b) => a - b)[Math.floor(idleSamples.length / 2)]!;
-    progress(`idle: v RSS ${fmt(idleRssMB, 1)} MB, CPU ${fmt(idleCpu)} cores; attacking for ${s.attackS} s`);
+    idleMemory = memoryBreakdown(await scrape(ol, 'v'));
+    progress(
+      `idle: v RSS ${fmt(idleRssMB, 1)} MB (heap ${fmt(idleMemory.heapMB, 1)}, new space ${fmt(idleMemory.newSpaceMB, 1)}, external ${fmt(idleMemory.externalMB, 1)}), CPU ${fmt(idleCpu)} cores; attacking for ${s.attackS} s`,
+    );
 
     const logs = { v: victim.stderrPath, b: ol.site('b').process!.stderrPath };
     const rejected0 = counterByLabel(await scrape(ol, 'v'), 'overlay_adverts_rejected_total');
@@ -232,9 +258,8 @@ async function main(): Promise<void> {
       const dt = (now - prev.at) / 1000;
       const sent = hostileReport(hostile);
       const alive = victim.isAlive();
-      const rejected = alive
-        ? sum(counterByLabel(await scrape(ol, 'v'), 'overlay_adverts_rejected_total'))
-        : NaN;
+      const metrics = alive ? await scrape(ol, 'v') : '';
+      const rejected = alive ? sum(counterByLabel(metrics, 'overlay_adverts_rejected_total')) : NaN;
       const counters = alive ? await victimCounters(ol) : { dropped: NaN, received: NaN, kernelDrops: NaN };
       // Route changes to honest members only: h's own routes are whatever h makes of them.
       const honest = (site: 'v' | 'b', off: number): number => {
@@ -257,10 +282,11 @@ async function main(): Promise<void> {
         changesB: honest('b', prev.offB),
         reachable: alive && (await honestReachable(ol)),
         alive,
+        ...memoryBreakdown(metrics),
       };
       rows.push(row);
       progress(
-        `t=${t} s: v RSS ${fmt(row.rssMB, 1)} MB (peak ${fmt(peak, 1)}), CPU ${fmt(cpu)}, h sent ${row.sentMsgsPerS.toFixed(0)} msg/s, ` +
+        `t=${t} s: v RSS ${fmt(row.rssMB, 1)} MB (peak ${fmt(peak, 1)}; heap ${fmt(row.heapMB, 1)}, new space ${fmt(row.newSpaceMB, 1)}, external ${fmt(row.externalMB, 1)}), CPU ${fmt(cpu)}, h sent ${row.sentMsgsPerS.toFixed(0)} msg/s, ` +
           `v received ${row.receivedKBPerS.toFixed(0)} kB/s of control, kernel dropped ${row.kernelDropsPerS.toFixed(0)}/s, v refused ${row.refusedPerS.toFixed(0)}/s, dropped ${row.droppedPerS.toFixed(0)}/s, ` +
           `route changes v ${row.changesV} b ${row.changesB}, honest pairs ${row.reachable ? 'reachable' : 'BROKEN'}`,
       );
@@ -284,6 +310,7 @@ async function main(): Promise<void> {
       `victim RSS: idle ${fmt(idleRssMB, 1)} MB, peak under attack ${fmt(maxRss, 1)} MB = ${fmt(maxRss / idleRssMB)}× idle (goal ≤ 1.5×): ${memoryOk ? 'PASS' : 'FAIL'}`,
       `honest routing: ${changes} route changes at v and b to honest members, honest pairs ${rows.every((r) => r.reachable) ? 'reachable at every sample' : 'NOT always reachable'}: ${routingOk ? 'PASS' : 'FAIL'}`,
       `victim ${rows.every((r) => r.alive) ? 'alive throughout' : 'DIED'}; idle CPU ${fmt(idleCpu)} cores`,
+      `victim memory idle (MB): heap ${fmt(idleMemory.heapMB, 1)}, of it new space ${fmt(idleMemory.newSpaceMB, 1)}; external ${fmt(idleMemory.externalMB, 1)}`,
     ];
     printTable(
       `Hostile load: h floods v with hostile control for ${s.attackS} s (${s.rate > 0 ? `${s.rate} msg/s` : 'as fast as h can'})`,
@@ -292,6 +319,7 @@ async function main(): Promise<void> {
         'v RSS (MB)',
         '× idle',
         'peak (MB)',
+        'heap / new space / external (MB)',
         'v CPU (cores)',
         'h sent (msg/s)',
         'h sent (kB/s)',
@@ -308,6 +336,7 @@ async function main(): Promise<void> {
         fmt(r.rssMB, 1),
         fmt(r.rssMB / idleRssMB),
         fmt(r.rssMaxMB, 1),
+        `${fmt(r.heapMB, 1)} / ${fmt(r.newSpaceMB, 1)} / ${fmt(r.externalMB, 1)}`,
         fmt(r.cpu),
         r.sentMsgsPerS.toFixed(0),
         r.sentKBPerS.toFixed(0),
@@ -338,7 +367,17 @@ async function main(): Promise<void> {
     writeFileSync(
       s.json,
       JSON.stringify(
-        { date: new Date().toISOString(), machine, settings: s, idleRssMB, idleCpu, rows, reasons, verdict },
+        {
+          date: new Date().toISOString(),
+          machine,
+          settings: s,
+          idleRssMB,
+          idleMemory,
+          idleCpu,
+          rows,
+          reasons,
+          verdict,
+        },
         null,
         2,
       ),

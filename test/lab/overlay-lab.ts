@@ -2,13 +2,23 @@
 // peers.yaml listing every site's underlay addresses as endpoints, keys made with `overlayd keygen`,
 // and the control socket to ask each daemon what it sees. Used by the netns tests, the demo and the
 // benchmarks.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ControlClient } from '../../src/control/client.js';
 import type { NodeStatus, PathsReport } from '../../src/control/status.js';
 import { Lab, type LabOptions, type LabProcess } from './lab.js';
 
 export const OVERLAYD_BIN = fileURLToPath(new URL('../../../bin/overlayd.js', import.meta.url));
+
+/**
+ * The node flags of bin/overlayd.js's `#!/usr/bin/env -S node …` line (V8 heap bounds): the lab starts
+ * `node FLAGS bin/overlayd.js`, so its daemons run as installed ones do.
+ */
+export function launcherNodeArgs(bin = OVERLAYD_BIN): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node(?:\s+(.*))?$/.exec(first.trim());
+  return m?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+}
 export const OVERLAY_PORT = 7946;
 const KEYGEN_CONCURRENCY = 4;
 
@@ -135,6 +145,7 @@ export class OverlayLab {
     const s = this.site(name);
     const argv = [
       process.execPath,
+      ...launcherNodeArgs(),
       ...(opts.nodeArgs ?? []),
       OVERLAYD_BIN,
       'up',
