@@ -83,7 +83,16 @@ export interface SessionParams {
   rekeyAfterMessages: number;
   /** A keypair never seals, nor accepts, a counter at or above this (counters are JS numbers). */
   rejectAfterMessages: number;
-  /** Delay before retry n (the last entry repeats): 1 s, 2 s, 4 s, then every 8 s. */
+  /**
+   * Delay before retry n (the last entry repeats): 250 ms, 500 ms, 1 s, 2 s, 4 s, then every 8 s.
+   * WireGuard waits 5 s; a flood that makes the kernel drop one initiation in three would then cost
+   * seconds per handshake. The short first steps give three tries within a second, the doubling keeps
+   * the total bounded (16 initiations over a 90 s want window, 19 at the shortest jitter; 14 and 17
+   * with 1-2-4-8 s), and no retry
+   * is caused by anything a stranger sends (a cookie reply's immediate retry has its own cap). A path
+   * whose round trip exceeds a step orphans that try's response (the retry replaces it), so such a
+   * path completes on the first try whose step exceeds its round trip: at most one doubling later.
+   */
   retryDelaysMs: readonly number[];
   /** Relative jitter on each retry delay (0.2 = ±20 %). */
   retryJitter: number;
@@ -148,7 +157,7 @@ export const DEFAULT_SESSION_PARAMS: Readonly<SessionParams> = Object.freeze({
   rekeyAfterMessages: 2 ** 48,
   // 2^53 - 2^13: the highest counter plus the replay window still fits a JS number exactly.
   rejectAfterMessages: 2 ** 53 - 2 ** 13,
-  retryDelaysMs: Object.freeze([1000, 2000, 4000, 8000]),
+  retryDelaysMs: Object.freeze([250, 500, 1000, 2000, 4000, 8000]),
   retryJitter: 0.2,
   wantTimeoutMs: 90_000,
   confirmTimeoutMs: 5_000,

@@ -21,9 +21,9 @@ test('data wanting a session wakes the table at once, then at the retry time', (
   assert.equal(a.nextWakeAt(100), 100, 'the handshake is due now');
   assert.deepEqual(a.tick(100), [B.id]);
   a.createInitiation(B.id, 100);
-  assert.equal(a.nextWakeAt(100), 1100, 'first retry after 1 s (jitter ±20 % at random 0.5 = none)');
-  assert.deepEqual(a.tick(1099), []);
-  assert.deepEqual(a.tick(1100), [B.id]);
+  assert.equal(a.nextWakeAt(100), 350, 'first retry after 250 ms (jitter ±20 % at random 0.5 = none)');
+  assert.deepEqual(a.tick(349), []);
+  assert.deepEqual(a.tick(350), [B.id]);
 });
 
 /** Drives a, b through handshakes, data and silence; checks the wake time against tick() each 10 ms. */
