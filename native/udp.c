@@ -18,8 +18,12 @@
 //      the size the kernel reports in a control message but the last: they are split into the datagram
 //      list (offset, length, slot of the source record). A datagram longer than its slot (MSG_TRUNC) is
 //      counted and left out;
-//   3. call the JS callback with the number of datagrams, inside a callback scope;
-//   4. repeat while datagrams remain, at most MAX_BATCHES_PER_WAKEUP batches, then yield to the loop.
+//   3. with the handshake pre-filter on (udp_filter_handshakes, handshake-filter.c), drop initiations to
+//      us with a wrong size, a wrong mac1 or a mac1 already passed on, counted by reason: a spoofed
+//      flood of them is discarded here instead of in JS, so the queue drains and the legitimate
+//      member's initiation is not dropped with the junk;
+//   4. call the JS callback with the number of datagrams, inside a callback scope;
+//   5. repeat while datagrams remain, at most MAX_BATCHES_PER_WAKEUP batches, then yield to the loop.
 //   An error the kernel queued on the socket (an ICMP unreachable, reported as ECONNREFUSED etc. on the
 //   next recv, or as POLLERR, which makes libuv stop the poll handle) is counted and reading goes on.
 //   SO_RXQ_OVFL reports the datagrams the socket's receive queue dropped when full: counted too.
@@ -54,6 +58,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "handshake-filter.h"
 #include "napi-util.h"
 
 // A flood never empties the queue; after this many batches, or datagrams (a GRO batch holds many), we
@@ -78,7 +83,11 @@ enum {
   STAT_RX_QUEUE_DROPS = 4, // SO_RXQ_OVFL: the receive queue was full (cumulative, as the kernel counts)
   STAT_TX_GSO = 5,         // messages sent with UDP_SEGMENT
   STAT_RX_MESSAGES = 6,    // receives (slots) behind the batch being delivered; their ages are in `ages`
-  STAT_COUNT = 7
+  STAT_HS_TRUNCATED = 7,   // initiations to us dropped by the pre-filter, by reason (handshake-filter.c)
+  STAT_HS_OVERSIZED = 8,
+  STAT_HS_BAD_MAC = 9,
+  STAT_HS_REPLAYED = 10,
+  STAT_COUNT = 11
 };
 // Results of one udp_send_batch, in the Int32Array passed to it.
 enum { RES_DROPPED = 0, RES_FAILED = 1, RES_LAST_FAIL_ERRNO = 2, RES_LAST_DROP_ERRNO = 3, RES_COUNT = 4 };
@@ -132,6 +141,8 @@ typedef struct {
   uint32_t dg_capacity;
   int gro; // UDP_GRO is on
   int gso; // UDP_SEGMENT is used when sending (until the kernel refuses it)
+  hs_filter_t hs;          // handshake pre-filter (off until udp_filter_handshakes)
+  napi_ref hs_seen_ref;    // its replay table
 } udp_t;
 
 // --- errors ---------------------------------------------------------------------------------------
@@ -403,6 +414,8 @@ done:
 // Adds message `slot` (len bytes, gso_size 0 if not coalesced) to the datagram list. Returns false if
 // the list is full.
 static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gso_size, uint32_t *n_dg) {
+  static const int hs_stat[] = {[HS_TRUNCATED] = STAT_HS_TRUNCATED, [HS_OVERSIZED] = STAT_HS_OVERSIZED,
+                                [HS_BAD_MAC] = STAT_HS_BAD_MAC, [HS_REPLAYED] = STAT_HS_REPLAYED};
   const uint32_t base = slot * u->slot_size;
   if (gso_size == 0 || gso_size >= len) gso_size = len;
   // An empty datagram is still one (the data plane counts it as truncated): the loop below adds none.
@@ -412,8 +425,14 @@ static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gs
       u->stats[STAT_RX_TRUNCATED]++;
       return false;
     }
+    const uint32_t dg_len = len - off < gso_size ? len - off : gso_size;
+    const int verdict = hs_filter_check(&u->hs, u->buffer + base + off, dg_len);
+    if (verdict != HS_PASS) {
+      u->stats[hs_stat[verdict]]++;
+      continue;
+    }
     u->dg_offsets[*n_dg] = base + off;
-    u->dg_lengths[*n_dg] = len - off < gso_size ? len - off : gso_size;
+    u->dg_lengths[*n_dg] = dg_len;
     u->dg_sources[*n_dg] = slot;
     (*n_dg)++;
   }
@@ -631,6 +650,40 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   return ovl_undefined(env);
 }
 
+// udp_filter_handshakes(handle, self NodeId, mac1Key Buffer(32), seen BigUint64Array (a power of two))
+// Turns the handshake pre-filter on (handshake-filter.c) for initiations addressed to `self`, on a
+// started socket, which keeps `seen` (its replay memory) until it is closed. Throws if OpenSSL has no BLAKE2b MAC.
+static napi_value udp_filter_handshakes(napi_env env, napi_callback_info info) {
+  OVL_ARGS(4)
+  UDP_HANDLE(u, argv[0])
+  uint32_t self;
+  OVL_CALL(napi_get_value_uint32(env, argv[1], &self));
+  void *key;
+  size_t key_len;
+  OVL_CALL(napi_get_buffer_info(env, argv[2], &key, &key_len));
+  napi_typedarray_type type;
+  size_t entries;
+  void *seen;
+  OVL_CALL(napi_get_typedarray_info(env, argv[3], &type, &entries, &seen, NULL, NULL));
+  if (key_len != HS_MAC1_KEY_BYTES || type != napi_biguint64_array || entries == 0 ||
+      (entries & (entries - 1)) != 0 || entries > UINT32_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
+                           "udp_filter_handshakes: a 32-byte key and a BigUint64Array of 2^k entries");
+    return NULL;
+  }
+  if (u->state != UDP_POLLING) { // after udp_start: the references are released with the others
+    udp_throw_errno(env, EBADF, "filter", u->name, NULL);
+    return NULL;
+  }
+  if (hs_filter_init(&u->hs, self, key, seen, (uint32_t)entries) != 0) {
+    udp_throw_errno(env, ENOSYS, "filter", u->name, "OpenSSL has no BLAKE2BMAC");
+    return NULL;
+  }
+  if (u->hs_seen_ref != NULL) napi_delete_reference(env, u->hs_seen_ref);
+  OVL_CALL(napi_create_reference(env, argv[3], 1, &u->hs_seen_ref));
+  return ovl_undefined(env);
+}
+
 // --- send -----------------------------------------------------------------------------------------
 
 static bool udp_can_send(const udp_t *u) {
@@ -839,6 +892,8 @@ static void udp_release(udp_t *u) {
   napi_delete_reference(env, u->on_batch_ref);
   napi_delete_reference(env, u->on_error_ref);
   napi_delete_reference(env, u->ages_ref);
+  if (u->hs_seen_ref != NULL) napi_delete_reference(env, u->hs_seen_ref);
+  u->hs_seen_ref = NULL;
 }
 
 static void udp_on_closed(uv_handle_t *handle) {
@@ -846,6 +901,7 @@ static void udp_on_closed(uv_handle_t *handle) {
   close(u->fd);
   u->fd = -1;
   u->state = UDP_CLOSED;
+  hs_filter_free(&u->hs);
   napi_remove_async_cleanup_hook(u->cleanup_hook);
   if (u->env_gone) return; // the env releases its references itself
   napi_env env = u->env;
@@ -922,6 +978,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"udp_send", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_send_batch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_filter_handshakes", NULL, udp_filter_handshakes, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value v;

@@ -69,9 +69,9 @@ export class DataPlaneCounters {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
   }
 
-  rejectHandshake(reason: string): void {
-    this.drop('handshake-rejected');
-    this.handshakeRejects.set(reason, (this.handshakeRejects.get(reason) ?? 0) + 1);
+  rejectHandshake(reason: string, n = 1): void {
+    this.drop('handshake-rejected', n);
+    this.handshakeRejects.set(reason, (this.handshakeRejects.get(reason) ?? 0) + n);
   }
 
   peer(id: NodeId): PeerTraffic {

@@ -97,6 +97,8 @@ export class Inbound {
     const { buffer: buf, offsets, lengths, count } = batch;
     if (batch.delayDrops) this.ctx.counters.drop('queue-delay', batch.delayDrops);
     if (batch.overflowDrops) this.ctx.counters.drop('socket-full', batch.overflowDrops);
+    for (const f of batch.filteredInitiations ?? [])
+      if (f.count) this.ctx.counters.rejectHandshake(f.reason, f.count);
     this.runs.reset(count);
     this.delivery.reset(count);
     this.repeat.reset();

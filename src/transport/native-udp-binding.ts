@@ -44,6 +44,12 @@ export interface UdpBinding {
     count: number,
     result: Int32Array,
   ): number;
+  /**
+   * Turns on the handshake pre-filter of a started socket (native/handshake-filter.c): initiations to
+   * `self` with a wrong size or mac1, or a mac1 already passed on (`seen`: 2^k entries), are dropped
+   * and counted (STAT_HS_*) instead of delivered.
+   */
+  udp_filter_handshakes(handle: Buffer, self: number, mac1Key: Buffer, seen: BigUint64Array): void;
   /** True if onClosed will run once the fd is closed (in the uv_close callback). */
   udp_close(handle: Buffer, onClosed?: () => void): boolean;
 }
@@ -58,7 +64,12 @@ export const STAT_RX_QUEUE_DROPS = 4;
 export const STAT_TX_GSO = 5;
 /** Receives (slots) behind the batch being delivered. */
 export const STAT_RX_MESSAGES = 6;
-export const STAT_COUNT = 7;
+/** Initiations the handshake pre-filter dropped, by the initiation guard's reason. */
+export const STAT_HS_TRUNCATED = 7;
+export const STAT_HS_OVERSIZED = 8;
+export const STAT_HS_BAD_MAC = 9;
+export const STAT_HS_REPLAYED = 10;
+export const STAT_COUNT = 11;
 export const OPEN_RECVERR = 1;
 export const OPEN_OFFLOADS = 2;
 /** Datagrams one GRO receive may hold at most (native GRO_MAX_SEGMENTS). */

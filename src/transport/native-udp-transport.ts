@@ -6,6 +6,8 @@
 //   receive: each socket delivers the datagrams of up to `batch` receives per callback, as an RxBatch of
 //            views into JS-owned slots (valid until the handler returns) with cached, immutable sources.
 //            With GRO one receive holds up to 64 datagrams of one sender, split natively.
+//            filterHandshakes() turns on the native pre-filter (native/handshake-filter.c): junk and
+//            replayed initiations are dropped before the batch crosses into JS, counted by reason.
 //   send:    reserve() hands out slots of a per-family ring to seal into, sendQueued() copies into one;
 //            flush() hands the ring to one sendmmsg, runs of equal-size datagrams to one address as one
 //            GSO message. A nextTick flush backs it up, so nothing queued is ever stranded.
@@ -38,11 +40,15 @@ import {
   STAT_RX_MESSAGES,
   STAT_RX_QUEUE_DROPS,
   STAT_RX_TRUNCATED,
+  STAT_HS_BAD_MAC,
+  STAT_HS_OVERSIZED,
+  STAT_HS_REPLAYED,
+  STAT_HS_TRUNCATED,
   STAT_TX_GSO,
   type UdpBinding,
 } from './native-udp-binding.js';
 import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
-import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
+import type { Endpoint, FilteredInitiations, RxBatch, Transport, TxSlots } from './transport.js';
 import type { UdpCounters, UdpTransportOptions } from './udp-transport.js';
 
 export interface NativeUdpTransportOptions extends UdpTransportOptions {
@@ -72,6 +78,19 @@ export interface NativeUdpTransportOptions extends UdpTransportOptions {
 
 /** The socket receive buffer asked for by default: the standing queue under load (see above). */
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 256 * 1024;
+/**
+ * mac1 values the handshake pre-filter remembers (8 bytes each): a replayed initiation is dropped in C
+ * while its entry lasts; a forger can only evict entries (the initiation guard then refuses the replay).
+ */
+const FILTER_SEEN_ENTRIES = 1 << 14;
+/** The pre-filter's counters, in the order of FilteredInitiations' reasons. */
+const FILTER_STATS = [
+  [STAT_HS_TRUNCATED, 'truncated'],
+  [STAT_HS_OVERSIZED, 'oversized'],
+  [STAT_HS_BAD_MAC, 'bad-mac'],
+  [STAT_HS_REPLAYED, 'replayed-initiation'],
+] as const;
+
 /** A receive slot with GRO holds one coalesced receive: up to 64 kB. */
 const GRO_SLOT_BYTES = 65536;
 
@@ -126,6 +145,8 @@ interface Socket {
   txCount: number;
   truncatedSeen: number;
   overflowSeen: number;
+  /** The pre-filter's counters as last handed on (FILTER_STATS order). */
+  readonly filteredSeen: Uint32Array;
 }
 
 interface V6Source {
@@ -141,6 +162,11 @@ class SocketBatch implements RxBatch {
   count = 0;
   delayDrops = 0;
   overflowDrops = 0;
+  /** Reused: the counts are rewritten before every batch. */
+  readonly filteredInitiations: FilteredInitiations[] = FILTER_STATS.map(([, reason]) => ({
+    reason,
+    count: 0,
+  }));
   /** Set by the transport: the endpoint of a receive slot's source address record. */
   resolveSlot: (slot: number) => Endpoint = () => {
     throw new Error('socket batch used before its transport was built');
@@ -292,7 +318,18 @@ export class NativeUdpTransport implements Transport {
     // The kernel's count is cumulative (and wraps as a u32): hand on what is new since the last batch.
     batch.overflowDrops = (overflow - s.overflowSeen) >>> 0;
     s.overflowSeen = overflow;
+    for (let k = 0; k < FILTER_STATS.length; k++) {
+      const now = s.stats[FILTER_STATS[k]![0]]!;
+      batch.filteredInitiations[k]!.count = (now - s.filteredSeen[k]!) >>> 0;
+      s.filteredSeen[k] = now;
+    }
     this.handler(batch);
+  }
+
+  /** See Transport.filterHandshakes: on both sockets, each with its own replay memory. */
+  filterHandshakes(self: number, mac1Key: Buffer): void {
+    for (const s of this.sock6 ? [this.sock4, this.sock6] : [this.sock4])
+      this.b.udp_filter_handshakes(s.handle, self, mac1Key, new BigUint64Array(FILTER_SEEN_ENTRIES));
   }
 
   /**
@@ -605,6 +642,7 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
     txCount: 0,
     truncatedSeen: 0,
     overflowSeen: 0,
+    filteredSeen: new Uint32Array(FILTER_STATS.length),
   };
 }
 

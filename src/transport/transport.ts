@@ -50,6 +50,12 @@ export function isWsEndpointKey(key: string): boolean {
  * rewrite a header, pass them to sendQueued() or to a TUN write, which are done with them when they
  * return). Anything kept longer must be copied first: `Buffer.from(view)`.
  */
+/** How many initiations a transport's pre-filter dropped for one reason. */
+export interface FilteredInitiations {
+  readonly reason: 'truncated' | 'oversized' | 'bad-mac' | 'replayed-initiation';
+  count: number;
+}
+
 export interface RxBatch {
   readonly buffer: Buffer;
   readonly offsets: Uint32Array;
@@ -62,6 +68,11 @@ export interface RxBatch {
    */
   readonly delayDrops?: number;
   readonly overflowDrops?: number;
+  /**
+   * Initiations a native pre-filter dropped since the last batch (Transport.filterHandshakes), by the
+   * reason the initiation guard would have given. Not part of the batch: the data plane counts them.
+   */
+  readonly filteredInitiations?: readonly FilteredInitiations[];
   /**
    * Where datagram i came from. Normalised (IPv4-mapped IPv6 addresses are reported as IPv4), immutable
    * and may be kept; the same object is handed out again for the same source.
@@ -120,6 +131,12 @@ export interface Transport {
    */
   setDialTargets?(endpoints: readonly Endpoint[]): void;
   noteAuthenticated?(from: Endpoint): void;
+  /**
+   * Transports that can: drop, before the batch handler, initiations addressed to `self` that the
+   * initiation guard would drop first (wrong size, mac1 wrong under `mac1Key`, mac1 seen before), and
+   * report them with the next batch (RxBatch.filteredInitiations). The guard still checks everything.
+   */
+  filterHandshakes?(self: number, mac1Key: Buffer): void;
   close(): Promise<void>;
 }
 

@@ -57,6 +57,11 @@ export class WsDualTransport implements Transport {
     this.ws.setDialTargets(endpoints);
   }
 
+  /** UDP only: a ws link is a connection, not a spoofable source. */
+  filterHandshakes(self: number, mac1Key: Buffer): void {
+    this.udp.filterHandshakes?.(self, mac1Key);
+  }
+
   noteAuthenticated(from: Endpoint): void {
     if (from.via === 'ws') this.ws.noteAuthenticated(from);
   }
