@@ -113,7 +113,7 @@ export class InitiationGuard {
     const lane = source.proven === true ? this.cookiesToMembers : this.cookiesToStrangers;
     // Relayed: all replies go to the relay, so the per-destination budget is per (relay, source) too.
     const destination = source.relay === undefined ? source.host : relayPair(source.relay, src);
-    if (!takeAll(now, [this.cookieDestinations, destination], [lane, ALL])) {
+    if (!takeAll(now, [lane, ALL], [this.cookieDestinations, destination])) {
       return reject('cookie-rate-limited');
     }
     this.cookieReplies++;
@@ -129,9 +129,9 @@ export class InitiationGuard {
     }
     const ok = takeAll(
       now,
-      [this.relayPairs, relayPair(source.relay, src)],
-      [this.relays, String(source.relay)],
       [this.relayedAll, ALL],
+      [this.relays, String(source.relay)],
+      [this.relayPairs, relayPair(source.relay, src)],
     );
     return ok ? undefined : reject('relay-rate-limited');
   }

@@ -24,7 +24,7 @@ export class RateLimiter {
    * otherwise takes nothing and returns false. `now` is monotonic milliseconds.
    */
   allow(key: string, now: number, lane = 'all'): boolean {
-    return takeAll(now, [this.perKey, key], [this.global, lane]);
+    return takeAll(now, [this.global, lane], [this.perKey, key]);
   }
 
   /** Per-key buckets currently remembered (for tests and metrics). */

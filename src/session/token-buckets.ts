@@ -85,11 +85,13 @@ export class TokenBuckets {
 
 /**
  * Takes one token from every (buckets, key) pair if all of them have one; otherwise takes none, so a
- * refusal by a coarse budget does not spend the finer one (and vice versa).
+ * refusal by a coarse budget does not spend the finer one (and vice versa). Stops at the first pair
+ * without a token: callers list the coarse (single-key) budgets first, so once a flood has emptied one,
+ * each further packet costs one lookup, and no bucket is made (and no older one evicted) for each of
+ * its spoofed keys.
  */
 export function takeAll(now: number, ...pairs: ReadonlyArray<readonly [TokenBuckets, string]>): boolean {
-  let ok = true;
-  for (const [buckets, key] of pairs) if (!buckets.ready(key, now)) ok = false;
-  if (ok) for (const [buckets, key] of pairs) buckets.take(key);
-  return ok;
+  for (const [buckets, key] of pairs) if (!buckets.ready(key, now)) return false;
+  for (const [buckets, key] of pairs) buckets.take(key);
+  return true;
 }

@@ -109,6 +109,20 @@ test('takeAll takes from every bucket or from none', () => {
   assert.equal(fine.allow('z', 0), true, 'the refusal took nothing from z');
 });
 
+test('takeAll stops at the first empty budget: a flood of spoofed keys makes no bucket once the coarse one is spent', () => {
+  const coarse = new TokenBuckets({ perSecond: 0.001, burst: 1 }, 1);
+  const perSource = new TokenBuckets({ perSecond: 5, burst: 10 }, 4096);
+  assert.equal(takeFromAll(0, [coarse, 'all'], [perSource, 'first']), true);
+  for (let i = 0; i < 1000; i++)
+    assert.equal(takeFromAll(0, [coarse, 'all'], [perSource, `10.0.${i}`]), false);
+  assert.equal(perSource.size, 1, 'only the source that got a token has a bucket');
+  // The guard's and the limiter's orders: the coarse budget first.
+  const limiter = new RateLimiter({ globalPerSecond: 0.001, globalBurst: 1, maxKeys: 4096 });
+  assert.equal(limiter.allow('198.51.100.1', 0), true);
+  for (let i = 0; i < 1000; i++) assert.equal(limiter.allow(`10.1.${i >> 8}.${i & 255}`, 0), false);
+  assert.equal(limiter.size, 1, 'refused by the lane: no per-source bucket');
+});
+
 test('TokenBuckets never hold more than maxKeys, whatever the number of keys seen', () => {
   const b = new TokenBuckets({ perSecond: 1, burst: 1 }, 64);
   for (let i = 0; i < 100_000; i++) {
