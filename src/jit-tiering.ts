@@ -4,7 +4,7 @@
 // optimizes it) it stays in baseline code for minutes, and each of the four passes through the daemons
 // of a round trip costs 100–230 µs of unoptimized JavaScript on a cold CPU (perf trace of one idle ping,
 // benchmarks/README.md). A budget of 4 kB optimizes the packet path after a few dozen packets: idle
-// ping p50 0.66–1.07 ms instead of 0.98–1.19 ms, min 0.21–0.36 instead of 0.41–0.54 ms on this 2-core
+// ping p50 0.66–1.12 ms instead of 0.98–1.19 ms, min 0.21–0.36 instead of 0.41–0.54 ms on this 2-core
 // VM (three interleaved A/B runs). The bulk path is optimized within milliseconds either way; the cost
 // is some more optimizing compilation early in the daemon's life (on V8's compiler thread).
 //
