@@ -8,7 +8,7 @@
 // wan's per-pair counters prove which underlay paths each system used.
 //
 //   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
-//        [--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp]
+//        [--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp]
 //        [--wait-quiet S] [--json out.json]
 //
 // --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
@@ -45,10 +45,14 @@ const SYSTEMS = [
   'overlayd-ws',
   'overlayd-off',
   'overlayd-fifo',
+  'overlayd-v8default',
   'wireguard-go',
   'tinc',
 ] as const;
-/** Run unless --systems names others; overlayd-fifo (the standing-delay control off) only when named. */
+/**
+ * Run unless --systems names others; overlayd-fifo (the standing-delay control off) and
+ * overlayd-v8default (V8's own tiering budget, src/jit-tiering.ts) only when named.
+ */
 const DEFAULT_SYSTEMS: readonly System[] = [
   'raw',
   'overlayd',
@@ -85,7 +89,7 @@ function parse(): Settings {
   const common = commonOptions(
     values,
     'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-      '[--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo] [--tests single,parallel,udp] ' +
+      '[--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp] ' +
       '[--wait-quiet S] [--json FILE]',
   );
   const systems = new Set((values.systems ?? DEFAULT_SYSTEMS.join(',')).split(',') as System[]);
@@ -161,6 +165,13 @@ const VARIANTS = {
     label: 'overlayd, standing-delay control off',
     args: [] as string[],
     env: { OVERLAYD_STANDING_DELAY: 'off' },
+  },
+  // Before/after for the smaller V8 tiering budget of src/jit-tiering.ts (idle RTT).
+  'overlayd-v8default': {
+    key: 'overlayd-v8default',
+    label: "overlayd, V8's default tiering",
+    args: [] as string[],
+    env: { OVERLAYD_V8_TIERING: 'default' },
   },
 };
 
@@ -360,6 +371,9 @@ async function main(): Promise<void> {
       await attempt(round, 'overlayd-ws', () => runOverlaydWs(ol, s, res));
       await attempt(round, 'overlayd-off', () => runOverlayd(ol, s, res, VARIANTS['overlayd-off']));
       await attempt(round, 'overlayd-fifo', () => runOverlayd(ol, s, res, VARIANTS['overlayd-fifo']));
+      await attempt(round, 'overlayd-v8default', () =>
+        runOverlayd(ol, s, res, VARIANTS['overlayd-v8default']),
+      );
       await attempt(round, 'wireguard-go', () => runWireguard(lab, s, res));
       await attempt(round, 'tinc', () => runTinc(lab, s, res));
     }

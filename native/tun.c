@@ -55,10 +55,11 @@
 
 // A flood never empties the queue; after this many batches we return to the event loop so timers,
 // UDP and the control socket get their turn. epoll is level-triggered: we are called again at once.
-// With offloads a batch is ~2-3 super-packets (~0.15 ms of sealing): 4 of them bound how long the
-// other direction (ACKs, a ping's reply) waits behind a bulk flow; 16 cost ~1 ms of RTT under load and
-// some throughput (benchmarks/README.md, "Data path: what each step contributed").
-#define MAX_BATCHES_PER_WAKEUP 4
+// With offloads a batch is ~2-3 super-packets (~0.15 ms of sealing): 2 of them bound how long the
+// other direction (ACKs, a ping's reply) waits behind a bulk flow. 16 cost ~1 ms of RTT under load and
+// some throughput; 4 → 2 took ping p50 under load from 2.96/3.17 to 2.65/2.32 ms with no loss of
+// throughput, 1 was no better than 2 (benchmarks/README.md, "Latency after issue 11").
+#define MAX_BATCHES_PER_WAKEUP 2
 
 // Newer than Debian 12's linux/if_tun.h.
 #ifndef TUN_F_USO4

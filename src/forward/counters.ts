@@ -30,7 +30,7 @@ export type DropReason =
   | 'not-local-destination' // inner destination is not an address this node accepts (accepted-destinations.ts)
   | 'bad-inner' // malformed inner message
   | 'relayed-control' // routing control travels one hop: a relayed one is not from a neighbour
-  | 'queue-delay' // waited too long in the receive queue: dropped unopened (transport/standing-delay.ts)
+  | 'queue-delay' // an IP packet that waited too long in the receive queue, dropped after the open (transport/standing-delay.ts)
   | 'socket-full' // the kernel's receive queue was full (SO_RXQ_OVFL; a GRO receive counts once)
   | 'tun-full'
   | 'tun-error' // the TUN refused the write: interface down or deleted

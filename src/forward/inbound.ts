@@ -1,6 +1,6 @@
 // Inbound: transport → (relay | open → check → TUN or control channel). In the order a packet meets it:
 //   1. onBatch: a batch of datagrams (a transport with GRO has already split its coalesced receives,
-//      and dropped those that waited too long in its queue: counted here); one clock read, one TUN write
+//      and marked those that waited too long in its queue: RxBatch.shed); one clock read, one TUN write
 //      per batch
 //   2. per datagram, receive(): size and routed header (the parser refuses routes that repeat an id or
 //      name src or dst); a packet for someone else goes to relay.ts untouched (no decrypt). For us:
@@ -13,9 +13,12 @@
 //      decrypt in place (the nonce carries whether the packet was sealed as direct or relayed: see
 //      PathFlags; the native call uses the flag the packet's routeLen implies), move the replay window,
 //      then the inner checks of deliver-ip.ts; IP packets that pass join the batch's TUN list
-//   4. per run: what authenticated packets teach about the way back (path-learning.ts), a responder's
-//      keypair confirmed, packets that waited for the session released; per packet: control-channel
-//      kinds (probes, probe replies, routing control, path probes) dispatched, refusals counted
+//   4. per run: the IP packets the transport marked for a standing queue taken off the TUN list
+//      (queue-delay) — only now, opened, are they known to be data: a marked path probe or routing
+//      message is kept, so the queue's control can't make a working path look dead; what a packet
+//      teaches about the way back (path-learning.ts), a responder's keypair confirmed, packets that
+//      waited for the session released; per packet: control-channel kinds (probes, probe replies,
+//      routing control, path probes) dispatched, refusals counted
 //   5. the TUN list written in one batch (deliver-ip.ts)
 import type { NodeId } from '../identity/node-id.js';
 import { OpenCode, packetBinding, type PacketBinding } from '../native/packet-binding.js';
@@ -95,7 +98,6 @@ export class Inbound {
 
   private batch(batch: RxBatch): void {
     const { buffer: buf, offsets, lengths, count } = batch;
-    if (batch.delayDrops) this.ctx.counters.drop('queue-delay', batch.delayDrops);
     if (batch.overflowDrops) this.ctx.counters.drop('socket-full', batch.overflowDrops);
     for (const f of batch.filteredInitiations ?? [])
       if (f.count) this.ctx.counters.rejectHandshake(f.reason, f.count);
@@ -184,6 +186,7 @@ export class Inbound {
       d.lengths,
       before,
     );
+    if (batch.shed !== undefined) this.shedMarked(batch.shed, run, before);
     let opened = 0;
     let learnedFrom: Endpoint | undefined;
     let learnedRoute = -1;
@@ -216,6 +219,29 @@ export class Inbound {
     // Data on a fresh keypair confirms it (the responder's side): what waited for it can go now.
     if (this.outbound.hasPending(run.peer)) this.outbound.flushPending(run.peer, now);
     this.countDelivered(run.peer, before, d.count);
+  }
+
+  /**
+   * Takes the IP packets of this run whose datagrams the transport marked (a standing queue) off the
+   * TUN list: dropping them after the open still spares the TUN write, and the flow's sender sees the
+   * loss. Other kinds stay (results OtherKind, dispatched below).
+   */
+  private shedMarked(shed: Uint8Array, run: OpenRun, before: number): void {
+    const d = this.delivery;
+    let at = before; // the TUN list entry of the next delivered packet
+    let kept = before;
+    for (let k = 0; k < run.n; k++) {
+      if (this.results[k] !== OpenCode.Delivered) continue;
+      if (shed[run.list[k]!] !== 1) {
+        d.offsets[kept] = d.offsets[at]!;
+        d.lengths[kept] = d.lengths[at]!;
+        kept++;
+      }
+      at++;
+    }
+    if (kept === at) return;
+    d.count = kept;
+    this.ctx.counters.drop('queue-delay', at - kept);
   }
 
   private countDelivered(src: NodeId, from: number, to: number): void {

@@ -15,9 +15,11 @@
 // The receive buffer is deliberately small (a few hundred kB, not megabytes): it is the queue between
 // the wire and the TUN, and a deep one only adds delay under load (bufferbloat) — packets it drops are
 // counted (SO_RXQ_OVFL) and TCP inside the tunnel slows down instead. Within it, the wait itself is
-// controlled: each receive's age (kernel timestamp) goes through CoDel (standing-delay.ts), which drops
-// bulk messages while a standing wait persists. Both kinds of drop reach the data plane with the batch
-// (RxBatch.delayDrops, overflowDrops) to be counted with its own.
+// controlled: each receive's age (kernel timestamp) goes through CoDel (standing-delay.ts), which picks
+// bulk messages to drop while a standing wait persists. It only marks them (RxBatch.shed): what a sealed
+// datagram carries is known only once opened, and a path probe or a routing message must never be
+// dropped as if it were data (the data plane drops the marked IP packets it opens). The kernel's drops
+// for a full queue reach the data plane with the batch (RxBatch.overflowDrops), counted with its own.
 //
 // The addon (native-udp-binding.ts) allocates nothing: JS allocates every buffer once per transport, and
 // the hot paths below allocate nothing per datagram.
@@ -112,8 +114,11 @@ export interface NativeUdpCounters extends UdpCounters {
   readonly lastReceiveError: string;
   /** Receives the kernel dropped because a socket's receive queue was full (SO_RXQ_OVFL). */
   readonly receiveQueueDrops: number;
-  /** Datagrams dropped after waiting too long in the receive queue (standing-delay.ts). */
-  receiveDelayDrops: number;
+  /**
+   * Datagrams marked to drop after waiting too long in the receive queue (standing-delay.ts, RxBatch.shed);
+   * the data plane drops the IP packets among them and counts those as queue-delay.
+   */
+  receiveDelayMarked: number;
   /** Messages sent with UDP GSO (each several datagrams). */
   readonly gsoSends: number;
 }
@@ -133,7 +138,7 @@ interface Socket {
   readonly rxWords: Uint32Array;
   /** Per receive slot: µs the message waited in the socket queue (native). */
   readonly rxAges: Uint32Array;
-  /** Per receive slot: 1 if the standing-delay control drops it. */
+  /** Per receive slot: 1 if the standing-delay control marks it. */
   readonly rxDrop: Uint8Array;
   readonly delay: StandingDelay | null;
   readonly batch: SocketBatch;
@@ -160,8 +165,8 @@ interface V6Source {
 /** The receive batch of one socket: the native datagram list, sources resolved per receive slot. */
 class SocketBatch implements RxBatch {
   count = 0;
-  delayDrops = 0;
   overflowDrops = 0;
+  shed: Uint8Array | undefined = undefined;
   /** Reused: the counts are rewritten before every batch. */
   readonly filteredInitiations: FilteredInitiations[] = FILTER_STATS.map(([, reason]) => ({
     reason,
@@ -180,6 +185,8 @@ class SocketBatch implements RxBatch {
     readonly lengths: Uint32Array,
     /** Receive slot of each datagram (its source address record). */
     readonly sources: Uint32Array,
+    /** Backs `shed` when something is marked: per datagram, 1 if its receive was. */
+    readonly shedFlags: Uint8Array,
   ) {}
 
   reset(count: number): void {
@@ -313,7 +320,7 @@ export class NativeUdpTransport implements Transport {
     }
     const batch = s.batch;
     batch.reset(count);
-    if (s.delay !== null) batch.count = this.dropStanding(s, count);
+    batch.shed = s.delay === null ? undefined : this.markStanding(s, count);
     const overflow = s.stats[STAT_RX_QUEUE_DROPS]!;
     // The kernel's count is cumulative (and wraps as a u32): hand on what is new since the last batch.
     batch.overflowDrops = (overflow - s.overflowSeen) >>> 0;
@@ -333,12 +340,11 @@ export class NativeUdpTransport implements Transport {
   }
 
   /**
-   * Runs the receives behind this batch through the standing-delay control, oldest first, and takes the
-   * datagrams of those it drops out of the list (order kept). Returns the datagrams left.
+   * Runs the receives behind this batch through the standing-delay control, oldest first. Returns the
+   * per-datagram marks of those it picked to drop, or undefined if none.
    */
-  private dropStanding(s: Socket, count: number): number {
+  private markStanding(s: Socket, count: number): Uint8Array | undefined {
     const delay = s.delay!;
-    const batch = s.batch;
     const messages = s.stats[STAT_RX_MESSAGES]!;
     const now = performance.now();
     let any = false;
@@ -347,20 +353,16 @@ export class NativeUdpTransport implements Transport {
       s.rxDrop[m] = drop ? 1 : 0;
       any ||= drop;
     }
-    batch.delayDrops = 0;
-    if (!any) return count;
-    const { offsets, lengths, sources } = batch;
-    let kept = 0;
+    if (!any) return undefined;
+    const { sources, shedFlags } = s.batch;
+    let marked = 0;
     for (let i = 0; i < count; i++) {
-      if (s.rxDrop[sources[i]!] === 1) continue;
-      offsets[kept] = offsets[i]!;
-      lengths[kept] = lengths[i]!;
-      sources[kept] = sources[i]!;
-      kept++;
+      const mark = s.rxDrop[sources[i]!]!; // the datagrams of one GRO receive share its mark
+      shedFlags[i] = mark;
+      marked += mark;
     }
-    batch.delayDrops = count - kept;
-    this.counters.receiveDelayDrops += count - kept;
-    return kept;
+    this.counters.receiveDelayMarked += marked;
+    return shedFlags;
   }
 
   private source4(s: Socket, slot: number): Endpoint {
@@ -617,7 +619,13 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
   const txAddrs = new Uint8Array(sendSlots * ADDR_BYTES);
   const tx = Buffer.alloc(sendSlots * slotSize);
   const txLengths = new Uint32Array(sendSlots);
-  const dgBatch = new SocketBatch(rx, new Uint32Array(dgCapacity), new Uint32Array(dgCapacity), sources);
+  const dgBatch = new SocketBatch(
+    rx,
+    new Uint32Array(dgCapacity),
+    new Uint32Array(dgCapacity),
+    sources,
+    new Uint8Array(dgCapacity),
+  );
   return {
     family,
     handle,
@@ -657,7 +665,7 @@ function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
     sendDropped: 0,
     lastSendDrop: '',
     datagramsReceived: 0,
-    receiveDelayDrops: 0,
+    receiveDelayMarked: 0,
     get receiveTruncated(): number {
       return sum(STAT_RX_TRUNCATED);
     },

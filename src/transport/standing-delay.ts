@@ -5,13 +5,16 @@
 // after the delay is already there. This is CoDel (RFC 8289) on the age of each receive, which the
 // kernel stamps (SO_TIMESTAMPNS, native/udp.c): while the oldest message's wait stays above `target` for
 // a whole `interval`, drop one bulk message, then more and more often (interval / √count) until the wait
-// falls below target. The senders' congestion control sees the loss and slows down; a dropped message is
-// not opened, so dropping also drains the queue at once when the sender does not slow down (BBR mostly
-// ignores loss).
+// falls below target. The senders' congestion control sees the loss and slows down; a dropped packet is
+// not written to the TUN, which also drains the queue faster when the sender does not slow down (BBR
+// mostly ignores loss).
 //
-// Only bulk messages are dropped (at least `minDropBytes`, i.e. a full-size datagram or a GRO receive
-// of several): a ping, a TCP ACK, a handshake or a keepalive is never dropped here. Pure: the caller
-// passes the ages and the clock.
+// Only bulk messages are picked (at least `minDropBytes`, i.e. a full-size datagram or a GRO receive of
+// several): a ping, a TCP ACK, a handshake or a keepalive is never picked. A pick is a verdict on the
+// queue, not on the packet: the transport marks the message and the data plane drops only the IP
+// packets in it, after opening them — path probes are padded to the data's size and sealed like it, and
+// losing them to this control would make a congested but working path look dead (path-liveness.ts).
+// Pure: the caller passes the ages and the clock.
 
 export interface StandingDelayOptions {
   /** Acceptable standing wait in the queue (ms). */

@@ -62,11 +62,17 @@ export interface RxBatch {
   readonly lengths: Uint32Array;
   readonly count: number;
   /**
-   * Datagrams the transport dropped just before this batch because they waited too long in its receive
-   * queue (standing-delay.ts), and receives the kernel dropped since the last batch because that queue
-   * was full. Not part of the batch: the data plane counts them. Absent: none (memory, dgram).
+   * Per datagram, 1 where the transport's standing-delay control (standing-delay.ts) wants one dropped:
+   * it waited too long in the receive queue. The transport cannot tell what a sealed datagram carries, so
+   * it only marks; the data plane drops the marked IP packets it opened for itself and keeps everything
+   * else (control, link and path probes, handshakes, and what it relays, which it cannot open).
+   * Undefined: nothing marked in this batch (and always for memory and dgram transports).
    */
-  readonly delayDrops?: number;
+  readonly shed?: Uint8Array;
+  /**
+   * Receives the kernel dropped since the last batch because the receive queue was full. Not part of
+   * the batch: the data plane counts them. Absent: none (memory, dgram).
+   */
   readonly overflowDrops?: number;
   /**
    * Initiations a native pre-filter dropped since the last batch (Transport.filterHandshakes), by the

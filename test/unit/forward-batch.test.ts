@@ -335,26 +335,88 @@ test('a TUN that refuses writes is counted as tun-error; delivery resumes when i
   assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(30, 3)]);
 });
 
-test('datagrams the transport dropped before a batch (standing wait, full socket queue) are counted with the drops', async () => {
+test('receives the kernel dropped for a full socket queue are counted with the drops', async () => {
   const h = new ForwardHarness(['a', 'c']);
   await h.link('a', 'c');
   const a = h.site('a');
   const c = h.site('c');
-  // What a transport hands on when its standing-delay control dropped every datagram of a receive (3)
-  // and the kernel had dropped 2 receives for a full queue since the last batch.
   c.dp.inbound.onBatch({
     buffer: Buffer.alloc(0),
     offsets: new Uint32Array(0),
     lengths: new Uint32Array(0),
     count: 0,
-    delayDrops: 3,
     overflowDrops: 2,
     source: () => a.endpoint,
   });
-  assert.equal(h.drops('c', 'queue-delay'), 3);
   assert.equal(h.drops('c', 'socket-full'), 2);
   // Traffic goes on as before.
   a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(64, 1) }));
   await settle();
   assert.deepEqual(c.tun.written.map(payloadOf), [payloadBytes(64, 1)]);
+});
+
+/**
+ * A standing queue at `at` that never drains, as its transport's standing-delay control sees it: every
+ * datagram of every batch marked (RxBatch.shed). `dropBefore` plays the transport as it was before the
+ * marks: the marked datagrams never reach the data plane.
+ */
+function standingQueueAt(h: ForwardHarness, at: string, dropBefore = false): void {
+  const s = h.site(at);
+  s.transport.onBatch((batch) => {
+    if (dropBefore) return s.dp.inbound.onBatch({ ...batch, count: 0 });
+    s.dp.inbound.onBatch({ ...batch, shed: new Uint8Array(batch.count).fill(1) });
+  });
+}
+
+/** a sends `seconds` of 1200-byte packets to c, 20 per 50 ms of virtual time, timer work run as due. */
+async function bulkFlow(h: ForwardHarness, seconds: number): Promise<void> {
+  const a = h.site('a');
+  const c = h.site('c');
+  for (let t = 0; t < seconds * 1000; t += 50) {
+    for (let n = 0; n < 20; n++)
+      a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(1200, n) }));
+    a.dp.tick(h.clock.now());
+    c.dp.tick(h.clock.now());
+    await settle();
+    h.clock.advance(50);
+  }
+}
+
+test('a standing queue drops the IP packets it marked after opening them: none reaches the TUN', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  standingQueueAt(h, 'c');
+  const a = h.site('a');
+  const c = h.site('c');
+  for (let n = 0; n < 3; n++)
+    a.tun.inject(packet({ src: a.address, dst: c.address, proto: UDP, payload: payloadBytes(1200, n) }));
+  await settle();
+  assert.equal(c.tun.written.length, 0);
+  assert.equal(h.drops('c', 'queue-delay'), 3);
+  assert.equal(c.counters.peer(a.m.id).rxPackets, 0, 'dropped packets are not counted as delivered');
+});
+
+test('a standing queue never drops path probes: a bulk flow into a congested receiver does not fail a working path', async () => {
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  h.route('a', 'c', ['a', 'c']);
+  h.route('c', 'a', ['c', 'a']);
+  standingQueueAt(h, 'c');
+  await bulkFlow(h, 3);
+  const a = h.site('a');
+  const dropped = h.drops('c', 'queue-delay');
+  assert.ok(dropped >= 1000, `${dropped} data packets dropped`);
+  assert.equal(a.counters.pathFailures.size, 0, 'no path failure');
+  assert.equal(a.dp.watch.liveness.lostInARow(h.site('c').m.id), 0);
+});
+
+test('the same congested receiver dropping before the open (data and probes alike) fails the path', async () => {
+  // What the test above guards against: data-sized probes sharing the fate of the data they stand for.
+  const h = new ForwardHarness(['a', 'c']);
+  await h.link('a', 'c');
+  h.route('a', 'c', ['a', 'c']);
+  h.route('c', 'a', ['c', 'a']);
+  standingQueueAt(h, 'c', true);
+  await bulkFlow(h, 3);
+  assert.equal(h.site('a').counters.pathFailures.get(h.site('c').m.id), 1);
 });

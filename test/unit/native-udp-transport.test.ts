@@ -250,18 +250,24 @@ function blockFor(ms: number): void {
 
 /**
  * Rounds of 20 bulk (1200 B) and 5 small (100 B) datagrams a → b, each left waiting in b's queue for
- * `waitMs` before b may read them. Returns what b's handler saw.
+ * `waitMs` before b may read them. Returns what b's handler saw, and how many of each were marked.
  */
 async function standingQueue(
   b: NativeUdpTransport,
   a: NativeUdpTransport,
   rounds: number,
   waitMs: number,
-): Promise<{ big: number; small: number; delayDrops: number }> {
-  const seen = { big: 0, small: 0, delayDrops: 0 };
+): Promise<{ big: number; small: number; bigMarked: number; smallMarked: number }> {
+  const seen = { big: 0, small: 0, bigMarked: 0, smallMarked: 0 };
   b.onBatch((batch) => {
-    seen.delayDrops += batch.delayDrops ?? 0;
-    forEachDatagram(batch, (data) => (data.length > 1000 ? seen.big++ : seen.small++));
+    for (let i = 0; i < batch.count; i++) {
+      const big = batch.lengths[i]! > 1000;
+      const marked = batch.shed?.[i] === 1;
+      if (big) seen.big++;
+      else seen.small++;
+      if (marked && big) seen.bigMarked++;
+      if (marked && !big) seen.smallMarked++;
+    }
   });
   const to = { host: '127.0.0.1', port: b.port };
   for (let r = 0; r < rounds; r++) {
@@ -270,14 +276,14 @@ async function standingQueue(
     blockFor(waitMs);
     await settle(1);
   }
-  await until(() => seen.big + seen.small + seen.delayDrops === rounds * 25, 3000, 'every datagram');
+  await until(() => seen.big + seen.small === rounds * 25, 3000, 'every datagram');
   return seen;
 }
 
 const CODEL = { targetMs: 1, intervalMs: 5, minDropBytes: 1000 };
 
 test(
-  'a standing wait in the receive queue: bulk datagrams are dropped unopened and counted, small ones never',
+  'a standing wait in the receive queue: bulk datagrams are marked for the data plane, small ones never; all are handed on',
   { skip },
   async () => {
     const a = await open({ offloads: false, sendSlots: 512 });
@@ -285,26 +291,29 @@ test(
     try {
       // Every receive waits 8 ms in the queue (kernel timestamps): above target for more than an interval.
       const seen = await standingQueue(b.t, a.t, 8, 8);
-      assert.equal(seen.small, 8 * 5, 'every small datagram delivered');
-      assert.ok(seen.delayDrops >= 3, `${seen.delayDrops} dropped`);
-      assert.equal(seen.big + seen.delayDrops, 8 * 20);
-      assert.equal(b.t.counters.receiveDelayDrops, seen.delayDrops);
+      // Marked, not dropped: a sealed path probe is as big as data, and only the data plane can tell.
+      assert.equal(seen.big, 8 * 20, 'every bulk datagram handed on');
+      assert.equal(seen.small, 8 * 5, 'every small datagram handed on');
+      assert.ok(seen.bigMarked >= 3, `${seen.bigMarked} marked`);
+      assert.equal(seen.smallMarked, 0, 'small datagrams are never marked');
+      assert.equal(b.t.counters.receiveDelayMarked, seen.bigMarked);
     } finally {
       await Promise.all([a.t.close(), b.t.close()]);
     }
   },
 );
 
-test('without a standing wait, or with the control off, nothing is dropped', { skip }, async () => {
+test('without a standing wait, or with the control off, nothing is marked', { skip }, async () => {
   const a = await open({ offloads: false, sendSlots: 512 });
   const fresh = await open({ offloads: false, standingDelay: CODEL });
   const off = await open({ offloads: false, standingDelay: false });
   try {
+    const none = { big: 8 * 20, small: 8 * 5, bigMarked: 0, smallMarked: 0 };
     const quick = await standingQueue(fresh.t, a.t, 8, 0);
-    assert.deepEqual(quick, { big: 8 * 20, small: 8 * 5, delayDrops: 0 });
+    assert.deepEqual(quick, none);
     const slow = await standingQueue(off.t, a.t, 8, 8);
-    assert.deepEqual(slow, { big: 8 * 20, small: 8 * 5, delayDrops: 0 });
-    assert.equal(off.t.counters.receiveDelayDrops, 0);
+    assert.deepEqual(slow, none);
+    assert.equal(off.t.counters.receiveDelayMarked, 0);
   } finally {
     await Promise.all([a.t.close(), fresh.t.close(), off.t.close()]);
   }
