@@ -6,7 +6,9 @@
 //
 // Schedule per endpoint (see probe-params.ts for the numbers):
 //   alive, member active                → activeIntervalMs    (links carrying data, every endpoint)
-//   alive, otherwise                    → idleIntervalMs
+//   alive, otherwise                    → idleIntervalMs (1 s), doubling per steady reply up to
+//                                         idleMaxIntervalMs (8 s); a lost probe or an RTT off the
+//                                         smoothed one by more than 20 % and 2 ms starts over
 //   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
 //   just came (back) up                 → activeIntervalMs for confirmProbes probes
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
@@ -16,6 +18,7 @@ import type { NodeId } from '../identity/node-id.js';
 import type { EndpointView, LinkSource, LinkView, ProbeStats } from './link-view.js';
 import {
   endpointScore,
+  isSteadyRtt,
   newEndpoint,
   probeInterval,
   selectBestEndpoint,
@@ -239,7 +242,12 @@ export class Prober implements LinkSource {
     this.counters.repliesReceived++;
     ep.lastHeardAt = now;
     ep.suspect = false;
-    if (ep.est.onSample(now - o.sentAt, now) === 'up') {
+    const rtt = now - o.sentAt;
+    const steady = ep.est.alive && ep.est.sampled && isSteadyRtt(rtt, ep.est.srttMs, this.params);
+    ep.steadyReplies = steady ? ep.steadyReplies + 1 : 0;
+    // Off the smoothed RTT: look again at the base idle rate rather than after a long gap.
+    if (!steady) this.probeBy(member, ep, now + this.interval(m, ep, now));
+    if (ep.est.onSample(rtt, now) === 'up') {
       ep.deadProbes = 0;
       ep.confirmProbes = this.params.confirmProbes;
       this.probeBy(member, ep, now + this.interval(m, ep, now));
@@ -348,10 +356,10 @@ export class Prober implements LinkSource {
     };
   }
 
-  /** See LinkSource.probedUs: within three idle probe intervals (the member's probes to us are idle). */
+  /** See LinkSource.probedUs: within three of its longest idle intervals (its probes to us are idle). */
   probedUs(member: NodeId, now: number): string | undefined {
     const p = this.members.get(member)?.probedUs;
-    return p && now - p.at <= 3 * this.params.idleIntervalMs ? p.key : undefined;
+    return p && now - p.at <= 3 * this.params.idleMaxIntervalMs ? p.key : undefined;
   }
 
   /** Per-endpoint measurements of `member`, for status output. */
@@ -473,6 +481,7 @@ export class Prober implements LinkSource {
   private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
     this.probesLost++;
     const wasAlive = ep.est.alive;
+    ep.steadyReplies = 0;
     const t = ep.est.onLost();
     if (t === 'down') {
       ep.suspect = false;
