@@ -73,6 +73,30 @@ test('a stable idle link that dies is declared dead within one long gap (8 s) an
   assert.ok(g.includes('1030,1000,2000,4000'), `gaps after coming back ${g}`);
 });
 
+test('a link found dead probes every other idle link at once: a partition is seen in one long gap, not one per link', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.rtt.set('b', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(4000);
+  h.prober.setEndpoints(B, ['b']); // four seconds out of phase with A: their 8 s gaps interleave
+  h.runUntil(40_000);
+  h.rtt.delete('a');
+  h.rtt.delete('b');
+  const deadAt: Partial<Record<'a' | 'b', number>> = {};
+  for (let t = 40_000; t < 60_000 && !(deadAt.a && deadAt.b); t += 10) {
+    h.runUntil(t);
+    if (deadAt.a === undefined && !h.prober.link(A)?.alive) deadAt.a = t;
+    if (deadAt.b === undefined && !h.prober.link(B)?.alive) deadAt.b = t;
+  }
+  assert.ok(deadAt.a !== undefined && deadAt.b !== undefined, `dead at ${JSON.stringify(deadAt)}`);
+  // The first death sends a probe to the other at once; four lost probes later it is dead too.
+  assert.ok(
+    Math.abs(deadAt.a - deadAt.b) < 800,
+    `a dead at +${deadAt.a - 40_000} ms, b at +${deadAt.b - 40_000} ms`,
+  );
+});
+
 test('a member marked active is probed every 50 ms, and falls back to idle 2 s after the last mark', () => {
   const h = new ProbeHarness(FLAT);
   h.rtt.set('a', 20);
