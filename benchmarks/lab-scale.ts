@@ -50,6 +50,8 @@ import { summarize } from './lib/stats.js';
 import { fmt, printTable } from './lib/table.js';
 
 const STRACE_S = 10;
+/** Launch allowance per daemon until its control socket answers (Node start, addons, keys). */
+const STARTUP_S_PER_DAEMON = 2;
 
 interface Settings {
   sizes: number[];
@@ -86,6 +88,8 @@ interface SizeResult {
   labBuildS?: number;
   upS?: number | null;
   convergedS?: number | null;
+  /** From the moment every control socket answered. */
+  convergedAfterUpS?: number | null;
   startCpuS?: number;
   pings?: PairPingResult;
   idle?: IdleResult;
@@ -345,22 +349,27 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
         return true;
       },
       t,
-      120_000,
+      STARTUP_S_PER_DAEMON * 1000 * n + 60_000,
       (g, total) => progress(`  ${g}/${total} control sockets answer`),
     );
     res.upS = upMs === null ? null : upMs / 1000;
+    // Routing gets its 180 s from the moment the last daemon is up, not from the launch: starting
+    // 100 Node processes on 2 shared cores takes minutes of CPU by itself (start CPU column), and a
+    // limit counted from the launch measured the machine, not convergence.
+    const allUpAt = performance.now();
     const convMs = await fleet.waitAll(
       (_, o) => o.routes === n - 1,
-      t,
+      allUpAt,
       180_000,
       (g, total) => progress(`  ${g}/${total} daemons have a route to every member`),
     );
-    res.convergedS = convMs === null ? null : convMs / 1000;
+    res.convergedS = convMs === null ? null : (allUpAt - t + convMs) / 1000;
+    res.convergedAfterUpS = convMs === null ? null : convMs / 1000;
     res.startCpuS = cpuSecondsBetween(before, samples(fleet));
     const dead = names.filter((name) => !ol.site(name).process?.isAlive());
     if (dead.length > 0) throw new Error(`daemons exited: ${dead.join(', ')}\n${ol.lab.logTails(10)}`);
     if (convMs === null) {
-      res.error = 'did not converge within 180 s';
+      res.error = 'did not converge within 180 s of the last daemon up';
       return res;
     }
     progress(`N=${n}: converged in ${res.convergedS?.toFixed(1)} s; pinging every pair`);
@@ -404,7 +413,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       `N=${r.n}`,
       r.error ?? '',
       fmtS(r.upS),
-      fmtS(r.convergedS),
+      `${fmtS(r.convergedS)} (${fmtS(r.convergedAfterUpS)})`,
       r.startCpuS === undefined ? '—' : `${r.startCpuS.toFixed(0)} s`,
       p ? `${p.answered}/${p.pairs}` : '—',
       p ? `${fmt(summarize(p.rttsMs).p50, 2)}/${fmt(summarize(p.rttsMs).p95, 2)}` : '—',
@@ -423,7 +432,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       'N',
       'problem',
       'sockets up',
-      'converged',
+      'converged (after all up)',
       'start CPU (all)',
       'pairs ping',
       'RTT p50/p95 ms',
@@ -437,7 +446,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     ],
     rows,
     [
-      `"converged": every daemon has a route to every other member, from the moment all were launched; "start CPU": daemon CPU seconds, all daemons together, until then.`,
+      `"converged": every daemon has a route to every other member, from the moment all were launched (in brackets: from the moment the last control socket answered); "start CPU": daemon CPU seconds, all daemons together, until then.`,
       `Idle window ${s.steadyS} s after every pair pinged. CPU % of one core per daemon; "timer wake/s" the control plane's timer fires (its own count), "thread wake/s" the main thread's voluntary context switches (the kernel's count: timers, packets, everything).`,
       `Goals: ≤ 20 wake-ups/s and < 0.5 % CPU for an idle daemon in a 3-member overlay; RSS ≤ 60 MB; control ≤ ${CONTROL_BUDGET_BPS} B/s per node.`,
     ],
@@ -472,7 +481,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         'cut link',
         'reroute',
         'ping outage',
-        'partition',
+        'partition (sites)',
         'converged',
         'heal: all routes',
         'pairs ping after heal',
@@ -482,7 +491,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         r.cut ? `${r.cut.from}–${r.cut.to}` : '—',
         fmtMs(r.cut?.rerouteMs),
         r.cut ? `${fmtMs(r.cut.outageMs)} (${r.cut.lost ?? '?'} lost)` : '—',
-        r.partition ? `${r.partition.sizes[0]} | ${r.partition.sizes[1]}` : '—',
+        r.partition ? `${r.partition.sizes[0]} / ${r.partition.sizes[1]}` : '—',
         fmtMs(r.partition?.convergedMs),
         fmtMs(r.partition?.healedMs),
         r.partition?.pings ? `${r.partition.pings.answered}/${r.partition.pings.pairs}` : '—',

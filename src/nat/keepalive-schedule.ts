@@ -4,7 +4,7 @@
 // goes through a NAT — it is not a listed endpoint of the member (reflexive or punched), or we are
 // behind a NAT ourselves (we have published reflexive endpoints) — AND it is in use or was used within
 // `recentMs`: an idle link nobody needs is let go, as the issue asks (no keepalives for all N²).
-// Probes normally pass every idle interval (1 s) and keep the mapping open by themselves; the
+// Probes normally pass every idle interval (1–8 s) and keep the mapping open by themselves; the
 // keepalive covers the links the prober does not probe (bounded neighbour sets) or probes slowly.
 // Pure: the caller feeds what it sees at each check and sends what `due` returns.
 import type { NodeId } from '../identity/node-id.js';

@@ -31,6 +31,8 @@ export interface EndpointState {
   suspect: boolean;
   /** Probes still to send at the active rate since the link came (back) up: measure it quickly. */
   confirmProbes: number;
+  /** Replies in a row with an RTT close to the smoothed one: stretches the idle interval. */
+  steadyReplies: number;
   /** Last reply from it (its creation time until then). */
   lastHeardAt: number;
   /** Bumped whenever nextProbeAt is rescheduled: older timer entries for it are stale. */
@@ -65,6 +67,7 @@ export function newEndpoint(
     deadProbes: 0,
     suspect: false,
     confirmProbes: 0,
+    steadyReplies: 0,
     lastHeardAt: now,
     gen: 0,
   };
@@ -90,8 +93,26 @@ export function probeInterval(
   else if (!ep.est.alive)
     base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
   else if (ep.suspect || ep.confirmProbes > 0 || now < m.activeUntil) base = p.activeIntervalMs;
-  else base = p.idleIntervalMs;
+  else base = idleInterval(ep.steadyReplies, p);
   return jittered(base, p.jitterRatio, random);
+}
+
+/** Idle interval after `steadyReplies` steady replies in a row: 1 s doubling up to the cap. */
+export function idleInterval(
+  steadyReplies: number,
+  p: Pick<ProbeParams, 'idleIntervalMs' | 'idleMaxIntervalMs'>,
+): number {
+  return Math.min(p.idleMaxIntervalMs, p.idleIntervalMs * 2 ** Math.min(steadyReplies, 30));
+}
+
+/** Whether a reply's RTT is within the steady band of the smoothed RTT (see ProbeParams.steadyRtt*). */
+export function isSteadyRtt(
+  rttMs: number,
+  srttMs: number,
+  p: Pick<ProbeParams, 'steadyRttRatio' | 'steadyRttMs'>,
+): boolean {
+  const d = Math.abs(rttMs - srttMs);
+  return d <= p.steadyRttRatio * srttMs || d <= p.steadyRttMs;
 }
 
 /**

@@ -6,8 +6,13 @@ export interface ProbeParams {
   activeIntervalMs: number;
   /** How long a `markActive` keeps a member on the active interval. */
   activeWindowMs: number;
-  /** Probe interval for an alive link nobody is using. */
+  /** Probe interval for an alive link nobody is using, when it just came up or just changed... */
   idleIntervalMs: number;
+  /** ...doubling with every steady reply (see `steadyRtt*`) up to this: a stable idle link. */
+  idleMaxIntervalMs: number;
+  /** A reply is steady when its RTT is within this fraction OR this many ms of the smoothed RTT. */
+  steadyRttRatio: number;
+  steadyRttMs: number;
   /** First interval after a link is declared dead (or has never answered); doubles per probe... */
   deadFirstIntervalMs: number;
   /** ...up to this cap. */
@@ -87,9 +92,21 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   // At 60 bytes per probe that is 1.2 kB/s each way per link in use, a fair price for a link carrying data.
   activeIntervalMs: 50,
   activeWindowMs: 2000,
-  // Idle links only need to be known good when traffic moves onto them; once a second keeps the
-  // measurement fresh for path selection at 60 B/s per member.
+  // Idle links only need to be known good when traffic moves onto them, and data moving onto one
+  // probes it at once (Prober.markActive: evidence older than four active intervals is re-checked
+  // before the link can be called dead or alive). A link that just came up, lost a probe or changed
+  // its RTT is probed once a second; each steady reply doubles the gap up to 8 s. With a bounded
+  // neighbour set (~20 probed members, each probing us back) that is ~0.3 kB/s of probes and echoes
+  // per node instead of ~2.4 kB/s at 1 s, which is what fits the 10 kbit/s control budget at N = 100
+  // (benchmarks/README.md, scale.ts). The price: an idle link that dies is noticed within ~8 s
+  // instead of ~1 s — routes over it that nobody uses stay wrong for that long (a partition's
+  // convergence), while a link carrying data is on the active schedule whatever its history.
   idleIntervalMs: 1000,
+  idleMaxIntervalMs: 8000,
+  // The same "significant" band as routing's advert threshold (20 % and 2 ms): a change smaller
+  // than that would not be advertised either, so it is no reason to look more often.
+  steadyRttRatio: 0.2,
+  steadyRttMs: 2,
   // Dead links back off 1 s → 2 s → 4 s and then stay at 5 s: a healed path (usually the cheapest
   // one, since it was direct) is noticed within ~5 s, while a member that is simply gone costs one
   // small probe per 5 s. A longer cap would save almost nothing and keep traffic on detours longer.

@@ -54,6 +54,8 @@ const RECENTLY_DEAD_MS = 60_000;
 
 interface Chosen {
   kind: 'best' | 'random';
+  /** It has answered at least once: losing it is a change of neighbourhood, not a bad pick. */
+  answered: boolean;
   /** When the member was first seen dead (score Infinity) without recovering since; undefined if alive. */
   deadSince: number | undefined;
 }
@@ -149,13 +151,18 @@ export class ProbeSet {
     for (const [m, c] of this.chosen) {
       if (score(m) < Infinity) {
         c.deadSince = undefined;
+        c.answered = true;
         alive++;
       } else if (c.deadSince === undefined) c.deadSince = now;
       else if (now - c.deadSince > RESCUE_AFTER_MS) silent++;
       if (c.deadSince !== undefined && now - c.deadSince > replaceAfter) {
         this.drop(this.chosen, m);
         this.recentlyDead.set(m, now);
-        this.exploreInterval = this.params.exploreIntervalMs; // the neighbourhood changed: look again
+        // A member we measured died: the neighbourhood changed, look again soon. A pick that never
+        // answered (a blocked pair: one in ten here) says nothing about the neighbourhood; resetting
+        // on it kept every node exploring every 30 s for good, and each trial that wins a slot is
+        // a link added and one withdrawn in two nodes' adverts, flooded to everyone.
+        if (c.answered) this.exploreInterval = this.params.exploreIntervalMs;
       }
     }
     for (const m of this.reciprocal.keys()) if (score(m) < Infinity) alive++;
@@ -170,7 +177,7 @@ export class ProbeSet {
     while (this.chosen.size < target) {
       const m = this.pickUnused(candidates);
       if (m === undefined) break;
-      this.chosen.set(m, { kind: randoms < R ? 'random' : 'best', deadSince: undefined });
+      this.chosen.set(m, { kind: randoms < R ? 'random' : 'best', answered: false, deadSince: undefined });
       this.touched.add(m);
       if (randoms < R) randoms++;
     }
@@ -222,7 +229,7 @@ export class ProbeSet {
     const s = score(explorer);
     if (worst !== undefined && s < worstScore * (1 - EXPLORE_MARGIN)) {
       this.drop(this.chosen, worst);
-      this.chosen.set(explorer, { kind: 'best', deadSince: undefined });
+      this.chosen.set(explorer, { kind: 'best', answered: true, deadSince: undefined });
       this.exploreInterval = this.params.exploreIntervalMs;
     } else {
       this.exploreInterval = Math.min(this.exploreInterval * 2, this.params.exploreMaxIntervalMs);

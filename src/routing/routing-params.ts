@@ -80,11 +80,15 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   holdMs: 3000,
   fastMarginMs: 5,
   fastHoldMs: 500,
-  // Adverts live 120 s and are refreshed every 30 s: three refreshes may be lost before an advert
-  // of a live node expires, while a vanished node is forgotten within two minutes even if nobody
-  // saw it go.
-  advertLifetimeMs: 120_000,
-  refreshMs: 30_000,
+  // Adverts live 20 min and are refreshed every 5 min: three refreshes may be lost before an advert
+  // of a live node expires. A refresh says nothing new, and every one costs every node a copy (plus
+  // the announcements and requests that carry it): at 30 s they were ~1.2 kB/s per node at N = 100,
+  // the whole 10 kbit/s budget. Nothing else needs them often: a lost advert is found by the anti-
+  // entropy digests within seconds, and links of a node that vanished without a word are dropped by
+  // its neighbours' withdrawals and the two-way check (graph.ts), not by expiry, which only frees the
+  // memory (20 min; the lifetime field allows up to an hour, ADVERT_MAX_LIFETIME_MS).
+  advertLifetimeMs: 1_200_000,
+  refreshMs: 300_000,
   // At most 10 adverts/s per node, at most one a second (backing off to one per 4 s) for anything
   // but the loss of a link that carried data (see originator.ts): bursts of link changes (a node
   // starting, a partition, a heal) coalesce, while a broken path in use is announced at once.

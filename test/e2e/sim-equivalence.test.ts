@@ -157,7 +157,8 @@ test('the simulator and in-process daemons send the same probes and routing mess
   const adverts = sim.filter((s) => s.what.startsWith('control 01'));
   assert.ok(trials.length > 0, 'exploration trials ran (their ids carry the trial bit)');
   assert.ok(adverts.length >= N, 'every node advertised');
-  assert.ok(sim.length > 500, `a busy enough run (${sim.length} messages)`);
+  // Idle links back off to 8 s between probes (probe-params.ts), so 40 s make ~330 messages, not 1000.
+  assert.ok(sim.length > 300, `a busy enough run (${sim.length} messages)`);
   const firstDiff = sim.findIndex((s, k) => JSON.stringify(s) !== JSON.stringify(live[k]));
   assert.equal(
     firstDiff,

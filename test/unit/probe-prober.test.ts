@@ -9,18 +9,96 @@ function gaps(times: number[]): number[] {
   return times.slice(1).map((t, i) => Math.round(t - times[i]));
 }
 
-test('an alive idle link is probed once a second', () => {
+/** The idle schedule without its backoff: for tests about other parts of the schedule. */
+const FLAT = { idleMaxIntervalMs: 1000 };
+
+test('an alive idle link is probed after 1 s, then 2, 4 and 8 s while its replies are steady', () => {
   const h = new ProbeHarness({ confirmProbes: 0 });
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
-  h.runUntil(5500);
+  h.runUntil(40_000);
   const times = h.sentTo('a').map((p) => p.at);
-  assert.deepEqual(gaps(times.slice(1)), [1000, 1000, 1000, 1000]);
+  // The first reply brings the link up (not yet steady); from the next one each steady reply
+  // doubles the gap chosen when the following probe is sent.
+  assert.deepEqual(gaps(times.slice(1)), [1000, 2000, 4000, 8000, 8000, 8000, 8000]);
+  assert.equal(times[1], 1000);
   assert.equal(h.prober.link(A)?.alive, true);
 });
 
+test('an idle link whose RTT moves by more than 20 % and 2 ms is probed at 1 s again', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(20_000); // gaps are 8 s by now
+  h.rtt.set('a', 40);
+  h.runUntil(40_000);
+  const changedAt = h.sentTo('a', 20_000)[0].at;
+  const after = h.sentTo('a', changedAt + 1).map((p) => p.at);
+  // The reply that saw 40 ms restarts the backoff: the next probe is 1 s after it, not 8 s.
+  assert.equal(Math.round(after[0] - changedAt), 1040);
+  // A 10 % wobble (22 ms against 20) is steady: the long gaps stay.
+  const h2 = new ProbeHarness({ confirmProbes: 0 });
+  h2.rtt.set('a', 20);
+  h2.prober.setEndpoints(A, ['a']);
+  h2.runUntil(20_000);
+  h2.rtt.set('a', 22);
+  h2.runUntil(40_000);
+  assert.ok(
+    gaps(h2.sentTo('a', 20_000).map((p) => p.at)).every((g) => g === 8000),
+    `gaps ${gaps(h2.sentTo('a', 20_000).map((p) => p.at))}`,
+  );
+});
+
+test('a stable idle link that dies is declared dead within one long gap (8 s) and a few fast probes', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 30);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(30_000);
+  h.rtt.delete('a');
+  let deadAt: number | undefined;
+  for (let t = 30_000; t < 45_000 && deadAt === undefined; t += 10) {
+    h.runUntil(t);
+    if (!h.prober.link(A)?.alive) deadAt = t;
+  }
+  assert.ok(
+    deadAt !== undefined && deadAt - 30_000 < 8700,
+    `dead after ${deadAt === undefined ? 'never' : deadAt - 30_000} ms`,
+  );
+  // Once it answers again it starts over at 1 s: a link that just came back is not stable yet.
+  const backAt = h.now;
+  h.rtt.set('a', 30);
+  h.runUntil(backAt + 20_000);
+  // The probe that gets the first reply is followed by one 1 s after that reply, then 1 s, 2 s…
+  const g = gaps(h.sentTo('a', backAt).map((p) => p.at)).join(',');
+  assert.ok(g.includes('1030,1000,2000,4000'), `gaps after coming back ${g}`);
+});
+
+test('a link found dead probes every other idle link at once: a partition is seen in one long gap, not one per link', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.rtt.set('b', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(4000);
+  h.prober.setEndpoints(B, ['b']); // four seconds out of phase with A: their 8 s gaps interleave
+  h.runUntil(40_000);
+  h.rtt.delete('a');
+  h.rtt.delete('b');
+  const deadAt: Partial<Record<'a' | 'b', number>> = {};
+  for (let t = 40_000; t < 60_000 && !(deadAt.a && deadAt.b); t += 10) {
+    h.runUntil(t);
+    if (deadAt.a === undefined && !h.prober.link(A)?.alive) deadAt.a = t;
+    if (deadAt.b === undefined && !h.prober.link(B)?.alive) deadAt.b = t;
+  }
+  assert.ok(deadAt.a !== undefined && deadAt.b !== undefined, `dead at ${JSON.stringify(deadAt)}`);
+  // The first death sends a probe to the other at once; four lost probes later it is dead too.
+  assert.ok(
+    Math.abs(deadAt.a - deadAt.b) < 800,
+    `a dead at +${deadAt.a - 40_000} ms, b at +${deadAt.b - 40_000} ms`,
+  );
+});
+
 test('a member marked active is probed every 50 ms, and falls back to idle 2 s after the last mark', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness(FLAT);
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(1500);
@@ -41,7 +119,7 @@ test('a member marked active is probed every 50 ms, and falls back to idle 2 s a
 });
 
 test('a link that comes up is probed five more times at the fast rate, then idles', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness(FLAT);
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(3500);
@@ -71,7 +149,7 @@ test('probes without a session are not sent, not counted lost, and retried every
 });
 
 test('an alive link whose session is gone loses its probes and dies', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness(FLAT);
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(2000);
@@ -153,7 +231,7 @@ test('with traffic flowing, a cut link is declared dead 250–400 ms after the c
 });
 
 test('an idle link that loses a probe is re-probed at the fast rate, so a cut is confirmed in ~1.5 s, not 4 s', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness(FLAT);
   h.rtt.set('a', 30);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(3000);
@@ -183,7 +261,7 @@ test('turning active with a last reply older than the active dead window probes 
 });
 
 test('a reply arriving after its timeout stays lost, and unknown or mismatched replies are ignored', () => {
-  const h = new ProbeHarness({ confirmProbes: 0 });
+  const h = new ProbeHarness({ ...FLAT, confirmProbes: 0 });
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.prober.setEndpoints(B, ['b']);
@@ -252,7 +330,7 @@ test('a source address is only a candidate: probed at 0, 0.5 and 1.5 s, forgotte
 });
 
 test('a candidate that answers becomes a learned endpoint, probed and used like a configured one', () => {
-  const h = new ProbeHarness();
+  const h = new ProbeHarness(FLAT);
   h.prober.setEndpoints(A, []);
   h.rtt.set('nat', 30);
   h.prober.learnEndpoint(A, 'nat', 0);
@@ -303,7 +381,7 @@ test('onReply is proof only for a probe sent to that member at that very address
 });
 
 test('probe intervals carry ±10 % jitter so members started together drift apart', () => {
-  const h = new ProbeHarness({ jitterRatio: 0.1 });
+  const h = new ProbeHarness({ ...FLAT, jitterRatio: 0.1 });
   h.rtt.set('a', 10);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(60_000);
@@ -316,7 +394,7 @@ test('probe intervals carry ±10 % jitter so members started together drift apar
 });
 
 test('overhead counters report probes and bytes', () => {
-  const h = new ProbeHarness({ probeBytes: 60, confirmProbes: 0 });
+  const h = new ProbeHarness({ ...FLAT, probeBytes: 60, confirmProbes: 0 });
   h.rtt.set('a', 10);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(10_500);

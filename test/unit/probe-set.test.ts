@@ -63,3 +63,25 @@ test('an explorer is on trial (invisible to routing) and takes a slot only if cl
   assert.ok(set.has(explorer) && !set.isTrial(explorer));
   assert.equal(members(set).length, 4);
 });
+
+test('a pick that never answers is replaced without restarting exploration; exploration keeps backing off', () => {
+  const set = new ProbeSet(params, seeded());
+  let score = (_m: number): number => 10;
+  set.tick(0, candidates, score);
+  // Two trials that find nothing better: the gap doubles 30 → 60 → 120 s.
+  for (const t of [30_000, 35_000, 95_000, 100_000]) set.tick(t, candidates, score);
+  assert.equal(set.nextEventAt(), 220_000);
+  // A chosen member leaves the configuration; its replacement is a blocked pair and never answers.
+  const before = members(set);
+  set.forget(before[0]);
+  set.tick(101_000, candidates, score);
+  const pick = members(set).find((m) => !before.includes(m));
+  assert.ok(pick !== undefined, 'a replacement was picked');
+  score = (m) => (m === pick ? Infinity : 10);
+  for (let t = 101_200; t < 106_000; t += 200) set.tick(t, candidates, score);
+  assert.ok(!set.has(pick), 'the silent pick was replaced');
+  // The next trial, finding nothing, doubles the gap from 120 s (not from a reset 30 s).
+  set.tick(220_000, candidates, score);
+  set.tick(225_000, candidates, score);
+  assert.equal(set.nextEventAt(), 225_000 + 240_000);
+});

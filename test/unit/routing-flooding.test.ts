@@ -220,6 +220,40 @@ test('a node the origin cannot reach hears of its advert from exactly three desi
   assert.equal(policyOf(SELF).designatedAnnouncer(ORIGIN, 77, originLinks), true);
 });
 
+test('a node two hops or more from the origin hears of its advert from three designated neighbours, not all', () => {
+  const ORIGIN = 100;
+  const Z = 50; // no neighbour in common with ORIGIN
+  const zNeighbours = [SELF, ...Array.from({ length: 12 }, (_, i) => 10 + i)];
+  const db = new LinkStateDb(SELF);
+  const offer = (a: Advert): void => void db.offer(a, new Uint8Array([a.origin]), 0);
+  const originLinks = new Map(); // the origin's own neighbours are elsewhere
+  offer(advert(ORIGIN, [[90, 0]]));
+  offer(
+    advert(
+      Z,
+      zNeighbours.map((n) => [n, 0]),
+    ),
+  );
+  const params = { ...DEFAULT_ROUTING_PARAMS };
+  const policyOf = (self: number): FloodPolicy =>
+    new FloodPolicy(
+      self,
+      params,
+      db,
+      new LinkGraph(self, DEFAULT_COST_PARAMS),
+      new Announcer(params, db, { send: () => {} }),
+      () => {},
+    );
+  const lazy = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks));
+  assert.equal(lazy.length, 3, `announcers ${lazy}`);
+  // Urgent news still reaches z from every neighbour that has it.
+  const urgent = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks, true));
+  assert.equal(urgent.length, zNeighbours.length);
+  // A neighbour z's advert does not list yet (a link newer than the advert) announces: it cannot
+  // know who else reaches z.
+  assert.equal(policyOf(99).designatedAnnouncer(ORIGIN, Z, originLinks), true);
+});
+
 test('urgent news is announced to every neighbour the origin pushed to; other news only by a few backups', () => {
   const ORIGIN = 100;
   const neighbors = Array.from({ length: 40 }, (_, i) => 10 + i);

@@ -102,14 +102,15 @@ test('budgets follow the network size, refill, are kept per member and forgotten
   assert.equal(b.size, 0, 'all refilled: forgotten');
 });
 
-test('the prober remembers, for a few idle intervals, the endpoint a member’s direct probes came from', () => {
+test('the prober remembers, for three of its longest idle intervals, the endpoint a member’s direct probes came from', () => {
   const prober = new Prober({ ports: { sendProbe: () => true } });
   prober.setEndpoints(7, ['10.0.0.7:7946']);
   assert.equal(prober.probedUs(7, 0), undefined);
   prober.onProbeReceived(7, '10.0.0.7:7946', 1000, 42);
   assert.equal(prober.probedUs(7, 1000), '10.0.0.7:7946');
-  assert.equal(prober.probedUs(7, 1000 + 3 * prober.params.idleIntervalMs), '10.0.0.7:7946');
-  assert.equal(prober.probedUs(7, 1001 + 3 * prober.params.idleIntervalMs), undefined);
+  // A member on a stable idle link probes us every idleMaxIntervalMs (8 s): it stays a neighbour.
+  assert.equal(prober.probedUs(7, 1000 + 3 * prober.params.idleMaxIntervalMs), '10.0.0.7:7946');
+  assert.equal(prober.probedUs(7, 1001 + 3 * prober.params.idleMaxIntervalMs), undefined);
   prober.onProbeReceived(8, 'x', 1000, 1); // not a member: nothing kept
   assert.equal(prober.probedUs(8, 1000), undefined);
 });
