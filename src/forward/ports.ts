@@ -63,6 +63,8 @@ export interface LinkPort {
   origin?: string;
   /** Data crossed the link within the prober's active window. */
   active?: boolean;
+  /** Smoothed round-trip time (the MTU search sizes its wait by it). */
+  srttMs?: number;
 }
 
 export interface ProbePort {
