@@ -73,9 +73,8 @@ describe('link MTU search', () => {
       );
     }
     const sim = new Sim(new LinkMtuSearch(P, 0), 1272);
-    let settledAt = -1;
     while (sim.s.state !== 'settled') sim.run(sim.now + 10);
-    settledAt = sim.now;
+    const settledAt = sim.now;
     assert.ok(settledAt <= 2000, `settled after ${settledAt} ms`);
   });
 
