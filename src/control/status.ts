@@ -121,6 +121,8 @@ export interface NodeStatus {
     tooBigIcmpSent: number;
     tooBigIcmpLimited: number;
     fragmented: number;
+    /** TCP SYNs whose MSS was lowered to the path MTU (network.mssClamp; 0 when off). */
+    mssClamped: number;
     probesSent: number;
     repliesReceived: number;
   };
@@ -347,6 +349,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       tooBigIcmpSent: c.tooBigIcmpSent,
       tooBigIcmpLimited: c.tooBigIcmpLimited,
       fragmented: c.fragmented,
+      mssClamped: c.mssClamped,
       probesSent: node.dataPlane.mtu.probesSent,
       repliesReceived: node.dataPlane.mtu.repliesReceived,
     },

@@ -64,6 +64,8 @@ export class DataPlaneCounters {
   tooBigIcmpLimited = 0;
   /** IPv4 packets (DF clear) fragmented to fit their path. */
   fragmented = 0;
+  /** TCP SYNs whose MSS option was lowered to the path MTU (network.mssClamp). */
+  mssClamped = 0;
   handshakesSent = 0;
   handshakesCompleted = 0;
   controlBytesSent = 0;

@@ -11,7 +11,8 @@
 //      straight from the TUN batch into the transport's send slots
 //      A packet larger than its path's MTU (pmtu/mtu-channel.ts: the smallest link along the route, less
 //      the relays' headers) is not sealed: too-big.ts fragments it (IPv4, DF clear) or answers it with
-//      ICMP "fragmentation needed" / "packet too big" on the TUN
+//      ICMP "fragmentation needed" / "packet too big" on the TUN; with network.mssClamp, the MSS of a
+//      TCP SYN is lowered to the path MTU (mss-clamp.ts)
 //   5. per run: PathWatch.noteData: the destination carries data, so its path is watched end to end
 import type { NodeId } from '../identity/node-id.js';
 import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
@@ -27,6 +28,7 @@ import { PendingQueue } from './pending-queue.js';
 import type { Sealer } from './sealer.js';
 import type { MtuChannel } from '../pmtu/mtu-channel.js';
 import { TooBig } from './too-big.js';
+import { clampMss } from './mss-clamp.js';
 
 export class Outbound {
   private readonly pending = new PendingQueue();
@@ -118,6 +120,7 @@ export class Outbound {
         this.tooBig.handle(buffer, off, len, version as 4 | 6, dst, mtu, now);
         continue;
       }
+      if (this.ctx.mssClamp && clampMss(buffer, off, len, version as 4 | 6, mtu)) counters.mssClamped++;
       if (dst !== runDst) {
         if (runDst !== 0) this.sealRun(batch, runDst, runFirst, i - runFirst, now);
         runDst = dst;

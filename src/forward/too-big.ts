@@ -52,33 +52,24 @@ export class TooBig {
   }
 
   /**
-   * Packet pkt[off, off+len) (IP version `version`) for `dst` exceeds its path MTU `mtu`. Returns true
-   * when it was handled by sending (fragments, or an IPv6 packet within 1280 bytes): the caller counts
-   * it as sent, else as dropped.
+   * Packet pkt[off, off+len) (IP version `version`, read from the TUN, one byte of headroom before it)
+   * for `dst` exceeds its path MTU `mtu`: fragments, the IPv6 floor, or a drop answered with ICMP.
    */
-  handle(
-    pkt: Buffer,
-    off: number,
-    len: number,
-    version: 4 | 6,
-    dst: NodeId,
-    mtu: number,
-    now: number,
-  ): boolean {
+  handle(pkt: Buffer, off: number, len: number, version: 4 | 6, dst: NodeId, mtu: number, now: number): void {
     const { counters } = this.ctx;
     if (version === 4 && !ipv4DontFragment(pkt, off)) {
-      if (this.fragment(pkt, off, len, dst, mtu, now)) return true;
+      if (this.fragment(pkt, off, len, dst, mtu, now)) return;
     }
     if (version === 6 && mtu < MIN_MTU && len <= MIN_MTU) {
       // See the policy above: IPv6 never goes below 1280.
       pkt[off - 1] = InnerKind.IPPacket;
       this.send(dst, pkt.subarray(off - 1, off + len), now);
-      return true;
+      return;
     }
     counters.drop('too-big');
     if (!this.bucket.take(1, TOO_BIG_ICMP_RATE, now)) {
       counters.tooBigIcmpLimited++;
-      return false;
+      return;
     }
     // From the packet's own destination: see the note on the source address above.
     const n =
@@ -92,11 +83,10 @@ export class TooBig {
             pkt.subarray(off + 24, off + 40),
             Math.max(mtu, MIN_MTU),
           );
-    if (!n) return false;
+    if (!n) return;
     this.lengths[0] = n;
     const r = this.ctx.tun.writeBatch(this.out, this.offsets, this.lengths, 1);
     if (r.written === 1) counters.tooBigIcmpSent++;
-    return false;
   }
 
   private fragment(pkt: Buffer, off: number, len: number, dst: NodeId, mtu: number, now: number): boolean {

@@ -50,4 +50,11 @@ export function registerMtuMetrics(registry: Registry, ctx: ScrapeContext): void
       ];
     },
   });
+  collectedCounter<never>({
+    registry,
+    name: 'overlay_mss_clamped_total',
+    help: 'TCP SYNs from the TUN whose MSS option was lowered to the path MTU (network.mssClamp).',
+    labelNames: [],
+    read: () => [[{}, node.counters.mssClamped]],
+  });
 }

@@ -79,6 +79,8 @@ export interface HarnessOptions {
   offloads?: Record<string, TunOffloads>;
   /** Every site's TUN MTU (default 1380); the transports' send slots follow it (wire/sizes.ts). */
   mtu?: number;
+  /** network.mssClamp at every site. */
+  mssClamp?: boolean;
 }
 
 export class ForwardHarness {
@@ -129,6 +131,7 @@ export class ForwardHarness {
         clock: this.clock,
         log: silentLogger,
         wake: () => undefined, // tests run the data plane's timer work themselves
+        mssClamp: opts.mssClamp,
       });
       transport.onBatch(dp.inbound.onBatch);
       tun.start(dp.outbound.onTunBatch);

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { dataOverhead } from '../../src/wire/sizes.js';
 import { TOO_BIG_ICMP_RATE } from '../../src/forward/too-big.js';
 import { ForwardHarness, settle } from './forward-harness.js';
-import { packet, payloadBytes, refSum, TCP, UDP } from './ip-packets.js';
+import { checksumsValid, packet, payloadBytes, refSum, TCP, UDP } from './ip-packets.js';
 
 const HOLE = 1272;
 
@@ -122,6 +122,29 @@ describe('path MTU in the data plane', () => {
     assert.equal(h.drops('a', 'too-big'), n);
     assert.equal(a.counters.tooBigIcmpSent, TOO_BIG_ICMP_RATE.capacity);
     assert.equal(a.counters.tooBigIcmpLimited, 30);
+  });
+
+  it('with mssClamp, lowers the MSS of a SYN read from the TUN to the path MTU (checksum kept)', async () => {
+    for (const clamp of [false, true]) {
+      const h = new ForwardHarness(['a', 'c'], { mssClamp: clamp });
+      await h.link('a', 'c');
+      const a = h.site('a');
+      const c = h.site('c');
+      const syn = packet({
+        src: a.address,
+        dst: c.address,
+        proto: TCP,
+        payload: new Uint8Array(0),
+        flags: 0x02,
+        options: Uint8Array.from([2, 4, 0x05, 0xb4]), // MSS 1460: a host with a 1500-byte interface
+      });
+      a.tun.inject(syn);
+      await settle();
+      const [got] = tunPackets(h, 'c');
+      assert.ok(got && checksumsValid(got));
+      assert.equal(got.readUInt16BE(42), clamp ? 1380 - 40 : 1460);
+      assert.equal(a.counters.mssClamped, clamp ? 1 : 0);
+    }
   });
 
   it('carries jumbo datagrams whole when the MTU is 9000 (no "oversized" drop)', async () => {

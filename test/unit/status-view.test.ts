@@ -84,7 +84,14 @@ function status(members: MemberStatus[]): NodeStatus {
       punchSuccessMs: [],
       keepalivesSent: 0,
     },
-    mtu: { tooBigIcmpSent: 0, tooBigIcmpLimited: 0, fragmented: 0, probesSent: 0, repliesReceived: 0 },
+    mtu: {
+      tooBigIcmpSent: 0,
+      tooBigIcmpLimited: 0,
+      fragmented: 0,
+      mssClamped: 0,
+      probesSent: 0,
+      repliesReceived: 0,
+    },
   };
 }
 
