@@ -157,6 +157,8 @@ export interface PathsReport {
     path: string[];
     hops: number;
     costMs: number;
+    /** Largest IP packet the path carries (pmtu/: its first link, less its relays' headers). */
+    mtu?: number;
     ageMs: number;
     lastChange?: string;
     /** Why this path carries the traffic now (routing/alternatives.ts explainChoice). */
@@ -198,6 +200,7 @@ export function buildPaths(node: OverlayNode, now: number): PathsReport {
         path: p.nodes.map(node.nameOf),
         hops: p.nodes.length - 1,
         costMs: round(p.cost),
+        mtu: node.dataPlane.mtu.pathMtuOf(dst, now),
         ageMs: Math.round(now - p.since),
         lastChange: last ? describeSwitch(last) : undefined,
         why,
