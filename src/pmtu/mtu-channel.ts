@@ -22,7 +22,7 @@ import type { RoutedHeader } from '../wire/routed-header.js';
 import { directPlaintextBytes, maxDatagramBytes, MIN_LINK_DATAGRAM, pathMtu } from '../wire/sizes.js';
 import { DEFAULT_LINK_MTU, LinkMtuSearch, type LinkMtuParams } from './link-mtu-search.js';
 
-/** How often members are looked over for links that came up or changed endpoint. */
+/** How often (at most) members are looked over for links that came up or changed endpoint. */
 const CHECK_INTERVAL_MS = 1000;
 /** MtuProbeReply: kind, u16 datagram bytes received. */
 const REPLY_BYTES = 3;
@@ -99,8 +99,12 @@ export class MtuChannel {
     this.ctx.wake();
   }
 
+  /**
+   * The searches' rounds only: the look over members for links that came up rides on the ticks the
+   * prober's own wake-ups cause (several a second), so an idle node wakes no more often for it.
+   */
   nextWakeAt(): number {
-    let at = this.nextCheckAt;
+    let at = Infinity;
     for (const link of this.links.values()) at = Math.min(at, link.search.nextWakeAt());
     return at;
   }
