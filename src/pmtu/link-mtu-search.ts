@@ -35,8 +35,9 @@ export interface LinkMtuParams {
 }
 
 export const DEFAULT_LINK_MTU: Readonly<Omit<LinkMtuParams, 'floor' | 'top'>> = Object.freeze({
-  // Six sizes a round: from the 1232..1449 range of a default network, three rounds (about one second on
-  // a black hole, one round trip on a clean link) narrow it to 8 bytes.
+  // Six sizes a round: on the 1232..1449 range of a default network, a black hole takes four or five
+  // rounds (two to fail a size, then two or three to narrow it to 8 bytes: 1.5–2 s); a clean link one
+  // round trip.
   sizesPerRound: 6,
   precision: 8,
   missesToFail: 2,
