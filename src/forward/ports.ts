@@ -98,4 +98,8 @@ export interface RoutePort {
   receiveControl(from: NodeId, message: Uint8Array, now: number): void;
   /** The path to `dst` through `relays` (none: direct) failed end to end: avoid it until `until`. */
   avoid(dst: NodeId, relays: readonly NodeId[], until: number): void;
+  /** Largest datagram the link `from` → `to` carries, as `from` advertises it; undefined: full size. */
+  linkMtu(from: NodeId, to: NodeId): number | undefined;
+  /** Our link to `neighbor` carries datagrams up to `datagram` (undefined: the network's top). */
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void;
 }

@@ -8,8 +8,9 @@
 //      answer measures our direction only)
 //   3. a path's MTU (the largest IP packet the TUN may hand it): the smallest link datagram along it,
 //      less the routed header's relays and the seal (wire/sizes.ts pathMtu), at most the TUN's MTU.
-//      Only our first hop is measured here; the hops beyond it are not known to this node (adverts do
-//      not carry link MTUs) and count as carrying the network's largest datagram
+//      Our first hop is measured here; each hop beyond it as its origin measured it and advertised it
+//      (routing/advert.ts link MTUs: every node publishes what its searches found, via
+//      RoutePort.setOwnLinkMtu). A hop whose origin says nothing counts as the network's largest datagram
 //   4. `suspect`: the path watch lost data-sized probes on a path (path-watch.ts): its first link
 //      searches again at once
 import type { NodeId } from '../identity/node-id.js';
@@ -69,10 +70,16 @@ export class MtuChannel {
     this.scratch = Buffer.alloc(directPlaintextBytes(this.params.top));
   }
 
-  /** The largest IP packet `target`'s path takes (see 3. above). */
-  pathMtu(target: Target): number {
-    const first = this.links.get(target.nextHop)?.search.mtu ?? this.params.top;
-    return Math.min(this.ctx.tun.mtu, pathMtu(first, target.relays.length));
+  /** The largest IP packet `target`'s path to `dst` takes (see 3. above). */
+  pathMtu(dst: NodeId, target: Target): number {
+    const { router } = this.ctx;
+    let smallest = this.links.get(target.nextHop)?.search.mtu ?? this.params.top;
+    const { relays } = target;
+    for (let i = 0; i < relays.length; i++) {
+      const hop = router.linkMtu(relays[i], i + 1 < relays.length ? relays[i + 1] : dst);
+      if (hop !== undefined) smallest = Math.min(smallest, hop);
+    }
+    return Math.min(this.ctx.tun.mtu, pathMtu(smallest, relays.length));
   }
 
   /** The MTU of the path packets for `dst` take now; the TUN's MTU while there is none. */
@@ -83,7 +90,7 @@ export class MtuChannel {
   /** The MTU of the path packets for `dst` take now, if there is one (status, metrics). */
   pathMtuOf(dst: NodeId, now: number): number | undefined {
     const target = this.nextHops.target(dst, now);
-    return target && this.pathMtu(target);
+    return target && this.pathMtu(dst, target);
   }
 
   /** The datagram size our direct link to `member` carries, if it is being measured. */
@@ -186,12 +193,20 @@ export class MtuChannel {
         known.set(view.endpointKey, link);
       }
       this.links.set(m.id, link);
+      this.publish(m.id, link);
     }
+  }
+
+  /** Tells routing what `member`'s link carries, to advertise: nothing while it is the top. */
+  private publish(member: NodeId, link: LinkState): void {
+    const bytes = link.search.mtu;
+    this.ctx.router.setOwnLinkMtu(member, bytes >= this.params.top ? undefined : bytes);
   }
 
   private logChange(member: NodeId, link: LinkState): void {
     const bytes = link.search.mtu;
     if (bytes === link.logged) return;
+    this.publish(member, link);
     const name = this.ctx.peers.get(member)?.name ?? String(member);
     const direct = Math.min(this.ctx.tun.mtu, pathMtu(bytes, 0));
     this.ctx.log.info(

@@ -55,6 +55,16 @@ export class FakeRouter implements RoutePort {
     this.control.push({ from, message: Buffer.from(message) });
   }
   avoid(): void {}
+  /** Link MTUs as their origins would advertise them, by `${from}>${to}`; set by the test. */
+  readonly linkMtus = new Map<string, number>();
+  /** What the data plane published about its own links. */
+  readonly ownLinkMtus = new Map<NodeId, number | undefined>();
+  linkMtu(from: NodeId, to: NodeId): number | undefined {
+    return this.linkMtus.get(`${from}>${to}`);
+  }
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void {
+    this.ownLinkMtus.set(neighbor, datagram);
+  }
 }
 
 export interface Site {

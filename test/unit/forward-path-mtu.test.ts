@@ -45,6 +45,32 @@ describe('path MTU in the data plane', () => {
     assert.ok(link!.datagramBytes <= HOLE && link!.datagramBytes >= HOLE - 8, `${link!.datagramBytes}`);
     assert.equal(a.dp.mtu.pathMtuTo(h.site('c').m.id, h.clock.now()), link!.datagramBytes - dataOverhead(0));
     assert.ok(a.dp.mtu.probesSent > 0 && a.dp.mtu.repliesReceived > 0);
+    // What it found goes to routing, to be advertised with the link.
+    assert.equal(a.router.ownLinkMtus.get(h.site('c').m.id), link!.datagramBytes);
+  });
+
+  it("takes a relayed path's MTU as the smallest over all its hops: a smaller second hop lowers it", async () => {
+    const h = new ForwardHarness(['a', 'b', 'c']);
+    await h.link('a', 'b');
+    await h.link('b', 'c');
+    await h.link('a', 'c');
+    h.route('a', 'c', ['a', 'b', 'c']);
+    const a = h.site('a');
+    const [B, C] = [h.site('b').m.id, h.site('c').m.id];
+    const now = h.clock.now();
+    // Our own first hop is not known below the top: only the tun's MTU bounds the path.
+    assert.equal(a.dp.mtu.pathMtuTo(C, now), 1380);
+    // b advertises that its link to c carries 1300-byte datagrams; c's link back does not matter.
+    a.router.linkMtus.set(`${B}>${C}`, 1300);
+    a.router.linkMtus.set(`${C}>${B}`, 1240);
+    assert.equal(a.dp.mtu.pathMtuTo(C, now), 1300 - dataOverhead(1));
+    // A packet over it is answered with that MTU, not sent.
+    const big = packet({ src: a.address, dst: h.site('c').address, proto: TCP, payload: payloadBytes(1300) });
+    a.tun.inject(big);
+    await settle();
+    const [icmp] = tunPackets(h, 'a');
+    assert.equal(icmp?.readUInt16BE(26), 1300 - dataOverhead(1));
+    assert.equal(h.drops('a', 'too-big'), 1);
   });
 
   it('answers an IPv4 packet with DF over the path MTU with ICMP fragmentation needed', async () => {
