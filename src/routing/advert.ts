@@ -41,8 +41,8 @@ export const ADVERT_HEADER_BYTES = 19;
 export const ADVERT_LINK_BYTES = 8;
 /**
  * 19 + 140·8 + 64 = 1203 bytes (+ 1 + 4·19 = 1280 with endpoints): one advert always fits one
- * 1400-byte packet with room for sealing. Link MTUs add 2 bytes a link: fitLinkMtus keeps an advert
- * with many of them within ADVERT_MAX_BYTES.
+ * 1400-byte packet with room for sealing. Link MTUs add 2 bytes a link: fitLinkMtus (advert-fit.ts)
+ * keeps an advert with many of them within ADVERT_MAX_BYTES.
  */
 export const ADVERT_MAX_LINKS = 140;
 export const ADVERT_MAX_BYTES = 1400;
@@ -130,49 +130,24 @@ export function isValidLinkMtu(mtu: number): boolean {
   return Number.isInteger(mtu) && mtu >= ADVERT_MIN_LINK_MTU && mtu <= ADVERT_MAX_LINK_MTU;
 }
 
-/** Bytes `advert` encodes to, signature included. */
-export function advertBytes(advert: Advert): number {
-  const mtus = advert.links.filter((l) => l.mtu !== undefined).length;
-  return linksBytes(advert.links.length, mtus) + endpointSection(advert).bytes + SIGNATURE_BYTES;
-}
-
-/** Header, links and link MTUs: where the endpoints section starts. */
-function linksBytes(links: number, mtus: number): number {
-  return ADVERT_HEADER_BYTES + links * ADVERT_LINK_BYTES + mtus * ADVERT_LINK_MTU_BYTES;
-}
-
-/** The endpoints `advert` carries (the well-formed ones) and the bytes of their section (0: none). */
-function endpointSection(advert: Advert): { endpoints: string[]; bytes: number } {
-  const endpoints = (advert.endpoints ?? []).filter((k) => endpointBytes(k) > 0);
-  const bytes = endpoints.length === 0 ? 0 : 1 + endpoints.reduce((sum, k) => sum + endpointBytes(k), 0);
-  return { endpoints, bytes };
-}
-
-/**
- * `advert` with link MTUs left off (largest first: they lower paths least) until it fits
- * ADVERT_MAX_BYTES. Only a node with over ~60 links below the full MTU and a full endpoint list gets
- * here; a link left off counts as full size for the others, as before link MTUs were advertised.
- */
-export function fitLinkMtus(advert: Advert): Advert {
-  let over = advertBytes(advert) - ADVERT_MAX_BYTES;
-  if (over <= 0) return advert;
-  const drop = new Set<AdvertLink>();
-  const byMtu = advert.links.filter((l) => l.mtu !== undefined).sort((a, b) => b.mtu! - a.mtu!);
-  for (const l of byMtu) {
-    if (over <= 0) break;
-    drop.add(l);
-    over -= ADVERT_LINK_MTU_BYTES;
-  }
-  const links = advert.links.map((l) => (drop.has(l) ? { ...l, mtu: undefined } : l));
-  return { ...advert, links };
-}
-
 export function linkLoss(p: PackedLink): number {
   return (Math.floor(p / 0x100) & 0xff) / 255;
 }
 
 export function linkFlags(p: PackedLink): number {
   return p & 0xff;
+}
+
+/** Header, links and link MTUs: where the endpoints section starts. */
+export function linksBytes(links: number, mtus: number): number {
+  return ADVERT_HEADER_BYTES + links * ADVERT_LINK_BYTES + mtus * ADVERT_LINK_MTU_BYTES;
+}
+
+/** The endpoints `advert` carries (the well-formed ones) and the bytes of their section (0: none). */
+export function endpointSection(advert: Advert): { endpoints: string[]; bytes: number } {
+  const endpoints = (advert.endpoints ?? []).filter((k) => endpointBytes(k) > 0);
+  const bytes = endpoints.length === 0 ? 0 : 1 + endpoints.reduce((sum, k) => sum + endpointBytes(k), 0);
+  return { endpoints, bytes };
 }
 
 /** Encodes and signs. Throws on a programming error (too many links, bad numbers): never on input. */

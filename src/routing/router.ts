@@ -25,13 +25,13 @@ import {
   ADVERT_MAX_LINKS,
   decodeAdvert,
   encodeAdvert,
-  fitLinkMtus,
   isValidLinkMtu,
   linkMtu,
   peekAdvert,
   type Advert,
   type PackedLink,
 } from './advert.js';
+import { fitLinkMtus } from './advert-fit.js';
 import { pathAlternatives, type Alternative } from './alternatives.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';

@@ -12,7 +12,6 @@ import {
   LINK_FLAG_MTU,
   decodeAdvert,
   encodeAdvert,
-  fitLinkMtus,
   linkFlags,
   linkLoss,
   linkMtu,
@@ -20,6 +19,7 @@ import {
   packLink,
   type Advert,
 } from '../../src/routing/advert.js';
+import { fitLinkMtus } from '../../src/routing/advert-fit.js';
 import { MAX_MTU, MIN_LINK_DATAGRAM, maxDatagramBytes } from '../../src/wire/sizes.js';
 import { contextFor, makeMembers } from './routing-fixtures.js';
 
