@@ -280,6 +280,19 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     udp_throw_errno(env, err, "setsockopt IPV6_V6ONLY", where, NULL);
     return NULL;
   }
+  // Path MTU (src/pmtu/): every datagram leaves with DF set and is never fragmented, whatever the kernel's
+  // PMTU cache says (IP_PMTUDISC_PROBE: sized by the interface MTU only). overlayd finds each link's MTU
+  // with its own padded probes, so an underlay that filters ICMP can't leave it believing a size passes,
+  // and a fragment lost on a lossy path can't cost a whole datagram. A datagram above the interface MTU
+  // is refused by the kernel (EMSGSIZE, counted as a send failure).
+  if (af == AF_INET) {
+    int probe = IP_PMTUDISC_PROBE;
+    (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+  } else {
+    int probe = IPV6_PMTUDISC_PROBE;
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof(probe));
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
+  }
   if (flags & OPEN_RECVERR) {
     // ICMP errors become visible (counted) instead of silently ignored on an unconnected socket.
     if (af == AF_INET) (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));

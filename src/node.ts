@@ -194,6 +194,7 @@ export class OverlayNode {
         log: log.child('forward'),
         wake: () => this.plane.poke(),
         observer: this.diagnostics,
+        mssClamp: config.network.mssClamp === true,
       },
       {
         keepaliveMs: (config.network.natKeepalive ?? DEFAULT_NAT_KEEPALIVE_S) * 1000,

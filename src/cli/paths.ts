@@ -1,4 +1,4 @@
-// `overlayd paths`: the route table (destination → full path, cost, age), why each path was chosen
+// `overlayd paths`: the route table (destination → full path, cost, path MTU, age), why each path was chosen
 // over the alternatives (the best path through each neighbour, with costs), and the recent changes;
 // then the subnets with the gateway carrying each, the path to every gateway and why.
 import type { CommandModule } from 'yargs';
@@ -21,6 +21,7 @@ export const pathsCommand: CommandModule<object, ControlArgs> = {
         p.path.join('→'),
         String(p.hops),
         ms(p.costMs),
+        p.mtu === undefined ? '-' : String(p.mtu),
         duration(p.ageMs),
         p.lastChange ?? '-',
       ]);
@@ -40,7 +41,7 @@ export const pathsCommand: CommandModule<object, ControlArgs> = {
       );
     process.stdout.write(
       `paths from ${r.node}\n\n` +
-        table(['DESTINATION', 'PATH', 'HOPS', 'COST', 'SINCE', 'LAST CHANGE'], rows) +
+        table(['DESTINATION', 'PATH', 'HOPS', 'COST', 'MTU', 'SINCE', 'LAST CHANGE'], rows) +
         `\n\nwhy, and the best path through each neighbour (* = chosen):\n${choices.join('\n')}` +
         `\n\nrecent changes:\n${changes.join('\n') || '  none'}` +
         renderSubnetPaths(r) +

@@ -136,6 +136,7 @@ export function renderStatus(s: NodeStatus, opts: StatusViewOptions): string {
     '',
     wrap(`drops: ${drops || 'none'}`, width === Infinity ? 100 : width, '  '),
     wrap(natLine(s), width === Infinity ? 100 : width, '  '),
+    wrap(mtuLine(s), width === Infinity ? 100 : width, '  '),
   ].join('\n');
 }
 
@@ -150,5 +151,24 @@ function natLine(s: NodeStatus): string {
     `nat: reflexive [${nat.reflexive.join(', ')}]; punches ${nat.punches.success} ok` +
     (last === undefined ? '' : ` (last ${Math.round(last)} ms)`) +
     `, ${nat.punches.failed} failed; links ${links.length ? links.join(', ') : 'all listed'}`
+  );
+}
+
+/**
+ * Path MTU (issue 12): per member, the largest IP packet its path carries, and what our direct link to
+ * it carries (datagram bytes; "?" while the search runs). Larger packets get ICMP "too big".
+ */
+function mtuLine(s: NodeStatus): string {
+  const paths = s.members
+    .filter((m) => !m.self && m.pathMtu !== undefined)
+    .map((m) => {
+      const l = m.direct?.mtu;
+      const link = l ? ` (link ${l.datagramBytes}${l.state === 'searching' ? '?' : ''} B)` : '';
+      return `${m.name} ${m.pathMtu}${link}`;
+    });
+  const c = s.mtu;
+  return (
+    `mtu: ${paths.length ? paths.join(', ') : 'no paths'}; too big: ${c.tooBigIcmpSent} icmp sent, ` +
+    `${c.tooBigIcmpLimited} rate-limited, ${c.fragmented} fragmented`
   );
 }

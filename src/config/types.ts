@@ -40,6 +40,11 @@ export interface NetworkConfig {
    * (nat/keepalive-schedule.ts); absent means DEFAULT_NAT_KEEPALIVE_S.
    */
   natKeepalive?: number;
+  /**
+   * Lower the MSS option of TCP SYNs read from the TUN to the path MTU (forward/mss-clamp.ts), for hosts
+   * that ignore ICMP "too big". Absent: off.
+   */
+  mssClamp?: boolean;
 }
 
 /**

@@ -22,6 +22,7 @@ const NETWORK_FIELDS = [
   'tcpPort',
   'tls',
   'natKeepalive',
+  'mssClamp',
 ] as const;
 const TLS_FIELDS = ['cert', 'key'] as const;
 
@@ -88,8 +89,12 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
       ? undefined
       : reader.integer(keepaliveField, MIN_NAT_KEEPALIVE_S, MAX_NAT_KEEPALIVE_S);
 
+  const clampField = fields.get('mssClamp');
+  const mssClamp = clampField === undefined ? undefined : reader.boolean(clampField);
+
   const ok =
     reader.problems.length === before &&
+    mssClamp !== null &&
     prefix !== null &&
     port !== null &&
     mtu !== null &&
@@ -105,6 +110,7 @@ export function validateNetwork(reader: ConfigReader, field: Field): NetworkChec
         ...(tcpPort !== undefined && tcpPort !== null ? { tcpPort } : {}),
         ...(tls ? { tls } : {}),
         ...(natKeepalive !== undefined && natKeepalive !== null ? { natKeepalive } : {}),
+        ...(mssClamp ? { mssClamp } : {}),
       }
     : null;
   return { network, prefix, prefix6, port: port ?? DEFAULT_PORT };

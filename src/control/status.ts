@@ -23,6 +23,12 @@ export interface DirectLinkStatus {
   recentRttMs: number;
   lossRatio: number;
   jitterMs: number;
+  /**
+   * Path MTU discovery on this link (pmtu/): the largest datagram (UDP payload) that crosses it as far
+   * as known, the largest IP packet a direct path over it takes, and whether the search has settled.
+   * Absent while the link is dead (searched afresh when it is back).
+   */
+  mtu?: { datagramBytes: number; ipBytes: number; state: 'searching' | 'settled' };
 }
 
 /** One underlay endpoint of a member, as the prober knows it. */
@@ -46,6 +52,8 @@ export interface MemberStatus {
   costMs: number | null;
   /** How long the current path has been in use. */
   pathAgeMs: number | null;
+  /** The largest IP packet the chosen path carries (smallest link, less its relays' headers); absent if none. */
+  pathMtu?: number;
   lastChange?: string;
   direct: DirectLinkStatus | null;
   /** The endpoint the direct link uses now (alive), or null. */
@@ -108,6 +116,16 @@ export interface NodeStatus {
     punchSuccessMs: number[];
     keepalivesSent: number;
   };
+  /** Path MTU (pmtu/): packets too big for their path, and the link probes. */
+  mtu: {
+    tooBigIcmpSent: number;
+    tooBigIcmpLimited: number;
+    fragmented: number;
+    /** TCP SYNs whose MSS was lowered to the path MTU (network.mssClamp; 0 when off). */
+    mssClamped: number;
+    probesSent: number;
+    repliesReceived: number;
+  };
 }
 
 /** The control plane's own figures (cheap: the `overview` control call returns only these). */
@@ -139,6 +157,8 @@ export interface PathsReport {
     path: string[];
     hops: number;
     costMs: number;
+    /** Largest IP packet the path carries (pmtu/: its first link, less its relays' headers). */
+    mtu?: number;
     ageMs: number;
     lastChange?: string;
     /** Why this path carries the traffic now (routing/alternatives.ts explainChoice). */
@@ -180,6 +200,7 @@ export function buildPaths(node: OverlayNode, now: number): PathsReport {
         path: p.nodes.map(node.nameOf),
         hops: p.nodes.length - 1,
         costMs: round(p.cost),
+        mtu: node.dataPlane.mtu.pathMtuOf(dst, now),
         ageMs: Math.round(now - p.since),
         lastChange: last ? describeSwitch(last) : undefined,
         why,
@@ -212,6 +233,11 @@ export function buildPaths(node: OverlayNode, now: number): PathsReport {
 export function buildStatus(node: OverlayNode, now: number): NodeStatus {
   const nameOf = node.nameOf;
   const members: MemberStatus[] = [];
+  const mtuStatus = new Map(
+    node.dataPlane.mtu
+      .status()
+      .map((l) => [l.member, { datagramBytes: l.datagramBytes, ipBytes: l.mtu, state: l.state }] as const),
+  );
   for (const m of node.peers.all()) {
     const self = m.id === node.self.id;
     const path = self ? undefined : node.router.route(m.id);
@@ -246,6 +272,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       hops: path ? path.nodes.length - 1 : null,
       costMs: path ? round(path.cost) : null,
       pathAgeMs: path ? Math.round(now - path.since) : null,
+      pathMtu: self ? undefined : node.dataPlane.mtu.pathMtuOf(m.id, now),
       lastChange: node.routeHistory.lastReason(m.id),
       direct: link
         ? {
@@ -257,6 +284,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             recentRttMs: round(link.recentRttMs),
             lossRatio: round(link.lossRatio),
             jitterMs: round(link.jitterMs),
+            mtu: mtuStatus.get(m.id),
           }
         : null,
       endpoint: link?.alive ? link.endpointKey : null,
@@ -320,6 +348,14 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     subnets: node.subnets.view(now),
     controlPlane: buildOverview(node, now),
     nat: natStatus(node, now),
+    mtu: {
+      tooBigIcmpSent: c.tooBigIcmpSent,
+      tooBigIcmpLimited: c.tooBigIcmpLimited,
+      fragmented: c.fragmented,
+      mssClamped: c.mssClamped,
+      probesSent: node.dataPlane.mtu.probesSent,
+      repliesReceived: node.dataPlane.mtu.repliesReceived,
+    },
   };
 }
 

@@ -24,6 +24,8 @@ export interface ForwardContext {
   readonly log: Logger;
   /** Timer work came forward (a destination starts being watched): the node's timer looks again. */
   readonly wake: () => void;
+  /** network.mssClamp: lower the MSS of TCP SYNs read from the TUN to the path MTU (mss-clamp.ts). */
+  readonly mssClamp?: boolean;
   /** Diagnostics: handshake failures and sources (observer.ts); optional so tests may leave it out. */
   readonly observer?: ForwardObserver;
 }

@@ -6,6 +6,7 @@ import type { NodeId } from '../identity/node-id.js';
 export type DropReason =
   | 'truncated'
   | 'oversized'
+  | 'too-big' // outbound: larger than its path's MTU (answered with ICMP, forward/too-big.ts)
   | 'unknown-type'
   | 'bad-route'
   | 'bad-address'
@@ -58,6 +59,13 @@ export class DataPlaneCounters {
   endpointConflicts = 0;
   /** Paths found failing end to end (path-watch.ts), by destination. */
   readonly pathFailures = new Map<NodeId, number>();
+  /** ICMP "fragmentation needed" / "packet too big" written to the TUN, and those the rate limit withheld. */
+  tooBigIcmpSent = 0;
+  tooBigIcmpLimited = 0;
+  /** IPv4 packets (DF clear) fragmented to fit their path. */
+  fragmented = 0;
+  /** TCP SYNs whose MSS option was lowered to the path MTU (network.mssClamp). */
+  mssClamped = 0;
   handshakesSent = 0;
   handshakesCompleted = 0;
   controlBytesSent = 0;

@@ -6,10 +6,12 @@
 //   relay.ts            forwarding for others: cleartext header only, never decrypted
 //   control-channel.ts  handshakes, probes, routing control messages, operator path pings
 //   path-watch.ts       end-to-end liveness of the paths that carry data (path-liveness.ts)
+//   pmtu/mtu-channel.ts per-link MTU search, path MTUs (packets too big: too-big.ts, from outbound)
 //
 // This class only builds them around one shared context and offers node.ts the entry points.
 import type { NodeId } from '../identity/node-id.js';
 import { NatChannel, type NatOptions } from '../nat/nat-channel.js';
+import { MtuChannel } from '../pmtu/mtu-channel.js';
 import type { ForwardContext } from './context.js';
 import { ControlChannel } from './control-channel.js';
 import { Inbound } from './inbound.js';
@@ -32,6 +34,8 @@ export class DataPlane {
   readonly watch: PathWatch;
   /** NAT traversal: reflexive endpoints, punches, keepalives (nat/nat-channel.ts). */
   readonly nat: NatChannel;
+  /** Path MTU: per-link search, path MTUs (pmtu/mtu-channel.ts). */
+  readonly mtu: MtuChannel;
   private nextSweepAt = -Infinity;
 
   constructor(
@@ -41,8 +45,9 @@ export class DataPlane {
     const nextHops = new NextHops(ctx);
     const sealer = new Sealer(ctx);
     const learning = new PathLearning(ctx);
-    this.watch = new PathWatch(ctx, nextHops, sealer);
-    this.outbound = new Outbound(ctx, nextHops, sealer, this.watch);
+    this.mtu = new MtuChannel(ctx, nextHops, sealer);
+    this.watch = new PathWatch(ctx, nextHops, sealer, (member, now) => this.mtu.suspect(member, now));
+    this.outbound = new Outbound(ctx, nextHops, sealer, this.watch, this.mtu);
     this.nat = new NatChannel(ctx, nextHops, sealer, learning, natOptions);
     this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning, this.nat);
     this.inbound = new Inbound(
@@ -52,6 +57,7 @@ export class DataPlane {
       this.control,
       learning,
       this.watch,
+      this.mtu,
       ctx.peers.accepted,
     );
   }
@@ -59,13 +65,17 @@ export class DataPlane {
   /** When tick() next has work (the control plane's one timer asks; see node/control-plane.ts). */
   nextWakeAt(now: number): number {
     // The sweep runs every few seconds, so it mostly shares a wake-up with the prober's.
-    return Math.max(now, Math.min(this.watch.nextWakeAt(), this.nat.nextWakeAt(), this.nextSweepAt));
+    return Math.max(
+      now,
+      Math.min(this.watch.nextWakeAt(), this.nat.nextWakeAt(), this.mtu.nextWakeAt(), this.nextSweepAt),
+    );
   }
 
   /** Timer work of the data plane: path probes and their verdicts, table sweeps. */
   tick(now: number): void {
     this.watch.tick(now);
     this.nat.tick(now);
+    this.mtu.tick(now);
     if (now >= this.nextSweepAt) {
       this.nextSweepAt = now + SWEEP_INTERVAL_MS;
       this.ctx.peers.sweep(now);
@@ -80,5 +90,6 @@ export class DataPlane {
   /** Drops state kept for a member that left the configuration. */
   forget(peer: NodeId): void {
     this.outbound.forget(peer);
+    this.mtu.forget(peer);
   }
 }

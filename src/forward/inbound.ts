@@ -28,6 +28,7 @@ import type { Endpoint, RxBatch } from '../transport/transport.js';
 import { AEAD_TAG_BYTES, DATA_FIELDS_BYTES, InnerKind, PacketType } from '../wire/constants.js';
 import { parseRoutedHeader, routeAt, type RoutedHeader } from '../wire/routed-header.js';
 import { maxDatagramBytes } from '../wire/sizes.js';
+import type { MtuChannel } from '../pmtu/mtu-channel.js';
 import type { AcceptedDestinations } from './accepted-destinations.js';
 import type { ForwardContext } from './context.js';
 import type { ControlChannel } from './control-channel.js';
@@ -77,6 +78,7 @@ export class Inbound {
     private readonly control: ControlChannel,
     private readonly learning: PathLearning,
     private readonly watch: PathWatch,
+    private readonly mtu: MtuChannel,
     accepted: AcceptedDestinations,
   ) {
     this.maxDatagram = maxDatagramBytes(ctx.tun.mtu);
@@ -273,6 +275,10 @@ export class Inbound {
         return this.watch.onReply(data, h, pt, n, now);
       case InnerKind.Punch:
         return this.control.onPunch(data, h, pt, n, now);
+      case InnerKind.MtuProbe:
+        return this.mtu.onProbe(data, h, from, now);
+      case InnerKind.MtuProbeReply:
+        return this.mtu.onReply(data, h, pt, n, from, now);
       default:
         return this.ctx.counters.drop('bad-inner');
     }

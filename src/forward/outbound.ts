@@ -9,12 +9,16 @@
 //      no session yet → the packets wait for a handshake (pending-queue.ts)
 //   4. per run, one native call (native/packet.c pkt_seal_batch): header + AEAD seal of every packet,
 //      straight from the TUN batch into the transport's send slots
+//      A packet larger than its path's MTU (pmtu/mtu-channel.ts: the smallest link along the route, less
+//      the relays' headers) is not sealed: too-big.ts fragments it (IPv4, DF clear) or answers it with
+//      ICMP "fragmentation needed" / "packet too big" on the TUN; with network.mssClamp, the MSS of a
+//      TCP SYN is lowered to the path MTU (mss-clamp.ts)
 //   5. per run: PathWatch.noteData: the destination carries data, so its path is watched end to end
 import type { NodeId } from '../identity/node-id.js';
 import { packetBinding, type PacketBinding } from '../native/packet-binding.js';
 import type { TunBatch } from '../tun/tun-device.js';
 import { InnerKind } from '../wire/constants.js';
-import { datagramSlotBytes, MAX_DATA_OVERHEAD } from '../wire/sizes.js';
+import { MAX_DATA_OVERHEAD, maxDatagramBytes } from '../wire/sizes.js';
 import type { ForwardContext } from './context.js';
 import { ForwardingTable } from './forwarding-table.js';
 import { ipv4Dst, ipv6Dst, ipVersion, isIpv4Multicast, isIpv6Multicast } from './ip-packet.js';
@@ -22,6 +26,9 @@ import type { NextHops } from './next-hop.js';
 import type { PathWatch } from './path-watch.js';
 import { PendingQueue } from './pending-queue.js';
 import type { Sealer } from './sealer.js';
+import type { MtuChannel } from '../pmtu/mtu-channel.js';
+import { TooBig } from './too-big.js';
+import { clampMss } from './mss-clamp.js';
 
 export class Outbound {
   private readonly pending = new PendingQueue();
@@ -29,16 +36,19 @@ export class Outbound {
   private readonly b: PacketBinding;
   /** Largest IP packet that fits a datagram along the longest route. */
   private readonly maxPacket: number;
+  private readonly tooBig: TooBig;
 
   constructor(
     private readonly ctx: ForwardContext,
     nextHops: NextHops,
     private readonly sealer: Sealer,
     private readonly watch: PathWatch,
+    private readonly mtu: MtuChannel,
   ) {
     this.table = new ForwardingTable(ctx, nextHops);
     this.b = packetBinding();
-    this.maxPacket = datagramSlotBytes(ctx.tun.mtu) - MAX_DATA_OVERHEAD;
+    this.maxPacket = maxDatagramBytes(ctx.tun.mtu) - MAX_DATA_OVERHEAD;
+    this.tooBig = new TooBig(ctx, (dst, plaintext, now) => this.sendSealed(dst, plaintext, now, true));
   }
 
   /** The TUN's batch handler. The batch is valid only until it returns. */
@@ -52,6 +62,9 @@ export class Outbound {
     // The destination of the previous packet: while it repeats, so does the member.
     let lastV4 = -1;
     let lastV6Off = -1;
+    // The path MTU of the last destination looked up (routes don't change within a batch).
+    let mtuDst: NodeId = 0;
+    let mtu = 0;
     for (let i = 0; i < count; i++) {
       const off = i * stride + headroom;
       const len = lengths[i]!;
@@ -95,6 +108,19 @@ export class Outbound {
         );
         continue;
       }
+      if (dst !== mtuDst) {
+        mtuDst = dst;
+        mtu = this.mtu.pathMtuTo(dst, now);
+      }
+      if (len > mtu) {
+        if (runDst !== 0) this.sealRun(batch, runDst, runFirst, i - runFirst, now);
+        runDst = 0;
+        lastV4 = -1;
+        lastV6Off = -1;
+        this.tooBig.handle(buffer, off, len, version as 4 | 6, dst, mtu, now);
+        continue;
+      }
+      if (this.ctx.mssClamp && clampMss(buffer, off, len, version as 4 | 6, mtu)) counters.mssClamped++;
       if (dst !== runDst) {
         if (runDst !== 0) this.sealRun(batch, runDst, runFirst, i - runFirst, now);
         runDst = dst;

@@ -1,12 +1,14 @@
 // The data plane's side of end-to-end path liveness (path-liveness.ts holds the logic): sends the
 // data-sized path probes along each busy destination's route, echoes the probes of others back along
 // the reverse route, and acts on a failed path — one log line, a counter per destination
-// (overlay_path_failures_total) and routing told to avoid that path for the destination a while.
+// (overlay_path_failures_total) and routing told to avoid that path for the destination a while; when the
+// lost probes were larger than every link carries for sure, the path's first link also searches its MTU
+// again at once (pmtu/: large packets started failing).
 import { randomFillSync } from 'node:crypto';
 import type { NodeId } from '../identity/node-id.js';
 import type { Endpoint } from '../transport/transport.js';
 import { InnerKind } from '../wire/constants.js';
-import { MAX_DATAGRAM_SLOT_BYTES } from '../wire/sizes.js';
+import { dataOverhead, datagramSlotBytes, MIN_LINK_DATAGRAM } from '../wire/sizes.js';
 import type { RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { NextHops } from './next-hop.js';
@@ -23,7 +25,7 @@ import type { Sealer } from './sealer.js';
 export class PathWatch {
   readonly liveness: PathLiveness;
   // Probe plaintexts are built here: kind, id, then zeros up to the data size (sealing hides them).
-  private readonly scratch = Buffer.alloc(MAX_DATAGRAM_SLOT_BYTES);
+  private readonly scratch: Buffer;
   private readonly ids = new Uint32Array(64);
   private idsLeft = 0;
 
@@ -31,8 +33,12 @@ export class PathWatch {
     private readonly ctx: ForwardContext,
     private readonly nextHops: NextHops,
     private readonly sealer: Sealer,
+    /** Large packets stopped getting through on the path whose first hop is `firstHop`. */
+    private readonly largeLost: (firstHop: NodeId, now: number) => void = () => {},
     params?: Partial<PathLivenessParams>,
   ) {
+    // Probes are as large as the data they stand for: up to the TUN's MTU (jumbo networks too).
+    this.scratch = Buffer.alloc(datagramSlotBytes(ctx.tun.mtu));
     this.liveness = new PathLiveness(
       {
         pathOf: (dst, now) => this.nextHops.target(dst, now)?.relays,
@@ -99,6 +105,9 @@ export class PathWatch {
         `avoiding ${avoiding} for ${name(f.dst)} for ${Math.round((f.until - ctx.clock.now()) / 1000)} s`,
     );
     ctx.router.avoid(f.dst, f.relays, f.until);
+    // The datagram those probes made: above what every link carries, the MTU may be what failed.
+    if (f.bytes - 1 + dataOverhead(f.relays.length) > MIN_LINK_DATAGRAM)
+      this.largeLost(f.relays[0] ?? f.dst, ctx.clock.now());
   }
 
   /** Crypto-random u32s, drawn 64 at a time. */

@@ -63,6 +63,8 @@ export interface LinkPort {
   origin?: string;
   /** Data crossed the link within the prober's active window. */
   active?: boolean;
+  /** Smoothed round-trip time (the MTU search sizes its wait by it). */
+  srttMs?: number;
 }
 
 export interface ProbePort {
@@ -96,4 +98,8 @@ export interface RoutePort {
   receiveControl(from: NodeId, message: Uint8Array, now: number): void;
   /** The path to `dst` through `relays` (none: direct) failed end to end: avoid it until `until`. */
   avoid(dst: NodeId, relays: readonly NodeId[], until: number): void;
+  /** Largest datagram the link `from` → `to` carries, as `from` advertises it; undefined: full size. */
+  linkMtu(from: NodeId, to: NodeId): number | undefined;
+  /** Our link to `neighbor` carries datagrams up to `datagram` (undefined: the network's top). */
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void;
 }

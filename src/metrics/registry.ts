@@ -12,6 +12,7 @@ import { registerDaemonMetrics } from './daemon-metrics.js';
 import { registerDiagnosticMetrics } from './diagnostic-metrics.js';
 import { registerMemberMetrics } from './member-metrics.js';
 import { registerNatMetrics } from './nat-metrics.js';
+import { registerMtuMetrics } from './mtu-metrics.js';
 import { registerPathMetrics } from './path-metrics.js';
 import type { ScrapeContext } from './scrape-context.js';
 import { registerSubnetMetrics } from './subnet-metrics.js';
@@ -54,6 +55,7 @@ export function buildMetricsRegistry(node: OverlayNode, opts: RegistryOptions = 
   registerTrafficMetrics(registry, ctx);
   registerControlMetrics(registry, ctx);
   registerNatMetrics(registry, ctx);
+  registerMtuMetrics(registry, ctx);
   registerDaemonMetrics(registry, ctx);
   registerSubnetMetrics(registry, ctx);
   registerDiagnosticMetrics(registry, ctx);

@@ -11,6 +11,7 @@ import { otherMembers, type ScrapeContext } from './scrape-context.js';
 const DROP_REASONS = keysOf<DropReason>({
   truncated: true,
   oversized: true,
+  'too-big': true,
   'unknown-type': true,
   'bad-route': true,
   'bad-address': true,

@@ -240,6 +240,15 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.scheduler.poke();
   }
 
+  linkMtu(from: NodeId, to: NodeId): number | undefined {
+    return this.router.linkMtu(from, to);
+  }
+
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void {
+    this.router.setOwnLinkMtu(neighbor, datagram);
+    this.scheduler.poke();
+  }
+
   // ---- SessionPort --------------------------------------------------------------------------------
 
   /** The session table as the data plane sees it: every change that may bring a handshake forward pokes. */

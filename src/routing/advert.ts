@@ -6,6 +6,8 @@
 //  13  u32  lifetimeMs   receivers drop the advert this long after receiving it
 //  17  u16  linkCount    at most ADVERT_MAX_LINKS
 //  19       links        linkCount × [neighbor u32, rtt u16 (0.1 ms units, clamped), loss u8 (/255), flags u8]
+//   .       link MTUs    u16 per link flagged LINK_FLAG_MTU, in link order: the largest datagram the
+//                        origin measured crossing that link towards the neighbour (pmtu/)
 //   .       endpoints    version 2 only: u8 count (1..ADVERT_MAX_ENDPOINTS) × endpoint (nat/endpoint-bytes.ts)
 //   .       signature    64-byte Ed25519 over every byte before it, by the origin's key
 //
@@ -15,12 +17,20 @@
 // claim, signed like its links: a member uses them only as addresses to try (punch candidates), and
 // binds none without an authenticated round trip.
 //
+// Link MTUs (issue 12, path MTU) ride on a link flag rather than a version: a link whose MTU is not
+// known below the network's largest datagram carries none, so an advert without any is byte for byte
+// what it was. All members of a deployment run the same version; an older decoder refuses the flag as
+// bad-flags rather than misreading the bytes. A value outside [ADVERT_MIN_LINK_MTU, ADVERT_MAX_LINK_MTU]
+// is refused (bad-mtu): an origin can only lower paths through its own links, and not below the floor
+// every link is assumed to carry.
+//
 // A node never accepts an advert for an origin that the origin did not sign: the key comes from the
 // member list, never from the message. Decoding is strict (exact length, known version and flags, no
 // duplicate or self links, members only) and returns a reason instead of throwing.
 import type { NodeId } from '../identity/node-id.js';
 import { SIGNATURE_BYTES } from '../identity/keys.js';
 import { ENDPOINT_MAX_BYTES, endpointBytes, readEndpoint, writeEndpoint } from '../nat/endpoint-bytes.js';
+import { MAX_MTU, maxDatagramBytes, MIN_LINK_DATAGRAM } from '../wire/sizes.js';
 
 export const ADVERT_VERSION = 1;
 /** Version with the reflexive endpoints section. */
@@ -31,7 +41,8 @@ export const ADVERT_HEADER_BYTES = 19;
 export const ADVERT_LINK_BYTES = 8;
 /**
  * 19 + 140·8 + 64 = 1203 bytes (+ 1 + 4·19 = 1280 with endpoints): one advert always fits one
- * 1400-byte packet with room for sealing.
+ * 1400-byte packet with room for sealing. Link MTUs add 2 bytes a link: fitLinkMtus (advert-fit.ts)
+ * keeps an advert with many of them within ADVERT_MAX_BYTES.
  */
 export const ADVERT_MAX_LINKS = 140;
 export const ADVERT_MAX_BYTES = 1400;
@@ -39,7 +50,13 @@ export const ADVERT_MAX_BYTES = 1400;
 export const LINK_FLAG_ACTIVE = 0x01;
 /** Link flag: the origin chose this neighbour as a flooding relay (see flood-policy.ts). */
 export const LINK_FLAG_RELAY = 0x02;
-const KNOWN_FLAGS = LINK_FLAG_ACTIVE | LINK_FLAG_RELAY;
+/** Link flag: a u16 link MTU for this link follows the links (see the layout above). */
+export const LINK_FLAG_MTU = 0x04;
+const KNOWN_FLAGS = LINK_FLAG_ACTIVE | LINK_FLAG_RELAY | LINK_FLAG_MTU;
+export const ADVERT_LINK_MTU_BYTES = 2;
+/** Link MTUs (datagram bytes) receivers accept: the floor never probed .. a jumbo network's largest. */
+export const ADVERT_MIN_LINK_MTU = MIN_LINK_DATAGRAM;
+export const ADVERT_MAX_LINK_MTU = maxDatagramBytes(MAX_MTU);
 /** Receivers refuse lifetimes outside this range (a year-long advert could never be retracted). */
 export const ADVERT_MIN_LIFETIME_MS = 1000;
 export const ADVERT_MAX_LIFETIME_MS = 3_600_000;
@@ -50,7 +67,10 @@ export interface AdvertLink {
   rttMs: number;
   /** Loss ratio in [0, 1], 1/255 resolution. */
   loss: number;
+  /** LINK_FLAG_ACTIVE, LINK_FLAG_RELAY; LINK_FLAG_MTU is the codec's and follows `mtu`. */
   flags: number;
+  /** Largest datagram (UDP payload) crossing the link from the origin, when known below the top. */
+  mtu?: number;
 }
 
 export interface Advert {
@@ -79,17 +99,35 @@ export function quantizeLoss(loss: number): number {
 
 /**
  * One advertised link as a single number, the form the link-state database keeps: the quantized
- * wire values (rtt in 0.1 ms units · 2¹⁶ + loss · 2⁸ + flags). A 1000-member database holds up to
- * 140 000 links; numbers in a Map are a fraction of the memory of an object per link.
+ * wire values (mtu · 2³² + rtt in 0.1 ms units · 2¹⁶ + loss · 2⁸ + flags; mtu 0 = not known, at most
+ * 14 bits, so the whole stays a safe integer). A 1000-member database holds up to 140 000 links;
+ * numbers in a Map are a fraction of the memory of an object per link.
  */
 export type PackedLink = number;
 
-export function packLink(l: Pick<AdvertLink, 'rttMs' | 'loss' | 'flags'>): PackedLink {
-  return quantizeRtt(l.rttMs) * 0x10000 + quantizeLoss(l.loss) * 0x100 + (l.flags & 0xff);
+const MTU_SHIFT = 0x1_0000_0000;
+
+export function packLink(l: Pick<AdvertLink, 'rttMs' | 'loss' | 'flags' | 'mtu'>): PackedLink {
+  return (
+    (l.mtu ?? 0) * MTU_SHIFT +
+    quantizeRtt(l.rttMs) * 0x10000 +
+    quantizeLoss(l.loss) * 0x100 +
+    (l.flags & 0xff)
+  );
 }
 
 export function linkRttMs(p: PackedLink): number {
-  return Math.floor(p / 0x10000) / 10;
+  return (Math.floor(p / 0x10000) % 0x10000) / 10;
+}
+
+/** The link's advertised MTU (datagram bytes), undefined when the origin did not say (full size). */
+export function linkMtu(p: PackedLink): number | undefined {
+  return Math.floor(p / MTU_SHIFT) || undefined;
+}
+
+/** Whether `mtu` is a link MTU receivers accept. */
+export function isValidLinkMtu(mtu: number): boolean {
+  return Number.isInteger(mtu) && mtu >= ADVERT_MIN_LINK_MTU && mtu <= ADVERT_MAX_LINK_MTU;
 }
 
 export function linkLoss(p: PackedLink): number {
@@ -100,17 +138,31 @@ export function linkFlags(p: PackedLink): number {
   return p & 0xff;
 }
 
+/** Header, links and link MTUs: where the endpoints section starts. */
+export function linksBytes(links: number, mtus: number): number {
+  return ADVERT_HEADER_BYTES + links * ADVERT_LINK_BYTES + mtus * ADVERT_LINK_MTU_BYTES;
+}
+
+/** The endpoints `advert` carries (the well-formed ones) and the bytes of their section (0: none). */
+export function endpointSection(advert: Advert): { endpoints: string[]; bytes: number } {
+  const endpoints = (advert.endpoints ?? []).filter((k) => endpointBytes(k) > 0);
+  const bytes = endpoints.length === 0 ? 0 : 1 + endpoints.reduce((sum, k) => sum + endpointBytes(k), 0);
+  return { endpoints, bytes };
+}
+
 /** Encodes and signs. Throws on a programming error (too many links, bad numbers): never on input. */
 export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint8Array): Uint8Array {
   const n = advert.links.length;
   if (n > ADVERT_MAX_LINKS) throw new RangeError(`advert has ${n} links (max ${ADVERT_MAX_LINKS})`);
   if (!Number.isSafeInteger(advert.seq) || advert.seq < 0) throw new RangeError(`bad seq ${advert.seq}`);
-  const endpoints = (advert.endpoints ?? []).filter((k) => endpointBytes(k) > 0);
+  const { endpoints, bytes: section } = endpointSection(advert);
   if (endpoints.length > ADVERT_MAX_ENDPOINTS)
     throw new RangeError(`advert has ${endpoints.length} endpoints`);
-  const links = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
-  const section = endpoints.length === 0 ? 0 : 1 + endpoints.reduce((sum, k) => sum + endpointBytes(k), 0);
-  const body = links + section;
+  const withMtu = advert.links.filter((l) => l.mtu !== undefined);
+  for (const l of withMtu) if (!isValidLinkMtu(l.mtu!)) throw new RangeError(`bad link MTU ${l.mtu}`);
+  const body = linksBytes(n, withMtu.length) + section;
+  if (body + SIGNATURE_BYTES > ADVERT_MAX_BYTES)
+    throw new RangeError(`advert of ${body + SIGNATURE_BYTES} bytes`);
   const out = new Uint8Array(body + SIGNATURE_BYTES);
   const v = new DataView(out.buffer);
   v.setUint8(0, section === 0 ? ADVERT_VERSION : ADVERT_VERSION_ENDPOINTS);
@@ -123,8 +175,12 @@ export function encodeAdvert(advert: Advert, sign: (message: Uint8Array) => Uint
     v.setUint32(o, l.neighbor);
     v.setUint16(o + 4, quantizeRtt(l.rttMs));
     v.setUint8(o + 6, quantizeLoss(l.loss));
-    v.setUint8(o + 7, l.flags);
+    v.setUint8(o + 7, (l.flags & ~LINK_FLAG_MTU) | (l.mtu !== undefined ? LINK_FLAG_MTU : 0));
     o += ADVERT_LINK_BYTES;
+  }
+  for (const l of withMtu) {
+    v.setUint16(o, l.mtu!);
+    o += ADVERT_LINK_MTU_BYTES;
   }
   if (section > 0) {
     out[o++] = endpoints.length;
@@ -167,7 +223,13 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
   const n = v.getUint16(17);
   if (n > ADVERT_MAX_LINKS) return 'too-many-links';
   const linksEnd = ADVERT_HEADER_BYTES + n * ADVERT_LINK_BYTES;
-  const section = readEndpointSection(bytes, linksEnd, bytes.byteLength - SIGNATURE_BYTES);
+  if (linksEnd > bytes.byteLength - SIGNATURE_BYTES) return 'truncated';
+  let mtus = 0;
+  for (let o = ADVERT_HEADER_BYTES + 7; o < linksEnd; o += ADVERT_LINK_BYTES)
+    if ((bytes[o] & LINK_FLAG_MTU) !== 0) mtus++;
+  const mtusEnd = linksEnd + mtus * ADVERT_LINK_MTU_BYTES;
+  if (mtusEnd > bytes.byteLength - SIGNATURE_BYTES) return 'truncated';
+  const section = readEndpointSection(bytes, mtusEnd, bytes.byteLength - SIGNATURE_BYTES);
   if (typeof section === 'string') return section;
   const body = section.end;
   if (bytes.byteLength !== body + SIGNATURE_BYTES)
@@ -180,6 +242,7 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
   if (lifetimeMs < ADVERT_MIN_LIFETIME_MS || lifetimeMs > ADVERT_MAX_LIFETIME_MS) return 'bad-lifetime';
   const links: AdvertLink[] = [];
   const seen = new Set<NodeId>();
+  let m = linksEnd;
   for (let o = ADVERT_HEADER_BYTES; o < linksEnd; o += ADVERT_LINK_BYTES) {
     const neighbor = v.getUint32(o);
     const flags = v.getUint8(o + 7);
@@ -188,7 +251,20 @@ export function decodeAdvert(bytes: Uint8Array, ctx: AdvertContext): Advert | st
     if (!ctx.isMember(neighbor)) return 'non-member-link';
     if ((flags & ~KNOWN_FLAGS) !== 0) return 'bad-flags';
     seen.add(neighbor);
-    links.push({ neighbor, rttMs: v.getUint16(o + 4) / 10, loss: v.getUint8(o + 6) / 255, flags });
+    const link: AdvertLink = {
+      neighbor,
+      rttMs: v.getUint16(o + 4) / 10,
+      loss: v.getUint8(o + 6) / 255,
+      flags,
+    };
+    if ((flags & LINK_FLAG_MTU) !== 0) {
+      const mtu = v.getUint16(m);
+      m += ADVERT_LINK_MTU_BYTES;
+      if (!isValidLinkMtu(mtu)) return 'bad-mtu';
+      link.mtu = mtu;
+      link.flags = flags & ~LINK_FLAG_MTU;
+    }
+    links.push(link);
   }
   const advert: Advert = { origin: head.origin, seq: head.seq, lifetimeMs, links };
   if (section.endpoints.length > 0) advert.endpoints = section.endpoints;

@@ -38,6 +38,8 @@ export interface OwnLink {
   loss: number;
   costMs: number;
   active: boolean;
+  /** Largest datagram the link carries from us, when measured below the network's top (pmtu/). */
+  mtu?: number;
 }
 
 type OriginatorParams = Pick<
@@ -55,7 +57,10 @@ type OriginatorParams = Pick<
 >;
 
 export class Originator {
-  private advertised = new Map<NodeId, { rttMs: number; loss: number; costMs: number; active: boolean }>();
+  private advertised = new Map<
+    NodeId,
+    { rttMs: number; loss: number; costMs: number; active: boolean; mtu: number | undefined }
+  >();
   private maxAdvertisedCost = 0;
   private pending = false;
   private urgent = false;
@@ -123,6 +128,9 @@ export class Originator {
     // A link that starts carrying data must be flagged ACTIVE: that flag is what makes its loss
     // urgent news for everyone else (see Router.flood). Going idle needs no advert.
     if (link.active && !adv.active) this.pending = true;
+    // A link MTU that changed is news like a new link: others' paths through it carry packets that
+    // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
+    if (link.mtu !== adv.mtu) this.pending = true;
     // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
     // figures are in flux, and advertising each step would flood twice for one event.
     if (link.inDoubt) return;
@@ -175,7 +183,13 @@ export class Originator {
     this.advertised = new Map();
     this.maxAdvertisedCost = 0;
     for (const l of chosen) {
-      this.advertised.set(l.neighbor, { rttMs: l.rttMs, loss: l.loss, costMs: l.costMs, active: l.active });
+      this.advertised.set(l.neighbor, {
+        rttMs: l.rttMs,
+        loss: l.loss,
+        costMs: l.costMs,
+        active: l.active,
+        mtu: l.mtu,
+      });
       this.maxAdvertisedCost = Math.max(this.maxAdvertisedCost, l.costMs);
     }
     const p = this.params;
@@ -193,12 +207,12 @@ export class Originator {
     this.pending = this.urgent = this.prompt = this.drift = false;
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);
-    return chosen.map((l) => ({
-      neighbor: l.neighbor,
-      rttMs: l.rttMs,
-      loss: l.loss,
-      flags: (l.active ? LINK_FLAG_ACTIVE : 0) | (relays.has(l.neighbor) ? LINK_FLAG_RELAY : 0),
-    }));
+    return chosen.map((l) => {
+      const flags = (l.active ? LINK_FLAG_ACTIVE : 0) | (relays.has(l.neighbor) ? LINK_FLAG_RELAY : 0);
+      const out: AdvertLink = { neighbor: l.neighbor, rttMs: l.rttMs, loss: l.loss, flags };
+      if (l.mtu !== undefined) out.mtu = l.mtu;
+      return out;
+    });
   }
 
   /** Whether our last advert lists `neighbor`. */

@@ -25,10 +25,13 @@ import {
   ADVERT_MAX_LINKS,
   decodeAdvert,
   encodeAdvert,
+  isValidLinkMtu,
+  linkMtu,
   peekAdvert,
   type Advert,
   type PackedLink,
 } from './advert.js';
+import { fitLinkMtus } from './advert-fit.js';
 import { pathAlternatives, type Alternative } from './alternatives.js';
 import { Announcer } from './announcer.js';
 import { AntiEntropy } from './anti-entropy.js';
@@ -98,6 +101,8 @@ export class Router {
   private readonly budgets: ControlBudgets;
   private readonly admission: Admission;
   private readonly ownLinks = new Map<NodeId, OwnLink>();
+  /** Our links' measured MTUs (pmtu/), kept apart from ownLinks: a link that goes and comes keeps it. */
+  private readonly ownMtus = new Map<NodeId, number>();
   private readonly listeners: Array<(c: RouteChange) => void> = [];
   private readonly counters = new RouterCounters();
   /** Reflexive endpoints: ours to publish, and each origin's from its advert (issue 12). */
@@ -193,6 +198,31 @@ export class Router {
     this.wakeAt = undefined;
   }
 
+  /**
+   * The largest datagram our link to `neighbor` carries (pmtu/ search), undefined when not known below
+   * the network's top: advertised with the link, so others count it in their paths' MTU.
+   */
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void {
+    const mtu = datagram !== undefined && isValidLinkMtu(datagram) ? datagram : undefined;
+    if (mtu === this.ownMtus.get(neighbor)) return;
+    if (mtu === undefined) this.ownMtus.delete(neighbor);
+    else this.ownMtus.set(neighbor, mtu);
+    const link = this.ownLinks.get(neighbor);
+    if (!link) return;
+    link.mtu = mtu;
+    this.originator.consider(neighbor, link);
+    this.wakeAt = undefined;
+  }
+
+  /**
+   * The largest datagram the link `from` → `to` carries as `from` advertises it; undefined when it
+   * says nothing (not measured below the top) or has no such link in our database.
+   */
+  linkMtu(from: NodeId, to: NodeId): number | undefined {
+    const l = this.lsdb.get(from)?.links.get(to);
+    return l === undefined ? undefined : linkMtu(l);
+  }
+
   /** The reflexive endpoints `member` publishes in its current advert (addresses to try, not proof). */
   advertisedEndpoints(member: NodeId): readonly string[] {
     return this.lsdb.get(member) ? this.endpoints.of(member) : [];
@@ -209,6 +239,7 @@ export class Router {
     this.endpoints.retain(isMember);
     this.budgets.sweep(now, isMember);
     for (const n of [...this.ownLinks.keys()]) if (!this.members.has(n)) this.linkGone(n, true);
+    for (const n of [...this.ownMtus.keys()]) if (!this.members.has(n)) this.ownMtus.delete(n);
     const changes: RouteChange[] = [];
     for (const dst of [...this.selector.all().keys()]) {
       if (this.members.has(dst)) continue;
@@ -350,6 +381,8 @@ export class Router {
       active: view.active,
       inDoubt: view.consecutiveLost > 0,
     };
+    const mtu = this.ownMtus.get(m);
+    if (mtu !== undefined) link.mtu = mtu;
     const known = this.ownLinks.has(m);
     this.ownLinks.set(m, link);
     if (!known) {
@@ -384,8 +417,9 @@ export class Router {
     const relays = this.flooding.selectRelays([...this.ownLinks.keys()]);
     const links = this.originator.take([...this.ownLinks.values()], relays, now);
     const seq = this.lsdb.nextOwnSeq(this.ports.wallClock());
-    const advert: Advert = { origin: this.self, seq, lifetimeMs: this.params.advertLifetimeMs, links };
+    let advert: Advert = { origin: this.self, seq, lifetimeMs: this.params.advertLifetimeMs, links };
     if (this.endpoints.ownEndpoints.length > 0) advert.endpoints = this.endpoints.ownEndpoints;
+    advert = fitLinkMtus(advert);
     const bytes = encodeAdvert(advert, (msg) => this.ports.sign(msg));
     this.lsdb.installOwn(advert, bytes, now); // stored quantized, as receivers decode it
     this.antiEntropy.invalidate();

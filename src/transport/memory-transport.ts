@@ -41,8 +41,9 @@ export class MemoryNetwork {
     this.schedule = opts.schedule;
   }
 
-  attach(host: string, port: number): MemoryTransport {
-    const t = new MemoryTransport(this, { host, port });
+  /** `slotSize`: the send slots (wire/sizes.ts datagramSlotBytes(mtu); default: the default MTU's). */
+  attach(host: string, port: number, slotSize?: number): MemoryTransport {
+    const t = new MemoryTransport(this, { host, port }, slotSize);
     this.nodes.set(endpointKey(t.local), t);
     return t;
   }
@@ -110,8 +111,9 @@ export class MemoryTransport extends OneByOneTransport {
   constructor(
     private readonly net: MemoryNetwork,
     readonly local: Endpoint,
+    slotSize?: number,
   ) {
-    super();
+    super(slotSize);
     this.port = local.port;
   }
 

@@ -58,6 +58,6 @@ async function openUdp(
   } catch (err) {
     if (!/native UDP binding not built/.test((err as Error).message)) throw err;
     log.warn(`${(err as Error).message}; falling back to Node's dgram (slower)`);
-    return UdpTransport.open({ port, log });
+    return UdpTransport.open({ port, log, slotSize: datagramSlotBytes(mtu) });
   }
 }

@@ -1,6 +1,7 @@
 // The send side of the Transport contract (slots to seal into, queued copies, flush) for transports
 // whose sends take one datagram at a time (dgram, memory): a JS ring of slots, and at flush one Buffer
 // per datagram handed to `sendOne`.
+import { MAX_DATAGRAM_SLOT_BYTES } from '../wire/sizes.js';
 import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
 
 export class QueuedSends {
@@ -15,10 +16,13 @@ export class QueuedSends {
     this.flush();
   };
 
-  /** `sendOne` gets a Buffer of its own per datagram (it may keep it). */
+  /**
+   * `sendOne` gets a Buffer of its own per datagram (it may keep it). `slotSize` must hold the network's
+   * largest datagram (wire/sizes.ts datagramSlotBytes(mtu)): the sealer drops what doesn't fit a slot.
+   */
   constructor(
     private readonly sendOne: (data: Buffer, to: Endpoint) => void,
-    slotSize = 2048,
+    slotSize = MAX_DATAGRAM_SLOT_BYTES,
     capacity = 256,
   ) {
     this.slots = {
@@ -104,7 +108,12 @@ export class SingleBatch {
  */
 export abstract class OneByOneTransport implements Transport {
   abstract readonly port: number;
-  private readonly queue = new QueuedSends((data, to) => this.send(data, to));
+  private readonly queue: QueuedSends;
+
+  /** `slotSize`: see QueuedSends (the default fits the default MTU). */
+  constructor(slotSize?: number) {
+    this.queue = new QueuedSends((data, to) => this.send(data, to), slotSize);
+  }
 
   abstract send(data: Buffer, to: Endpoint): void;
   abstract onBatch(handler: (batch: RxBatch) => void): void;

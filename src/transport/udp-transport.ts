@@ -15,6 +15,8 @@ export interface UdpTransportOptions {
   host6?: string | null;
   /** Socket buffer sizes: large buffers absorb bursts instead of dropping them (wireguard-go anchor pitfall). */
   bufferBytes?: number;
+  /** Send slot size: wire/sizes.ts datagramSlotBytes(network.mtu) (a jumbo MTU needs larger slots). */
+  slotSize?: number;
   log: Logger;
 }
 
@@ -38,8 +40,8 @@ export class UdpTransport extends OneByOneTransport {
     }
   };
 
-  private constructor(port: number, sock4: dgram.Socket, sock6: dgram.Socket | null) {
-    super();
+  private constructor(port: number, sock4: dgram.Socket, sock6: dgram.Socket | null, slotSize?: number) {
+    super(slotSize);
     this.port = port;
     this.sock4 = sock4;
     this.sock6 = sock6;
@@ -63,7 +65,7 @@ export class UdpTransport extends OneByOneTransport {
         opts.log.warn(`IPv6 underlay unavailable, continuing with IPv4 only: ${(err as Error).message}`);
       }
     }
-    return new UdpTransport(port, sock4, sock6);
+    return new UdpTransport(port, sock4, sock6, opts.slotSize);
   }
 
   onBatch(handler: (batch: RxBatch) => void): void {

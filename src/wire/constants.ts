@@ -22,6 +22,8 @@ export const InnerKind = {
   PathProbe: 5, // end-to-end path liveness probe, padded to the size of the data it travels with
   PathProbeReply: 6, // its echo, same size, along the reverse route
   Punch: 7, // NAT traversal: a punch request or answer, relayed through a common member (nat/)
+  MtuProbe: 8, // direct-link MTU probe: zero padding to the datagram size under test (pmtu/)
+  MtuProbeReply: 9, // u16 datagram bytes the probe arrived with
 } as const;
 export type InnerKind = (typeof InnerKind)[keyof typeof InnerKind];
 

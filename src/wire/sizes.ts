@@ -51,3 +51,25 @@ export const MAX_DATAGRAM_SLOT_BYTES = Math.ceil(maxDatagramBytes(DEFAULT_MTU) /
 export function datagramSlotBytes(mtu: number): number {
   return Math.ceil(maxDatagramBytes(mtu) / 64) * 64;
 }
+
+// ---- path MTU (issue 12) -----------------------------------------------------------------------------
+// A link's MTU is the largest UDP payload (datagram) that crosses it, discovered by padded probes
+// (pmtu/link-mtu-search.ts). A path's MTU is the largest IP packet the TUN may hand it: the smallest
+// datagram of its hops, less what overlayd adds for the path's relays.
+
+/**
+ * The smallest datagram every link is assumed to carry, never probed: a 1280-byte IPv6 underlay packet
+ * (RFC 8200's minimum link MTU) less its IPv6 and UDP headers. An IPv4 underlay below that (576 is legal)
+ * is not supported.
+ */
+export const MIN_LINK_DATAGRAM = MIN_MTU - 40 - 8;
+
+/** The largest IP packet a path of `relays` relays whose smallest hop carries `linkDatagram` takes. */
+export function pathMtu(linkDatagram: number, relays: number): number {
+  return linkDatagram - dataOverhead(relays);
+}
+
+/** Plaintext bytes (inner kind included) of a direct datagram of `datagram` bytes. */
+export function directPlaintextBytes(datagram: number): number {
+  return datagram - dataOverhead(0) + INNER_KIND_BYTES;
+}

@@ -47,7 +47,7 @@ describe('peers.yaml top level', () => {
 
   it('names the allowed fields for an unknown network field', () => {
     assertProblems(withNetwork('prefix: 10.77.0.0/24', 'mtu: 1400', 'Port: 7000'), [
-      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours, tcpPort, tls, natKeepalive)",
+      "peers.yaml:4: network.Port: unknown field 'Port'; did you mean 'port'? (allowed: prefix, prefix6, port, mtu, neighbours, tcpPort, tls, natKeepalive, mssClamp)",
     ]);
   });
 
@@ -179,5 +179,20 @@ describe('network.tcpPort and network.tls (WebSocket transport)', () => {
     assertProblems(withNetwork('prefix: 10.77.0.0/24', 'tls: { cert: tls.crt }'), [
       'peers.yaml:3: network.tls.key: required field is missing',
     ]);
+  });
+});
+
+describe('network.mssClamp', () => {
+  it('is off unless set to true', () => {
+    assert.equal(parseConfig(withNetwork('prefix: 10.77.0.0/24'), 'p.yaml').network.mssClamp, undefined);
+    const on = parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mssClamp: true'), 'p.yaml');
+    assert.equal(on.network.mssClamp, true);
+  });
+
+  it('must be a boolean', () => {
+    assert.throws(
+      () => parseConfig(withNetwork('prefix: 10.77.0.0/24', 'mssClamp: 1'), 'p.yaml'),
+      /mssClamp/,
+    );
   });
 });

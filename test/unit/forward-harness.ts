@@ -12,6 +12,7 @@ import type { NodeId } from '../../src/identity/node-id.js';
 import { silentLogger } from '../../src/log.js';
 import { SessionTable } from '../../src/session/session-table.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
+import { datagramSlotBytes } from '../../src/wire/sizes.js';
 import type { TunOffloads } from '../../src/tun/tun-device.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
 import { endpointKey, type Endpoint } from '../../src/transport/transport.js';
@@ -54,6 +55,16 @@ export class FakeRouter implements RoutePort {
     this.control.push({ from, message: Buffer.from(message) });
   }
   avoid(): void {}
+  /** Link MTUs as their origins would advertise them, by `${from}>${to}`; set by the test. */
+  readonly linkMtus = new Map<string, number>();
+  /** What the data plane published about its own links. */
+  readonly ownLinkMtus = new Map<NodeId, number | undefined>();
+  linkMtu(from: NodeId, to: NodeId): number | undefined {
+    return this.linkMtus.get(`${from}>${to}`);
+  }
+  setOwnLinkMtu(neighbor: NodeId, datagram: number | undefined): void {
+    this.ownLinkMtus.set(neighbor, datagram);
+  }
 }
 
 export interface Site {
@@ -76,6 +87,10 @@ export interface Site {
 export interface HarnessOptions {
   /** Offloads each site's TUN emulates (default none). */
   offloads?: Record<string, TunOffloads>;
+  /** Every site's TUN MTU (default 1380); the transports' send slots follow it (wire/sizes.ts). */
+  mtu?: number;
+  /** network.mssClamp at every site. */
+  mssClamp?: boolean;
 }
 
 export class ForwardHarness {
@@ -108,8 +123,9 @@ export class ForwardHarness {
         peers: members.filter((y) => y !== x).map((y) => ({ id: y.m.id, publicKey: y.m.keyPair.publicKey })),
         wallClock: () => (wall += 1000),
       });
-      const tun = new MemoryTun({ name: `t${x.name}`, mtu: MTU, offloads: opts.offloads?.[x.name] });
-      const transport = this.net.attach(endpoint.host, PORT);
+      const mtu = opts.mtu ?? MTU;
+      const tun = new MemoryTun({ name: `t${x.name}`, mtu, offloads: opts.offloads?.[x.name] });
+      const transport = this.net.attach(endpoint.host, PORT, datagramSlotBytes(mtu));
       const prober = new FakeProber();
       const router = new FakeRouter();
       const counters = new DataPlaneCounters();
@@ -125,6 +141,7 @@ export class ForwardHarness {
         clock: this.clock,
         log: silentLogger,
         wake: () => undefined, // tests run the data plane's timer work themselves
+        mssClamp: opts.mssClamp,
       });
       transport.onBatch(dp.inbound.onBatch);
       tun.start(dp.outbound.onTunBatch);

@@ -185,3 +185,20 @@ test('losing a link that carried data is pushed at once; an idle one travels by 
   assert.ok(eager <= 150, `active link: D rerouted after ${eager} ms`);
   assert.ok(lazy > eager && lazy <= 2500, `idle link: ${lazy} ms`);
 });
+
+test("a node's measured link MTU travels in its advert: A reads B's link to C as B measured it", () => {
+  const mesh = distortedTriangle();
+  const [a, b] = [mesh.routers[A], mesh.routers[B]];
+  assert.equal(a.linkMtu(mesh.id(B), mesh.id(C)), undefined, 'not measured: full size');
+  const before = b.stats().advertsOriginated;
+  b.setOwnLinkMtu(mesh.id(C), 1300);
+  mesh.advance(2000);
+  assert.equal(b.stats().advertsOriginated, before + 1, 'the change alone is news');
+  assert.equal(a.linkMtu(mesh.id(B), mesh.id(C)), 1300);
+  assert.equal(a.linkMtu(mesh.id(C), mesh.id(B)), undefined, 'one direction: what B measured');
+  // A value outside what adverts may carry (the top, or nonsense) is not advertised: full size again.
+  b.setOwnLinkMtu(mesh.id(C), 100_000);
+  mesh.advance(2000);
+  assert.equal(a.linkMtu(mesh.id(B), mesh.id(C)), undefined);
+  assert.deepEqual(mesh.route(A, C), [A, B, C], 'routes are not changed by MTUs');
+});

@@ -84,6 +84,14 @@ function status(members: MemberStatus[]): NodeStatus {
       punchSuccessMs: [],
       keepalivesSent: 0,
     },
+    mtu: {
+      tooBigIcmpSent: 0,
+      tooBigIcmpLimited: 0,
+      fragmented: 0,
+      mssClamped: 0,
+      probesSent: 0,
+      repliesReceived: 0,
+    },
   };
 }
 
@@ -275,5 +283,20 @@ describe('table fitting', () => {
     // Past every minimum it stops narrowing rather than cut what it may not.
     const [, tight] = fitTable(['A', 'B', 'C'], rows, { maxWidth: 40, shrink }).split('\n');
     assert.equal(tight, `${'x'.repeat(9)}…  ${'y'.repeat(19)}…  ${'z'.repeat(30)}`);
+  });
+
+  it('shows each path MTU with its direct link, and packets answered as too big', () => {
+    const b = member('b', { pathMtu: 1231 });
+    b.direct!.mtu = { datagramBytes: 1272, ipBytes: 1231, state: 'settled' };
+    const c = member('c', { pathMtu: 1380, path: ['a', 'b', 'c'] });
+    c.direct!.mtu = { datagramBytes: 1449, ipBytes: 1380, state: 'searching' };
+    const s = status([b, c]);
+    s.mtu.tooBigIcmpSent = 7;
+    const text = renderStatus(s, { wide: false, now: NOW });
+    const line = text.split('\n').find((l) => l.startsWith('mtu: '));
+    assert.equal(
+      line,
+      'mtu: b 1231 (link 1272 B), c 1380 (link 1449? B); too big: 7 icmp sent, 0 rate-limited, 0 fragmented',
+    );
   });
 });
