@@ -4,6 +4,7 @@
 // now bounded by a budget (control-budgets.ts) or deduplicated, and honest routing carries on.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
 import { seededRandom } from '../sim/rng.js';
 import { G, V, victimWorld, X } from './routing-hostile-member.js';
 
@@ -83,7 +84,7 @@ test('forged adverts in a neighbour’s name cost at most the sender’s verific
   assert.ok((v.stats().rejected['verify-budget'] ?? 0) > 3800);
   // G's and X's genuine refreshes are still accepted: the forgeries spent H's budget, not theirs.
   const accepted = v.stats().advertsAccepted;
-  mesh.advance(40_000);
+  mesh.advance(DEFAULT_ROUTING_PARAMS.refreshMs + 10_000);
   assert.ok(v.stats().advertsAccepted >= accepted + 2, 'G and X refreshed meanwhile');
   assert.deepEqual(mesh.route(V, X), [V, G, X], 'honest routing unaffected');
 });

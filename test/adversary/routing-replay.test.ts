@@ -4,8 +4,11 @@
 // expiry), or older than the wall clock allows (after a restart, when no mark survived).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
 import type { Mesh } from '../unit/routing-mesh.js';
 import { G, V, victimWorld, X, type HostileMember } from './routing-hostile-member.js';
+
+const { advertLifetimeMs: LIFETIME_MS, maxClockSkewMs: SKEW_MS } = DEFAULT_ROUTING_PARAMS;
 
 /** The victim world, where H has captured X's current advert (it asked V for it). */
 function capturedWorld(): { mesh: Mesh; h: HostileMember; replay: Uint8Array } {
@@ -20,7 +23,7 @@ function capturedWorld(): { mesh: Mesh; h: HostileMember; replay: Uint8Array } {
 
 test('an advert replayed after the victim’s copy expired is below the high-water mark and refused', () => {
   const { mesh, h, replay } = capturedWorld();
-  mesh.advance(130_000);
+  mesh.advance(LIFETIME_MS + 10_000);
   const v = mesh.routers[V];
   assert.equal(v.stats().lsdbSize, 2, 'X’s advert expired at V');
   const accepted = v.stats().advertsAccepted;
@@ -33,7 +36,7 @@ test('an advert replayed after the victim’s copy expired is below the high-wat
 
 test('an advert older than lifetime + clock skew is refused by a victim that restarted (no mark left)', () => {
   const { mesh, h, replay } = capturedWorld();
-  mesh.advance(8 * 60_000); // older than 120 s lifetime + 5 min skew
+  mesh.advance(LIFETIME_MS + SKEW_MS + 60_000); // older than lifetime + skew
   mesh.boot(V); // a restart: no database, no high-water marks
   mesh.advance(3000);
   const v = mesh.routers[V];
