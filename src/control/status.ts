@@ -37,6 +37,8 @@ export interface EndpointStatus {
   /** From peers.yaml (resolved), or learned from the member's authenticated traffic. */
   configured: boolean;
   alive: boolean;
+  /** Path MTU discovery on this endpoint (each alive one is searched, so a move between them keeps it). */
+  mtu?: { datagramBytes: number; state: 'searching' | 'settled' };
 }
 
 export interface MemberStatus {
@@ -246,9 +248,12 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     const t = node.counters.peers.get(m.id);
     const endpoints = self
       ? []
-      : node.prober
-          .endpoints(m.id)
-          .map((e) => ({ endpoint: e.endpointKey, configured: e.configured, alive: e.alive }));
+      : node.prober.endpoints(m.id).map((e) => ({
+          endpoint: e.endpointKey,
+          configured: e.configured,
+          alive: e.alive,
+          mtu: node.dataPlane.mtu.endpointMtu(m.id, e.endpointKey),
+        }));
     const sessionStatus = {
       established: session?.established ?? false,
       ageMs: session?.sessionAgeMs === undefined ? null : Math.round(session.sessionAgeMs),

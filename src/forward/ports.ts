@@ -67,8 +67,17 @@ export interface LinkPort {
   srttMs?: number;
 }
 
+/** One underlay path to a member (its IPv4 or IPv6 endpoint, listed or learned), as the prober sees it. */
+export interface EndpointPort {
+  endpointKey: string;
+  alive: boolean;
+  srttMs: number;
+}
+
 export interface ProbePort {
   link(member: NodeId): LinkPort | undefined;
+  /** Every endpoint of `member` the prober knows (the link uses the best alive one). */
+  endpoints(member: NodeId): EndpointPort[];
   /**
    * A direct probe reply from `member` arrived from `endpointKey`. True when it answers a probe we
    * sent to `member` at that very endpoint: proof that the address reaches the member.

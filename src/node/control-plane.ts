@@ -17,7 +17,7 @@
 import type { Clock, Timers } from '../clock.js';
 import type { HandshakeResult, ProbePort, RoutePort, SessionPort } from '../forward/ports.js';
 import type { NodeId } from '../identity/node-id.js';
-import type { LinkView } from '../probe/link-view.js';
+import type { EndpointView, LinkView } from '../probe/link-view.js';
 import type { ProbeParams } from '../probe/probe-params.js';
 import { Prober } from '../probe/prober.js';
 import type { Path } from '../routing/path-selector.js';
@@ -168,6 +168,10 @@ export class ControlPlane implements ProbePort, RoutePort {
 
   link(member: NodeId): LinkView | undefined {
     return this.prober.link(member);
+  }
+
+  endpoints(member: NodeId): EndpointView[] {
+    return this.prober.endpoints(member);
   }
 
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean {

@@ -1,6 +1,9 @@
 // Path MTU (issue 12 part 3), the data plane's side; the search itself is pure (link-mtu-search.ts).
 //
-//   1. per direct link that is alive, a LinkMtuSearch; its rounds become MtuProbe packets: sealed,
+//   1. per alive endpoint of a member (its IPv4 and IPv6 paths, listed or learned), a LinkMtuSearch,
+//      not only for the endpoint in use: the prober moves between them (a loss burst on one is enough),
+//      and a move to an endpoint never measured would start from the floor and hand hosts a smaller
+//      MTU for a second. Its rounds become MtuProbe packets: sealed,
 //      direct, padded to the datagram size under test. The socket sets DF and ignores the kernel's PMTU
 //      cache (IP_PMTUDISC_PROBE, native/udp.c), so a probe larger than the path is lost, not fragmented,
 //      and one larger than the interface is refused by the kernel (a loss as well)
@@ -16,12 +19,13 @@
 import type { NodeId } from '../identity/node-id.js';
 import type { ForwardContext } from '../forward/context.js';
 import type { NextHops, Target } from '../forward/next-hop.js';
+import type { EndpointPort } from '../forward/ports.js';
 import type { Sealer } from '../forward/sealer.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
 import { InnerKind } from '../wire/constants.js';
 import type { RoutedHeader } from '../wire/routed-header.js';
 import { directPlaintextBytes, maxDatagramBytes, MIN_LINK_DATAGRAM, pathMtu } from '../wire/sizes.js';
-import { DEFAULT_LINK_MTU, LinkMtuSearch, type LinkMtuParams } from './link-mtu-search.js';
+import { DEFAULT_LINK_MTU, LinkMtuSearch, type LinkMtuParams, type LinkMtuPhase } from './link-mtu-search.js';
 
 /** How often (at most) members are looked over for links that came up or changed endpoint. */
 const CHECK_INTERVAL_MS = 1000;
@@ -34,6 +38,9 @@ const MAX_ENDPOINTS_PER_MEMBER = 4;
 interface LinkState {
   endpointKey: string;
   search: LinkMtuSearch;
+  /** The prober's view of the endpoint, at the last look over members. */
+  alive: boolean;
+  srttMs: number;
   /** The size last logged: one line per change, not per round. */
   logged: number;
 }
@@ -48,8 +55,8 @@ export interface LinkMtuStatus {
 }
 
 export class MtuChannel {
-  /** Per member, per endpoint: what the search found stays when the prober moves to another endpoint
-   *  and back (IPv4 and IPv6 often take turns), or the link is down a moment (a lost probe too many). */
+  /** Per member, per endpoint: every alive endpoint is searched, and what a search found stays while
+   *  the endpoint is down a moment (a lost probe too many). */
   private readonly endpoints = new Map<NodeId, Map<string, LinkState>>();
   /** The current link of each member (an entry of `endpoints`). */
   private readonly links = new Map<NodeId, LinkState>();
@@ -112,7 +119,9 @@ export class MtuChannel {
    */
   nextWakeAt(): number {
     let at = Infinity;
-    for (const link of this.links.values()) at = Math.min(at, link.search.nextWakeAt());
+    for (const known of this.endpoints.values()) {
+      for (const link of known.values()) if (link.alive) at = Math.min(at, link.search.nextWakeAt());
+    }
     return at;
   }
 
@@ -121,11 +130,12 @@ export class MtuChannel {
       this.nextCheckAt = now + CHECK_INTERVAL_MS;
       this.refreshLinks(now);
     }
-    for (const [member, link] of this.links) {
-      if (link.search.nextWakeAt() > now) continue;
-      const rtt = this.ctx.prober.link(member)?.srttMs ?? 0;
-      for (const size of link.search.tick(now, rtt)) this.sendProbe(member, link, size, now);
-      this.logChange(member, link);
+    for (const [member, known] of this.endpoints) {
+      for (const link of known.values()) {
+        if (!link.alive || link.search.nextWakeAt() > now) continue;
+        for (const size of link.search.tick(now, link.srttMs)) this.sendProbe(member, link, size, now);
+        this.logChange(member, link);
+      }
     }
   }
 
@@ -144,8 +154,8 @@ export class MtuChannel {
   /** An answer to one of our probes, from the endpoint that probe went to (it measured that path). */
   onReply(data: Buffer, h: RoutedHeader, pt: number, n: number, from: Endpoint, now: number): void {
     if (h.routeLen !== 0 || n !== REPLY_BYTES) return this.ctx.counters.drop('bad-inner');
-    const link = this.links.get(h.src);
-    if (!link || link.endpointKey !== endpointKey(from)) return;
+    const link = this.endpoints.get(h.src)?.get(endpointKey(from));
+    if (!link) return;
     this.repliesReceived++;
     if (link.search.onReply(data.readUInt16BE(pt + 1), now)) this.ctx.wake();
     this.logChange(h.src, link);
@@ -161,6 +171,15 @@ export class MtuChannel {
     }));
   }
 
+  /** What the search on one endpoint of `member` found so far (every alive endpoint has one). */
+  endpointMtu(
+    member: NodeId,
+    endpointKey: string,
+  ): { datagramBytes: number; state: LinkMtuPhase } | undefined {
+    const search = this.endpoints.get(member)?.get(endpointKey)?.search;
+    return search && { datagramBytes: search.mtu, state: search.state };
+  }
+
   /** Drops state kept for a member that left the configuration. */
   forget(member: NodeId): void {
     this.links.delete(member);
@@ -168,33 +187,41 @@ export class MtuChannel {
   }
 
   /**
-   * The current link of each member: the endpoint its alive direct link uses, with the search kept for
-   * that endpoint (a new one starts optimistic, see link-mtu-search.ts). A link that is down keeps its
-   * search, paused: unanswered probes on a dead link would read as "too big".
+   * Every alive endpoint of each member gets its search (a new one starts optimistic, see
+   * link-mtu-search.ts); the current link is the one the prober's best endpoint uses. An endpoint
+   * that is down keeps its search, paused: unanswered probes on a dead path would read as "too big".
    */
   private refreshLinks(now: number): void {
     const { ctx } = this;
     for (const m of ctx.peers.all()) {
       if (m.id === ctx.self) continue;
       const view = ctx.prober.link(m.id);
-      const old = this.links.get(m.id);
-      if (old && (!view?.alive || old.endpointKey !== view.endpointKey)) {
-        old.search.abandonRound(now);
-        this.links.delete(m.id);
-      }
-      if (!view?.alive || this.links.has(m.id)) continue;
       let known = this.endpoints.get(m.id);
+      if (!view && !known) continue;
       if (!known) this.endpoints.set(m.id, (known = new Map()));
-      let link = known.get(view.endpointKey);
-      if (!link) {
-        if (known.size >= MAX_ENDPOINTS_PER_MEMBER) known.delete(known.keys().next().value!);
-        const search = new LinkMtuSearch(this.params, now);
-        link = { endpointKey: view.endpointKey, search, logged: search.mtu };
-        known.set(view.endpointKey, link);
-      }
-      this.links.set(m.id, link);
-      this.publish(m.id, link);
+      for (const ep of ctx.prober.endpoints(m.id)) this.track(known, ep, now);
+      const current = view?.alive === true ? known.get(view.endpointKey) : undefined;
+      if (this.links.get(m.id) === current) continue;
+      if (current) {
+        this.links.set(m.id, current);
+        this.publish(m.id, current);
+      } else this.links.delete(m.id);
     }
+  }
+
+  /** Brings `known`'s entry for `ep` up to date: created when first alive, paused while down. */
+  private track(known: Map<string, LinkState>, ep: EndpointPort, now: number): void {
+    let link = known.get(ep.endpointKey);
+    if (!link) {
+      if (!ep.alive) return;
+      if (known.size >= MAX_ENDPOINTS_PER_MEMBER) known.delete(known.keys().next().value!);
+      const search = new LinkMtuSearch(this.params, now);
+      link = { endpointKey: ep.endpointKey, search, alive: true, srttMs: ep.srttMs, logged: search.mtu };
+      known.set(ep.endpointKey, link);
+    }
+    if (link.alive && !ep.alive) link.search.abandonRound(now);
+    link.alive = ep.alive;
+    link.srttMs = ep.srttMs;
   }
 
   /** Tells routing what `member`'s link carries, to advertise: nothing while it is the top. */
@@ -206,7 +233,7 @@ export class MtuChannel {
   private logChange(member: NodeId, link: LinkState): void {
     const bytes = link.search.mtu;
     if (bytes === link.logged) return;
-    this.publish(member, link);
+    if (this.links.get(member) === link) this.publish(member, link);
     const name = this.ctx.peers.get(member)?.name ?? String(member);
     const direct = Math.min(this.ctx.tun.mtu, pathMtu(bytes, 0));
     this.ctx.log.info(
@@ -220,7 +247,7 @@ export class MtuChannel {
     const { ctx } = this;
     const keypair = ctx.sessions.sendKeypair(member, now);
     const endpoint = ctx.peers.endpoint(link.endpointKey);
-    if (!keypair || !endpoint || !ctx.prober.link(member)?.alive) return;
+    if (!keypair || !endpoint || !link.alive) return;
     const plaintext = this.scratch.subarray(0, directPlaintextBytes(size));
     plaintext.fill(0);
     plaintext[0] = InnerKind.MtuProbe;

@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/clock.js';
 import { DataPlaneCounters } from '../../src/forward/counters.js';
 import { DataPlane } from '../../src/forward/data-plane.js';
 import { PeerTable } from '../../src/forward/peer-table.js';
-import type { LinkPort, PathPort, ProbePort, RoutePort } from '../../src/forward/ports.js';
+import type { EndpointPort, LinkPort, PathPort, ProbePort, RoutePort } from '../../src/forward/ports.js';
 import type { NodeId } from '../../src/identity/node-id.js';
 import { silentLogger } from '../../src/log.js';
 import { SessionTable } from '../../src/session/session-table.js';
@@ -28,6 +28,10 @@ export class FakeProber implements ProbePort {
   readonly active: NodeId[] = [];
   link(m: NodeId): LinkPort | undefined {
     return this.links.get(m);
+  }
+  endpoints(m: NodeId): EndpointPort[] {
+    const link = this.links.get(m);
+    return link ? [{ endpointKey: link.endpointKey, alive: link.alive, srttMs: link.srttMs ?? 0 }] : [];
   }
   onReply(): boolean {
     return false;
