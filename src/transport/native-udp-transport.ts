@@ -171,7 +171,7 @@ interface Socket {
   txCount: number;
   truncatedSeen: number;
   overflowSeen: number;
-  /** The pre-filter's counters as last handed on (FILTER_STATS order). */
+  /** The load step's counters as last handed on (FILTER_STATS order). */
   readonly filteredSeen: Uint32Array;
 }
 
