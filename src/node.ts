@@ -32,6 +32,7 @@ import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange, routeChangeFields } from './node/route-log.js';
 import { SubnetService } from './node/subnets.js';
+import { LoopLag } from './node/loop-lag.js';
 import { WsFallback } from './node/ws-fallback.js';
 import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
@@ -159,6 +160,8 @@ export class OverlayNode {
         ...inputs.probeParams,
       },
       routingParams: inputs.routingParams,
+      // Timer drift, so a daemon starved of CPU does not count its own stalls as lost probes.
+      loopLag: new LoopLag(),
       ports: {
         sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),

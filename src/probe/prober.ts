@@ -39,6 +39,12 @@ export interface ProberPorts {
   sendProbe(member: NodeId, endpointKey: string, probeId: number): boolean;
   /** Uniform [0, 1); injected so the simulator is reproducible. Defaults to Math.random. */
   random?(): number;
+  /**
+   * Extra ms to wait for a reply at `now` because our own event loop has been stalling (the daemon:
+   * node/loop-lag.ts). A reply that arrived during a stall is read late; without this it counts as
+   * lost, and a daemon starved of CPU declares live links dead. The simulator has no stalls: 0.
+   */
+  loopLagMs?(now: number): number;
 }
 
 interface ProbeTimer {
@@ -235,7 +241,7 @@ export class Prober implements LinkSource {
       return false;
     }
     if (ep.candidate) this.promote(m, ep);
-    if (now > o.deadline) {
+    if (now > o.deadline + this.lagMs(now)) {
       this.counters.repliesLate++;
       this.lost(member, m, ep, now);
       return true;
@@ -273,7 +279,7 @@ export class Prober implements LinkSource {
   tick(now: number): void {
     this.lastNow = now;
     this.wakeAt = undefined;
-    for (const o of this.outstanding.expire(now)) {
+    for (const o of this.outstanding.expire(now - this.lagMs(now))) {
       const m = this.members.get(o.member);
       const ep = m?.endpoints.get(o.key);
       if (m && ep) this.lost(o.member, m, ep, now);
@@ -323,7 +329,7 @@ export class Prober implements LinkSource {
     if (this.recheck.size > 0) return (this.wakeAt = this.lastNow);
     let w = Math.min(
       this.set.nextEventAt(),
-      this.outstanding.earliestDeadline(),
+      this.outstanding.earliestDeadline() + this.lagMs(this.lastNow),
       this.liveTimer()?.at ?? Infinity,
     );
     // Bounded mode: a member probed only because it was active leaves the set when its window ends.
@@ -514,6 +520,10 @@ export class Prober implements LinkSource {
         this.probeBy(id, ep, now);
       }
     }
+  }
+
+  private lagMs(now: number): number {
+    return this.ports.loopLagMs?.(now) ?? 0;
   }
 
   private interval(m: MemberState, ep: EndpointState, now: number): number {

@@ -286,6 +286,25 @@ test('a reply arriving after its timeout stays lost, and unknown or mismatched r
   assert.equal(h.prober.stats().repliesReceived, received, 'not counted as a sample');
 });
 
+test('replies read late because our own event loop stalled are not losses when the lag is known', () => {
+  // A stall of ~0.5 s on a 10 ms link: every reply is handled half a second after it was sent,
+  // long past the 100 ms timeout. Told the loop lag, the prober waits for it; not told, the same
+  // replies count as lost and a link that works is declared dead (the live N = 25 lab's storm).
+  const run = (lagMs: number): { lost: number; alive: boolean | undefined } => {
+    const h = new ProbeHarness({ confirmProbes: 0 });
+    h.rtt.set('a', 10);
+    h.prober.setEndpoints(A, ['a']);
+    h.runUntil(5000);
+    h.lagMs = lagMs;
+    h.rtt.set('a', 500);
+    h.runUntil(20_000);
+    return { lost: h.prober.stats().probesLost, alive: h.prober.link(A)?.alive };
+  };
+  assert.deepEqual(run(1000), { lost: 0, alive: true });
+  const blind = run(0);
+  assert.ok(blind.lost >= 4 && blind.alive === false, `without the lag: ${JSON.stringify(blind)}`);
+});
+
 test('the best endpoint is the cheaper one, and stays unless another is clearly better', () => {
   const h = new ProbeHarness();
   h.rtt.set('far', 80);
