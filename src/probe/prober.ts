@@ -10,7 +10,8 @@
 //                                         idleMaxIntervalMs (8 s); a lost probe or an RTT off the
 //                                         smoothed one by more than 20 % and 2 ms starts over;
 //                                         any link dying probes every other idle link at once
-//   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
+//   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast),
+//                                         for at most maxFastLinks links at once; others at 1 s
 //   just came (back) up                 → activeIntervalMs for confirmProbes probes
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
 //   candidate (unproven source address) → 0.5 s, 1 s, then forgotten 2 s after its third probe
@@ -79,6 +80,8 @@ export class Prober implements LinkSource {
   };
   private probesAnswered = 0;
   private probesLost = 0;
+  /** Endpoints on the fast rate because they lost a probe (ep.suspect), at most maxFastLinks. */
+  private readonly fastSuspects = new Map<EndpointState, NodeId>();
 
   constructor(opts: { params?: Partial<ProbeParams>; ports: ProberPorts }) {
     this.params = { ...DEFAULT_PROBE_PARAMS, ...opts.params };
@@ -496,7 +499,7 @@ export class Prober implements LinkSource {
       this.selectBest(m);
       this.recheckIdleLinks(ep, now);
     } else if (wasAlive) {
-      ep.suspect = true;
+      ep.suspect ||= this.takeFastSlot(id, ep);
       this.probeBy(id, ep, now + this.interval(m, ep, now));
     }
     this.changed.add(id);
@@ -520,6 +523,22 @@ export class Prober implements LinkSource {
         this.probeBy(id, ep, now);
       }
     }
+  }
+
+  /**
+   * Whether `ep` may go on the fast rate for its lost probe (see ProbeParams.maxFastLinks). Slots of
+   * endpoints that stopped being suspect (answered, died, replaced) are reclaimed here, lazily.
+   */
+  private takeFastSlot(id: NodeId, ep: EndpointState): boolean {
+    if (this.fastSuspects.size >= this.params.maxFastLinks) {
+      for (const [e, member] of this.fastSuspects) {
+        const m = this.members.get(member);
+        if (!e.suspect || !m?.probed || m.endpoints.get(e.key) !== e) this.fastSuspects.delete(e);
+      }
+      if (this.fastSuspects.size >= this.params.maxFastLinks) return false;
+    }
+    this.fastSuspects.set(ep, id);
+    return true;
   }
 
   private lagMs(now: number): number {
