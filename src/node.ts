@@ -224,7 +224,12 @@ export class OverlayNode {
     const setDialTargets = transport.setDialTargets?.bind(transport);
     this.wsFallback = setDialTargets
       ? new WsFallback(
-          { apply: applyEndpoints, setDialTargets, endpoints: (m) => this.prober.endpoints(m) },
+          {
+            apply: applyEndpoints,
+            setDialTargets,
+            endpoints: (m) => this.prober.endpoints(m),
+            relayed: (m) => (this.router.route(m)?.nodes.length ?? 0) > 2,
+          },
           config.network.tcpPort || undefined,
         )
       : undefined;
