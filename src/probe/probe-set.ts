@@ -13,8 +13,7 @@
 //     exploreIntervalMs and doubles after each trial that found nothing (up to exploreMaxIntervalMs),
 //     so a settled node stops churning; a chosen member dying resets it. A trial is invisible to
 //     routing (see isTrial) so that exploring costs probes, not network-wide adverts.
-//   - reciprocity: a member that probes us is probed back (up to 2K of them; a full set makes room
-//     only by dropping a dead one), so the link is measured at both ends and
+//   - reciprocity: a member that probes us is probed back (up to 2K of them), so the link is measured at both ends and
 //     passes the two-way check other nodes apply to adverts. Without it a link chosen by one side
 //     only would be invisible to everyone else.
 //   - members in active use are always probed (the prober handles that, not this class).
@@ -101,38 +100,19 @@ export class ProbeSet {
 
   /**
    * `member` probed us at `now`. At most 2K reciprocal members: each node is chosen by K others on
-   * average, so 2K covers all but the most popular. When full we do not evict a LIVE one to make room
-   * — an evicted member probes again a second later, gets re-added, evicts another, and every such
-   * flip is a link coming and going in our advert. A DEAD one is different: `score` Infinity and
-   * silent (no probe from it) for deadReplaceMs, it is a member that went away — across a partition,
-   * typically — and keeping its slot until the 30 s TTL made the members probing us after the heal
-   * wait for slots: their links failed the two-way check and the heal had a long tail.
+   * average, so 2K covers all but the most popular. When full we do NOT evict to make room — an
+   * evicted member probes again a second later, gets re-added, evicts another, and every such flip
+   * is a link coming and going in our advert. Newcomers simply wait for a slot (TTL expiry).
    */
-  noteProbedBy(member: NodeId, now: number, score: (m: NodeId) => number): void {
+  noteProbedBy(member: NodeId, now: number): void {
     if (!this.bounded) return;
     if (this.reciprocal.has(member)) {
       this.reciprocal.set(member, now);
       return;
     }
-    if (this.reciprocal.size >= 2 * this.params.maxProbedMembers) {
-      const dead = this.deadReciprocal(now, score);
-      if (dead === undefined) return;
-      this.drop(this.reciprocal, dead);
-    }
+    if (this.reciprocal.size >= 2 * this.params.maxProbedMembers) return;
     this.reciprocal.set(member, now);
     this.touched.add(member);
-  }
-
-  /** The reciprocal member silent longest among those dead and silent for deadReplaceMs. */
-  private deadReciprocal(now: number, score: (m: NodeId) => number): NodeId | undefined {
-    let found: NodeId | undefined;
-    let oldest = Infinity;
-    for (const [m, at] of this.reciprocal) {
-      if (now - at <= this.params.deadReplaceMs || at >= oldest || score(m) < Infinity) continue;
-      found = m;
-      oldest = at;
-    }
-    return found;
   }
 
   forget(member: NodeId): void {

@@ -217,7 +217,7 @@ export class Prober implements LinkSource {
     if (m) m.probedUs = { at: now, key: endpointKey };
     if (!m || (probeId & TRIAL_BIT) !== 0) return;
     this.lastNow = now;
-    this.set.noteProbedBy(member, now, (id) => this.score(id));
+    this.set.noteProbedBy(member, now);
     for (const id of this.set.drainTouched()) {
       this.recheck.add(id);
       this.wakeAt = undefined;
