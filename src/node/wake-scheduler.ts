@@ -17,11 +17,6 @@ export interface WakeTarget {
   run(now: number): void;
 }
 
-/** Told how late each firing was (the daemon's loop lag: loop-lag.ts); virtual timers are never late. */
-export interface LatenessObserver {
-  note(lateMs: number, now: number): void;
-}
-
 export class WakeScheduler {
   /** Times the timer fired (each one ran the cores once): the daemon's own idle wake-up count. */
   wakeups = 0;
@@ -34,7 +29,6 @@ export class WakeScheduler {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly target: WakeTarget,
-    private readonly lateness?: LatenessObserver,
   ) {}
 
   /** Work may have come forward: make sure the timer fires no later than the cores' earliest wake. */
@@ -62,17 +56,13 @@ export class WakeScheduler {
   }
 
   private readonly fire = (): void => {
-    const dueAt = this.armedAt;
     this.handle = undefined;
     this.armedAt = Infinity;
     if (this.stopped) return;
     this.wakeups++;
     this.running = true;
     try {
-      const now = this.clock.now();
-      // Noted before run(): the prober's timeouts in this very run must already allow for it.
-      this.lateness?.note(now - dueAt, now);
-      this.target.run(now);
+      this.target.run(this.clock.now());
     } finally {
       this.running = false;
     }
