@@ -50,7 +50,6 @@ const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({
   'replayed-initiation': true,
   'cookie-required': true,
   'cookie-rate-limited': true,
-  'cookie-filtered': true,
   'rate-limited': true,
   'relay-rate-limited': true,
   'bad-handshake': true,
