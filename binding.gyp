@@ -8,7 +8,7 @@
     },
     {
       "target_name": "overlayd_udp",
-      "sources": ["native/udp.c", "native/handshake-filter.c"],
+      "sources": ["native/udp.c", "native/handshake-load.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     },

@@ -15,6 +15,7 @@ import { nodeIdFromPublicKey } from '../src/identity/node-id.js';
 import { DataKeypair } from '../src/session/keypair.js';
 import { INIT_BODY_BYTES } from '../src/session/handshake.js';
 import { SessionTable } from '../src/session/session-table.js';
+import { cookieAddress } from '../src/transport/cookie-address.js';
 import { ADDRESS_BYTES, INITIAL_TTL, InnerKind, PacketType, PathFlags } from '../src/wire/constants.js';
 import { writeRoutedHeader } from '../src/wire/routed-header.js';
 
@@ -214,7 +215,7 @@ const unlimited = {
   // Never under load, no per-member cap: this measures the handshake itself, not the flood defences.
   guard: { underLoad: lots, perMember: lots },
 };
-const source = { endpoint: '192.0.2.1:7946', host: '192.0.2.1' };
+const source = { address: cookieAddress({ host: '192.0.2.1', port: 7946 }), host: '192.0.2.1' };
 const ta = new SessionTable({
   localKeyPair: A,
   localId: idA,

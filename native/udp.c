@@ -18,10 +18,11 @@
 //      the size the kernel reports in a control message but the last: they are split into the datagram
 //      list (offset, length, slot of the source record). A datagram longer than its slot (MSG_TRUNC) is
 //      counted and left out;
-//   3. with the handshake pre-filter on (udp_filter_handshakes, handshake-filter.c), drop initiations to
-//      us with a wrong size, a wrong mac1 or a mac1 already passed on, counted by reason: a spoofed
-//      flood of them is discarded here instead of in JS, so the queue drains and the legitimate
-//      member's initiation is not dropped with the junk;
+//   3. with the handshake load step on (udp_handshake_load, handshake-load.c), drop initiations to us
+//      with a wrong size, a mac1 already passed on or a wrong mac1, and, under load, those from a
+//      source that is not a member's proven endpoint, without a valid mac2, beyond the strangers'
+//      cookie budget; counted by reason: a spoofed flood of them is discarded here instead of in JS,
+//      so the queue drains and the legitimate member's initiation is not dropped with the junk;
 //   4. call the JS callback with the number of datagrams, inside a callback scope;
 //   5. repeat while datagrams remain, at most MAX_BATCHES_PER_WAKEUP batches, then yield to the loop.
 //   An error the kernel queued on the socket (an ICMP unreachable, reported as ECONNREFUSED etc. on the
@@ -58,7 +59,7 @@
 #include <node_api.h>
 #include <uv.h>
 
-#include "handshake-filter.h"
+#include "handshake-load.h"
 #include "napi-util.h"
 
 // A flood never empties the queue; after this many batches, or datagrams (a GRO batch holds many), we
@@ -83,11 +84,12 @@ enum {
   STAT_RX_QUEUE_DROPS = 4, // SO_RXQ_OVFL: the receive queue was full (cumulative, as the kernel counts)
   STAT_TX_GSO = 5,         // messages sent with UDP_SEGMENT
   STAT_RX_MESSAGES = 6,    // receives (slots) behind the batch being delivered; their ages are in `ages`
-  STAT_HS_TRUNCATED = 7,   // initiations to us dropped by the pre-filter, by reason (handshake-filter.c)
+  STAT_HS_TRUNCATED = 7,   // initiations to us dropped by the load step, by reason (handshake-load.c)
   STAT_HS_OVERSIZED = 8,
   STAT_HS_BAD_MAC = 9,
   STAT_HS_REPLAYED = 10,
-  STAT_COUNT = 11
+  STAT_HS_COOKIE_FILTERED = 11,
+  STAT_COUNT = 12
 };
 // Results of one udp_send_batch, in the Int32Array passed to it.
 enum { RES_DROPPED = 0, RES_FAILED = 1, RES_LAST_FAIL_ERRNO = 2, RES_LAST_DROP_ERRNO = 3, RES_COUNT = 4 };
@@ -141,8 +143,10 @@ typedef struct {
   uint32_t dg_capacity;
   int gro; // UDP_GRO is on
   int gso; // UDP_SEGMENT is used when sending (until the kernel refuses it)
-  hs_filter_t hs;          // handshake pre-filter (off until udp_filter_handshakes)
+  hs_load_t hs;            // handshake load step (off until udp_handshake_load)
   napi_ref hs_seen_ref;    // its replay table
+  napi_ref hs_secrets_ref; // the cookie secrets (JS rotates them in place)
+  napi_ref hs_proven_ref;  // its proven-endpoint table
 } udp_t;
 
 // --- errors ---------------------------------------------------------------------------------------
@@ -428,7 +432,8 @@ done:
 // the list is full.
 static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gso_size, uint32_t *n_dg) {
   static const int hs_stat[] = {[HS_TRUNCATED] = STAT_HS_TRUNCATED, [HS_OVERSIZED] = STAT_HS_OVERSIZED,
-                                [HS_BAD_MAC] = STAT_HS_BAD_MAC, [HS_REPLAYED] = STAT_HS_REPLAYED};
+                                [HS_BAD_MAC] = STAT_HS_BAD_MAC, [HS_REPLAYED] = STAT_HS_REPLAYED,
+                                [HS_COOKIE_FILTERED] = STAT_HS_COOKIE_FILTERED};
   const uint32_t base = slot * u->slot_size;
   if (gso_size == 0 || gso_size >= len) gso_size = len;
   // An empty datagram is still one (the data plane counts it as truncated): the loop below adds none.
@@ -439,7 +444,8 @@ static bool udp_add_datagrams(udp_t *u, uint32_t slot, uint32_t len, uint32_t gs
       return false;
     }
     const uint32_t dg_len = len - off < gso_size ? len - off : gso_size;
-    const int verdict = hs_filter_check(&u->hs, u->buffer + base + off, dg_len);
+    const int verdict =
+        hs_load_check(&u->hs, u->buffer + base + off, dg_len, u->addrs + (size_t)slot * UDP_ADDR_BYTES);
     if (verdict != HS_PASS) {
       u->stats[hs_stat[verdict]]++;
       continue;
@@ -663,14 +669,30 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
   return ovl_undefined(env);
 }
 
-// udp_filter_handshakes(handle, self NodeId, mac1Key Buffer(32), seen BigUint64Array (a power of two))
-// Turns the handshake pre-filter on (handshake-filter.c) for initiations addressed to `self`, on a
-// started socket, which keeps `seen` (its replay memory) until it is closed. Throws if OpenSSL has no BLAKE2b MAC.
-static napi_value udp_filter_handshakes(napi_env env, napi_callback_info info) {
-  OVL_ARGS(4)
+// Releases the load step's references to JS memory (the step is off by then, or about to be).
+static void udp_release_hs(udp_t *u) {
+  napi_ref *refs[] = {&u->hs_seen_ref, &u->hs_secrets_ref, &u->hs_proven_ref};
+  for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+    if (*refs[i] != NULL) napi_delete_reference(u->env, *refs[i]);
+    *refs[i] = NULL;
+  }
+}
+
+static bool udp_power_of_two(size_t n) {
+  return n != 0 && (n & (n - 1)) == 0 && n <= UINT32_MAX;
+}
+
+// udp_handshake_load(handle, self NodeId, mac1Key Buffer(32), seen BigUint64Array (2^k entries),
+//                    secrets Uint8Array(HS_SECRETS_BYTES), proven Uint8Array(2^k entries of
+//                    HS_PROVEN_ENTRY_BYTES, k >= 2), params Float64Array(HS_P_COUNT))
+// Turns the handshake load step on (handshake-load.c) for initiations addressed to `self`, on a started
+// socket, which keeps the three tables (JS-owned; `secrets` is read in place) until it is closed. Throws
+// if OpenSSL has no BLAKE2b MAC.
+static napi_value udp_handshake_load(napi_env env, napi_callback_info info) {
+  OVL_ARGS(7)
   UDP_HANDLE(u, argv[0])
-  uint32_t self;
-  OVL_CALL(napi_get_value_uint32(env, argv[1], &self));
+  hs_load_config_t c;
+  OVL_CALL(napi_get_value_uint32(env, argv[1], &c.self));
   void *key;
   size_t key_len;
   OVL_CALL(napi_get_buffer_info(env, argv[2], &key, &key_len));
@@ -678,23 +700,57 @@ static napi_value udp_filter_handshakes(napi_env env, napi_callback_info info) {
   size_t entries;
   void *seen;
   OVL_CALL(napi_get_typedarray_info(env, argv[3], &type, &entries, &seen, NULL, NULL));
-  if (key_len != HS_MAC1_KEY_BYTES || type != napi_biguint64_array || entries == 0 ||
-      (entries & (entries - 1)) != 0 || entries > UINT32_MAX) {
+  c.secrets = ovl_typed(env, argv[4], napi_uint8_array, HS_SECRETS_BYTES, "secrets");
+  if (c.secrets == NULL) return NULL;
+  napi_typedarray_type proven_type;
+  size_t proven_bytes;
+  void *proven;
+  OVL_CALL(napi_get_typedarray_info(env, argv[5], &proven_type, &proven_bytes, &proven, NULL, NULL));
+  c.params = ovl_typed(env, argv[6], napi_float64_array, HS_P_COUNT, "params");
+  if (c.params == NULL) return NULL;
+  const size_t proven_entries = proven_bytes / HS_PROVEN_ENTRY_BYTES;
+  if (key_len != HS_MAC1_KEY_BYTES || type != napi_biguint64_array || !udp_power_of_two(entries) ||
+      proven_type != napi_uint8_array || proven_bytes % HS_PROVEN_ENTRY_BYTES != 0 ||
+      !udp_power_of_two(proven_entries) || proven_entries < 4) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE",
-                           "udp_filter_handshakes: a 32-byte key and a BigUint64Array of 2^k entries");
+                           "udp_handshake_load: a 32-byte key, a BigUint64Array of 2^k entries and a proven "
+                           "table of 2^k (k >= 2) entries");
     return NULL;
   }
   if (u->state != UDP_POLLING) { // after udp_start: the references are released with the others
-    udp_throw_errno(env, EBADF, "filter", u->name, NULL);
+    udp_throw_errno(env, EBADF, "handshake load", u->name, NULL);
     return NULL;
   }
-  if (hs_filter_init(&u->hs, self, key, seen, (uint32_t)entries) != 0) {
-    udp_throw_errno(env, ENOSYS, "filter", u->name, "OpenSSL has no BLAKE2BMAC");
+  c.mac1_key = key;
+  c.seen = seen;
+  c.seen_entries = (uint32_t)entries;
+  c.proven = proven;
+  c.proven_entries = (uint32_t)proven_entries;
+  if (hs_load_init(&u->hs, &c) != 0) {
+    udp_throw_errno(env, ENOSYS, "handshake load", u->name, "OpenSSL has no BLAKE2BMAC");
     return NULL;
   }
-  if (u->hs_seen_ref != NULL) napi_delete_reference(env, u->hs_seen_ref);
+  udp_release_hs(u);
   OVL_CALL(napi_create_reference(env, argv[3], 1, &u->hs_seen_ref));
+  OVL_CALL(napi_create_reference(env, argv[4], 1, &u->hs_secrets_ref));
+  OVL_CALL(napi_create_reference(env, argv[5], 1, &u->hs_proven_ref));
   return ovl_undefined(env);
+}
+
+// udp_proven_endpoint(handle, address Uint8Array(HS_ADDRESS_BYTES), on) -> true if the load step's table
+// holds the address afterwards (false after a removal, an insert refused above ¾ full, or with the step
+// off). Only JS calls this, for endpoints it has authenticated: nothing received ever inserts.
+static napi_value udp_proven_endpoint(napi_env env, napi_callback_info info) {
+  OVL_ARGS(3)
+  UDP_HANDLE(u, argv[0])
+  const uint8_t *address = ovl_typed(env, argv[1], napi_uint8_array, HS_ADDRESS_BYTES, "address");
+  if (address == NULL) return NULL;
+  bool on;
+  OVL_CALL(napi_get_value_bool(env, argv[2], &on));
+  const int held = u->state == UDP_POLLING && hs_load_proven(&u->hs, address, on);
+  napi_value result;
+  OVL_CALL(napi_get_boolean(env, held, &result));
+  return result;
 }
 
 // --- send -----------------------------------------------------------------------------------------
@@ -905,8 +961,7 @@ static void udp_release(udp_t *u) {
   napi_delete_reference(env, u->on_batch_ref);
   napi_delete_reference(env, u->on_error_ref);
   napi_delete_reference(env, u->ages_ref);
-  if (u->hs_seen_ref != NULL) napi_delete_reference(env, u->hs_seen_ref);
-  u->hs_seen_ref = NULL;
+  udp_release_hs(u);
 }
 
 static void udp_on_closed(uv_handle_t *handle) {
@@ -914,7 +969,7 @@ static void udp_on_closed(uv_handle_t *handle) {
   close(u->fd);
   u->fd = -1;
   u->state = UDP_CLOSED;
-  hs_filter_free(&u->hs);
+  hs_load_free(&u->hs);
   napi_remove_async_cleanup_hook(u->cleanup_hook);
   if (u->env_gone) return; // the env releases its references itself
   napi_env env = u->env;
@@ -991,7 +1046,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"udp_send", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_send_batch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"udp_filter_handshakes", NULL, udp_filter_handshakes, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_handshake_load", NULL, udp_handshake_load, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_proven_endpoint", NULL, udp_proven_endpoint, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value v;

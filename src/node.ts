@@ -37,7 +37,6 @@ import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
 import type { Router } from './routing/router.js';
 import type { RoutingParams } from './routing/routing-params.js';
-import { mac1Key } from './session/mac.js';
 import { SessionTable } from './session/session-table.js';
 import type { SessionParamsInput } from './session/params.js';
 import type { TunDevice, TunOptions } from './tun/tun-device.js';
@@ -258,8 +257,10 @@ export class OverlayNode {
     });
     transport.onBatch(this.dataPlane.inbound.onBatch);
     transport.onOversized?.(() => this.counters.drop('oversized'));
-    // Junk and replayed initiations never cross into JS where the transport can tell (a flood's cost).
-    transport.filterHandshakes?.(this.self.id, mac1Key(keyPair.publicKey));
+    // Junk, replayed and (under load) strangers' cookie-less initiations beyond their cookie budget never
+    // cross into JS where the transport can tell (a flood's cost); members' proven endpoints always do.
+    transport.handshakeLoad?.(this.sessions.handshakeLoad());
+    this.peers.onBindingChange((endpoint, bound) => transport.provenEndpoint?.(endpoint, bound));
     tun.start(this.dataPlane.outbound.onTunBatch);
     this.resolver.setPeers(others);
     log.info(

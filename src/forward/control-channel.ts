@@ -12,6 +12,7 @@
 import type { NodeId } from '../identity/node-id.js';
 import type { HandshakeSource } from '../session/handshake-result.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
+import { cookieAddress } from '../transport/cookie-address.js';
 import { readEndpoint, writeEndpoint } from '../nat/endpoint-bytes.js';
 import type { NatChannel } from '../nat/nat-channel.js';
 import { INITIAL_TTL, InnerKind, PacketType } from '../wire/constants.js';
@@ -270,8 +271,7 @@ function source(
   peers: PeerTable,
   now: number,
 ): HandshakeSource {
-  const endpoint = endpointKey(from);
-  if (h.routeLen > 0)
-    return { endpoint, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
-  return { endpoint, host: from.host, proven: peers.boundMember(endpoint, now) === h.src };
+  const address = cookieAddress(from);
+  if (h.routeLen > 0) return { address, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
+  return { address, host: from.host, proven: peers.boundMember(endpointKey(from), now) === h.src };
 }

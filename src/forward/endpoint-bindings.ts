@@ -11,6 +11,10 @@
 //     so the second claim is a spoof or a proxy; the caller counts it (endpointConflicts);
 //   - at most MAX_PER_MEMBER addresses per member (the oldest proof makes room), and expired bindings
 //     are swept: memory per member is bounded whatever addresses it uses.
+//
+// onChange tells the transport which addresses are bound (its native handshake load step lets a member's
+// cookie-less initiation from them through under load, transport.ts provenEndpoint): called once when a
+// key gets a binding and once when it loses it, whatever the reason.
 import type { NodeId } from '../identity/node-id.js';
 
 export const BINDING_TTL_MS = 30_000;
@@ -27,6 +31,12 @@ export type BindResult = 'bound' | 'refreshed' | 'conflict';
 export class EndpointBindings {
   private readonly byKey = new Map<string, Binding>();
   private readonly keysOf = new Map<NodeId, Set<string>>();
+  private changed: (key: string, bound: boolean) => void = () => {};
+
+  /** Called with each key that gets a binding (true) or loses it (false). One listener. */
+  onChange(listener: (key: string, bound: boolean) => void): void {
+    this.changed = listener;
+  }
 
   /** `member` answered a probe we sent to `key`. */
   bind(key: string, member: NodeId, now: number): BindResult {
@@ -45,6 +55,7 @@ export class EndpointBindings {
     if (keys.size >= MAX_PER_MEMBER) this.unbind(this.oldest(keys), member);
     this.byKey.set(key, { member, provenAt: now });
     keys.add(key);
+    this.changed(key, true);
     return 'bound';
   }
 
@@ -61,7 +72,10 @@ export class EndpointBindings {
 
   /** Drops every binding of a member that left the configuration. */
   forget(member: NodeId): void {
-    for (const key of this.keysOf.get(member) ?? []) this.byKey.delete(key);
+    for (const key of this.keysOf.get(member) ?? []) {
+      this.byKey.delete(key);
+      this.changed(key, false);
+    }
     this.keysOf.delete(member);
   }
 
@@ -84,6 +98,7 @@ export class EndpointBindings {
 
   private unbind(key: string, member: NodeId): void {
     this.byKey.delete(key);
+    this.changed(key, false);
     const keys = this.keysOf.get(member);
     keys?.delete(key);
     if (keys?.size === 0) this.keysOf.delete(member);

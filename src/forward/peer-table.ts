@@ -159,6 +159,14 @@ export class PeerTable {
     return key;
   }
 
+  /** Called with each endpoint that gets bound to a member (true) or loses its binding (false). */
+  onBindingChange(listener: (endpoint: Endpoint, bound: boolean) => void): void {
+    this.bindings.onChange((key, bound) => {
+      const endpoint = endpointFromKey(key);
+      if (endpoint !== undefined) listener(endpoint, bound);
+    });
+  }
+
   /** `member` answered a probe we sent to `key` (see endpoint-bindings.ts). */
   bind(key: string, member: NodeId, now: number): BindResult {
     return this.bindings.bind(key, member, now);

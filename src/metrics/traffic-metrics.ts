@@ -50,6 +50,7 @@ const HANDSHAKE_REJECT_REASONS = keysOf<HandshakeRejectReason>({
   'replayed-initiation': true,
   'cookie-required': true,
   'cookie-rate-limited': true,
+  'cookie-filtered': true,
   'rate-limited': true,
   'relay-rate-limited': true,
   'bad-handshake': true,

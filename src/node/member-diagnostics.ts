@@ -57,6 +57,7 @@ const CATEGORY: Record<HandshakeRejectReason, HandshakeFailureReason> = {
   'replayed-initiation': 'replayed',
   'cookie-required': 'cookie',
   'cookie-rate-limited': 'cookie',
+  'cookie-filtered': 'cookie',
   'unsolicited-cookie': 'cookie',
   'bad-cookie': 'cookie',
   'relay-rate-limited': 'rate-limited',

@@ -12,6 +12,9 @@ export type HandshakeRejectReason =
   | 'replayed-initiation' // (initiation) its mac1 was seen recently: a replay, dropped before any DH
   | 'cookie-required' // (initiation) under load without a valid mac2: answered with a cookie reply
   | 'cookie-rate-limited' // (initiation) as above, but the cookie-reply budget is spent: dropped
+  // (initiation) as above, from a source not proven to be a member's, dropped by the transport's native
+  // load step (native/handshake-load.c) before reaching the guard; never returned by SessionTable
+  | 'cookie-filtered'
   | 'rate-limited' // the source IP's or its lane's handshake budget is spent
   | 'relay-rate-limited' // (initiation) the budget of relayed initiations for (relay, source) is spent
   | 'bad-handshake' // Noise rejected it (forged, corrupted, or a rewritten index)
@@ -36,8 +39,8 @@ export type CookieResult = { ok: true; peer: NodeId; retry: boolean } | Handshak
 
 /** Where a handshake message came from, as far as the data plane can tell. */
 export interface HandshakeSource {
-  /** The underlay address it came from, as `ip:port` (endpointKey): what a cookie is bound to. */
-  endpoint: string;
+  /** The underlay address it came from (transport/cookie-address.ts): what a cookie is bound to. */
+  address: Uint8Array;
   /** That address's IP: the key of the per-source budget of direct handshakes. */
   host: string;
   /**

@@ -18,6 +18,11 @@
 //
 // Under load a spoofed source cannot pass step 4, and a replay never passes step 3, so a flood of either
 // costs a hash and a lookup per packet, and no Diffie-Hellman. Every table has a cap and an expiry.
+//
+// Steps 1–4 run first in C on the native UDP transport (native/handshake-load.c: same parameters, the
+// same cookie secrets read in place), which drops there what this guard would drop or only refuse a
+// cookie: under load, a stranger's initiation without a valid mac2 once the strangers' cookie budget is
+// spent ('cookie-filtered'). This guard stays the authority and repeats every check.
 import type { NodeId } from '../identity/node-id.js';
 import { CookieChecker } from './cookie-checker.js';
 import { ExpiringSet } from './expiring-set.js';
@@ -83,7 +88,7 @@ export class InitiationGuard {
     if (this.seen.has(key, now) || this.admitted.has(key, now)) return reject('replayed-initiation');
     this.seen.add(key, now);
     const underLoad = this.load.note(now);
-    if (underLoad && !this.cookies.verifyMac2(body, INIT_MAC2_OFFSET, source.endpoint, now)) {
+    if (underLoad && !this.cookies.verifyMac2(body, INIT_MAC2_OFFSET, source.address, now)) {
       return this.cookieReply(src, body, source, now);
     }
     const refusal = this.spendBudget(src, source, now);
@@ -101,8 +106,14 @@ export class InitiationGuard {
     return this.load.underLoad(now);
   }
 
+  /** The cookie secrets, rotated in place (CookieChecker.secrets): the native load step reads them. */
+  get cookieSecrets(): Uint8Array {
+    return this.cookies.secrets;
+  }
+
   /** Housekeeping: forgets expired entries and refilled buckets (every table is capped regardless). */
   sweep(now: number): void {
+    this.cookies.tick(now);
     this.seen.sweep(now);
     this.admitted.sweep(now);
     this.direct.sweep(now);
@@ -118,7 +129,7 @@ export class InitiationGuard {
     }
     this.cookieReplies++;
     const mac1 = body.subarray(INIT_MAC1_OFFSET, INIT_MAC2_OFFSET);
-    const reply = this.cookies.reply(readU32(body, 0), mac1, source.endpoint, now);
+    const reply = this.cookies.reply(readU32(body, 0), mac1, source.address, now);
     return { ok: false, reason: 'cookie-required', cookieReply: reply };
   }
 

@@ -43,6 +43,7 @@ import { mac1Key, verifyMac } from './mac.js';
 import {
   cryptoRandom,
   sessionParams,
+  type HandshakeGuardParams,
   type RandomSource,
   type SessionParams,
   type SessionParamsInput,
@@ -58,6 +59,12 @@ export interface PeerKey {
   id: NodeId;
   publicKey: Buffer;
 }
+
+/** See SessionTable.handshakeLoad. */
+export type HandshakeLoadParams = Pick<
+  HandshakeGuardParams,
+  'underLoad' | 'underLoadHoldMs' | 'cookiesToStrangers'
+> & { self: NodeId; mac1Key: Buffer; cookieSecrets: Uint8Array };
 
 export interface SessionTableOptions {
   localKeyPair: KeyPair;
@@ -253,6 +260,23 @@ export class SessionTable {
   /** True while initiations arrive faster than the guard's threshold (mac2 required). */
   underLoad(now: number): boolean {
     return this.guard.underLoad(now);
+  }
+
+  /**
+   * What a transport needs to run the guard's first steps natively (Transport.handshakeLoad): our id
+   * and mac1 key, the guard's load and strangers' cookie parameters, and its cookie secrets, which stay
+   * the guard's and rotate in place.
+   */
+  handshakeLoad(): HandshakeLoadParams {
+    const { underLoad, underLoadHoldMs, cookiesToStrangers } = this.params.guard;
+    return {
+      self: this.localId,
+      mac1Key: this.localMac1Key,
+      cookieSecrets: this.guard.cookieSecrets,
+      underLoad,
+      underLoadHoldMs,
+      cookiesToStrangers,
+    };
   }
 
   /** The keypair to seal with for `peer`: the newest confirmed one that can still send. */

@@ -45,11 +45,23 @@ export interface UdpBinding {
     result: Int32Array,
   ): number;
   /**
-   * Turns on the handshake pre-filter of a started socket (native/handshake-filter.c): initiations to
-   * `self` with a wrong size or mac1, or a mac1 already passed on (`seen`: 2^k entries), are dropped
-   * and counted (STAT_HS_*) instead of delivered.
+   * Turns on the handshake load step of a started socket (native/handshake-load.c): initiations to
+   * `self` with a wrong size, a mac1 already passed on (`seen`: 2^k entries) or a wrong mac1, and under
+   * load those from unproven sources without a valid mac2 (under `secrets`, read in place) beyond the
+   * strangers' budget, are dropped and counted (STAT_HS_*) instead of delivered. `proven` holds 2^k
+   * entries of PROVEN_ENTRY_BYTES; `params` is HS_PARAMS in order.
    */
-  udp_filter_handshakes(handle: Buffer, self: number, mac1Key: Buffer, seen: BigUint64Array): void;
+  udp_handshake_load(
+    handle: Buffer,
+    self: number,
+    mac1Key: Buffer,
+    seen: BigUint64Array,
+    secrets: Uint8Array,
+    proven: Uint8Array,
+    params: Float64Array,
+  ): void;
+  /** Adds or removes a proven endpoint (a cookie address); true if the table holds it afterwards. */
+  udp_proven_endpoint(handle: Buffer, address: Uint8Array, on: boolean): boolean;
   /** True if onClosed will run once the fd is closed (in the uv_close callback). */
   udp_close(handle: Buffer, onClosed?: () => void): boolean;
 }
@@ -64,12 +76,24 @@ export const STAT_RX_QUEUE_DROPS = 4;
 export const STAT_TX_GSO = 5;
 /** Receives (slots) behind the batch being delivered. */
 export const STAT_RX_MESSAGES = 6;
-/** Initiations the handshake pre-filter dropped, by the initiation guard's reason. */
+/** Initiations the handshake load step dropped, by the initiation guard's reason. */
 export const STAT_HS_TRUNCATED = 7;
 export const STAT_HS_OVERSIZED = 8;
 export const STAT_HS_BAD_MAC = 9;
 export const STAT_HS_REPLAYED = 10;
-export const STAT_COUNT = 11;
+export const STAT_HS_COOKIE_FILTERED = 11;
+export const STAT_COUNT = 12;
+/** Bytes per entry of the proven-endpoint table (native HS_PROVEN_ENTRY_BYTES). */
+export const PROVEN_ENTRY_BYTES = 24;
+/** The order of udp_handshake_load's params (native HS_P_*). */
+export const HS_PARAMS = [
+  'underLoadPerSecond',
+  'underLoadBurst',
+  'underLoadHoldMs',
+  'strangersPerSecond',
+  'strangersBurst',
+  'provenSeed',
+] as const;
 export const OPEN_RECVERR = 1;
 export const OPEN_OFFLOADS = 2;
 /** Datagrams one GRO receive may hold at most (native GRO_MAX_SEGMENTS). */

@@ -6,8 +6,10 @@
 //   receive: each socket delivers the datagrams of up to `batch` receives per callback, as an RxBatch of
 //            views into JS-owned slots (valid until the handler returns) with cached, immutable sources.
 //            With GRO one receive holds up to 64 datagrams of one sender, split natively.
-//            filterHandshakes() turns on the native pre-filter (native/handshake-filter.c): junk and
-//            replayed initiations are dropped before the batch crosses into JS, counted by reason.
+//            handshakeLoad() turns on the native load step (native/handshake-load.c): junk and
+//            replayed initiations, and under load strangers' initiations without a cookie beyond
+//            their budget, are dropped before the batch crosses into JS, counted by reason;
+//            provenEndpoint() keeps its table of members' endpoints (always passed to the guard).
 //   send:    reserve() hands out slots of a per-family ring to seal into, sendQueued() copies into one;
 //            flush() hands the ring to one sendmmsg, runs of equal-size datagrams to one address as one
 //            GSO message. A nextTick flush backs it up, so nothing queued is ever stranded.
@@ -42,15 +44,27 @@ import {
   STAT_RX_MESSAGES,
   STAT_RX_QUEUE_DROPS,
   STAT_RX_TRUNCATED,
+  HS_PARAMS,
+  PROVEN_ENTRY_BYTES,
   STAT_HS_BAD_MAC,
+  STAT_HS_COOKIE_FILTERED,
   STAT_HS_OVERSIZED,
   STAT_HS_REPLAYED,
   STAT_HS_TRUNCATED,
   STAT_TX_GSO,
   type UdpBinding,
 } from './native-udp-binding.js';
+import { randomInt } from 'node:crypto';
+import { cookieAddress } from './cookie-address.js';
 import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
-import type { Endpoint, FilteredInitiations, RxBatch, Transport, TxSlots } from './transport.js';
+import type {
+  Endpoint,
+  FilteredInitiations,
+  HandshakeLoadOptions,
+  RxBatch,
+  Transport,
+  TxSlots,
+} from './transport.js';
 import type { UdpCounters, UdpTransportOptions } from './udp-transport.js';
 
 export interface NativeUdpTransportOptions extends UdpTransportOptions {
@@ -81,16 +95,23 @@ export interface NativeUdpTransportOptions extends UdpTransportOptions {
 /** The socket receive buffer asked for by default: the standing queue under load (see above). */
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 256 * 1024;
 /**
- * mac1 values the handshake pre-filter remembers (8 bytes each): a replayed initiation is dropped in C
+ * mac1 values the handshake load step remembers (8 bytes each): a replayed initiation is dropped in C
  * while its entry lasts; a forger can only evict entries (the initiation guard then refuses the replay).
  */
 const FILTER_SEEN_ENTRIES = 1 << 14;
-/** The pre-filter's counters, in the order of FilteredInitiations' reasons. */
+/**
+ * Members' proven endpoints the load step can hold per socket: at most ¾ of them are used (3072, some
+ * 380 members at the 8 endpoints each that endpoint-bindings.ts allows, far more at the usual 1–3);
+ * beyond that a member's cookie-less initiation under load competes with strangers'.
+ */
+export const PROVEN_ENDPOINT_ENTRIES = 4096;
+/** The load step's counters, in the order of FilteredInitiations' reasons. */
 const FILTER_STATS = [
   [STAT_HS_TRUNCATED, 'truncated'],
   [STAT_HS_OVERSIZED, 'oversized'],
   [STAT_HS_BAD_MAC, 'bad-mac'],
   [STAT_HS_REPLAYED, 'replayed-initiation'],
+  [STAT_HS_COOKIE_FILTERED, 'cookie-filtered'],
 ] as const;
 
 /** A receive slot with GRO holds one coalesced receive: up to 64 kB. */
@@ -150,7 +171,7 @@ interface Socket {
   txCount: number;
   truncatedSeen: number;
   overflowSeen: number;
-  /** The pre-filter's counters as last handed on (FILTER_STATS order). */
+  /** The load step's counters as last handed on (FILTER_STATS order). */
   readonly filteredSeen: Uint32Array;
 }
 
@@ -333,10 +354,40 @@ export class NativeUdpTransport implements Transport {
     this.handler(batch);
   }
 
-  /** See Transport.filterHandshakes: on both sockets, each with its own replay memory. */
-  filterHandshakes(self: number, mac1Key: Buffer): void {
-    for (const s of this.sock6 ? [this.sock4, this.sock6] : [this.sock4])
-      this.b.udp_filter_handshakes(s.handle, self, mac1Key, new BigUint64Array(FILTER_SEEN_ENTRIES));
+  /**
+   * See Transport.handshakeLoad: on both sockets, each with its own replay memory, load meter,
+   * strangers' bucket and proven-endpoint table; both read the one set of cookie secrets.
+   */
+  handshakeLoad(o: HandshakeLoadOptions): void {
+    const values: Record<(typeof HS_PARAMS)[number], number> = {
+      underLoadPerSecond: o.underLoad.perSecond,
+      underLoadBurst: o.underLoad.burst,
+      underLoadHoldMs: o.underLoadHoldMs,
+      strangersPerSecond: o.cookiesToStrangers.perSecond,
+      strangersBurst: o.cookiesToStrangers.burst,
+      provenSeed: randomInt(2 ** 32),
+    };
+    const params = Float64Array.from(HS_PARAMS, (name) => values[name]);
+    for (const s of this.sockets()) {
+      const seen = new BigUint64Array(FILTER_SEEN_ENTRIES);
+      const proven = new Uint8Array(PROVEN_ENDPOINT_ENTRIES * PROVEN_ENTRY_BYTES);
+      this.b.udp_handshake_load(s.handle, o.self, o.mac1Key, seen, o.cookieSecrets, proven, params);
+    }
+  }
+
+  /**
+   * See Transport.provenEndpoint: on the socket of the endpoint's family. Returns whether its table
+   * holds the endpoint afterwards (false once removed, or if the table is ¾ full).
+   */
+  provenEndpoint(endpoint: Endpoint, on: boolean): boolean {
+    if (endpoint.via === 'ws') return false;
+    const address = cookieAddress(endpoint);
+    const s = address[0] === 4 ? this.sock4 : address[0] === 6 ? this.sock6 : null;
+    return s !== null && this.b.udp_proven_endpoint(s.handle, address, on);
+  }
+
+  private sockets(): Socket[] {
+    return this.sock6 ? [this.sock4, this.sock6] : [this.sock4];
   }
 
   /**

@@ -50,10 +50,30 @@ export function isWsEndpointKey(key: string): boolean {
  * rewrite a header, pass them to sendQueued() or to a TUN write, which are done with them when they
  * return). Anything kept longer must be copied first: `Buffer.from(view)`.
  */
-/** How many initiations a transport's pre-filter dropped for one reason. */
+/** How many initiations a transport's handshake load step dropped for one reason. */
 export interface FilteredInitiations {
-  readonly reason: 'truncated' | 'oversized' | 'bad-mac' | 'replayed-initiation';
+  readonly reason: 'truncated' | 'oversized' | 'bad-mac' | 'replayed-initiation' | 'cookie-filtered';
   count: number;
+}
+
+/** A token bucket: `perSecond` refill, at most `burst` tokens. */
+interface Rate {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** What Transport.handshakeLoad runs the initiation guard's first steps with (SessionTable.handshakeLoad). */
+export interface HandshakeLoadOptions {
+  /** Our NodeId: initiations addressed to it are checked. */
+  readonly self: number;
+  readonly mac1Key: Buffer;
+  /** The guard's cookie secrets (session/cookie-checker.ts layout), rotated in place by the guard. */
+  readonly cookieSecrets: Uint8Array;
+  /** The guard's load meter: above this rate, and for the hold time after, we are under load. */
+  readonly underLoad: Rate;
+  readonly underLoadHoldMs: number;
+  /** Cookie replies to strangers: beyond it, their initiations under load are dropped. */
+  readonly cookiesToStrangers: Rate;
 }
 
 export interface RxBatch {
@@ -75,8 +95,9 @@ export interface RxBatch {
    */
   readonly overflowDrops?: number;
   /**
-   * Initiations a native pre-filter dropped since the last batch (Transport.filterHandshakes), by the
-   * reason the initiation guard would have given. Not part of the batch: the data plane counts them.
+   * Initiations a native load step dropped since the last batch (Transport.handshakeLoad), by the
+   * reason the initiation guard would have given ('cookie-filtered': it would have refused a cookie
+   * reply). Not part of the batch: the data plane counts them.
    */
   readonly filteredInitiations?: readonly FilteredInitiations[];
   /**
@@ -139,10 +160,17 @@ export interface Transport {
   noteAuthenticated?(from: Endpoint): void;
   /**
    * Transports that can: drop, before the batch handler, initiations addressed to `self` that the
-   * initiation guard would drop first (wrong size, mac1 wrong under `mac1Key`, mac1 seen before), and
-   * report them with the next batch (RxBatch.filteredInitiations). The guard still checks everything.
+   * initiation guard would drop first (wrong size, mac1 seen before, mac1 wrong), or, under load, only
+   * refuse a cookie reply (a source not proven to be a member's, no valid mac2, the strangers' budget
+   * spent), and report them with the next batch (RxBatch.filteredInitiations). The guard still checks
+   * everything it is handed.
    */
-  filterHandshakes?(self: number, mac1Key: Buffer): void;
+  handshakeLoad?(options: HandshakeLoadOptions): void;
+  /**
+   * The data plane proved (`on`) that `endpoint` is a member's, or that proof lapsed: initiations from
+   * a proven endpoint always reach the guard, cookie or not. Only authenticated endpoints are passed.
+   */
+  provenEndpoint?(endpoint: Endpoint, on: boolean): void;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 // The daemon's underlay when the WebSocket transport is on: the UDP transport and the ws transport
 // behind one Transport. Sends go by the endpoint's kind (`via: 'ws'` → ws, else UDP); both deliver
 // to the same handler, so the data plane sees one stream of datagrams with their sources.
-import type { Endpoint, RxBatch, Transport, TxSlots } from './transport.js';
+import type { Endpoint, HandshakeLoadOptions, RxBatch, Transport, TxSlots } from './transport.js';
 import type { WsTransport } from './ws-transport.js';
 
 export class WsDualTransport implements Transport {
@@ -58,8 +58,12 @@ export class WsDualTransport implements Transport {
   }
 
   /** UDP only: a ws link is a connection, not a spoofable source. */
-  filterHandshakes(self: number, mac1Key: Buffer): void {
-    this.udp.filterHandshakes?.(self, mac1Key);
+  handshakeLoad(options: HandshakeLoadOptions): void {
+    this.udp.handshakeLoad?.(options);
+  }
+
+  provenEndpoint(endpoint: Endpoint, on: boolean): void {
+    if (endpoint.via !== 'ws') this.udp.provenEndpoint?.(endpoint, on);
   }
 
   noteAuthenticated(from: Endpoint): void {

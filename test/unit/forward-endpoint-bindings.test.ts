@@ -27,3 +27,33 @@ test('bindings per member are capped (the oldest proof makes room) and expired o
   b.forget(3);
   assert.equal(b.size, 0);
 });
+
+test('onChange reports each address as it gets a binding and as it loses it, whatever the reason', () => {
+  const b = new EndpointBindings();
+  const events: string[] = [];
+  b.onChange((key, bound) => events.push(`${bound ? '+' : '-'}${key}`));
+  b.bind('10.0.0.1:7946', 2, 0);
+  b.bind('10.0.0.1:7946', 2, 1000); // refreshed: no change
+  b.bind('10.0.0.1:7946', 3, 1000); // conflict: no change
+  b.bind('10.0.0.1:7946', 3, 1000 + BINDING_TTL_MS); // expired proof rebound to another member
+  for (let i = 0; i < MAX_PER_MEMBER; i++) b.bind(`10.0.1.${i}:7946`, 4, 2000 + i); // the oldest makes room
+  b.bind('10.0.1.99:7946', 4, 3000);
+  b.sweep(1000 + 2 * BINDING_TTL_MS); // everything expired
+  b.bind('10.0.2.1:7946', 5, 100_000);
+  b.forget(5);
+  const key = (i: number): string => `10.0.1.${i}:7946`;
+  assert.deepEqual(events, [
+    '+10.0.0.1:7946',
+    '-10.0.0.1:7946',
+    '+10.0.0.1:7946',
+    ...Array.from({ length: MAX_PER_MEMBER }, (_, i) => `+${key(i)}`),
+    `-${key(0)}`,
+    '+10.0.1.99:7946',
+    '-10.0.0.1:7946',
+    ...Array.from({ length: MAX_PER_MEMBER - 1 }, (_, i) => `-${key(i + 1)}`),
+    '-10.0.1.99:7946',
+    '+10.0.2.1:7946',
+    '-10.0.2.1:7946',
+  ]);
+  assert.equal(b.size, 0);
+});

@@ -19,11 +19,12 @@ import {
 } from '../../src/session/handshake.js';
 import { cookieReplyKey, mac1Key } from '../../src/session/mac.js';
 import { encodeTai64n } from '../../src/session/timestamp.js';
+import { cookieAddress } from '../../src/transport/cookie-address.js';
 
 const alice = keyPairFromSeed(Buffer.alloc(32, 1));
 const bob = keyPairFromSeed(Buffer.alloc(32, 2));
 const ROTATION = 120_000;
-const HOME = '192.0.2.1:7946';
+const HOME = cookieAddress({ host: '192.0.2.1', port: 7946 });
 
 /** An initiation from alice to bob carrying mac2 for `cookie` (or none). */
 function initiation(cookie?: Buffer): InitiatorHandshake {
@@ -31,7 +32,7 @@ function initiation(cookie?: Buffer): InitiatorHandshake {
 }
 
 /** The cookie `checker` hands to `address` at `now`, as the initiator would decrypt it. */
-function cookieFor(checker: CookieChecker, address: string, now: number): Buffer {
+function cookieFor(checker: CookieChecker, address: Uint8Array, now: number): Buffer {
   const init = initiation();
   const reply = checker.reply(7, init.mac1, address, now);
   const cookie = openCookieReply(reply, cookieReplyKey(bob.publicKey), init.mac1);
@@ -60,14 +61,22 @@ test('a cookie reply is 60 bytes, names the initiation by its index and opens on
   assert.notDeepEqual(again.subarray(4), reply.subarray(4), 'a fresh random nonce each time');
 });
 
-test('the cookie is BLAKE2b-128 of "ip:port" under the secret; mac2 made with it verifies for that address only', () => {
+test('the cookie is BLAKE2b-128 of the source address under the secret; mac2 made with it verifies for that address only', () => {
   const checker = new CookieChecker(ROTATION, cookieReplyKey(bob.publicKey));
   const cookie = cookieFor(checker, HOME, 0);
   assert.equal(cookie.length, 16);
   const init = initiation(cookie);
   assert.equal(checker.verifyMac2(init.body, INIT_MAC2_OFFSET, HOME, 1), true);
-  assert.equal(checker.verifyMac2(init.body, INIT_MAC2_OFFSET, '192.0.2.1:7947', 1), false, 'other port');
-  assert.equal(checker.verifyMac2(init.body, INIT_MAC2_OFFSET, '192.0.2.2:7946', 1), false, 'other IP');
+  assert.equal(
+    checker.verifyMac2(init.body, INIT_MAC2_OFFSET, cookieAddress({ host: '192.0.2.1', port: 7947 }), 1),
+    false,
+    'other port',
+  );
+  assert.equal(
+    checker.verifyMac2(init.body, INIT_MAC2_OFFSET, cookieAddress({ host: '192.0.2.2', port: 7946 }), 1),
+    false,
+    'other IP',
+  );
   assert.equal(checker.verifyMac2(initiation().body, INIT_MAC2_OFFSET, HOME, 1), false, 'zero mac2');
   const bent = Buffer.from(init.body);
   bent[INIT_MAC1_OFFSET - 1] ^= 1;
@@ -118,4 +127,14 @@ test('after a rotation new cookies differ, the old one is still accepted as prev
   assert.equal(checker.verifyMac2(fresh.body, INIT_MAC2_OFFSET, HOME, 2 * ROTATION + 20), true);
   // A long idle spell: at the next use both secrets are too old to accept anything.
   assert.equal(checker.verifyMac2(fresh.body, INIT_MAC2_OFFSET, HOME, 10 * ROTATION), false);
+});
+
+test('cookie addresses: family, via, port, then the address as IPv6 (IPv4 mapped); one per endpoint', () => {
+  const hex = (host: string, port: number, via?: 'ws'): string =>
+    Buffer.from(cookieAddress(via ? { host, port, via } : { host, port })).toString('hex');
+  assert.equal(hex('192.0.2.1', 7946), '04001f0a' + '00000000000000000000ffff' + 'c0000201');
+  assert.equal(hex('::ffff:192.0.2.1', 7946), hex('192.0.2.1', 7946), 'an IPv4-mapped literal is IPv4');
+  assert.equal(hex('2001:db8::7', 443), '060001bb' + '20010db8000000000000000000000007');
+  assert.equal(hex('192.0.2.1', 7946, 'ws'), '04011f0a' + '00000000000000000000ffff' + 'c0000201');
+  assert.notEqual(hex('node-a', 1), hex('node-b', 1), 'names (test transports) still differ');
 });

@@ -157,6 +157,8 @@ describe('metrics of a real node (three-node cluster)', () => {
       assert.equal(drops.filter((s) => s.labels.reason === reason).length, 1, reason);
     for (const s of drops) assert.equal(s.value, a.counters.drops.get(s.labels.reason) ?? 0, s.labels.reason);
     assert.equal(one(samples, 'overlay_handshake_rejected_total', { reason: 'bad-mac' }).value, 0);
+    // Dropped by the native transport's handshake load step, reported with its batches.
+    assert.equal(one(samples, 'overlay_handshake_rejected_total', { reason: 'cookie-filtered' }).value, 0);
     assert.equal(one(samples, 'overlay_endpoint_conflicts_total', {}).value, a.counters.endpointConflicts);
     for (const m of ['b', 'c'])
       assert.equal(one(samples, 'overlay_path_failures_total', { destination: m }).value, 0, m);

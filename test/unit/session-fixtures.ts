@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { keyPairFromSeed, type KeyPair } from '../../src/identity/keys.js';
 import { nodeIdFromPublicKey, type NodeId } from '../../src/identity/node-id.js';
 import type { HandshakeSource } from '../../src/session/handshake-result.js';
+import { cookieAddress } from '../../src/transport/cookie-address.js';
 import { SEAL_REFUSED } from '../../src/session/keypair.js';
 import type { RandomSource, SessionParamsInput } from '../../src/session/params.js';
 import { SessionTable } from '../../src/session/session-table.js';
@@ -27,7 +28,7 @@ export const C = member(3);
 
 /** A direct handshake source at host:port, as the data plane describes one. */
 export function from(host: string, port = 7946): HandshakeSource {
-  return { endpoint: `${host}:${port}`, host };
+  return { address: cookieAddress({ host, port }), host };
 }
 
 /** The source most tests use. */
