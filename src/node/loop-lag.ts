@@ -21,13 +21,16 @@ export interface LoopLagParams {
 }
 
 export const DEFAULT_LOOP_LAG: Readonly<LoopLagParams> = Object.freeze({
-  // Long enough to cover the stalls of a busy start-up or a storm, short enough that a daemon that
-  // recovered is back to exact timeouts (and sub-second failover) within seconds.
-  windowMs: 10_000,
+  // A stall matters to the timeouts decided around it (the reply read in the same or the next loop
+  // turns), not to one seconds later. Stalls of a starved daemon recur every few hundred ms, so a
+  // short window still covers them; once they stop, timeouts are exact again within 1 s. With 10 s,
+  // a link cut just after a handshake flood took 1.1 s instead of 0.3 s to fail over
+  // (test/adversary/handshake-flood.test.ts, through a relay).
+  windowMs: 500,
   floorMs: 5,
-  // A loop late by more than a second is starved beyond what waiting helps; the prober's own
-  // maxTimeoutMs (2 s) is the same order.
-  maxAllowanceMs: 2000,
+  // The most a stall may add to a probe's timeout, and so to a failover's detection: waiting longer
+  // than this helps a loop starved beyond help no more than declaring its links dead does.
+  maxAllowanceMs: 1000,
 });
 
 export class LoopLag {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Clock, Timers } from '../../src/clock.js';
-import { LoopLag } from '../../src/node/loop-lag.js';
+import { DEFAULT_LOOP_LAG, LoopLag } from '../../src/node/loop-lag.js';
 import { WakeScheduler } from '../../src/node/wake-scheduler.js';
 
 test('the allowance is twice the largest recent drift, ignores timer granularity, and decays', () => {
@@ -16,6 +16,15 @@ test('the allowance is twice the largest recent drift, ignores timer granularity
   assert.equal(lag.allowanceMs(25_000), 0, 'a loop that keeps time again gets exact timeouts back');
   lag.note(5000, 26_000);
   assert.equal(lag.allowanceMs(26_000), 2000, 'capped');
+});
+
+test('by default a stall stops lengthening timeouts within 1 s, and never by more than 1 s', () => {
+  const lag = new LoopLag(DEFAULT_LOOP_LAG);
+  lag.note(400, 0); // a handshake flood or a busy start-up
+  assert.equal(lag.allowanceMs(100), 800, 'the reply read just after the stall is not counted lost');
+  assert.equal(lag.allowanceMs(1000), 0, 'a link cut a second later fails over at the normal pace');
+  lag.note(5000, 2000);
+  assert.equal(lag.allowanceMs(2000), 1000);
 });
 
 test('the wake scheduler reports how late its timer fired', () => {
