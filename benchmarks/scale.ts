@@ -11,6 +11,8 @@
 //   --steady S                                    steady-state window in simulated seconds (default 30:
 //                                                 one refresh period; nodes that booted together refresh
 //                                                 together, so a shorter window may miss or catch them all)
+//   --idle A-B,C-D                                instead of the scenario: cold start, then control bytes by
+//                                                 type in these idle windows (simulated seconds, no flows)
 // N = 1000 needs a bigger heap (npm run bench:scale passes one): node --max-old-space-size=16000 dist/benchmarks/scale.js 1000
 // (1000 simulated nodes each hold the whole link-state database: N² state in one process).
 //
@@ -148,6 +150,35 @@ function steadyWindow(
   return scaled(ms);
 }
 
+/** Cold start, then bytes by type over each idle window [from, to) (virtual seconds, no flows). */
+function idleRun(label: string, opts: SimOptions, windows: [number, number][]): Row[] {
+  const cpu0 = performance.now();
+  const sim = new Simulator(opts);
+  const start = startUp(sim, 30_000);
+  console.error(`  ${label}: started: ${fmtConvergence(start)}`);
+  const rows: Row[] = [];
+  for (const [from, to] of windows) {
+    sim.run(Math.max(0, from * 1000 - sim.now()));
+    const t = steadyWindow(sim, (to - from) * 1000, (sofar, ms) =>
+      console.error(
+        `  ${label}: idle ${from} s + ${ms / 1000} s: control+probe ${fmtBps(sofar.probeBps + sofar.controlBps)} (cpu ${((performance.now() - cpu0) / 1000).toFixed(0)} s)`,
+      ),
+    );
+    const total = t.probeBps + t.controlBps;
+    rows.push({
+      label: `${label} idle t=${from}-${to} s`,
+      cells: {
+        ...Object.fromEntries(
+          TRAFFIC_TYPES.filter((x) => x !== 'other').map((x) => [x, fmtBps(t.byType[x])]),
+        ),
+        total: fmtBps(total),
+        'vs 1.25 kB/s': `${(total / CONTROL_BUDGET_BPS).toFixed(2)}×`,
+      },
+    });
+  }
+  return rows;
+}
+
 interface RunResult {
   row: Row;
   traffic: Row;
@@ -229,14 +260,27 @@ function main(): void {
   if (!(steadyMs > 0)) throw new Error('--steady takes a number of seconds');
   const K = Number(valueOf('--neighbours') ?? DEFAULT_NEIGHBOURS);
   if (!(K > 0)) throw new Error('--neighbours takes a positive number');
+  const idle = valueOf('--idle')
+    ?.split(',')
+    .map((w) => w.split('-').map(Number) as [number, number]);
+  if (idle?.some(([a, b]) => !(b > a && a >= 0))) throw new Error('--idle takes windows like 40-100,240-300');
   const optionValues = new Set(
-    ['--steady', '--neighbours'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
+    ['--steady', '--neighbours', '--idle'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
   );
   const sizes = args.filter((a, i) => /^\d+$/.test(a) && !optionValues.has(i)).map(Number);
   console.log(
     `probe packet: ${PROBE_WIRE_BYTES} bytes on the wire; control messages: payload + 69 bytes (IPv4, direct)`,
   );
 
+  if (idle) {
+    const rows: Row[] = [];
+    for (const n of sizes.length > 0 ? sizes : [100]) {
+      const base = { nodes: n, seed: 3, startSpreadMs: 500, verifyCache: true };
+      rows.push(...idleRun(`N=${n} K=${K}`, { ...base, probe: { maxProbedMembers: K } }, idle));
+      printTable('Idle control bytes sent per node per second by type (no flows)', rows);
+    }
+    return;
+  }
   if (sizes.length === 0 || probeOnly) {
     printTable(
       'Probe overhead, all-pairs (bytes sent per node per second, probes + echoes)',

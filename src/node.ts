@@ -32,6 +32,7 @@ import { MemberDiagnostics } from './node/member-diagnostics.js';
 import { RouteHistory } from './node/route-history.js';
 import { describeRouteChange, routeChangeFields } from './node/route-log.js';
 import { SubnetService } from './node/subnets.js';
+import { LoopLag } from './node/loop-lag.js';
 import { WsFallback } from './node/ws-fallback.js';
 import type { Prober } from './probe/prober.js';
 import type { ProbeParams } from './probe/probe-params.js';
@@ -158,6 +159,8 @@ export class OverlayNode {
         ...inputs.probeParams,
       },
       routingParams: inputs.routingParams,
+      // Timer drift, so a daemon starved of CPU does not count its own stalls as lost probes.
+      loopLag: new LoopLag(),
       ports: {
         sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),
@@ -220,7 +223,12 @@ export class OverlayNode {
     const setDialTargets = transport.setDialTargets?.bind(transport);
     this.wsFallback = setDialTargets
       ? new WsFallback(
-          { apply: applyEndpoints, setDialTargets, endpoints: (m) => this.prober.endpoints(m) },
+          {
+            apply: applyEndpoints,
+            setDialTargets,
+            endpoints: (m) => this.prober.endpoints(m),
+            relayed: (m) => (this.router.route(m)?.nodes.length ?? 0) > 2,
+          },
           config.network.tcpPort || undefined,
         )
       : undefined;

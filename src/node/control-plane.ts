@@ -27,6 +27,7 @@ import type { DataKeypair } from '../session/keypair.js';
 import type { HandshakeSource } from '../session/handshake-result.js';
 import type { SessionTable } from '../session/session-table.js';
 import { ControlTraffic } from './control-traffic.js';
+import type { LoopLag } from './loop-lag.js';
 import { WakeScheduler } from './wake-scheduler.js';
 
 export interface ControlPlanePorts {
@@ -65,6 +66,8 @@ export interface ControlPlaneOptions {
   random?: () => number;
   /** Where sent bytes are counted (the simulator keeps one across a node's restarts). */
   traffic?: ControlTraffic;
+  /** The daemon's event-loop lag, fed by the wake timer's drift; absent in the simulator (no stalls). */
+  loopLag?: LoopLag;
 }
 
 export class ControlPlane implements ProbePort, RoutePort {
@@ -94,6 +97,7 @@ export class ControlPlane implements ProbePort, RoutePort {
           return sent;
         },
         random,
+        loopLagMs: (now) => opts.loopLag?.allowanceMs(now) ?? 0,
       },
     });
     this.router = new Router({
@@ -120,10 +124,15 @@ export class ControlPlane implements ProbePort, RoutePort {
         if (c.to) sessions.notePathChanged(c.dst, this.clock.now());
       });
     this.sessionsWrapped = sessions && this.wrapSessions(sessions);
-    this.scheduler = new WakeScheduler(this.clock, opts.timers, {
-      nextWakeAt: () => this.nextWakeAt(),
-      run: (now) => this.run(now),
-    });
+    this.scheduler = new WakeScheduler(
+      this.clock,
+      opts.timers,
+      {
+        nextWakeAt: () => this.nextWakeAt(),
+        run: (now) => this.run(now),
+      },
+      opts.loopLag,
+    );
     this.scheduler.poke();
   }
 

@@ -17,6 +17,11 @@ export interface WakeTarget {
   run(now: number): void;
 }
 
+/** Told how late each firing was (the daemon's loop lag: loop-lag.ts); virtual timers are never late. */
+export interface LatenessObserver {
+  note(lateMs: number, now: number): void;
+}
+
 export class WakeScheduler {
   /** Times the timer fired (each one ran the cores once): the daemon's own idle wake-up count. */
   wakeups = 0;
@@ -29,6 +34,7 @@ export class WakeScheduler {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly target: WakeTarget,
+    private readonly lateness?: LatenessObserver,
   ) {}
 
   /** Work may have come forward: make sure the timer fires no later than the cores' earliest wake. */
@@ -56,13 +62,17 @@ export class WakeScheduler {
   }
 
   private readonly fire = (): void => {
+    const dueAt = this.armedAt;
     this.handle = undefined;
     this.armedAt = Infinity;
     if (this.stopped) return;
     this.wakeups++;
     this.running = true;
     try {
-      this.target.run(this.clock.now());
+      const now = this.clock.now();
+      // Noted before run(): the prober's timeouts in this very run must already allow for it.
+      this.lateness?.note(now - dueAt, now);
+      this.target.run(now);
     } finally {
       this.running = false;
     }

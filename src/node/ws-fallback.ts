@@ -5,18 +5,35 @@
 // measured endpoint: the prober ranks it against UDP (ws pays a penalty: member-state.ts), so traffic
 // returns to UDP as soon as a UDP endpoint answers again. The ws endpoint stays while UDP is down and
 // for `lingerMs` after UDP has been continuously up, so a flapping UDP path does not redial each time.
+//
+// Two cases wait instead of dialling. A member never reached over UDP gets longer than `failAfterMs`:
+// `neverReachedPerMemberMs` per member of the overlay, up to `neverReachedMaxMs` (2 min at 100
+// members; 3 s, as before, in an overlay of a few). At the start of a big overlay (or a lab of 100
+// daemons on two cores) UDP simply has not had time — handshakes to busy members time out — and one
+// daemon of the N = 100 lab dialled 702 ws connections in its first seven minutes, each a TCP and ws
+// handshake on a machine already out of CPU; start-up work grows with the members each daemon
+// handshakes with, so the wait does too. A small overlay behind a UDP-blocking firewall still gets
+// its ws links within seconds (test/netns/ws-transport.test.ts). And a member that routing reaches through other members is not dialled at all:
+// it is reachable, and a relayed path is what the overlay is for; ws is for a member nobody reaches.
 // Pure: time comes in, endpoint lists and dial targets go out through the ports.
 import type { NodeId } from '../identity/node-id.js';
 import type { EndpointView } from '../probe/link-view.js';
 import { isWsEndpointKey, type Endpoint } from '../transport/transport.js';
 
 export interface WsFallbackParams {
+  /** UDP silent this long, after it had answered, adds ws. */
   failAfterMs: number;
+  /** UDP silent since the endpoints were set, never having answered: ws after this per member... */
+  neverReachedPerMemberMs: number;
+  /** ...at most this long (and at least failAfterMs). */
+  neverReachedMaxMs: number;
   lingerMs: number;
 }
 
 export const DEFAULT_WS_FALLBACK: Readonly<WsFallbackParams> = Object.freeze({
   failAfterMs: 3000,
+  neverReachedPerMemberMs: 1200,
+  neverReachedMaxMs: 120_000,
   lingerMs: 30_000,
 });
 
@@ -26,6 +43,8 @@ export interface WsFallbackPorts {
   setDialTargets(endpoints: Endpoint[]): void;
   /** The prober's view of the member's endpoints. */
   endpoints(member: NodeId): readonly EndpointView[];
+  /** Whether routing has a path to the member through other members (not over its direct link). */
+  relayed(member: NodeId): boolean;
 }
 
 const CHECK_EVERY_MS = 100;
@@ -36,6 +55,8 @@ interface MemberFallback {
   udpLastAliveAt: number;
   /** Since when UDP has been alive without a break (undefined while down). */
   udpUpSince: number | undefined;
+  /** UDP has answered at least once since the member was set up. */
+  udpReached: boolean;
   ws: boolean;
 }
 
@@ -54,7 +75,14 @@ export class WsFallback {
   setEndpoints(member: NodeId, udp: Endpoint[], now: number): void {
     const m = this.members.get(member);
     if (m) m.udp = udp;
-    else this.members.set(member, { udp, udpLastAliveAt: now, udpUpSince: undefined, ws: false });
+    else
+      this.members.set(member, {
+        udp,
+        udpLastAliveAt: now,
+        udpUpSince: undefined,
+        udpReached: false,
+        ws: false,
+      });
     this.apply(member);
   }
 
@@ -67,16 +95,23 @@ export class WsFallback {
     if (now < this.nextTickAt) return;
     this.nextTickAt = now + CHECK_EVERY_MS;
     let changed = false;
+    const p = this.params;
+    const neverReachedAfter = Math.max(
+      p.failAfterMs,
+      Math.min(p.neverReachedMaxMs, this.members.size * p.neverReachedPerMemberMs),
+    );
     for (const [id, m] of this.members) {
       if (m.udp.length === 0) continue;
       const udpAlive = this.ports.endpoints(id).some((e) => e.alive && !isWsEndpointKey(e.endpointKey));
       if (udpAlive) {
         m.udpLastAliveAt = now;
         m.udpUpSince ??= now;
+        m.udpReached = true;
       } else m.udpUpSince = undefined;
+      const failAfter = m.udpReached ? p.failAfterMs : neverReachedAfter;
       const want = m.ws
         ? !(udpAlive && now - m.udpUpSince! >= this.params.lingerMs)
-        : !udpAlive && now - m.udpLastAliveAt >= this.params.failAfterMs;
+        : !udpAlive && now - m.udpLastAliveAt >= failAfter && !this.ports.relayed(id);
       if (want !== m.ws) {
         m.ws = want;
         this.apply(id);

@@ -29,6 +29,11 @@ export interface ProbeParams {
   confirmProbes: number;
   /** A probe that could not be sent (no session with the member yet) is retried after this long. */
   unsentRetryMs: number;
+  /**
+   * Links at most on the fast rate at once because they lost a probe (links carrying data are on it
+   * anyway and do not count); the others confirm at idleIntervalMs until a slot frees.
+   */
+  maxFastLinks: number;
   /** Consecutive lost probes that make an alive link dead. */
   deadAfterLost: number;
   /** Sliding window, in probes, over which the loss ratio is computed. */
@@ -133,6 +138,13 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   // pushed traffic elsewhere. Three would halve detection time but make 10 %-loss links flap; five
   // would add another 50 ms to every failover for little gain.
   deadAfterLost: 4,
+  // A lost probe on an idle link is re-probed at 50 ms to confirm or clear it fast. When many links
+  // lose probes at once the likeliest cause is our own side (a stalled or starved daemon, a busy
+  // uplink), and 20 links at 50 ms is 400 probes and echoes a second — more load on a node that is
+  // already late. Eight covers a real failure's first links (a partition usually takes a few of a
+  // node's ~20 neighbours; the first death also re-probes all the others, see recheckIdleLinks) and
+  // bounds the storm at ~160 packets a second; the rest still die, within ~4 s instead of ~0.3 s.
+  maxFastLinks: 8,
   lossWindow: 20,
   recentWindow: 5,
   // Sealed probe on a direct path (DEVELOPERS.md, wire format): routed header 4 + src/dst 8 +

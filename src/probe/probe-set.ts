@@ -9,7 +9,7 @@
 //     √N and would exceed the 8-hop path limit; a few random long links make it a small world
 //     (diameter ~ log N), like Kleinberg's grid.
 //   - one explorer at a time: a random member probed for exploreTrialMs; if it beats the worst
-//     best-slot member by a clear margin it takes that slot. The gap before the next trial starts at
+//     best-slot member by a clear margin (25 % and 2 ms) it takes that slot. The gap before the next trial starts at
 //     exploreIntervalMs and doubles after each trial that found nothing (up to exploreMaxIntervalMs),
 //     so a settled node stops churning; a chosen member dying resets it. A trial is invisible to
 //     routing (see isTrial) so that exploring costs probes, not network-wide adverts.
@@ -38,8 +38,15 @@ type SetParams = Pick<
   | 'deadReplaceMs'
 >;
 
-/** The explorer must have beaten the worst best-slot member by this fraction to take its slot. */
-const EXPLORE_MARGIN = 0.1;
+/**
+ * The explorer must have beaten the worst best-slot member by this fraction AND this many ms (of
+ * endpoint score) to take its slot. Every swap is a link withdrawn and one added in two nodes'
+ * adverts, flooded to everyone: at 10 % alone, RTT noise between near-equal members (a 5 s trial is
+ * a handful of idle samples) won slots back and forth and kept adverts flowing in an idle network.
+ * 25 % and 2 ms is wider than the steady band (20 %, 2 ms) that routing itself ignores.
+ */
+const EXPLORE_MARGIN = 0.25;
+const EXPLORE_MARGIN_MS = 2;
 /** Fewer alive members than this in the set triggers a rescue (see tick). */
 const RESCUE_BELOW_ALIVE = 2;
 const RESCUE_EXTRA = 8;
@@ -227,7 +234,7 @@ export class ProbeSet {
       }
     }
     const s = score(explorer);
-    if (worst !== undefined && s < worstScore * (1 - EXPLORE_MARGIN)) {
+    if (worst !== undefined && s < worstScore * (1 - EXPLORE_MARGIN) - EXPLORE_MARGIN_MS) {
       this.drop(this.chosen, worst);
       this.chosen.set(explorer, { kind: 'best', answered: true, deadSince: undefined });
       this.exploreInterval = this.params.exploreIntervalMs;

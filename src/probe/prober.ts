@@ -10,7 +10,8 @@
 //                                         idleMaxIntervalMs (8 s); a lost probe or an RTT off the
 //                                         smoothed one by more than 20 % and 2 ms starts over;
 //                                         any link dying probes every other idle link at once
-//   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast)
+//   alive, last probe lost              → activeIntervalMs until the next reply (confirm or clear fast),
+//                                         for at most maxFastLinks links at once; others at 1 s
 //   just came (back) up                 → activeIntervalMs for confirmProbes probes
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
 //   candidate (unproven source address) → 0.5 s, 1 s, then forgotten 2 s after its third probe
@@ -39,6 +40,12 @@ export interface ProberPorts {
   sendProbe(member: NodeId, endpointKey: string, probeId: number): boolean;
   /** Uniform [0, 1); injected so the simulator is reproducible. Defaults to Math.random. */
   random?(): number;
+  /**
+   * Extra ms to wait for a reply at `now` because our own event loop has been stalling (the daemon:
+   * node/loop-lag.ts). A reply that arrived during a stall is read late; without this it counts as
+   * lost, and a daemon starved of CPU declares live links dead. The simulator has no stalls: 0.
+   */
+  loopLagMs?(now: number): number;
 }
 
 interface ProbeTimer {
@@ -73,6 +80,8 @@ export class Prober implements LinkSource {
   };
   private probesAnswered = 0;
   private probesLost = 0;
+  /** Endpoints on the fast rate because they lost a probe (ep.suspect), at most maxFastLinks. */
+  private readonly fastSuspects = new Map<EndpointState, NodeId>();
 
   constructor(opts: { params?: Partial<ProbeParams>; ports: ProberPorts }) {
     this.params = { ...DEFAULT_PROBE_PARAMS, ...opts.params };
@@ -235,7 +244,7 @@ export class Prober implements LinkSource {
       return false;
     }
     if (ep.candidate) this.promote(m, ep);
-    if (now > o.deadline) {
+    if (now > o.deadline + this.lagMs(now)) {
       this.counters.repliesLate++;
       this.lost(member, m, ep, now);
       return true;
@@ -273,7 +282,7 @@ export class Prober implements LinkSource {
   tick(now: number): void {
     this.lastNow = now;
     this.wakeAt = undefined;
-    for (const o of this.outstanding.expire(now)) {
+    for (const o of this.outstanding.expire(now - this.lagMs(now))) {
       const m = this.members.get(o.member);
       const ep = m?.endpoints.get(o.key);
       if (m && ep) this.lost(o.member, m, ep, now);
@@ -323,7 +332,7 @@ export class Prober implements LinkSource {
     if (this.recheck.size > 0) return (this.wakeAt = this.lastNow);
     let w = Math.min(
       this.set.nextEventAt(),
-      this.outstanding.earliestDeadline(),
+      this.outstanding.earliestDeadline() + this.lagMs(this.lastNow),
       this.liveTimer()?.at ?? Infinity,
     );
     // Bounded mode: a member probed only because it was active leaves the set when its window ends.
@@ -490,7 +499,7 @@ export class Prober implements LinkSource {
       this.selectBest(m);
       this.recheckIdleLinks(ep, now);
     } else if (wasAlive) {
-      ep.suspect = true;
+      ep.suspect ||= this.takeFastSlot(id, ep);
       this.probeBy(id, ep, now + this.interval(m, ep, now));
     }
     this.changed.add(id);
@@ -514,6 +523,26 @@ export class Prober implements LinkSource {
         this.probeBy(id, ep, now);
       }
     }
+  }
+
+  /**
+   * Whether `ep` may go on the fast rate for its lost probe (see ProbeParams.maxFastLinks). Slots of
+   * endpoints that stopped being suspect (answered, died, replaced) are reclaimed here, lazily.
+   */
+  private takeFastSlot(id: NodeId, ep: EndpointState): boolean {
+    if (this.fastSuspects.size >= this.params.maxFastLinks) {
+      for (const [e, member] of this.fastSuspects) {
+        const m = this.members.get(member);
+        if (!e.suspect || !m?.probed || m.endpoints.get(e.key) !== e) this.fastSuspects.delete(e);
+      }
+      if (this.fastSuspects.size >= this.params.maxFastLinks) return false;
+    }
+    this.fastSuspects.set(ep, id);
+    return true;
+  }
+
+  private lagMs(now: number): number {
+    return this.ports.loopLagMs?.(now) ?? 0;
   }
 
   private interval(m: MemberState, ep: EndpointState, now: number): number {

@@ -19,6 +19,8 @@ export class ProbeHarness {
   readonly rtt = new Map<string, number>();
   /** Members with no session: their probes cannot be sent at all. */
   readonly noSession = new Set<NodeId>();
+  /** What the prober is told about its own event-loop lag (ProberPorts.loopLagMs). */
+  lagMs = 0;
   private replies: Array<{ at: number; p: SentProbe }> = [];
 
   constructor(params: Partial<ProbeParams> = {}, seed = 1) {
@@ -31,6 +33,7 @@ export class ProbeHarness {
       params: { jitterRatio: 0, ...params },
       ports: {
         random,
+        loopLagMs: () => this.lagMs,
         sendProbe: (member, key, id) => {
           if (this.noSession.has(member)) return false;
           const p = { member, key, id, at: this.now };

@@ -286,6 +286,49 @@ test('a reply arriving after its timeout stays lost, and unknown or mismatched r
   assert.equal(h.prober.stats().repliesReceived, received, 'not counted as a sample');
 });
 
+test('replies read late because our own event loop stalled are not losses when the lag is known', () => {
+  // A stall of ~0.5 s on a 10 ms link: every reply is handled half a second after it was sent,
+  // long past the 100 ms timeout. Told the loop lag, the prober waits for it; not told, the same
+  // replies count as lost and a link that works is declared dead (the live N = 25 lab's storm).
+  const run = (lagMs: number): { lost: number; alive: boolean | undefined } => {
+    const h = new ProbeHarness({ confirmProbes: 0 });
+    h.rtt.set('a', 10);
+    h.prober.setEndpoints(A, ['a']);
+    h.runUntil(5000);
+    h.lagMs = lagMs;
+    h.rtt.set('a', 500);
+    h.runUntil(20_000);
+    return { lost: h.prober.stats().probesLost, alive: h.prober.link(A)?.alive };
+  };
+  assert.deepEqual(run(1000), { lost: 0, alive: true });
+  const blind = run(0);
+  assert.ok(blind.lost >= 4 && blind.alive === false, `without the lag: ${JSON.stringify(blind)}`);
+});
+
+test('at most maxFastLinks links are on the fast rate at once for lost probes; the rest still die', () => {
+  // Twelve idle links all stop answering together (what a stalled daemon sees): only eight may be
+  // re-probed every 50 ms at any moment, so a stall does not turn into 12 × 20 probes a second.
+  const h = new ProbeHarness({ confirmProbes: 0, maxFastLinks: 8 });
+  const keys = Array.from({ length: 12 }, (_, i) => `m${i}`);
+  keys.forEach((k, i) => {
+    h.rtt.set(k, 10);
+    h.prober.setEndpoints(200 + i, [k]);
+  });
+  h.runUntil(30_000);
+  for (const k of keys) h.rtt.delete(k);
+  h.runUntil(60_000);
+  // Each gap under 200 ms between two probes of one link is a stretch of fast probing.
+  const fast: Array<[number, number]> = [];
+  for (const k of keys) {
+    const t = h.sentTo(k, 30_000).map((p) => p.at);
+    for (let i = 1; i < t.length; i++) if (t[i] - t[i - 1] < 200) fast.push([t[i - 1], t[i]]);
+  }
+  const overlap = Math.max(...fast.map(([a]) => fast.filter(([b, e]) => b <= a && a < e).length));
+  assert.ok(overlap <= 8, `${overlap} links on the fast rate at once`);
+  assert.ok(overlap >= 1);
+  for (let i = 0; i < keys.length; i++) assert.equal(h.prober.link(200 + i)?.alive, false, keys[i]);
+});
+
 test('the best endpoint is the cheaper one, and stays unless another is clearly better', () => {
   const h = new ProbeHarness();
   h.rtt.set('far', 80);

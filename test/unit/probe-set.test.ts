@@ -64,6 +64,25 @@ test('an explorer is on trial (invisible to routing) and takes a slot only if cl
   assert.equal(members(set).length, 4);
 });
 
+test('an explorer only a little better (under 25 % or under 2 ms) does not take a slot: noise does not churn the set', () => {
+  for (const [explorerScore, others] of [
+    [40, 50], // 20 % better
+    [1.5, 3], // 50 % better, but 1.5 ms
+  ]) {
+    const set = new ProbeSet(params, seeded());
+    set.tick(0, candidates, () => others);
+    const chosen = members(set);
+    set.tick(params.exploreIntervalMs + 1, candidates, () => others);
+    const explorer = candidates.find((m) => set.has(m) && !chosen.includes(m));
+    assert.ok(explorer !== undefined);
+    set.tick(params.exploreIntervalMs + params.exploreTrialMs + 2, candidates, (m) =>
+      m === explorer ? explorerScore : others,
+    );
+    assert.ok(!set.has(explorer), `${explorerScore} against ${others} took a slot`);
+    assert.deepEqual(members(set), chosen);
+  }
+});
+
 test('a pick that never answers is replaced without restarting exploration; exploration keeps backing off', () => {
   const set = new ProbeSet(params, seeded());
   let score = (_m: number): number => 10;

@@ -158,23 +158,27 @@ describe('ws fallback policy', () => {
     const views: EndpointView[] = [];
     const applied: Endpoint[][] = [];
     let targets: Endpoint[] = [];
+    const routing = { relayed: false };
     const f = new WsFallback(
       {
         apply: (_m, eps) => applied.push(eps),
         setDialTargets: (eps) => (targets = eps),
         endpoints: () => views,
+        relayed: () => routing.relayed,
       },
       tcpPort,
-      { failAfterMs: 3000, lingerMs: 30_000 },
+      { failAfterMs: 3000, neverReachedPerMemberMs: 1200, neverReachedMaxMs: 120_000, lingerMs: 30_000 },
     );
-    return { f, views, applied, targets: () => targets };
+    return { f, views, applied, targets: () => targets, routing };
   }
   const view = (key: string, alive: boolean): EndpointView => ({ endpointKey: key, alive }) as EndpointView;
 
-  it('adds the ws endpoint only after UDP has had no reply for failAfterMs', () => {
+  it('adds the ws endpoint only after UDP, which had answered, has had no reply for failAfterMs', () => {
     const h = harness();
     h.f.setEndpoints(A, [{ host: '192.0.2.1', port: 7946 }], 0);
-    h.views.push(view('192.0.2.1:7946', false));
+    h.views.push(view('192.0.2.1:7946', true));
+    h.f.tick(0);
+    h.views[0] = view('192.0.2.1:7946', false);
     h.f.tick(2900);
     assert.equal(h.f.inFallback(A), false);
     h.f.tick(3000);
@@ -199,21 +203,54 @@ describe('ws fallback policy', () => {
     assert.deepEqual(h.targets(), [{ host: '192.0.2.1', port: 443, via: 'ws' }]);
   });
 
+  it('waits 1.2 s per member (up to 2 min) for a member UDP never reached: a big start-up is not a failure', () => {
+    const h = harness();
+    // 99 other members: the start of a 100-member overlay.
+    for (let i = 2; i <= 99; i++) h.f.setEndpoints(i as NodeId, [{ host: `192.0.2.${i}`, port: 7946 }], 0);
+    h.f.setEndpoints(A, [{ host: '192.0.2.1', port: 7946 }], 0);
+    h.views.push(view('192.0.2.1:7946', false));
+    for (let t = 0; t < 118_800; t += 100) h.f.tick(t);
+    assert.equal(h.f.inFallback(A), false);
+    assert.deepEqual(h.targets(), []);
+    h.f.tick(118_800);
+    assert.equal(h.f.inFallback(A), true);
+    // A small overlay behind a UDP-blocking firewall is not kept waiting: failAfterMs.
+    const small = harness();
+    small.f.setEndpoints(A, [{ host: '192.0.2.1', port: 7946 }], 0);
+    small.views.push(view('192.0.2.1:7946', false));
+    small.f.tick(3000);
+    assert.equal(small.f.inFallback(A), true);
+  });
+
+  it('never dials ws to a member routing reaches through other members', () => {
+    const h = harness();
+    h.f.setEndpoints(A, [{ host: '192.0.2.1', port: 7946 }], 0);
+    h.views.push(view('192.0.2.1:7946', true));
+    h.f.tick(0);
+    h.views[0] = view('192.0.2.1:7946', false);
+    h.routing.relayed = true;
+    for (let t = 100; t < 200_000; t += 100) h.f.tick(t);
+    assert.equal(h.f.inFallback(A), false, 'relayed: reachable, nothing to dial');
+    h.routing.relayed = false; // the relays went too: nobody reaches it now
+    h.f.tick(200_000);
+    assert.equal(h.f.inFallback(A), true);
+  });
+
   it('drops the ws endpoint after UDP has been up for lingerMs without a break', () => {
     const h = harness();
     h.f.setEndpoints(A, [{ host: '192.0.2.1', port: 7946 }], 0);
     h.views.push(view('192.0.2.1:7946', false), view('ws://192.0.2.1:7946', true));
-    h.f.tick(3000);
+    h.f.tick(120_000); // one member: failAfterMs even though never reached
     assert.equal(h.f.inFallback(A), true);
     h.views[0] = view('192.0.2.1:7946', true);
-    h.f.tick(4000);
+    h.f.tick(124_000);
     h.views[0] = view('192.0.2.1:7946', false); // a flap restarts the linger
-    h.f.tick(5000);
+    h.f.tick(125_000);
     h.views[0] = view('192.0.2.1:7946', true);
-    h.f.tick(6000);
-    h.f.tick(35_900);
+    h.f.tick(126_000);
+    h.f.tick(155_900);
     assert.equal(h.f.inFallback(A), true);
-    h.f.tick(36_000);
+    h.f.tick(156_000);
     assert.equal(h.f.inFallback(A), false);
     assert.deepEqual(h.targets(), []);
   });
