@@ -20,7 +20,9 @@
 // budget lets up for a cookie reply) reaches the guard, which still repeats every check and keeps the
 // per-source budgets. A forged initiation under load so costs a lookup and two to five keyed BLAKE2b
 // hashes in C and no JS. Both meters and both strangers' buckets run, one here per socket and one in
-// the guard; this one only ever lets through what the guard would look at.
+// the guard; this one only ever lets through what the guard would look at. (The guard meters members'
+// proven addresses apart; this meter counts them too, which only makes it loaded sooner, and it never
+// filters them.)
 //
 // The mac2 check needs the cookie secrets, which the guard's CookieChecker owns and rotates: it keeps
 // them in a buffer (HS_SECRETS_BYTES) that we read in place, so a rotation needs no call. A secret

@@ -165,6 +165,7 @@ export class OverlayNode {
         sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),
         sendHandshake: (peer, now) => this.dataPlane.control.sendHandshake(peer, now),
+        repeatHandshake: (peer, body, now) => this.dataPlane.control.sendInitiation(peer, body, now),
         sign: (message) => sign(message, keyPair.secretKey),
         verify,
         wallClock,

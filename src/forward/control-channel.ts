@@ -50,8 +50,12 @@ export class ControlChannel {
    * `countAttempt` false: a retry that does not move the backoff (see SessionTable.createInitiation).
    */
   sendHandshake(peer: NodeId, now: number, countAttempt = true): void {
+    this.sendInitiation(peer, this.ctx.sessions.createInitiation(peer, now, countAttempt), now);
+  }
+
+  /** Sends initiation `body` to `peer`: along its route, else to every endpoint we know. */
+  sendInitiation(peer: NodeId, body: Buffer, now: number): void {
     const { ctx } = this;
-    const body = ctx.sessions.createInitiation(peer, now, countAttempt);
     const target = this.nextHops.target(peer, now);
     ctx.counters.handshakesSent++;
     if (target) {
@@ -260,8 +264,8 @@ function probe(id: number): Buffer {
 }
 
 /**
- * Where a handshake message came from, and whether its address is proven (by a probe round trip) to be
- * the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
+ * Where a handshake message came from, and whether its address is proven (by a probe round trip, within
+ * the handshake horizon: endpoint-bindings.ts) to be the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
  * from that member's proven address (relayed handshakes are budgeted per relay).
  */
 function source(
@@ -273,5 +277,5 @@ function source(
 ): HandshakeSource {
   const address = cookieAddress(from);
   if (h.routeLen > 0) return { address, host: from.host, proven: true, relay: routeAt(data, h.routeLen - 1) };
-  return { address, host: from.host, proven: peers.boundMember(endpointKey(from), now) === h.src };
+  return { address, host: from.host, proven: peers.handshakeMember(endpointKey(from), now) === h.src };
 }

@@ -7,6 +7,12 @@
 // Rules:
 //   - a binding is live for BINDING_TTL_MS after its last proof (idle links are probed every second,
 //     dead ones every 5 s at most, so a working address is re-proven long before);
+//   - for handshakes only, it counts for HANDSHAKE_PROOF_MS (handshakeMemberAt): a member that was away
+//     for a minute (a restart, a site outage) comes back from the same address, and if a flood is on
+//     when it does, its cookie-less first initiation must still reach the members' lane instead of
+//     competing with the flood for the strangers' cookie budget (which took it ~4 s a round in
+//     benchmarks/handshake-flood once its proof was 30 s old). That lane grants no more than a live
+//     binding does: cookies once it is loaded itself, and per-source budgets;
 //   - a live binding is never moved to another member: two members cannot both answer at one address,
 //     so the second claim is a spoof or a proxy; the caller counts it (endpointConflicts);
 //   - at most MAX_PER_MEMBER addresses per member (the oldest proof makes room), and expired bindings
@@ -14,10 +20,12 @@
 //
 // onChange tells the transport which addresses are bound (its native handshake load step lets a member's
 // cookie-less initiation from them through under load, transport.ts provenEndpoint): called once when a
-// key gets a binding and once when it loses it, whatever the reason.
+// key gets a binding and once when it loses it (past the handshake horizon, rebound, capped, forgotten).
 import type { NodeId } from '../identity/node-id.js';
 
 export const BINDING_TTL_MS = 30_000;
+/** How long a proof lets the address's initiations into the members' lane (and native's proven table). */
+export const HANDSHAKE_PROOF_MS = 600_000;
 /** Configured endpoints (a v4 and a v6, typically) + the prober's learned ones, with room to spare. */
 export const MAX_PER_MEMBER = 8;
 
@@ -65,9 +73,15 @@ export class EndpointBindings {
     return b && now - b.provenAt < BINDING_TTL_MS ? b.member : undefined;
   }
 
-  /** Drops expired bindings (called a few times a minute). */
+  /** The member proven at `key` within HANDSHAKE_PROOF_MS (for handshakes only), if any. */
+  handshakeMemberAt(key: string, now: number): NodeId | undefined {
+    const b = this.byKey.get(key);
+    return b && now - b.provenAt < HANDSHAKE_PROOF_MS ? b.member : undefined;
+  }
+
+  /** Drops bindings past the handshake horizon (called a few times a minute). */
   sweep(now: number): void {
-    for (const [key, b] of this.byKey) if (now - b.provenAt >= BINDING_TTL_MS) this.unbind(key, b.member);
+    for (const [key, b] of this.byKey) if (now - b.provenAt >= HANDSHAKE_PROOF_MS) this.unbind(key, b.member);
   }
 
   /** Drops every binding of a member that left the configuration. */

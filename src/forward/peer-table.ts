@@ -177,6 +177,11 @@ export class PeerTable {
     return this.bindings.memberAt(key, now);
   }
 
+  /** The member proven at this endpoint within the handshake horizon (endpoint-bindings.ts). */
+  handshakeMember(key: string, now: number): NodeId | undefined {
+    return this.bindings.handshakeMemberAt(key, now);
+  }
+
   /** Drops expired endpoint bindings. */
   sweep(now: number): void {
     this.bindings.sweep(now);

@@ -37,6 +37,8 @@ export interface ControlPlanePorts {
   sendControl(neighbor: NodeId, message: Uint8Array): void;
   /** Starts (or retries) a handshake with `peer`; only with a session table. */
   sendHandshake?(peer: NodeId, now: number): void;
+  /** Sends initiation `body` to `peer` again, the way sendHandshake sends one (a retry's copy). */
+  repeatHandshake?(peer: NodeId, body: Buffer, now: number): void;
   /** Ed25519 signature by our key. */
   sign(message: Uint8Array): Uint8Array;
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
@@ -162,6 +164,7 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.router.tick(now);
     if (!this.sessions) return;
     for (const peer of this.sessions.tick(now)) this.ports.sendHandshake?.(peer, now);
+    for (const r of this.sessions.repeatsDue()) this.ports.repeatHandshake?.(r.peer, r.body, now);
   }
 
   /** Something outside the ports changed the cores (a reload): re-arm if work came forward. */

@@ -6,9 +6,12 @@
 //   3. replay filter          one lookup: a mac1 seen in the last replayMemoryMs is a replay. Two sets:
 //                             every initiation that got this far, and (apart, so junk cannot flush it)
 //                             those that reached step 6
-//   4. load and mac2          count the initiation; while the rate is over the threshold, one without a
-//                             valid mac2 for its source address is answered with a cookie reply (itself
-//                             budgeted per destination and per lane) and goes no further
+//   4. load and mac2          count the initiation in its lane's meter; while that lane's rate is over
+//                             the threshold, one without a valid mac2 for its source address is answered
+//                             with a cookie reply (itself budgeted per destination and per lane) and goes
+//                             no further. Lanes: members' proven addresses (direct), and all others. A
+//                             flood from spoofed strangers so costs a member no extra round trip through
+//                             the flooded queue; one that spoofs members' proven addresses loads theirs
 //   5. budgets                direct: per source IP, and per lane (addresses the data plane has proven to
 //                             be the claimed member's apart from all others); relayed, separately: per
 //                             (relay, claimed member), per relay and in all, so a hostile relay or
@@ -42,7 +45,10 @@ const ALL = 'all';
 export class InitiationGuard {
   private readonly seen: ExpiringSet;
   private readonly admitted: ExpiringSet;
+  /** Initiations from anywhere but a member's proven address (step 4). */
   private readonly load: LoadMeter;
+  /** Direct initiations from members' proven addresses: a lane a spoofed-stranger flood cannot load. */
+  private readonly memberLoad: LoadMeter;
   private readonly cookies: CookieChecker;
   private readonly direct: RateLimiter;
   private readonly relayPairs: TokenBuckets;
@@ -64,6 +70,7 @@ export class InitiationGuard {
     this.seen = new ExpiringSet(g.seenInitiations, g.replayMemoryMs);
     this.admitted = new ExpiringSet(g.admittedInitiations, g.replayMemoryMs);
     this.load = new LoadMeter(g.underLoad, g.underLoadHoldMs);
+    this.memberLoad = new LoadMeter(g.underLoad, g.underLoadHoldMs);
     this.cookies = new CookieChecker(g.cookieRotationMs, cookieReplyKey(localPublicKey));
     this.direct = new RateLimiter(params.rateLimit);
     this.relayPairs = new TokenBuckets(g.relayedPerPair, g.maxKeys);
@@ -87,7 +94,8 @@ export class InitiationGuard {
     const key = Buffer.from(mac1.buffer, mac1.byteOffset, MAC_BYTES).toString('latin1');
     if (this.seen.has(key, now) || this.admitted.has(key, now)) return reject('replayed-initiation');
     this.seen.add(key, now);
-    const underLoad = this.load.note(now);
+    const meter = source.proven === true && source.relay === undefined ? this.memberLoad : this.load;
+    const underLoad = meter.note(now);
     if (underLoad && !this.cookies.verifyMac2(body, INIT_MAC2_OFFSET, source.address, now)) {
       return this.cookieReply(src, body, source, now);
     }
@@ -102,8 +110,9 @@ export class InitiationGuard {
     return this.members.allow(String(member), now) ? undefined : reject('member-rate-limited');
   }
 
+  /** Either lane asks for cookies. */
   underLoad(now: number): boolean {
-    return this.load.underLoad(now);
+    return this.load.underLoad(now) || this.memberLoad.underLoad(now);
   }
 
   /** The cookie secrets, rotated in place (CookieChecker.secrets): the native load step reads them. */

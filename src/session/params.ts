@@ -97,6 +97,17 @@ export interface SessionParams {
   /** Relative jitter on each retry delay (0.2 = ±20 %). */
   retryJitter: number;
   /**
+   * A retry (the second initiation of a round and later) is sent twice, the copy this long after the
+   * first; 0 sends it once. A retry means something was lost, and under a flood the responder's full
+   * socket queue drops ~40 % of what reaches it: one try in three then fails, two copies of it fail
+   * together far less often, so a round gets through within the second a flood allows it. The copy is
+   * the same bytes, the same try: its response completes the handshake as the first one's would (a
+   * shorter retry step would instead orphan the responses of paths slower than the step). The spacing
+   * lets the responder drain its queue between the copies; if both arrive, it drops the second as a
+   * replay of a mac1 it has seen (in C, one lookup).
+   */
+  retryRepeatMs: number;
+  /**
    * With no usable keypair we keep retrying only while the data plane wanted to send to the peer within
    * this window (WireGuard's REKEY_ATTEMPT_TIME): a dead, idle peer costs nothing.
    */
@@ -159,6 +170,7 @@ export const DEFAULT_SESSION_PARAMS: Readonly<SessionParams> = Object.freeze({
   rejectAfterMessages: 2 ** 53 - 2 ** 13,
   retryDelaysMs: Object.freeze([250, 500, 1000, 2000, 4000, 8000]),
   retryJitter: 0.2,
+  retryRepeatMs: 30,
   wantTimeoutMs: 90_000,
   confirmTimeoutMs: 5_000,
   pendingTimeoutMs: 90_000,

@@ -66,6 +66,8 @@ export class PeerSession {
   /** Immediate retries cookie replies caused since the last scheduled initiation. */
   cookieRetries = 0;
   private nextRetryAt = 0;
+  /** When the copy of the latest retry is due (see SessionParams.retryRepeatMs); undefined for none. */
+  private repeatAt: number | undefined;
   private wantedAt = -Infinity;
   private rekeyAt = Infinity;
   private cookie: HeldCookie | undefined;
@@ -129,6 +131,18 @@ export class PeerSession {
     const delays = this.params.retryDelaysMs;
     const base = delays[Math.min(this.attempts, delays.length) - 1];
     this.nextRetryAt = now + jittered(base, this.params.retryJitter, this.random);
+    const repeat = this.params.retryRepeatMs;
+    this.repeatAt = this.attempts >= 2 && repeat > 0 ? now + repeat : undefined;
+  }
+
+  /**
+   * True once, when the copy of the latest retry is due and that try is still unanswered (the caller
+   * resends `pending`'s bytes).
+   */
+  takeRepeat(now: number): boolean {
+    if (this.repeatAt === undefined || (this.pending !== undefined && now < this.repeatAt)) return false;
+    this.repeatAt = undefined;
+    return this.pending !== undefined;
   }
 
   /**
@@ -192,6 +206,7 @@ export class PeerSession {
     let t = Infinity;
     for (const kp of this.keypairs()) t = Math.min(t, kp.createdAt + p.rejectAfterMs);
     if (this.pending !== undefined) t = Math.min(t, this.pending.createdAt + p.pendingTimeoutMs);
+    if (this.pending !== undefined && this.repeatAt !== undefined) t = Math.min(t, this.repeatAt);
     const kp = this.sendKeypair(now);
     const wanted = kp === undefined && now - this.wantedAt <= p.wantTimeoutMs;
     if (!wanted && kp === undefined) return t;

@@ -97,6 +97,8 @@ export class SessionTable {
   private readonly peersByKey = new Map<string, PeerSession>();
   /** Cached nextWakeAt(): exact after tick(), lowered by every change since; undefined = recompute. */
   private wakeAt: number | undefined;
+  /** See repeatsDue. */
+  private repeats: { peer: NodeId; body: Buffer }[] = [];
 
   constructor(opts: SessionTableOptions) {
     this.localKeyPair = opts.localKeyPair;
@@ -365,18 +367,28 @@ export class SessionTable {
    */
   tick(now: number): NodeId[] {
     const due: NodeId[] = [];
+    this.repeats = [];
     for (const session of this.peersById.values()) {
       session.expire(now);
       if (session.pending !== undefined && now - session.pending.createdAt >= this.params.pendingTimeoutMs) {
         this.dropPending(session);
       }
       if (session.handshakeDue(now)) due.push(session.id);
+      else if (session.takeRepeat(now)) this.repeats.push({ peer: session.id, body: session.pending!.handshake.body });
     }
     this.guard.sweep(now);
     this.responseLimiter.sweep(now);
     // The caller sends an initiation to each due peer (createInitiation lowers wakeAt again).
     this.wakeAt = this.earliestDue(now, due);
     return due;
+  }
+
+  /**
+   * The retry copies the last tick() found due (SessionParams.retryRepeatMs): the caller sends each body
+   * again the way it sent the original. Cleared by the next tick().
+   */
+  repeatsDue(): readonly { peer: NodeId; body: Buffer }[] {
+    return this.repeats;
   }
 
   /**

@@ -82,7 +82,9 @@ export const STAT_HS_OVERSIZED = 8;
 export const STAT_HS_BAD_MAC = 9;
 export const STAT_HS_REPLAYED = 10;
 export const STAT_HS_COOKIE_FILTERED = 11;
-export const STAT_COUNT = 12;
+/** recvmmsg calls that returned something (receives per call tell the syscall cost of a flood). */
+export const STAT_RX_CALLS = 12;
+export const STAT_COUNT = 13;
 /** Bytes per entry of the proven-endpoint table (native HS_PROVEN_ENTRY_BYTES). */
 export const PROVEN_ENTRY_BYTES = 24;
 /** The order of udp_handshake_load's params (native HS_P_*). */

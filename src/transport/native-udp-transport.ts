@@ -39,6 +39,7 @@ import {
   OPEN_OFFLOADS,
   OPEN_RECVERR,
   STAT_COUNT,
+  STAT_RX_CALLS,
   STAT_RX_ERRORS,
   STAT_RX_LAST_ERRNO,
   STAT_RX_MESSAGES,
@@ -142,6 +143,8 @@ export interface NativeUdpCounters extends UdpCounters {
   receiveDelayMarked: number;
   /** Messages sent with UDP GSO (each several datagrams). */
   readonly gsoSends: number;
+  /** recvmmsg calls that returned datagrams (wraps at 2^32). */
+  readonly receiveCalls: number;
 }
 
 /** One socket: its native handle, its receive slots and datagram list, and its send ring. */
@@ -662,9 +665,10 @@ function openSocket(b: UdpBinding, family: 4 | 6, host: string, port: number, g:
   );
   const rxSlotSize = offloads ? GRO_SLOT_BYTES : slotSize;
   const rx = Buffer.alloc(batch * rxSlotSize);
-  // With GRO, at most 256 datagrams per callback (native reads no more per wakeup): the handler's work
-  // per callback stays bounded, and so does what waits behind it.
-  const dgCapacity = offloads ? Math.max(GRO_MAX_SEGMENTS, Math.min(batch * GRO_MAX_SEGMENTS, 256)) : batch;
+  // With GRO, native reads for about 256 datagrams per callback (udp.c, DG_TARGET), so the handler's work
+  // per callback stays bounded, and so does what waits behind it; the list has room for 16 full GRO
+  // receives, so that small datagrams are read 16 slots per recvmmsg while a receive is never cut.
+  const dgCapacity = offloads ? Math.max(GRO_MAX_SEGMENTS, Math.min(batch * GRO_MAX_SEGMENTS, 1024)) : batch;
   const sources = new Uint32Array(dgCapacity);
   const rxAddrs = new Uint8Array(batch * ADDR_BYTES);
   const txAddrs = new Uint8Array(sendSlots * ADDR_BYTES);
@@ -733,6 +737,9 @@ function makeCounters(sock4: Socket, sock6: Socket | null): NativeUdpCounters {
     },
     get gsoSends(): number {
       return sum(STAT_TX_GSO);
+    },
+    get receiveCalls(): number {
+      return sum(STAT_RX_CALLS);
     },
   };
 }

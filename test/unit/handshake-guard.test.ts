@@ -297,3 +297,29 @@ test('the initiator reports how long its handshake took: lost attempts and the c
   assert.ok(a.consumeResponse(B.id, second.response, HOME, 1040).ok);
   assert.equal(a.stats(B.id, 1040)?.lastHandshakeTookMs, 1040);
 });
+
+test('load is metered per lane: a flood of spoofed strangers costs a restarted member no cookie round trip from its proven address; a flood from proven addresses does', () => {
+  // Default threshold (100 initiations/s, burst 100): the guard's own meters decide.
+  const b = table(B, [A]);
+  const home = { ...HOME, proven: true };
+  for (let i = 0; i < 1000; i++) b.consumeInitiation(A.id, junk(B), spoofed(i), i / 10);
+  const stranger = b.consumeInitiation(A.id, table(A, [B]).createInitiation(B.id, 100), from('203.0.113.1'), 100);
+  assert.ok(!stranger.ok && stranger.reason === 'cookie-required', 'the strangers’ lane is under load');
+  assert.ok(b.underLoad(100));
+
+  // A restarted A (no cookie) from its proven address: one round trip, one DH. (The flood's first
+  // hundred, within the burst, ran theirs.)
+  const before = dh(b);
+  const a = table(A, [B]);
+  const first = b.consumeInitiation(A.id, a.createInitiation(B.id, 100), home, 100);
+  assert.ok(first.ok, JSON.stringify(first));
+  assert.ok(a.consumeResponse(B.id, first.response, home, 101).ok);
+  assert.equal(dh(b), before + 1);
+
+  // Spoofing members' proven addresses loads their lane: cookies are asked there too, and no DH runs.
+  for (let i = 0; i < 200; i++) b.consumeInitiation(A.id, junk(B), { ...spoofed(i), proven: true }, 200 + i / 10);
+  const flooded = dh(b);
+  const again = b.consumeInitiation(A.id, table(A, [B]).createInitiation(B.id, 220), home, 220);
+  assert.ok(!again.ok && again.reason === 'cookie-required', JSON.stringify(again));
+  assert.equal(dh(b), flooded);
+});

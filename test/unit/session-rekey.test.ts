@@ -145,6 +145,59 @@ test('a lost initiation and a lost response still leave a handshake within 1 s, 
   }
 });
 
+test('a retry is sent twice, 30 ms apart: the copy completes the same try when the first is lost, and is a replay when both arrive', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  a.noteWantToSend(B.id, 0);
+  assert.deepEqual(a.tick(0), [B.id]);
+  a.createInitiation(B.id, 0); // lost; a first try has no copy
+  for (let now = 1; now < 250; now++) {
+    assert.deepEqual(a.tick(now), []);
+    assert.deepEqual(a.repeatsDue(), [], `no copy of the first try (${now} ms)`);
+  }
+  assert.deepEqual(a.tick(250), [B.id]);
+  const retry = a.createInitiation(B.id, 250); // lost too
+  assert.equal(a.nextWakeAt(250), 280, 'the copy is what the table wakes for next');
+  a.tick(279);
+  assert.deepEqual(a.repeatsDue(), []);
+  assert.deepEqual(a.tick(280), []);
+  const copies = a.repeatsDue();
+  assert.equal(copies.length, 1);
+  assert.equal(copies[0]!.peer, B.id);
+  assert.ok(copies[0]!.body.equals(retry), 'the copy is the same try, byte for byte');
+  a.tick(281);
+  assert.deepEqual(a.repeatsDue(), [], 'one copy only');
+
+  const res = b.consumeInitiation(A.id, copies[0]!.body, K, 281);
+  assert.ok(res.ok, JSON.stringify(res));
+  assert.ok(a.consumeResponse(B.id, res.response, K, 282).ok, 'the copy’s response completes the try');
+  assert.deepEqual(b.consumeInitiation(A.id, retry, K, 283), { ok: false, reason: 'replayed-initiation' });
+
+  // Answered before its copy was due: no copy.
+  const c = table(A, [B]);
+  c.noteWantToSend(B.id, 0);
+  c.tick(0);
+  c.createInitiation(B.id, 0);
+  c.tick(250);
+  const again = table(B, [A]).consumeInitiation(A.id, c.createInitiation(B.id, 250), K, 251);
+  assert.ok(again.ok && c.consumeResponse(B.id, again.response, K, 252).ok);
+  c.tick(280);
+  assert.deepEqual(c.repeatsDue(), []);
+});
+
+test('with retryRepeatMs 0 a retry is sent once', () => {
+  const a = table(A, [B], { ...EXACT, retryRepeatMs: 0 });
+  a.noteWantToSend(B.id, 0);
+  a.tick(0);
+  a.createInitiation(B.id, 0);
+  a.tick(250);
+  a.createInitiation(B.id, 250);
+  for (let now = 251; now < 750; now++) {
+    a.tick(now);
+    assert.deepEqual(a.repeatsDue(), []);
+  }
+});
+
 test('retries stay bounded: at most 19 initiations in the 90 s a peer is wanted without answering', () => {
   // The shortest jitter everywhere (×0.8): 6 tries in the first 6.2 s, then one every 6.4 s.
   const a = table(A, [B], {}, nearly(0));
