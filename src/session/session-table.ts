@@ -374,7 +374,8 @@ export class SessionTable {
         this.dropPending(session);
       }
       if (session.handshakeDue(now)) due.push(session.id);
-      else if (session.takeRepeat(now)) this.repeats.push({ peer: session.id, body: session.pending!.handshake.body });
+      else if (session.takeRepeat(now))
+        this.repeats.push({ peer: session.id, body: session.pending!.handshake.body });
     }
     this.guard.sweep(now);
     this.responseLimiter.sweep(now);

@@ -303,7 +303,12 @@ test('load is metered per lane: a flood of spoofed strangers costs a restarted m
   const b = table(B, [A]);
   const home = { ...HOME, proven: true };
   for (let i = 0; i < 1000; i++) b.consumeInitiation(A.id, junk(B), spoofed(i), i / 10);
-  const stranger = b.consumeInitiation(A.id, table(A, [B]).createInitiation(B.id, 100), from('203.0.113.1'), 100);
+  const stranger = b.consumeInitiation(
+    A.id,
+    table(A, [B]).createInitiation(B.id, 100),
+    from('203.0.113.1'),
+    100,
+  );
   assert.ok(!stranger.ok && stranger.reason === 'cookie-required', 'the strangers’ lane is under load');
   assert.ok(b.underLoad(100));
 
@@ -317,7 +322,8 @@ test('load is metered per lane: a flood of spoofed strangers costs a restarted m
   assert.equal(dh(b), before + 1);
 
   // Spoofing members' proven addresses loads their lane: cookies are asked there too, and no DH runs.
-  for (let i = 0; i < 200; i++) b.consumeInitiation(A.id, junk(B), { ...spoofed(i), proven: true }, 200 + i / 10);
+  for (let i = 0; i < 200; i++)
+    b.consumeInitiation(A.id, junk(B), { ...spoofed(i), proven: true }, 200 + i / 10);
   const flooded = dh(b);
   const again = b.consumeInitiation(A.id, table(A, [B]).createInitiation(B.id, 220), home, 220);
   assert.ok(!again.ok && again.reason === 'cookie-required', JSON.stringify(again));

@@ -223,33 +223,40 @@ test('with offloads off every datagram is its own message', { skip }, async () =
   }
 });
 
-test('with GRO on, small datagrams from many sources are read many per recvmmsg, and none is cut', { skip }, async () => {
-  // A flood of small datagrams from spoofed sources is not coalesced: each is a receive of its own. Read
-  // only 4 receives per call (what the datagram list could take if each were a full GRO receive), it
-  // cost a syscall per 3-4 datagrams; read for the datagrams per receive seen lately, it costs one per 16.
-  const b = await open();
-  const senders = await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      const s = dgram.createSocket('udp4');
-      await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-      return s;
-    }),
-  );
-  try {
-    if (!b.t.offloads) return; // a kernel without UDP_GRO: nothing to show
-    const before = b.t.counters.receiveCalls;
-    // One synchronous loop: libuv sends each at once, and the transport reads only after it.
-    senders.forEach((s, i) => s.send(Buffer.alloc(100, i), b.t.port, '127.0.0.1'));
-    await until(() => b.got.length === 64, 3000, '64 datagrams');
-    const calls = b.t.counters.receiveCalls - before;
-    assert.ok(calls <= 8, `64 datagrams took ${calls} recvmmsg calls`);
-    assert.deepEqual(b.got.map((r) => r.data[0]).sort((x, y) => x! - y!), Array.from({ length: 64 }, (_, i) => i));
-    assert.equal(b.t.counters.receiveTruncated, 0);
-  } finally {
-    for (const s of senders) s.close();
-    await b.t.close();
-  }
-});
+test(
+  'with GRO on, small datagrams from many sources are read many per recvmmsg, and none is cut',
+  { skip },
+  async () => {
+    // A flood of small datagrams from spoofed sources is not coalesced: each is a receive of its own. Read
+    // only 4 receives per call (what the datagram list could take if each were a full GRO receive), it
+    // cost a syscall per 3-4 datagrams; read for the datagrams per receive seen lately, it costs one per 16.
+    const b = await open();
+    const senders = await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+        return s;
+      }),
+    );
+    try {
+      if (!b.t.offloads) return; // a kernel without UDP_GRO: nothing to show
+      const before = b.t.counters.receiveCalls;
+      // One synchronous loop: libuv sends each at once, and the transport reads only after it.
+      senders.forEach((s, i) => s.send(Buffer.alloc(100, i), b.t.port, '127.0.0.1'));
+      await until(() => b.got.length === 64, 3000, '64 datagrams');
+      const calls = b.t.counters.receiveCalls - before;
+      assert.ok(calls <= 8, `64 datagrams took ${calls} recvmmsg calls`);
+      assert.deepEqual(
+        b.got.map((r) => r.data[0]).sort((x, y) => x! - y!),
+        Array.from({ length: 64 }, (_, i) => i),
+      );
+      assert.equal(b.t.counters.receiveTruncated, 0);
+    } finally {
+      for (const s of senders) s.close();
+      await b.t.close();
+    }
+  },
+);
 
 test('datagrams a full receive queue dropped are counted (SO_RXQ_OVFL)', { skip }, async () => {
   // A small receive buffer and a burst sent while the receiver cannot run: the kernel drops the excess.
