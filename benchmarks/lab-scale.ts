@@ -77,6 +77,8 @@ interface IdleResult {
   /** Exact sealed UDP payload bytes per node per second (mean), for comparison. */
   sealedBps: number;
   probed: number[];
+  /** Probe outcomes per node per second (mean over daemons): what drives the probe rate. */
+  probes: { sent: number; inTime: number; lost: number; late: number; unknown: number };
   machineBusy: number;
   straceEpollWaits: number | null;
 }
@@ -212,6 +214,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     totalBps: [],
     sealedBps: 0,
     probed: [],
+    probes: { sent: 0, inTime: 0, lost: 0, late: 0, unknown: 0 },
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -241,8 +244,15 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     }
     res.totalBps.push(total);
     res.sealedBps += (b.sealedBytesSent - a.sealedBytesSent) / secs;
+    res.probes.sent += (b.probes.probesSent - a.probes.probesSent) / secs;
+    res.probes.inTime += (b.probes.repliesReceived - a.probes.repliesReceived) / secs;
+    res.probes.lost += (b.probes.probesLost - a.probes.probesLost) / secs;
+    res.probes.late += (b.probes.repliesLate - a.probes.repliesLate) / secs;
+    res.probes.unknown += (b.probes.repliesUnknown - a.probes.repliesUnknown) / secs;
     counted++;
   }
+  for (const k of Object.keys(res.probes) as (keyof IdleResult['probes'])[])
+    res.probes[k] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
   return res;
@@ -470,6 +480,27 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     [
       "Bytes on the wire (sealed packet + 28 bytes IPv4/UDP header) as counted by the control plane; the last column is the data plane's exact count of UDP payload bytes (no IP/UDP headers) for comparison.",
       "probe: probes this node sent; echo: its answers to others' probes; advert/announce/request/summary/digest: routing messages (src/routing/control-codec.ts).",
+    ],
+  );
+  printTable(
+    'Probe outcomes per node per second (idle window, mean over daemons)',
+    ['N', 'sent', 'in time', 'lost', 'late (of lost)', 'unknown', 'lost %'],
+    results
+      .filter((r) => r.idle)
+      .map((r) => {
+        const p = (r.idle as IdleResult).probes;
+        return [
+          `N=${r.n}`,
+          fmt(p.sent, 1),
+          fmt(p.inTime, 1),
+          fmt(p.lost, 1),
+          fmt(p.late, 1),
+          fmt(p.unknown, 1),
+          fmt(p.sent > 0 ? (100 * p.lost) / p.sent : 0, 1),
+        ];
+      }),
+    [
+      'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

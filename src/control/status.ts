@@ -7,6 +7,7 @@ import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 import type { SubnetView } from '../node/subnets.js';
 import type { TrafficByType } from '../node/control-traffic.js';
+import type { ProbeStats } from '../probe/link-view.js';
 import { overlaydVersion } from '../version.js';
 import { describeSwitch } from '../node/route-log.js';
 import { explainChoice } from '../routing/alternatives.js';
@@ -147,6 +148,8 @@ export interface ControlPlaneStatus {
   sealedBytesSent: number;
   /** process.memoryUsage() of the daemon, bytes. */
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** The prober's counters since start: probes sent, lost, replies in time, late, unknown. */
+  probes: ProbeStats;
 }
 
 export type { SubnetView };
@@ -375,6 +378,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     sent: node.plane.traffic.snapshot(),
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
     memory: process.memoryUsage(),
+    probes: node.prober.stats(),
   };
 }
 

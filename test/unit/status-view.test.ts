@@ -76,6 +76,17 @@ function status(members: MemberStatus[]): NodeStatus {
       sent: emptyTraffic(),
       sealedBytesSent: 0,
       memory: { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 },
+      probes: {
+        probesSent: 0,
+        probesUnsent: 0,
+        repliesReceived: 0,
+        repliesLate: 0,
+        repliesUnknown: 0,
+        probesAnswered: 0,
+        probesLost: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+      },
     },
     nat: {
       reflexive: [],
