@@ -27,6 +27,7 @@ import type { NodeStatus } from '../src/control/status.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
+import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
 import { pingAllPairs, type PairPingResult } from './lib/all-pairs-ping.js';
@@ -78,7 +79,17 @@ interface IdleResult {
   sealedBps: number;
   probed: number[];
   /** Probe outcomes per node per second (mean over daemons): what drives the probe rate. */
-  probes: { sent: number; inTime: number; lost: number; late: number; unknown: number };
+  probes: {
+    sent: number;
+    inTime: number;
+    lost: number;
+    late: number;
+    unknown: number;
+    activations: number;
+    suspicions: number;
+  };
+  /** Probes sent per node per second by schedule (why they were sent; mean over daemons). */
+  bySchedule: Record<ProbeSchedule, number>;
   machineBusy: number;
   straceEpollWaits: number | null;
 }
@@ -214,7 +225,8 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     totalBps: [],
     sealedBps: 0,
     probed: [],
-    probes: { sent: 0, inTime: 0, lost: 0, late: 0, unknown: 0 },
+    probes: { sent: 0, inTime: 0, lost: 0, late: 0, unknown: 0, activations: 0, suspicions: 0 },
+    bySchedule: Object.fromEntries(PROBE_SCHEDULES.map((k) => [k, 0])) as Record<ProbeSchedule, number>,
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -249,10 +261,15 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     res.probes.lost += (b.probes.probesLost - a.probes.probesLost) / secs;
     res.probes.late += (b.probes.repliesLate - a.probes.repliesLate) / secs;
     res.probes.unknown += (b.probes.repliesUnknown - a.probes.repliesUnknown) / secs;
+    res.probes.activations += ((b.probes.activations ?? 0) - (a.probes.activations ?? 0)) / secs;
+    res.probes.suspicions += ((b.probes.suspicions ?? 0) - (a.probes.suspicions ?? 0)) / secs;
+    for (const k of PROBE_SCHEDULES)
+      res.bySchedule[k] += ((b.probes.sentBySchedule?.[k] ?? 0) - (a.probes.sentBySchedule?.[k] ?? 0)) / secs;
     counted++;
   }
   for (const k of Object.keys(res.probes) as (keyof IdleResult['probes'])[])
     res.probes[k] /= Math.max(1, counted);
+  for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
   return res;
@@ -484,7 +501,18 @@ function report(results: SizeResult[], s: Settings, header: string): void {
   );
   printTable(
     'Probe outcomes per node per second (idle window, mean over daemons)',
-    ['N', 'sent', 'in time', 'lost', 'late (of lost)', 'unknown', 'lost %'],
+    [
+      'N',
+      'sent',
+      'in time',
+      'lost',
+      'late (of lost)',
+      'unknown',
+      'lost %',
+      'activations',
+      'suspicions',
+      ...PROBE_SCHEDULES.map((k) => `on ${k}`),
+    ],
     results
       .filter((r) => r.idle)
       .map((r) => {
@@ -497,10 +525,13 @@ function report(results: SizeResult[], s: Settings, header: string): void {
           fmt(p.late, 1),
           fmt(p.unknown, 1),
           fmt(p.sent > 0 ? (100 * p.lost) / p.sent : 0, 1),
+          fmt(p.activations, 2),
+          fmt(p.suspicions, 2),
+          ...PROBE_SCHEDULES.map((k) => fmt((r.idle as IdleResult).bySchedule[k], 1)),
         ];
       }),
     [
-      'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
+      'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them); "on X": probes sent while their endpoint was on schedule X (src/probe/member-state.ts probeSchedule: suspect = lost a probe, confirm = just came up, active = carries data or was suspected, idle = 1 s doubling to 8 s on steady replies); activations: active windows (2 s at 50 ms) started per second, suspicions: of them, started by outside evidence (an advert from the neighbour no longer listing us). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

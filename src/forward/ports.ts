@@ -91,6 +91,8 @@ export interface ProbePort {
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   markActive(member: NodeId, now: number): void;
+  /** We relayed a packet to `member` (Prober.noteRelayed: two within a second mark it active). */
+  noteRelayed(member: NodeId, now: number): void;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */
   punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
   /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */

@@ -84,7 +84,7 @@ function send(
 ): PeerTraffic {
   // Queued as a copy: `packet` may be the transport's own receive buffer.
   dp.transport.sendQueued(packet, endpoint);
-  dp.prober.markActive(next, now);
+  dp.prober.noteRelayed(next, now);
   const t = dp.counters.peer(src);
   t.relayedPackets++;
   t.relayedBytes += packet.length;

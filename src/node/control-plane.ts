@@ -222,6 +222,11 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.scheduler.poke();
   }
 
+  noteRelayed(member: NodeId, now: number): void {
+    this.prober.noteRelayed(member, now);
+    this.scheduler.poke();
+  }
+
   /** Configured (or resolved) endpoints of `member`. */
   setEndpoints(member: NodeId, endpointKeys: readonly string[]): void {
     this.prober.setEndpoints(member, endpointKeys);

@@ -1,7 +1,7 @@
 // What the prober tells the rest of the daemon about a direct link. Routing imports these types only,
 // so the prober stays independent of the router (and can be driven alone in tests).
 import type { NodeId } from '../identity/node-id.js';
-import type { EndpointOrigin } from './member-state.js';
+import type { EndpointOrigin, ProbeSchedule } from './member-state.js';
 
 /** Measurements of one (member, endpoint) pair, as of the last probe outcome. */
 export interface EndpointView {
@@ -78,6 +78,11 @@ export interface ProbeStats {
   /** Probes from members that we echoed (reported via onProbeReceived). */
   probesAnswered: number;
   probesLost: number;
+  /** Active windows started (markActive on an idle member), and of them by outside suspicion. */
+  activations: number;
+  suspicions: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Probes sent, by the schedule their endpoint was on (member-state.ts probeSchedule): why it probes. */
+  sentBySchedule: Record<ProbeSchedule, number>;
 }

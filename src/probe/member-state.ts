@@ -33,6 +33,8 @@ export interface EndpointState {
   confirmProbes: number;
   /** Replies in a row with an RTT close to the smoothed one: stretches the idle interval. */
   steadyReplies: number;
+  /** The last reply was off the steady band after steady ones: one more off it restarts the backoff. */
+  offBand: boolean;
   /** Last reply from it (its creation time until then). */
   lastHeardAt: number;
   /** Bumped whenever nextProbeAt is rescheduled: older timer entries for it are stale. */
@@ -42,6 +44,8 @@ export interface EndpointState {
 export interface MemberState {
   endpoints: Map<string, EndpointState>;
   activeUntil: number;
+  /** When we last relayed a packet to the member (see ProbeParams.relayedPairMs). */
+  lastRelayedAt: number;
   bestKey: string | undefined;
   probed: boolean;
   /** The last direct probe FROM the member that we echoed: when, and from which endpoint. */
@@ -68,6 +72,7 @@ export function newEndpoint(
     suspect: false,
     confirmProbes: 0,
     steadyReplies: 0,
+    offBand: false,
     lastHeardAt: now,
     gen: 0,
   };
@@ -79,6 +84,27 @@ export function newEndpoint(
  * endpoints (IPv4 and IPv6 alike) usually die together, and an alternate endpoint still believed
  * alive on the idle schedule would hold the member "reachable" for another second.
  */
+/** Which schedule an endpoint is probed on, most urgent first (see probeInterval). */
+export const PROBE_SCHEDULES = [
+  'punch',
+  'candidate',
+  'dead',
+  'suspect',
+  'confirm',
+  'active',
+  'idle',
+] as const;
+export type ProbeSchedule = (typeof PROBE_SCHEDULES)[number];
+
+export function probeSchedule(m: MemberState, ep: EndpointState, now: number): ProbeSchedule {
+  if (ep.candidate) return ep.punch ? 'punch' : 'candidate';
+  if (!ep.est.alive) return 'dead';
+  if (ep.suspect) return 'suspect';
+  if (ep.confirmProbes > 0) return 'confirm';
+  if (now < m.activeUntil) return 'active';
+  return 'idle';
+}
+
 export function probeInterval(
   m: MemberState,
   ep: EndpointState,
@@ -87,13 +113,24 @@ export function probeInterval(
   random: () => number,
 ): number {
   let base: number;
-  if (ep.candidate && ep.punch) base = p.punchIntervalMs;
-  else if (ep.candidate)
-    base = p.candidateFirstIntervalMs * 2 ** Math.max(0, p.candidateProbes - ep.candidateProbesLeft - 1);
-  else if (!ep.est.alive)
-    base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
-  else if (ep.suspect || ep.confirmProbes > 0 || now < m.activeUntil) base = p.activeIntervalMs;
-  else base = idleInterval(ep.steadyReplies, p);
+  switch (probeSchedule(m, ep, now)) {
+    case 'punch':
+      base = p.punchIntervalMs;
+      break;
+    case 'candidate':
+      base = p.candidateFirstIntervalMs * 2 ** Math.max(0, p.candidateProbes - ep.candidateProbesLeft - 1);
+      break;
+    case 'dead':
+      base = Math.min(p.deadFirstIntervalMs * 2 ** Math.max(0, ep.deadProbes - 1), p.deadMaxIntervalMs);
+      break;
+    case 'suspect':
+    case 'confirm':
+    case 'active':
+      base = p.activeIntervalMs;
+      break;
+    case 'idle':
+      base = idleInterval(ep.steadyReplies, p);
+  }
   return jittered(base, p.jitterRatio, random);
 }
 

@@ -23,7 +23,10 @@ import {
   isSteadyRtt,
   newEndpoint,
   probeInterval,
+  probeSchedule,
+  PROBE_SCHEDULES,
   selectBestEndpoint,
+  type ProbeSchedule,
   type EndpointState,
   type MemberState,
 } from './member-state.js';
@@ -77,9 +80,17 @@ export class Prober implements LinkSource {
     repliesReceived: 0,
     repliesLate: 0,
     repliesUnknown: 0,
+    /** markActive calls that started an active window (data, a relay, a handshake, suspect). */
+    activations: 0,
+    /** suspect calls that took effect (outside evidence, e.g. an advert no longer listing us). */
+    suspicions: 0,
   };
   private probesAnswered = 0;
   private probesLost = 0;
+  private readonly sentBySchedule = Object.fromEntries(PROBE_SCHEDULES.map((s) => [s, 0])) as Record<
+    ProbeSchedule,
+    number
+  >;
   /** Endpoints on the fast rate because they lost a probe (ep.suspect), at most maxFastLinks. */
   private readonly fastSuspects = new Map<EndpointState, NodeId>();
 
@@ -175,7 +186,19 @@ export class Prober implements LinkSource {
     this.wakeAt = undefined;
   }
 
-  /** Data was sent or relayed over the direct link to `member`: probe it at the active rate. */
+  /**
+   * We relayed a packet to `member`: the second within relayedPairMs is a flow, which marks the link
+   * active (a relay cannot tell data from a lone handshake, keepalive or punch).
+   */
+  noteRelayed(member: NodeId, now: number): void {
+    const m = this.members.get(member);
+    if (!m) return;
+    const flow = now - m.lastRelayedAt <= this.params.relayedPairMs;
+    m.lastRelayedAt = now;
+    if (flow) this.markActive(member, now);
+  }
+
+  /** Data was sent over the direct link to `member`: probe it at the active rate. */
   markActive(member: NodeId, now: number): void {
     const m = this.members.get(member);
     if (!m) return;
@@ -183,6 +206,7 @@ export class Prober implements LinkSource {
     const wasActive = now < m.activeUntil;
     m.activeUntil = now + this.params.activeWindowMs;
     if (wasActive) return; // the per-packet path: nothing else to do
+    this.counters.activations++;
     this.changed.add(member);
     this.recheck.add(member);
     this.wakeAt = undefined;
@@ -202,6 +226,7 @@ export class Prober implements LinkSource {
     const m = this.members.get(member);
     if (!m) return;
     if (now < m.activeUntil) return;
+    this.counters.suspicions++;
     this.markActive(member, now);
     const ep = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
     if (ep?.est.alive) this.probeBy(member, ep, now);
@@ -254,9 +279,22 @@ export class Prober implements LinkSource {
     ep.suspect = false;
     const rtt = now - o.sentAt;
     const steady = ep.est.alive && ep.est.sampled && isSteadyRtt(rtt, ep.est.srttMs, this.params);
-    ep.steadyReplies = steady ? ep.steadyReplies + 1 : 0;
-    // Off the smoothed RTT: look again at the base idle rate rather than after a long gap.
-    if (!steady) this.probeBy(member, ep, now + this.interval(m, ep, now));
+    if (steady) {
+      ep.steadyReplies++;
+      ep.offBand = false;
+    } else {
+      // Off the smoothed RTT: look again at the base idle rate rather than after a long gap. A lone
+      // reply off the band after steady ones keeps the backoff (a scheduling hiccup at either end:
+      // on a busy host one reply in ten is off by more than 2 ms, which kept idle links at 1 s); a
+      // second in a row restarts it.
+      if (ep.steadyReplies > 0 && !ep.offBand) ep.offBand = true;
+      else {
+        ep.steadyReplies = 0;
+        ep.offBand = false;
+        ep.offBand = false;
+      }
+      this.probeBy(member, ep, now + Math.min(this.interval(m, ep, now), this.params.idleIntervalMs));
+    }
     if (ep.est.onSample(rtt, now) === 'up') {
       ep.deadProbes = 0;
       ep.confirmProbes = this.params.confirmProbes;
@@ -401,13 +439,20 @@ export class Prober implements LinkSource {
       probesLost: this.probesLost,
       bytesSent: (c.probesSent + this.probesAnswered) * b,
       bytesReceived: (c.repliesReceived + c.repliesLate + c.repliesUnknown + this.probesAnswered) * b,
+      sentBySchedule: { ...this.sentBySchedule },
     };
   }
 
   private member(id: NodeId): MemberState {
     let m = this.members.get(id);
     if (!m) {
-      m = { endpoints: new Map(), activeUntil: -Infinity, bestKey: undefined, probed: false };
+      m = {
+        endpoints: new Map(),
+        activeUntil: -Infinity,
+        lastRelayedAt: -Infinity,
+        bestKey: undefined,
+        probed: false,
+      };
       this.members.set(id, m);
     }
     return m;
@@ -463,6 +508,7 @@ export class Prober implements LinkSource {
       return;
     }
     this.counters.probesSent++;
+    this.sentBySchedule[probeSchedule(m, ep, now)]++;
     ep.lastSentAt = now;
     if (ep.candidate) ep.candidateProbesLeft--;
     if (!ep.est.alive) ep.deadProbes++;
@@ -492,6 +538,7 @@ export class Prober implements LinkSource {
     this.probesLost++;
     const wasAlive = ep.est.alive;
     ep.steadyReplies = 0;
+    ep.offBand = false;
     const t = ep.est.onLost();
     if (t === 'down') {
       ep.suspect = false;
@@ -520,6 +567,7 @@ export class Prober implements LinkSource {
       for (const ep of m.endpoints.values()) {
         if (ep === dead || !ep.est.alive || now - ep.lastSentAt < this.params.idleIntervalMs) continue;
         ep.steadyReplies = 0;
+        ep.offBand = false;
         this.probeBy(id, ep, now);
       }
     }

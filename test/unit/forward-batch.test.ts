@@ -209,6 +209,10 @@ test('relay: b forwards a→c without opening it; a relay that strips the route 
   const a = h.site('a');
   const c = h.site('c');
   const relayedBefore = h.site('b').counters.peer(a.m.id).relayedPackets; // the handshake's keepalive
+  // The relay reports what it relays; the prober decides what is a flow (Prober.noteRelayed): a lone
+  // keepalive must not put b's link to c on the fast probe schedule.
+  assert.deepEqual(h.site('b').prober.active, [], 'relaying marks nothing active by itself');
+  assert.ok(h.site('b').prober.relayed.includes(c.m.id));
   const { packet: sp, vnet } = superPacket(bulk(h, 'a', 'c', 8 * 1000), 1000);
   h.site('a').tun.injectSuper(sp, vnet);
   await settle();

@@ -26,6 +26,7 @@ export const MTU = 1380;
 export class FakeProber implements ProbePort {
   readonly links = new Map<NodeId, LinkPort>();
   readonly active: NodeId[] = [];
+  readonly relayed: NodeId[] = [];
   link(m: NodeId): LinkPort | undefined {
     return this.links.get(m);
   }
@@ -42,6 +43,9 @@ export class FakeProber implements ProbePort {
   }
   markActive(m: NodeId): void {
     this.active.push(m);
+  }
+  noteRelayed(m: NodeId): void {
+    this.relayed.push(m);
   }
   punch(): string[] {
     return [];

@@ -475,3 +475,61 @@ test('bounded mode probes at most K chosen members plus one explorer, and probes
   assert.ok(h.prober.probedMembers().includes(outsider), 'reciprocity');
   assert.equal(h.prober.link(outsider)?.alive, true);
 });
+
+test('stats count probes by the schedule their link was on, and active windows by what started them', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(20_000);
+  const idle = h.prober.stats();
+  assert.equal(idle.sentBySchedule.active, 0);
+  assert.equal(idle.sentBySchedule.idle, idle.probesSent - 1, 'the first probe went to a link not yet alive');
+  assert.equal(idle.sentBySchedule.dead, 1);
+  h.prober.suspect(A, 20_000);
+  h.prober.markActive(A, 20_010); // within the window: not a new one
+  h.runUntil(22_000);
+  const s = h.prober.stats();
+  assert.equal(s.activations, 1);
+  assert.equal(s.suspicions, 1);
+  // 2 s at 50 ms (±jitter) on the active schedule.
+  assert.ok(s.sentBySchedule.active >= 30 && s.sentBySchedule.active <= 50, `${s.sentBySchedule.active}`);
+});
+
+test('a lone reply off the steady band keeps the idle backoff (one look 1 s later); two in a row restart it', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(40_000); // 8 s gaps by now
+  /** Runs until the next probe to 'a' has gone out with RTT `rtt`; returns when it was sent. */
+  const oneProbeAt = (rtt: number, from: number): number => {
+    const n = h.sentTo('a').length;
+    h.rtt.set('a', rtt);
+    let t = from;
+    while (h.sentTo('a').length === n) h.runUntil(++t);
+    h.rtt.set('a', 20);
+    return h.sentTo('a')[n].at;
+  };
+  // +10 ms once (a scheduling hiccup): looked at again after 1 s, then the 8 s gaps go on.
+  const hiccup = oneProbeAt(30, 40_000);
+  h.runUntil(hiccup + 30_000);
+  assert.deepEqual(gaps(h.sentTo('a', hiccup).map((p) => p.at)).slice(0, 3), [1030, 8000, 8000]);
+  // Twice in a row: the link changed, the backoff starts over from 1 s.
+  const first = oneProbeAt(30, hiccup + 30_000);
+  oneProbeAt(30, first);
+  h.runUntil(first + 30_000);
+  assert.deepEqual(gaps(h.sentTo('a', first).map((p) => p.at)).slice(0, 5), [1030, 1030, 1000, 2000, 4000]);
+});
+
+test('a relay marks its next hop active for a flow (a second packet within 1 s), not for one packet', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(20_000);
+  h.prober.noteRelayed(A, 20_000); // a lone handshake, keepalive or punch
+  h.prober.noteRelayed(A, 21_500);
+  assert.equal(h.prober.stats().activations, 0);
+  assert.equal(h.prober.link(A)?.active, false);
+  h.prober.noteRelayed(A, 22_000); // 0.5 s after the last: a flow
+  assert.equal(h.prober.stats().activations, 1);
+  assert.equal(h.prober.link(A)?.active, true);
+});

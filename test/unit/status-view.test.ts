@@ -84,8 +84,11 @@ function status(members: MemberStatus[]): NodeStatus {
         repliesUnknown: 0,
         probesAnswered: 0,
         probesLost: 0,
+        activations: 0,
+        suspicions: 0,
         bytesSent: 0,
         bytesReceived: 0,
+        sentBySchedule: { punch: 0, candidate: 0, dead: 0, suspect: 0, confirm: 0, active: 0, idle: 0 },
       },
     },
     nat: {

@@ -116,7 +116,13 @@ describe('ws admission', () => {
 describe('endpoint preference between UDP and ws', () => {
   const p = DEFAULT_PROBE_PARAMS;
   function member(rtts: Record<string, number>): MemberState {
-    const m: MemberState = { endpoints: new Map(), activeUntil: 0, bestKey: undefined, probed: true };
+    const m: MemberState = {
+      endpoints: new Map(),
+      activeUntil: 0,
+      lastRelayedAt: -Infinity,
+      bestKey: undefined,
+      probed: true,
+    };
     for (const [key, rtt] of Object.entries(rtts)) {
       const ep = newEndpoint(key, true, 0, p);
       for (let i = 0; i < 3; i++) ep.est.onSample(rtt, i);
