@@ -142,14 +142,18 @@ export function idleInterval(
   return Math.min(p.idleMaxIntervalMs, p.idleIntervalMs * 2 ** Math.min(steadyReplies, 30));
 }
 
-/** Whether a reply's RTT is within the steady band of the smoothed RTT (see ProbeParams.steadyRtt*). */
+/**
+ * Whether a reply's RTT is within the steady band of the smoothed RTT (see ProbeParams.steadyRtt*), or
+ * within the link's own spread (2·rttvar): a change inside the noise is no reason to look more often.
+ */
 export function isSteadyRtt(
   rttMs: number,
   srttMs: number,
   p: Pick<ProbeParams, 'steadyRttRatio' | 'steadyRttMs'>,
+  rttvarMs = 0,
 ): boolean {
   const d = Math.abs(rttMs - srttMs);
-  return d <= p.steadyRttRatio * srttMs || d <= p.steadyRttMs;
+  return d <= p.steadyRttRatio * srttMs || d <= p.steadyRttMs || d <= 2 * rttvarMs;
 }
 
 /**

@@ -278,7 +278,8 @@ export class Prober implements LinkSource {
     ep.lastHeardAt = now;
     ep.suspect = false;
     const rtt = now - o.sentAt;
-    const steady = ep.est.alive && ep.est.sampled && isSteadyRtt(rtt, ep.est.srttMs, this.params);
+    const steady =
+      ep.est.alive && ep.est.sampled && isSteadyRtt(rtt, ep.est.srttMs, this.params, ep.est.rttvarMs);
     if (steady) {
       ep.steadyReplies++;
       ep.offBand = false;

@@ -533,3 +533,33 @@ test('a relay marks its next hop active for a flow (a second packet within 1 s),
   assert.equal(h.prober.stats().activations, 1);
   assert.equal(h.prober.link(A)?.active, true);
 });
+
+test('a link whose RTT jitters (1 or 15 ms) backs off to 8 s: a reply within its own spread (2·rttvar) is steady', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 1);
+  h.prober.setEndpoints(A, ['a']);
+  // A busy host's scheduling noise: every other reply waits 14 ms longer at one end.
+  let flips = 0;
+  // From wake-up to wake-up: each probe goes out with the RTT the flip before it chose.
+  for (let t = 0; t <= 90_000; t = Math.max(t + 1, Math.ceil(h.prober.nextWakeAt()))) {
+    const n = h.sent.length;
+    h.runUntil(t);
+    if (h.sent.length > n) h.rtt.set('a', ++flips % 2 === 1 ? 15 : 1);
+  }
+  const late = gaps(h.sentTo('a', 45_000).map((p) => p.at));
+  assert.ok(late.length > 0 && late.every((g) => g >= 8000), `gaps ${late}`);
+  // A real change (60 ms, far outside the spread) is still looked at again within about a second.
+  h.rtt.set('a', 60);
+  const before = h.sentTo('a').length;
+  h.runUntil(120_000);
+  const after = gaps(
+    h
+      .sentTo('a')
+      .slice(before)
+      .map((p) => p.at),
+  );
+  assert.ok(
+    after.slice(0, 2).every((g) => g <= 1100),
+    `gaps after the change ${after}`,
+  );
+});
