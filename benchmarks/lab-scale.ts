@@ -27,6 +27,7 @@ import type { NodeStatus } from '../src/control/status.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
+import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
@@ -86,7 +87,8 @@ interface IdleResult {
     late: number;
     unknown: number;
     activations: number;
-    suspicions: number;
+    /** Active windows started per node per second, by cause (Prober activationsBy). */
+    by: Record<ActiveCause, number>;
   };
   /** Probes sent per node per second by schedule (why they were sent; mean over daemons). */
   bySchedule: Record<ProbeSchedule, number>;
@@ -225,7 +227,15 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     totalBps: [],
     sealedBps: 0,
     probed: [],
-    probes: { sent: 0, inTime: 0, lost: 0, late: 0, unknown: 0, activations: 0, suspicions: 0 },
+    probes: {
+      sent: 0,
+      inTime: 0,
+      lost: 0,
+      late: 0,
+      unknown: 0,
+      activations: 0,
+      by: Object.fromEntries(ACTIVE_CAUSES.map((c) => [c, 0])) as Record<ActiveCause, number>,
+    },
     bySchedule: Object.fromEntries(PROBE_SCHEDULES.map((k) => [k, 0])) as Record<ProbeSchedule, number>,
     machineBusy: busy,
     straceEpollWaits,
@@ -262,13 +272,15 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     res.probes.late += (b.probes.repliesLate - a.probes.repliesLate) / secs;
     res.probes.unknown += (b.probes.repliesUnknown - a.probes.repliesUnknown) / secs;
     res.probes.activations += ((b.probes.activations ?? 0) - (a.probes.activations ?? 0)) / secs;
-    res.probes.suspicions += ((b.probes.suspicions ?? 0) - (a.probes.suspicions ?? 0)) / secs;
+    for (const c of ACTIVE_CAUSES)
+      res.probes.by[c] += ((b.probes.activationsBy?.[c] ?? 0) - (a.probes.activationsBy?.[c] ?? 0)) / secs;
     for (const k of PROBE_SCHEDULES)
       res.bySchedule[k] += ((b.probes.sentBySchedule?.[k] ?? 0) - (a.probes.sentBySchedule?.[k] ?? 0)) / secs;
     counted++;
   }
-  for (const k of Object.keys(res.probes) as (keyof IdleResult['probes'])[])
+  for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)
     res.probes[k] /= Math.max(1, counted);
+  for (const c of ACTIVE_CAUSES) res.probes.by[c] /= Math.max(1, counted);
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
@@ -510,7 +522,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       'unknown',
       'lost %',
       'activations',
-      'suspicions',
+      ...ACTIVE_CAUSES.map((c) => `by ${c}`),
       ...PROBE_SCHEDULES.map((k) => `on ${k}`),
     ],
     results
@@ -526,12 +538,12 @@ function report(results: SizeResult[], s: Settings, header: string): void {
           fmt(p.unknown, 1),
           fmt(p.sent > 0 ? (100 * p.lost) / p.sent : 0, 1),
           fmt(p.activations, 2),
-          fmt(p.suspicions, 2),
+          ...ACTIVE_CAUSES.map((c) => fmt(p.by[c], 2)),
           ...PROBE_SCHEDULES.map((k) => fmt((r.idle as IdleResult).bySchedule[k], 1)),
         ];
       }),
     [
-      'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them); "on X": probes sent while their endpoint was on schedule X (src/probe/member-state.ts probeSchedule: suspect = lost a probe, confirm = just came up, active = carries data or was suspected, idle = 1 s doubling to 8 s on steady replies); activations: active windows (2 s at 50 ms) started per second, suspicions: of them, started by outside evidence (an advert from the neighbour no longer listing us). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
+      'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them); "on X": probes sent while their endpoint was on schedule X (src/probe/member-state.ts probeSchedule: suspect = lost a probe, confirm = just came up, active = carries data or was suspected, idle = 1 s doubling to 8 s on steady replies); activations: active windows (2 s at 50 ms) started per second; "by X": of them, started by data sent, a relayed flow, a handshake completed while the direct link was down, a NAT punch, or outside suspicion (an advert from the neighbour no longer listing us). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

@@ -119,7 +119,7 @@ export class ControlChannel {
     // A first session (or one after an outage) gets its link measured at the fast rate at once. A
     // rekey of a link that works (every 2 min per member, whether data flows or not) says nothing
     // new: 2 s of 50 ms probes each time was ~1.2 kB/s per node at 25 members, the whole budget.
-    if (!ctx.prober.link(h.src)?.alive) ctx.prober.markActive(h.src, now);
+    if (!ctx.prober.link(h.src)?.alive) ctx.prober.markActive(h.src, now, 'handshake');
   }
 
   /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */

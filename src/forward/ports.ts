@@ -1,6 +1,7 @@
 // What the data plane needs from the pure components, as narrow structural interfaces.
 // session/, probe/ and routing/ satisfy these directly; tests can hand in small fakes.
 import type { NodeId } from '../identity/node-id.js';
+import type { ActiveCause } from '../probe/link-view.js';
 import type { HandshakeSource } from '../session/handshake-result.js';
 
 /** One direction-pair of AEAD keys (session/keypair.ts). */
@@ -90,7 +91,8 @@ export interface ProbePort {
   onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void;
   /** An unproven address of `member` (see Prober.learnEndpoint); true if it became a new candidate. */
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
-  markActive(member: NodeId, now: number): void;
+  /** Put `member` on the active schedule; `cause` is counted (Prober.stats: activationsBy). */
+  markActive(member: NodeId, now: number, cause?: ActiveCause): void;
   /** We relayed a packet to `member` (Prober.noteRelayed: two within a second mark it active). */
   noteRelayed(member: NodeId, now: number): void;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */

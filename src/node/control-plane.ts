@@ -17,7 +17,7 @@
 import type { Clock, Timers } from '../clock.js';
 import type { HandshakeResult, ProbePort, RoutePort, SessionPort } from '../forward/ports.js';
 import type { NodeId } from '../identity/node-id.js';
-import type { EndpointView, LinkView } from '../probe/link-view.js';
+import type { ActiveCause, EndpointView, LinkView } from '../probe/link-view.js';
 import type { ProbeParams } from '../probe/probe-params.js';
 import { Prober } from '../probe/prober.js';
 import type { Path } from '../routing/path-selector.js';
@@ -217,8 +217,8 @@ export class ControlPlane implements ProbePort, RoutePort {
     return this.prober.probedUs(member, now);
   }
 
-  markActive(member: NodeId, now: number): void {
-    this.prober.markActive(member, now);
+  markActive(member: NodeId, now: number, cause?: ActiveCause): void {
+    this.prober.markActive(member, now, cause);
     this.scheduler.poke();
   }
 

@@ -3,6 +3,13 @@
 import type { NodeId } from '../identity/node-id.js';
 import type { EndpointOrigin, ProbeSchedule } from './member-state.js';
 
+/**
+ * What puts a member on the active schedule: data we sent, a flow we relay, a handshake completed while
+ * its direct link is not known to work, a NAT punch, or outside suspicion (an advert no longer lists us).
+ */
+export const ACTIVE_CAUSES = ['data', 'relay', 'handshake', 'punch', 'suspect'] as const;
+export type ActiveCause = (typeof ACTIVE_CAUSES)[number];
+
 /** Measurements of one (member, endpoint) pair, as of the last probe outcome. */
 export interface EndpointView {
   endpointKey: string;
@@ -78,9 +85,9 @@ export interface ProbeStats {
   /** Probes from members that we echoed (reported via onProbeReceived). */
   probesAnswered: number;
   probesLost: number;
-  /** Active windows started (markActive on an idle member), and of them by outside suspicion. */
+  /** Active windows started (markActive on an idle member), in all and by what started them. */
   activations: number;
-  suspicions: number;
+  activationsBy: Record<ActiveCause, number>;
   bytesSent: number;
   bytesReceived: number;
   /** Probes sent, by the schedule their endpoint was on (member-state.ts probeSchedule): why it probes. */

@@ -6,13 +6,14 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { launcherNodeArgs, OVERLAYD_BIN } from '../lab/overlay-lab.js';
 
-// Allocates for 250 ms, keeping one object in fifty for a while (as in-flight messages and recent
-// state do), then prints the young generation's size in bytes.
+// Allocates 3 million small objects, keeping one in fifty for a while (as in-flight messages and
+// recent state do), then prints the young generation's size in bytes. A fixed amount, not a time: on
+// a loaded machine 250 ms of allocation was too little for V8's default to grow (seen while 25 lab
+// daemons ran), and the check below failed for want of work, not of the flag.
 const CHURN = `
 const v8 = require('node:v8');
 const keep = [];
-const until = Date.now() + 250;
-while (Date.now() < until) {
+for (let round = 0; round < 3000; round++) {
   for (let i = 0; i < 1000; i++) {
     const o = { a: i, b: [i, i + 1], c: 'x' + i };
     if (i % 50 === 0) { keep.push(o); if (keep.length > 20000) keep.shift(); }

@@ -490,7 +490,7 @@ test('stats count probes by the schedule their link was on, and active windows b
   h.runUntil(22_000);
   const s = h.prober.stats();
   assert.equal(s.activations, 1);
-  assert.equal(s.suspicions, 1);
+  assert.deepEqual(s.activationsBy, { data: 0, relay: 0, handshake: 0, punch: 0, suspect: 1 });
   // 2 s at 50 ms (±jitter) on the active schedule.
   assert.ok(s.sentBySchedule.active >= 30 && s.sentBySchedule.active <= 50, `${s.sentBySchedule.active}`);
 });

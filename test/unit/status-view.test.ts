@@ -85,7 +85,7 @@ function status(members: MemberStatus[]): NodeStatus {
         probesAnswered: 0,
         probesLost: 0,
         activations: 0,
-        suspicions: 0,
+        activationsBy: { data: 0, relay: 0, handshake: 0, punch: 0, suspect: 0 },
         bytesSent: 0,
         bytesReceived: 0,
         sentBySchedule: { punch: 0, candidate: 0, dead: 0, suspect: 0, confirm: 0, active: 0, idle: 0 },
