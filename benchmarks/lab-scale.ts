@@ -27,7 +27,7 @@ import type { NodeStatus } from '../src/control/status.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
-import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
+import { ACTIVE_CAUSES, type ActiveCause, zeroCounts } from '../src/probe/link-view.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
@@ -223,7 +223,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     timerWakeups: [],
     mainWakeups: [],
     rssMB: [],
-    bytesByType: Object.fromEntries(TRAFFIC_TYPES.map((t) => [t, 0])) as Record<TrafficType, number>,
+    bytesByType: zeroCounts(TRAFFIC_TYPES),
     totalBps: [],
     sealedBps: 0,
     probed: [],
@@ -234,9 +234,9 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       late: 0,
       unknown: 0,
       activations: 0,
-      by: Object.fromEntries(ACTIVE_CAUSES.map((c) => [c, 0])) as Record<ActiveCause, number>,
+      by: zeroCounts(ACTIVE_CAUSES),
     },
-    bySchedule: Object.fromEntries(PROBE_SCHEDULES.map((k) => [k, 0])) as Record<ProbeSchedule, number>,
+    bySchedule: zeroCounts(PROBE_SCHEDULES),
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -271,11 +271,11 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     res.probes.lost += (b.probes.probesLost - a.probes.probesLost) / secs;
     res.probes.late += (b.probes.repliesLate - a.probes.repliesLate) / secs;
     res.probes.unknown += (b.probes.repliesUnknown - a.probes.repliesUnknown) / secs;
-    res.probes.activations += ((b.probes.activations ?? 0) - (a.probes.activations ?? 0)) / secs;
+    res.probes.activations += (b.probes.activations - a.probes.activations) / secs;
     for (const c of ACTIVE_CAUSES)
-      res.probes.by[c] += ((b.probes.activationsBy?.[c] ?? 0) - (a.probes.activationsBy?.[c] ?? 0)) / secs;
+      res.probes.by[c] += (b.probes.activationsBy[c] - a.probes.activationsBy[c]) / secs;
     for (const k of PROBE_SCHEDULES)
-      res.bySchedule[k] += ((b.probes.sentBySchedule?.[k] ?? 0) - (a.probes.sentBySchedule?.[k] ?? 0)) / secs;
+      res.bySchedule[k] += (b.probes.sentBySchedule[k] - a.probes.sentBySchedule[k]) / secs;
     counted++;
   }
   for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)

@@ -265,8 +265,9 @@ function probe(id: number): Buffer {
 
 /**
  * Where a handshake message came from, and whether its address is proven (by a probe round trip, within
- * the handshake horizon: endpoint-bindings.ts) to be the claimed member's. For a relayed one, the route's last relay: inbound.ts has checked that it came
- * from that member's proven address (relayed handshakes are budgeted per relay).
+ * the handshake horizon: endpoint-bindings.ts) to be the claimed member's. For a relayed one, the
+ * route's last relay: inbound.ts has checked that it came from that member's proven address (relayed
+ * handshakes are budgeted per relay).
  */
 function source(
   data: Buffer,

@@ -134,6 +134,12 @@ export function probeInterval(
   return jittered(base, p.jitterRatio, random);
 }
 
+/** Starts the idle backoff over: the next probes go at 1 s, doubling again on steady replies. */
+export function restartIdleBackoff(ep: EndpointState): void {
+  ep.steadyReplies = 0;
+  ep.offBand = false;
+}
+
 /** Idle interval after `steadyReplies` steady replies in a row: 1 s doubling up to the cap. */
 export function idleInterval(
   steadyReplies: number,
@@ -150,7 +156,7 @@ export function isSteadyRtt(
   rttMs: number,
   srttMs: number,
   p: Pick<ProbeParams, 'steadyRttRatio' | 'steadyRttMs'>,
-  rttvarMs = 0,
+  rttvarMs: number,
 ): boolean {
   const d = Math.abs(rttMs - srttMs);
   return d <= p.steadyRttRatio * srttMs || d <= p.steadyRttMs || d <= 2 * rttvarMs;

@@ -24,6 +24,7 @@ import {
   type LinkSource,
   type LinkView,
   type ProbeStats,
+  zeroCounts,
 } from './link-view.js';
 import {
   endpointScore,
@@ -32,8 +33,8 @@ import {
   probeInterval,
   probeSchedule,
   PROBE_SCHEDULES,
+  restartIdleBackoff,
   selectBestEndpoint,
-  type ProbeSchedule,
   type EndpointState,
   type MemberState,
 } from './member-state.js';
@@ -90,16 +91,10 @@ export class Prober implements LinkSource {
     /** markActive calls that started an active window. */
     activations: 0,
   };
-  private readonly activationsBy = Object.fromEntries(ACTIVE_CAUSES.map((c) => [c, 0])) as Record<
-    ActiveCause,
-    number
-  >;
+  private readonly activationsBy = zeroCounts(ACTIVE_CAUSES);
   private probesAnswered = 0;
   private probesLost = 0;
-  private readonly sentBySchedule = Object.fromEntries(PROBE_SCHEDULES.map((s) => [s, 0])) as Record<
-    ProbeSchedule,
-    number
-  >;
+  private readonly sentBySchedule = zeroCounts(PROBE_SCHEDULES);
   /** Endpoints on the fast rate because they lost a probe (ep.suspect), at most maxFastLinks. */
   private readonly fastSuspects = new Map<EndpointState, NodeId>();
 
@@ -301,11 +296,7 @@ export class Prober implements LinkSource {
       // on a busy host one reply in ten is off by more than 2 ms, which kept idle links at 1 s); a
       // second in a row restarts it.
       if (ep.steadyReplies > 0 && !ep.offBand) ep.offBand = true;
-      else {
-        ep.steadyReplies = 0;
-        ep.offBand = false;
-        ep.offBand = false;
-      }
+      else restartIdleBackoff(ep);
       this.probeBy(member, ep, now + Math.min(this.interval(m, ep, now), this.params.idleIntervalMs));
     }
     if (ep.est.onSample(rtt, now) === 'up') {
@@ -551,8 +542,7 @@ export class Prober implements LinkSource {
   private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
     this.probesLost++;
     const wasAlive = ep.est.alive;
-    ep.steadyReplies = 0;
-    ep.offBand = false;
+    restartIdleBackoff(ep);
     const t = ep.est.onLost();
     if (t === 'down') {
       ep.suspect = false;
@@ -580,8 +570,7 @@ export class Prober implements LinkSource {
       if (!m || now < m.activeUntil) continue; // active links are on the fast schedule already
       for (const ep of m.endpoints.values()) {
         if (ep === dead || !ep.est.alive || now - ep.lastSentAt < this.params.idleIntervalMs) continue;
-        ep.steadyReplies = 0;
-        ep.offBand = false;
+        restartIdleBackoff(ep);
         this.probeBy(id, ep, now);
       }
     }

@@ -140,9 +140,14 @@ export class PeerSession {
    * resends `pending`'s bytes).
    */
   takeRepeat(now: number): boolean {
-    if (this.repeatAt === undefined || (this.pending !== undefined && now < this.repeatAt)) return false;
+    if (this.repeatAt === undefined) return false;
+    if (this.pending === undefined) {
+      this.repeatAt = undefined; // answered (or given up): nothing to repeat
+      return false;
+    }
+    if (now < this.repeatAt) return false;
     this.repeatAt = undefined;
-    return this.pending !== undefined;
+    return true;
   }
 
   /**
