@@ -52,3 +52,17 @@ test('a punch leaves listed and proven endpoints alone, and keeps at most maxPun
   assert.equal(h.prober.endpoints(A).filter((e) => e.origin === 'punched').length, 3, 'the oldest made room');
   assert.equal(h.prober.link(A)?.endpointKey, 'listed');
 });
+
+test('a punch starts an active window only when it names an endpoint to try', () => {
+  const h = new ProbeHarness({ maxPunchEndpoints: 3 });
+  h.rtt.set('listed', 10);
+  h.prober.setEndpoints(A, ['listed']);
+  h.runUntil(60_000); // the idle link has backed off
+  const idleBefore = h.sentTo('listed').length;
+  h.prober.punch(A, ['listed'], 5, h.now); // the asker still reached over the link we measure
+  assert.equal(h.prober.stats().activationsBy.punch, 0);
+  h.runUntil(62_000);
+  assert.ok(h.sentTo('listed').length - idleBefore <= 1, 'the listed link stays on its idle schedule');
+  h.prober.punch(A, ['listed', 'new'], 5, h.now);
+  assert.equal(h.prober.stats().activationsBy.punch, 1, 'a new candidate: measured at the fast rate');
+});
