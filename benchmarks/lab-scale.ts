@@ -27,7 +27,9 @@ import type { NodeStatus } from '../src/control/status.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
-import { ACTIVE_CAUSES, type ActiveCause, zeroCounts } from '../src/probe/link-view.js';
+import { zeroCounts } from '../src/counts.js';
+import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
+import { ORIGINATION_CAUSES, type OriginationCause } from '../src/routing/originator.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
@@ -92,6 +94,8 @@ interface IdleResult {
   };
   /** Probes sent per node per second by schedule (why they were sent; mean over daemons). */
   bySchedule: Record<ProbeSchedule, number>;
+  /** Adverts originated per node per minute, by cause (mean over daemons). */
+  originatedPerMin: Record<OriginationCause, number>;
   machineBusy: number;
   straceEpollWaits: number | null;
 }
@@ -237,6 +241,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       by: zeroCounts(ACTIVE_CAUSES),
     },
     bySchedule: zeroCounts(PROBE_SCHEDULES),
+    originatedPerMin: zeroCounts(ORIGINATION_CAUSES),
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -276,12 +281,15 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       res.probes.by[c] += (b.probes.activationsBy[c] - a.probes.activationsBy[c]) / secs;
     for (const k of PROBE_SCHEDULES)
       res.bySchedule[k] += (b.probes.sentBySchedule[k] - a.probes.sentBySchedule[k]) / secs;
+    for (const c of ORIGINATION_CAUSES)
+      res.originatedPerMin[c] += (60 * (b.advertsOriginatedBy[c] - a.advertsOriginatedBy[c])) / secs;
     counted++;
   }
   for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)
     res.probes[k] /= Math.max(1, counted);
   for (const c of ACTIVE_CAUSES) res.probes.by[c] /= Math.max(1, counted);
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
+  for (const c of ORIGINATION_CAUSES) res.originatedPerMin[c] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
   return res;
@@ -544,6 +552,26 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       }),
     [
       'lost: timed out (src/probe/probe-params.ts: srtt + 4·rttvar + 20 ms, plus the loop-lag allowance); late: of those, replies that came after the timeout but before the probe was forgotten; unknown: replies matching no outstanding probe (forgotten ones among them); "on X": probes sent while their endpoint was on schedule X (src/probe/member-state.ts probeSchedule: suspect = lost a probe, confirm = just came up, active = carries data or was suspected, idle = 1 s doubling to 8 s on steady replies); activations: active windows (2 s at 50 ms) started per second; "by X": of them, started by data sent, a relayed flow, a handshake completed while the direct link was down, a NAT punch, or outside suspicion (an advert from the neighbour no longer listing us). A lost probe puts its link on the 50 ms schedule; an idle link backs off to 8 s only on steady replies.',
+    ],
+  );
+  printTable(
+    'Adverts originated per node per minute, by cause (idle window, mean over daemons)',
+    ['N', ...ORIGINATION_CAUSES, 'all'],
+    results
+      .filter((r) => r.idle)
+      .map((r) => {
+        const o = (r.idle as IdleResult).originatedPerMin;
+        return [
+          `N=${r.n}`,
+          ...ORIGINATION_CAUSES.map((c) => fmt(o[c], 2)),
+          fmt(
+            ORIGINATION_CAUSES.reduce((sum, c) => sum + o[c], 0),
+            2,
+          ),
+        ];
+      }),
+    [
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link, a link turning active or its MTU; drift = an RTT or loss moved beyond the significance thresholds; refresh = nothing changed (every 5 min). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

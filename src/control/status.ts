@@ -11,6 +11,7 @@ import type { ProbeStats } from '../probe/link-view.js';
 import { overlaydVersion } from '../version.js';
 import { describeSwitch } from '../node/route-log.js';
 import { explainChoice } from '../routing/alternatives.js';
+import type { OriginationCause } from '../routing/originator.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -150,6 +151,8 @@ export interface ControlPlaneStatus {
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   /** The prober's counters since start: probes sent, lost, replies in time, late, unknown. */
   probes: ProbeStats;
+  /** Our adverts since start, by why they went out (routing/originator.ts). */
+  advertsOriginatedBy: Record<OriginationCause, number>;
 }
 
 export type { SubnetView };
@@ -379,6 +382,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,
     memory: process.memoryUsage(),
     probes: node.prober.stats(),
+    advertsOriginatedBy: { ...node.router.originatedBy },
   };
 }
 

@@ -10,11 +10,6 @@ import type { EndpointOrigin, ProbeSchedule } from './member-state.js';
 export const ACTIVE_CAUSES = ['data', 'relay', 'handshake', 'punch', 'suspect'] as const;
 export type ActiveCause = (typeof ACTIVE_CAUSES)[number];
 
-/** A counter per key, all 0 (ProbeStats' activationsBy and sentBySchedule). */
-export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
-  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-}
-
 /** Measurements of one (member, endpoint) pair, as of the last probe outcome. */
 export interface EndpointView {
   endpointKey: string;

@@ -16,6 +16,7 @@
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
 //   candidate (unproven source address) → 0.5 s, 1 s, then forgotten 2 s after its third probe
 //   no session yet (probe not sendable) → unsentRetryMs; not counted as lost
+import { zeroCounts } from '../counts.js';
 import type { NodeId } from '../identity/node-id.js';
 import {
   ACTIVE_CAUSES,
@@ -24,7 +25,6 @@ import {
   type LinkSource,
   type LinkView,
   type ProbeStats,
-  zeroCounts,
 } from './link-view.js';
 import {
   endpointScore,

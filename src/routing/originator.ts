@@ -21,6 +21,7 @@
 // unless another is cheaper by STICKY_RATIO), and a full advert changing its choice is drift, not
 // news: with 199 links and room for 140, costs jittering around the boundary re-originated every
 // 1–4 s, and in a full mesh each origination goes to every neighbour (250 kB/s per node at N = 200).
+import { zeroCounts } from '../counts.js';
 import type { NodeId } from '../identity/node-id.js';
 import { ADVERT_MAX_LINKS, LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, type AdvertLink } from './advert.js';
 import { jitter, type RoutingParams } from './routing-params.js';
@@ -29,6 +30,15 @@ import { jitter, type RoutingParams } from './routing-params.js';
 const FEW_LINKS = 3;
 /** A full advert swaps a link for an unadvertised one only if that one costs less than this much of it. */
 const STICKY_RATIO = 0.8;
+
+/**
+ * Why an advert went out (the most pressing reason when several were pending): a link that carried
+ * data is gone, or a seq jump / member reload forced it (urgent); an idle link is gone or we had almost
+ * no links (prompt); a new link, a link turning active or a link MTU (news); measurements moved (drift);
+ * nothing (refresh).
+ */
+export const ORIGINATION_CAUSES = ['urgent', 'prompt', 'news', 'drift', 'refresh'] as const;
+export type OriginationCause = (typeof ORIGINATION_CAUSES)[number];
 
 export interface OwnLink {
   /** Probes lost in a row right now: the link is in doubt, its loss figure is not settled. */
@@ -78,6 +88,8 @@ export class Originator {
   private urgentInterval: number;
   /** Current spacing of good-news adverts: doubles while good news keeps coming (see dueAt). */
   private goodInterval: number;
+  /** Adverts taken, by cause (router stats: where the advert traffic comes from). */
+  readonly takenBy = zeroCounts(ORIGINATION_CAUSES);
 
   constructor(
     private readonly params: OriginatorParams,
@@ -204,6 +216,7 @@ export class Originator {
     } else if (gap >= 2 * this.goodInterval) {
       this.goodInterval = p.goodNewsIntervalMs;
     }
+    this.takenBy[this.cause()]++;
     this.pending = this.urgent = this.prompt = this.drift = false;
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);
@@ -213,6 +226,13 @@ export class Originator {
       if (l.mtu !== undefined) out.mtu = l.mtu;
       return out;
     });
+  }
+
+  private cause(): OriginationCause {
+    if (this.urgent) return 'urgent';
+    if (this.prompt) return 'prompt';
+    if (this.pending) return 'news';
+    return this.drift ? 'drift' : 'refresh';
   }
 
   /** Whether our last advert lists `neighbor`. */

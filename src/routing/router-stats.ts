@@ -1,6 +1,7 @@
 // Counters the router keeps for `overlayd status`, Prometheus and the benchmarks. Plain numbers,
 // no metrics library: the exporter reads stats() and names them (overlay_adverts_rejected_total{reason}).
 import type { NodeId } from '../identity/node-id.js';
+import type { OriginationCause } from './originator.js';
 
 /** Route computation times kept for percentiles (a ring of the most recent ones). */
 const RECENT_COMPUTATIONS = 1024;
@@ -32,6 +33,8 @@ export const ROUTER_REJECT_REASONS = [
 
 export interface RouterStats {
   advertsOriginated: number;
+  /** Our adverts by why they went out (originator.ts). */
+  advertsOriginatedBy: Record<OriginationCause, number>;
   advertsReceived: number;
   advertsAccepted: number;
   /** Copies of adverts we already had (flooding redundancy), not errors. */
@@ -75,6 +78,7 @@ export interface LinkStateEntry {
 
 type Live = Pick<
   RouterStats,
+  | 'advertsOriginatedBy'
   | 'summariesSent'
   | 'requestsSent'
   | 'announcementsSent'

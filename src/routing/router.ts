@@ -42,7 +42,7 @@ import { fromCostUnits, linkCost } from './cost.js';
 import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
 import { LinkGraph } from './graph.js';
 import { LinkStateDb } from './lsdb.js';
-import { Originator, type OwnLink } from './originator.js';
+import { Originator, type OriginationCause, type OwnLink } from './originator.js';
 import type { Path, PathSelector, RouteChange } from './path-selector.js';
 import { RouteComputer } from './route-computer.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
@@ -318,9 +318,15 @@ export class Router {
     this.tick(now);
   }
 
+  /** Our adverts by why they went out. */
+  get originatedBy(): Readonly<Record<OriginationCause, number>> {
+    return this.originator.takenBy;
+  }
+
   stats(): RouterStats {
     const ae = this.antiEntropy;
     return this.counters.snapshot({
+      advertsOriginatedBy: { ...this.originatedBy },
       summariesSent: ae.summariesSent,
       requestsSent: this.announcer.requestsSent,
       announcementsSent: this.announcer.announcementsSent,

@@ -67,3 +67,20 @@ test('an idle node refreshes its advert every 5 min (±10 %), and the advert out
   latest.take([link(1, 10)], new Set(), 0);
   assert.ok(DEFAULT_ROUTING_PARAMS.advertLifetimeMs > 3 * latest.dueAt(), 'lifetime covers 3 late refreshes');
 });
+
+test('each advert is counted under the most pressing reason it went out for', () => {
+  const o = new Originator(params, () => 0.5);
+  const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
+  for (const l of links) o.consider(l.neighbor, l, false);
+  o.take(links, new Set(), 0); // first links, while we had none
+  o.consider(4, { ...links[3], rttMs: 200 }, false);
+  o.take(links, new Set(), 20_000); // an RTT moved
+  o.consider(3, { ...links[2], active: true }, false);
+  o.take(links, new Set(), 40_000); // a link turned active
+  o.consider(2, undefined, false);
+  o.take(links, new Set(), 60_000); // an idle link gone
+  o.consider(1, undefined, true);
+  o.take(links, new Set(), 80_000); // a link carrying data gone
+  o.take(links, new Set(), 400_000); // nothing new
+  assert.deepEqual(o.takenBy, { urgent: 1, prompt: 2, news: 1, drift: 1, refresh: 1 });
+});

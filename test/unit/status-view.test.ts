@@ -90,6 +90,7 @@ function status(members: MemberStatus[]): NodeStatus {
         bytesReceived: 0,
         sentBySchedule: { punch: 0, candidate: 0, dead: 0, suspect: 0, confirm: 0, active: 0, idle: 0 },
       },
+      advertsOriginatedBy: { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 0 },
     },
     nat: {
       reflexive: [],
