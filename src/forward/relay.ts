@@ -12,7 +12,7 @@
 //      route instead of dropping, so traffic survives until the source hears of the failure
 import type { NodeId } from '../identity/node-id.js';
 import { endpointKey, type Endpoint } from '../transport/transport.js';
-import { MAX_ROUTE_RELAYS } from '../wire/constants.js';
+import { MAX_ROUTE_RELAYS, PacketType } from '../wire/constants.js';
 import { routeAt, type RoutedHeader } from '../wire/routed-header.js';
 import type { ForwardContext } from './context.js';
 import type { DropReason, PeerTraffic } from './counters.js';
@@ -52,10 +52,10 @@ export function relay(
   data[3] = pos;
   const next = pos < h.routeLen ? routeAt(data, pos) : h.dst;
   const endpoint = nextHops.liveEndpoint(next);
-  if (endpoint) return { next, endpoint, traffic: send(dp, data, h.src, next, endpoint, now) };
+  if (endpoint) return { next, endpoint, traffic: send(dp, data, h, next, endpoint, now) };
   const repaired = repair(dp, nextHops, data, h, pos);
   if (typeof repaired === 'string') return drop(repaired);
-  send(dp, repaired.packet, h.src, repaired.next, repaired.endpoint, now);
+  send(dp, repaired.packet, h, repaired.next, repaired.endpoint, now);
   return undefined;
 }
 
@@ -77,14 +77,17 @@ export function previousHopCheck(
 function send(
   dp: ForwardContext,
   packet: Buffer,
-  src: NodeId,
+  h: RoutedHeader,
   next: NodeId,
   endpoint: Endpoint,
   now: number,
 ): PeerTraffic {
+  const src = h.src;
   // Queued as a copy: `packet` may be the transport's own receive buffer.
   dp.transport.sendQueued(packet, endpoint);
-  dp.prober.noteRelayed(next, now);
+  // A handshake is not a flow: its initiation, the retry's copy and the first keepalive after it
+  // came within a second on slow paths and put the next link on the fast schedule at every rekey.
+  if (h.type === PacketType.Data) dp.prober.noteRelayed(next, now);
   const t = dp.counters.peer(src);
   t.relayedPackets++;
   t.relayedBytes += packet.length;

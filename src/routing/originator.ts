@@ -13,7 +13,9 @@
 // offers a better option, which path selectors hold for seconds anyway, and an idle link dying
 // breaks no traffic (and our own routes around it change at once, locally). So a node coming up
 // (links turning alive one by one over a few hundred ms) floods two or three adverts instead of
-// ten, and so does a node losing half its links in a partition.
+// ten, and so does a node losing half its links in a partition. A link turning active (data or a
+// relayed flow started) and a link the prober stopped measuring (a bounded neighbour set let it go)
+// wait like drift: in an idle 50-site lab they were two thirds of all adverts (see withdraw, consider).
 //
 // At most ADVERT_MAX_LINKS links fit one packet; a node with more alive links advertises the
 // cheapest ones. Those are the ones paths would use, and its other neighbours still carry our
@@ -33,12 +35,15 @@ const STICKY_RATIO = 0.8;
 
 /**
  * Why an advert went out (the most pressing reason when several were pending): a link that carried
- * data is gone, or a seq jump / member reload forced it (urgent); an idle link is gone or we had almost
- * no links (prompt); a new link, a link turning active or a link MTU (news); measurements moved (drift);
- * nothing (refresh).
+ * data is gone, or a seq jump / member reload forced it (urgent); an idle link died or we had almost
+ * no links (prompt); a new link or a link MTU (news); measurements moved, a link turned active or is no
+ * longer measured (drift); nothing (refresh).
  */
 export const ORIGINATION_CAUSES = ['urgent', 'prompt', 'news', 'drift', 'refresh'] as const;
 export type OriginationCause = (typeof ORIGINATION_CAUSES)[number];
+
+/** How a link left us (see consider). */
+export type LinkGone = 'carried-data' | 'dead' | 'unmeasured';
 
 export interface OwnLink {
   /** Probes lost in a row right now: the link is in doubt, its loss figure is not settled. */
@@ -112,20 +117,25 @@ export class Originator {
   }
 
   /**
-   * Our link to `neighbor` changed; `link` undefined means it is gone — `urgent` when it carried
-   * data (paths in use are broken), otherwise it can wait like good news.
+   * Our link to `neighbor` is gone, and `gone` says how: it carried data (paths in use are broken:
+   * urgent), it died idle (routes through it are invalid: within a second), or the prober stopped
+   * measuring it (a bounded neighbour set let it go after an active window: it probably still works,
+   * and saying so can wait like drift).
    */
-  consider(neighbor: NodeId, link: OwnLink | undefined, urgent = true): void {
-    if (this.urgent) return;
-    const adv = this.advertised.get(neighbor);
-    if (!link) {
-      if (adv) {
-        this.pending = this.prompt = true;
-        this.urgent = urgent;
-      }
+  withdraw(neighbor: NodeId, gone: LinkGone): void {
+    if (this.urgent || !this.advertised.has(neighbor)) return;
+    if (gone === 'unmeasured') {
+      this.drift = true;
       return;
     }
-    if (this.pending) return;
+    this.pending = this.prompt = true;
+    this.urgent = gone === 'carried-data';
+  }
+
+  /** Our link to `neighbor` is new or changed. */
+  consider(neighbor: NodeId, link: OwnLink): void {
+    if (this.urgent || this.pending) return;
+    const adv = this.advertised.get(neighbor);
     if (!adv) {
       // A full advert only changes if the new link clearly displaces one of the advertised ones,
       // and then only as a cost refinement: we are reachable through 140 links already.
@@ -137,9 +147,13 @@ export class Originator {
     // Compared unquantized: with a 20-probe window one lost probe moves the loss by exactly 0.05,
     // which must not count as significant on its own (quantizing would round it just above).
     const p = this.params;
-    // A link that starts carrying data must be flagged ACTIVE: that flag is what makes its loss
-    // urgent news for everyone else (see Router.flood). Going idle needs no advert.
-    if (link.active && !adv.active) this.pending = true;
+    // A link that carries data is flagged ACTIVE: that flag makes forwarders flood its loss eagerly
+    // (see Router.flood). Flagging it can wait like drift: its loss is urgent from us whatever the flag
+    // said (Router.linkGone), our neighbours get our adverts pushed, and only nodes further away hear
+    // of it lazily, ~¼ s per hop, if it dies within driftIntervalMs of starting. At 1 s it was one
+    // network-wide advert per flow start (and per relayed rekey), a third of an idle lab's adverts.
+    // Going idle needs no advert.
+    if (link.active && !adv.active) this.drift = true;
     // A link MTU that changed is news like a new link: others' paths through it carry packets that
     // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
     if (link.mtu !== adv.mtu) this.pending = true;

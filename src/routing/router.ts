@@ -414,7 +414,7 @@ export class Router {
     this.computer.markUrgent(); // failover: do not wait for the recompute throttle
     // Only the death of a link that carried data is urgent news for others: an idle link's loss
     // breaks no traffic, and at a partition dozens of them die within a second or two.
-    this.originator.consider(m, undefined, dead && link.active);
+    this.originator.withdraw(m, !dead ? 'unmeasured' : link.active ? 'carried-data' : 'dead');
   }
 
   // --- adverts ----------------------------------------------------------------------------------

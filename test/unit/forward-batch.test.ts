@@ -212,7 +212,8 @@ test('relay: b forwards a→c without opening it; a relay that strips the route 
   // The relay reports what it relays; the prober decides what is a flow (Prober.noteRelayed): a lone
   // keepalive must not put b's link to c on the fast probe schedule.
   assert.deepEqual(h.site('b').prober.active, [], 'relaying marks nothing active by itself');
-  assert.ok(h.site('b').prober.relayed.includes(c.m.id));
+  // Only the keepalive is reported: the initiation and the response are handshakes, never a flow.
+  assert.deepEqual(h.site('b').prober.relayed, [c.m.id]);
   const { packet: sp, vnet } = superPacket(bulk(h, 'a', 'c', 8 * 1000), 1000);
   h.site('a').tun.injectSuper(sp, vnet);
   await settle();
@@ -423,4 +424,37 @@ test('the same congested receiver dropping before the open (data and probes alik
   standingQueueAt(h, 'c', true);
   await bulkFlow(h, 3);
   assert.equal(h.site('a').counters.pathFailures.get(h.site('c').m.id), 1);
+});
+
+test('relay: handshakes through b are not reported as a flow; data is', async () => {
+  const h = new ForwardHarness(['a', 'b', 'c']);
+  await h.link('a', 'b');
+  await h.link('b', 'c');
+  h.setLink('a', 'c', false);
+  h.route('a', 'c', ['a', 'b', 'c']);
+  h.route('c', 'a', ['c', 'b', 'a']);
+  const a = h.site('a');
+  const b = h.site('b');
+  const c = h.site('c');
+  // An initiation and its retry's copy (same bytes), c's response and whatever a sends to confirm the
+  // session: handshake packets used to put b's links to c and a on the fast schedule at every rekey.
+  const init = a.sessions.createInitiation(c.m.id, h.clock.now());
+  for (let i = 0; i < 2; i++) {
+    a.dp.control.sendInitiation(c.m.id, init, h.clock.now());
+    a.transport.flush();
+    await settle();
+    c.transport.flush();
+    a.transport.flush();
+    await settle();
+  }
+  const reports = (m: number): number => b.prober.relayed.filter((x) => x === m).length;
+  const towardsC = b.counters.peer(a.m.id).relayedPackets;
+  assert.ok(towardsC >= 2, 'the initiations went through b');
+  assert.ok(b.counters.peer(c.m.id).relayedPackets >= 1, 'so did the response');
+  assert.equal(reports(a.m.id), 0, 'the response is not reported');
+  assert.equal(reports(c.m.id), towardsC - 2, 'nor are the initiations: only data');
+  a.dp.outbound.sendSealed(c.m.id, Buffer.from([0]), h.clock.now(), false);
+  a.transport.flush();
+  await settle();
+  assert.equal(reports(c.m.id), towardsC - 1, 'a data packet is');
 });

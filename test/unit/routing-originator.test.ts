@@ -26,7 +26,7 @@ test('a full advert keeps its links when costs jitter around the cut-off', () =>
   const { o, links } = fullOriginator();
   // Link 141 (cost 150, just outside) gets slightly cheaper than link 140 (cost 149, just inside).
   links[140] = link(141, 148);
-  o.consider(141, links[140], false);
+  o.consider(141, links[140]);
   assert.equal(o.isPending(), false, 'no advert for a boundary shuffle');
   const again = o.take(links, new Set(), 40_000);
   assert.ok(again.some((l) => l.neighbor === 140) && !again.some((l) => l.neighbor === 141));
@@ -35,7 +35,7 @@ test('a full advert keeps its links when costs jitter around the cut-off', () =>
 test('a clearly cheaper unadvertised link enters a full advert as drift, not as news', () => {
   const { o, links } = fullOriginator();
   links[150] = link(151, 20);
-  o.consider(151, links[150], false);
+  o.consider(151, links[150]);
   assert.equal(o.isPending(), true);
   assert.equal(o.dueAt(), params.driftIntervalMs, 'waits the drift interval, not the 1 s of good news');
   assert.ok(o.take(links, new Set(), o.dueAt()).some((l) => l.neighbor === 151));
@@ -44,7 +44,7 @@ test('a clearly cheaper unadvertised link enters a full advert as drift, not as 
 test('below the cap a new link is good news within a second', () => {
   const o = new Originator(params, () => 0.5);
   o.take([link(1, 10), link(2, 20)], new Set(), 0);
-  o.consider(3, link(3, 30), false);
+  o.consider(3, link(3, 30));
   assert.equal(o.dueAt(), params.goodNewsIntervalMs);
 });
 
@@ -71,16 +71,32 @@ test('an idle node refreshes its advert every 5 min (±10 %), and the advert out
 test('each advert is counted under the most pressing reason it went out for', () => {
   const o = new Originator(params, () => 0.5);
   const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
-  for (const l of links) o.consider(l.neighbor, l, false);
+  for (const l of links) o.consider(l.neighbor, l);
   o.take(links, new Set(), 0); // first links, while we had none
-  o.consider(4, { ...links[3], rttMs: 200 }, false);
+  o.consider(4, { ...links[3], rttMs: 200 });
   o.take(links, new Set(), 20_000); // an RTT moved
-  o.consider(3, { ...links[2], active: true }, false);
-  o.take(links, new Set(), 40_000); // a link turned active
-  o.consider(2, undefined, false);
-  o.take(links, new Set(), 60_000); // an idle link gone
-  o.consider(1, undefined, true);
-  o.take(links, new Set(), 80_000); // a link carrying data gone
+  o.consider(3, { ...links[2], mtu: 1300 });
+  o.take(links, new Set(), 40_000); // a link MTU
+  o.withdraw(2, 'dead');
+  o.take(links, new Set(), 60_000); // an idle link died
+  o.withdraw(1, 'carried-data');
+  o.take(links, new Set(), 80_000); // a link carrying data died
   o.take(links, new Set(), 400_000); // nothing new
   assert.deepEqual(o.takenBy, { urgent: 1, prompt: 2, news: 1, drift: 1, refresh: 1 });
+});
+
+test('a link turning active and a link no longer measured wait like drift; a dead one does not', () => {
+  const o = new Originator(params, () => 0.5);
+  const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
+  o.take(links, new Set(), 0);
+  o.consider(1, { ...links[0], active: true });
+  assert.equal(o.dueAt(), params.driftIntervalMs, 'flagging a link ACTIVE waits the drift interval');
+  o.take(links, new Set(), 20_000);
+  o.withdraw(2, 'unmeasured');
+  assert.equal(o.dueAt(), 20_000 + params.driftIntervalMs, 'a link let go by the probe set: drift');
+  o.withdraw(3, 'dead');
+  assert.equal(o.dueAt(), 20_000 + params.goodNewsIntervalMs, 'an idle link that died: within a second');
+  o.withdraw(4, 'carried-data');
+  assert.equal(o.dueAt(), 20_000 + params.minOriginationIntervalMs, 'a link that carried data: at once');
+  assert.deepEqual(o.takenBy, { urgent: 0, prompt: 0, news: 0, drift: 1, refresh: 1 });
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { RouteChange } from '../../src/routing/path-selector.js';
 import { encodeAdvert } from '../../src/routing/advert.js';
 import { encodeAdvertMessage } from '../../src/routing/control-codec.js';
+import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
 import { Mesh } from './routing-mesh.js';
 
 const [A, B, C] = [0, 1, 2];
@@ -171,7 +172,8 @@ function withdrawalDelay(active: boolean): number {
   mesh.setLink(0, 3, 400); // a poor alternative, so D keeps a route to A after the cut
   mesh.advance(6000);
   if (active) mesh.setActive(1, 2);
-  mesh.advance(3000);
+  // The ACTIVE flag goes out with the next drift advert (originator.ts), within driftIntervalMs.
+  mesh.advance(DEFAULT_ROUTING_PARAMS.driftIntervalMs + 1000);
   assert.deepEqual(mesh.route(3, 0), [3, 2, 1, 0]);
   mesh.links[1].set(mesh.id(2), undefined); // only B notices; C's prober has not yet
   const cutAt = mesh.now;
