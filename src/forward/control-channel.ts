@@ -116,10 +116,7 @@ export class ControlChannel {
     // The keepalive confirms the new keys to the responder, which can't send with them until then.
     this.outbound.sendSealed(h.src, KEEPALIVE, now, false);
     this.outbound.flushPending(h.src, now);
-    // A first session (or one after an outage) gets its link measured at the fast rate at once. A
-    // rekey of a link that works (every 2 min per member, whether data flows or not) says nothing
-    // new: 2 s of 50 ms probes each time was ~1.2 kB/s per node at 25 members, the whole budget.
-    if (!ctx.prober.link(h.src)?.alive) ctx.prober.markActive(h.src, now, 'handshake');
+    ctx.prober.sessionUp(h.src, now); // a first session's link is measured at once (Prober.sessionUp)
   }
 
   /** Sends a handshake message to `h.src` back the way `data` came (reversed route, same endpoint). */

@@ -95,6 +95,8 @@ export interface ProbePort {
   markActive(member: NodeId, now: number, cause?: ActiveCause): void;
   /** We relayed a packet to `member` (Prober.noteRelayed: two within a second mark it active). */
   noteRelayed(member: NodeId, now: number): void;
+  /** A handshake with `member` completed (Prober.sessionUp: probe it fast if its link is in doubt). */
+  sessionUp(member: NodeId, now: number): void;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */
   punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
   /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */

@@ -227,6 +227,11 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.scheduler.poke();
   }
 
+  sessionUp(member: NodeId, now: number): void {
+    this.prober.sessionUp(member, now);
+    this.scheduler.poke();
+  }
+
   /** Configured (or resolved) endpoints of `member`. */
   setEndpoints(member: NodeId, endpointKeys: readonly string[]): void {
     this.prober.setEndpoints(member, endpointKeys);

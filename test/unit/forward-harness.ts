@@ -27,6 +27,7 @@ export class FakeProber implements ProbePort {
   readonly links = new Map<NodeId, LinkPort>();
   readonly active: NodeId[] = [];
   readonly relayed: NodeId[] = [];
+  readonly sessionsUp: NodeId[] = [];
   link(m: NodeId): LinkPort | undefined {
     return this.links.get(m);
   }
@@ -46,6 +47,9 @@ export class FakeProber implements ProbePort {
   }
   noteRelayed(m: NodeId): void {
     this.relayed.push(m);
+  }
+  sessionUp(m: NodeId): void {
+    this.sessionsUp.push(m);
   }
   punch(): string[] {
     return [];

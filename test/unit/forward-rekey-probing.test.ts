@@ -1,9 +1,11 @@
-// A completed handshake puts its member on the prober's fast schedule only when the direct link is
-// not known to work: a first session (or one after an outage) is measured at once, while a rekey of
-// a working link (every 2 min per member, data or not) probes nothing extra.
+// A completed handshake is reported to the prober (sessionUp), which decides whether the member's
+// link needs measuring at once: a first session (or one after an outage) does, a rekey of a working
+// link (every 2 min per member, data or not) or a session with a member outside a bounded probe set
+// does not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ForwardHarness, settle } from './forward-harness.js';
+import { ProbeHarness } from './probe-harness.js';
 
 async function handshakeThroughDataPlane(h: ForwardHarness, from: string, to: string): Promise<void> {
   const a = h.site(from);
@@ -18,15 +20,44 @@ async function handshakeThroughDataPlane(h: ForwardHarness, from: string, to: st
   assert.equal(a.counters.handshakesCompleted, before + 1, 'the handshake completed');
 }
 
-test('a rekey of a working link does not mark its member active; a handshake over a link not alive does', async () => {
+test('the data plane reports each completed handshake to the prober', async () => {
   const h = new ForwardHarness(['a', 'b']);
   await h.link('a', 'b');
   const a = h.site('a');
   const b = h.site('b');
-  a.prober.active.length = 0;
-  await handshakeThroughDataPlane(h, 'a', 'b'); // a rekey: a's prober calls the link alive
-  assert.deepEqual(a.prober.active, [], 'no fast probing after the rekey of a working link');
-  h.setLink('a', 'b', false);
+  a.prober.sessionsUp.length = 0;
   await handshakeThroughDataPlane(h, 'a', 'b');
-  assert.deepEqual(a.prober.active, [b.m.id], 'measured at once when the link is not known to work');
+  assert.deepEqual(a.prober.sessionsUp, [b.m.id]);
+  assert.deepEqual(a.prober.active, [], 'the data plane marks nothing active itself');
+});
+
+test('a rekey of a working link probes nothing extra; a session over a link not alive is probed fast', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(1, ['a']);
+  h.runUntil(30_000);
+  h.prober.sessionUp(1, h.now);
+  assert.equal(h.prober.stats().activationsBy.handshake, 0, 'working link: nothing new');
+  h.rtt.delete('a');
+  h.runUntil(60_000);
+  assert.equal(h.prober.link(1)?.alive, false);
+  h.prober.sessionUp(1, h.now);
+  assert.equal(h.prober.stats().activationsBy.handshake, 1, 'link in doubt: measured at once');
+});
+
+test('a session with a member outside a bounded probe set does not pull it into the set', () => {
+  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
+  for (let m = 1; m <= 30; m++) {
+    h.rtt.set(`m${m}`, 10 + m);
+    h.prober.setEndpoints(m, [`m${m}`]);
+  }
+  h.runUntil(60_000);
+  const probed = h.prober.probedMembers();
+  const outsider = [...Array(30).keys()].map((i) => i + 1).find((m) => !probed.includes(m)) as number;
+  h.prober.drainChanges();
+  h.prober.sessionUp(outsider, h.now); // a relayed session's rekey
+  h.runUntil(61_000);
+  assert.equal(h.prober.stats().activationsBy.handshake, 0);
+  assert.ok(!h.prober.probedMembers().includes(outsider), 'still outside the set');
+  assert.ok(!h.prober.drainChanges().includes(outsider), 'no link appeared for routing to advertise');
 });
