@@ -93,8 +93,8 @@ export interface ProbePort {
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   /** Put `member` on the active schedule; `cause` is counted (Prober.stats: activationsBy). */
   markActive(member: NodeId, now: number, cause?: ActiveCause): void;
-  /** We relayed a packet to `member` (Prober.noteRelayed: two within a second mark it active). */
-  noteRelayed(member: NodeId, now: number): void;
+  /** We relayed a data packet src → dst to `member` (Prober.noteRelayed: two of a pair within a second mark it active). */
+  noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void;
   /** A handshake with `member` completed (Prober.sessionUp: probe it fast if its link is in doubt). */
   sessionUp(member: NodeId, now: number): void;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */

@@ -87,7 +87,7 @@ function send(
   dp.transport.sendQueued(packet, endpoint);
   // A handshake is not a flow: its initiation, the retry's copy and the first keepalive after it
   // came within a second on slow paths and put the next link on the fast schedule at every rekey.
-  if (h.type === PacketType.Data) dp.prober.noteRelayed(next, now);
+  if (h.type === PacketType.Data) dp.prober.noteRelayed(next, src, h.dst, now);
   const t = dp.counters.peer(src);
   t.relayedPackets++;
   t.relayedBytes += packet.length;

@@ -222,8 +222,8 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.scheduler.poke();
   }
 
-  noteRelayed(member: NodeId, now: number): void {
-    this.prober.noteRelayed(member, now);
+  noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void {
+    this.prober.noteRelayed(member, src, dst, now);
     this.scheduler.poke();
   }
 

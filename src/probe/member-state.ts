@@ -1,5 +1,6 @@
 // Per-member and per-endpoint state of the prober, and the policies that only need that state: the
 // probe schedule and the choice of a member's best endpoint.
+import type { NodeId } from '../identity/node-id.js';
 import { isWsEndpointKey } from '../transport/transport.js';
 import { LinkEstimator } from './link-estimator.js';
 import { jittered, type ProbeParams } from './probe-params.js';
@@ -44,8 +45,10 @@ export interface EndpointState {
 export interface MemberState {
   endpoints: Map<string, EndpointState>;
   activeUntil: number;
-  /** When we last relayed a packet to the member (see ProbeParams.relayedPairMs). */
+  /** When we last relayed a data packet to the member, and its source and destination (see ProbeParams.relayedPairMs). */
   lastRelayedAt: number;
+  lastRelayedSrc: NodeId;
+  lastRelayedDst: NodeId;
   bestKey: string | undefined;
   probed: boolean;
   /** The last direct probe FROM the member that we echoed: when, and from which endpoint. */

@@ -7,8 +7,8 @@ export interface ProbeParams {
   /** How long a `markActive` keeps a member on the active interval. */
   activeWindowMs: number;
   /**
-   * A relay marks its next hop active (Prober.noteRelayed) when it relays a second packet to it within
-   * this long: a flow. It cannot see inside what it relays, and the lone handshake, keepalive or NAT
+   * A relay marks its next hop active (Prober.noteRelayed) when it relays a second data packet of one
+   * source and destination to it within this long: a flow. It cannot see inside what it relays, and the lone handshake, keepalive or NAT
    * punch it also carries would otherwise put the link on the 50 ms schedule for a whole window each.
    */
   relayedPairMs: number;

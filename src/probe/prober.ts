@@ -198,14 +198,23 @@ export class Prober implements LinkSource {
   }
 
   /**
-   * We relayed a packet to `member`: the second within relayedPairMs is a flow, which marks the link
-   * active (a relay cannot tell data from a lone handshake, keepalive or punch).
+   * We relayed a data packet from `src` to `dst` on to `member`: a second from the same source to the
+   * same destination within relayedPairMs is a flow, which marks the link active (a relay cannot tell
+   * data from a lone keepalive). Keyed by the pair, not the next hop alone: at 50 members, each node
+   * relays dozens of sessions, whose keepalives after a rekey met within a second at the next hop and
+   * looked like a flow (0.1 active windows a second per node). A real flow sends its packets in runs,
+   * so interleaved flows still make runs of one pair.
    */
-  noteRelayed(member: NodeId, now: number): void {
+  noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void {
     const m = this.members.get(member);
     if (!m) return;
-    const flow = now - m.lastRelayedAt <= this.params.relayedPairMs;
+    const flow =
+      m.lastRelayedSrc === src &&
+      m.lastRelayedDst === dst &&
+      now - m.lastRelayedAt <= this.params.relayedPairMs;
     m.lastRelayedAt = now;
+    m.lastRelayedSrc = src;
+    m.lastRelayedDst = dst;
     if (flow) this.markActive(member, now, 'relay');
   }
 
@@ -473,6 +482,8 @@ export class Prober implements LinkSource {
         endpoints: new Map(),
         activeUntil: -Infinity,
         lastRelayedAt: -Infinity,
+        lastRelayedSrc: 0,
+        lastRelayedDst: 0,
         bestKey: undefined,
         probed: false,
       };

@@ -3,7 +3,7 @@
 // Every origination floods the whole network, so we only speak when what we said is no longer
 // true enough to route on: a link appeared or vanished, its RTT moved by more than 20 % AND 2 ms
 // from the advertised value (both: 20 % of a 0.5 ms LAN link is noise, 2 ms of a 150 ms link is
-// too), or its loss moved by more than 5 points. A jittered refresh every 5 min keeps our advert
+// too) AND its jitter, or its loss moved by more than 5 points. A jittered refresh every 5 min keeps our advert
 // alive in everyone's database (lifetime 20 min); anti-entropy repairs whatever flooding missed.
 //
 // Bad news travels fast, good news can wait a second. A link that carried data going away breaks
@@ -50,6 +50,8 @@ export interface OwnLink {
   inDoubt?: boolean;
   neighbor: NodeId;
   rttMs: number;
+  /** Mean difference between successive RTT samples (the prober's jitter): moves within it are noise. */
+  jitterMs?: number;
   loss: number;
   costMs: number;
   active: boolean;
@@ -160,8 +162,12 @@ export class Originator {
     // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
     // figures are in flux, and advertising each step would flood twice for one event.
     if (link.inDoubt) return;
+    // Nor is a move within the link's own jitter: the smoothed RTT of a link whose samples scatter
+    // by J wanders by about J/4, and a busy host puts several ms of scheduling noise on sub-ms links
+    // (5 drift adverts per node per minute in an idle 50-site lab on 2 cores).
     const d = Math.abs(link.rttMs - adv.rttMs);
-    if (d > p.significantRttRatio * adv.rttMs && d > p.significantRttMs) this.drift = true;
+    if (d > p.significantRttRatio * adv.rttMs && d > p.significantRttMs && d > (link.jitterMs ?? 0))
+      this.drift = true;
     else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drift = true;
   }
 

@@ -382,6 +382,7 @@ export class Router {
     const link: OwnLink = {
       neighbor: m,
       rttMs: view.srttMs,
+      jitterMs: view.jitterMs,
       loss: view.lossRatio,
       costMs: cost,
       active: view.active,

@@ -520,16 +520,21 @@ test('a lone reply off the steady band keeps the idle backoff (one look 1 s late
   assert.deepEqual(gaps(h.sentTo('a', first).map((p) => p.at)).slice(0, 5), [1030, 1030, 1000, 2000, 4000]);
 });
 
-test('a relay marks its next hop active for a flow (a second packet within 1 s), not for one packet', () => {
+test('a relay marks its next hop active for a flow (a second packet of a pair within 1 s), not for one packet', () => {
   const h = new ProbeHarness({ confirmProbes: 0 });
   h.rtt.set('a', 20);
   h.prober.setEndpoints(A, ['a']);
   h.runUntil(20_000);
-  h.prober.noteRelayed(A, 20_000); // a lone handshake, keepalive or punch
-  h.prober.noteRelayed(A, 21_500);
+  const [S, T, U] = [7, 8, 9];
+  h.prober.noteRelayed(A, S, T, 20_000); // a lone keepalive
+  h.prober.noteRelayed(A, S, T, 21_500);
+  // Other sessions' lone keepalives through the same next hop, within a second of each other.
+  h.prober.noteRelayed(A, U, T, 21_800);
+  h.prober.noteRelayed(A, S, U, 22_000);
+  h.prober.noteRelayed(A, T, S, 22_200);
   assert.equal(h.prober.stats().activations, 0);
   assert.equal(h.prober.link(A)?.active, false);
-  h.prober.noteRelayed(A, 22_000); // 0.5 s after the last: a flow
+  h.prober.noteRelayed(A, T, S, 22_700); // the same pair 0.5 s after its last: a flow
   assert.equal(h.prober.stats().activations, 1);
   assert.equal(h.prober.link(A)?.active, true);
 });

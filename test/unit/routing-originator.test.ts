@@ -100,3 +100,14 @@ test('a link turning active and a link no longer measured wait like drift; a dea
   assert.equal(o.dueAt(), 20_000 + params.minOriginationIntervalMs, 'a link that carried data: at once');
   assert.deepEqual(o.takenBy, { urgent: 0, prompt: 0, news: 0, drift: 1, refresh: 1 });
 });
+
+test("an RTT move within the link's own jitter is noise, not drift", () => {
+  const o = new Originator(params, () => 0.5);
+  const jittery = { ...link(1, 10), rttMs: 10, jitterMs: 30 };
+  o.take([jittery, link(2, 20), link(3, 30)], new Set(), 0);
+  o.consider(1, { ...jittery, rttMs: 25 }); // +150 % and +15 ms, but within 30 ms of jitter
+  assert.equal(o.isPending(), false);
+  o.consider(1, { ...jittery, rttMs: 45 }); // beyond it
+  assert.equal(o.isPending(), true);
+  assert.equal(o.dueAt(), params.driftIntervalMs);
+});

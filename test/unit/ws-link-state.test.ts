@@ -120,6 +120,8 @@ describe('endpoint preference between UDP and ws', () => {
       endpoints: new Map(),
       activeUntil: 0,
       lastRelayedAt: -Infinity,
+      lastRelayedSrc: 0,
+      lastRelayedDst: 0,
       bestKey: undefined,
       probed: true,
     };
