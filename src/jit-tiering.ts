@@ -1,19 +1,47 @@
-// V8's tiering budget for the daemon, set before any of overlayd's code runs (main.ts imports this
-// first). An idle tunnel's packet path — a ping, an ssh keystroke, a DNS query — runs a few times a
-// second: with V8's default budget (about 132 kB of bytecode executed per function before TurboFan
-// optimizes it) it stays in baseline code for minutes, and each of the four passes through the daemons
-// of a round trip costs 100–230 µs of unoptimized JavaScript on a cold CPU (perf trace of one idle ping,
-// benchmarks/README.md). A budget of 4 kB optimizes the packet path after a few dozen packets: idle
-// ping p50 0.66–1.12 ms instead of 0.98–1.19 ms, min 0.21–0.36 instead of 0.41–0.54 ms on this 2-core
-// VM (three interleaved A/B runs). The bulk path is optimized within milliseconds either way; the cost
-// is some more optimizing compilation early in the daemon's life (on V8's compiler thread).
+// V8's tiering budget for the daemon, set once it has started. An idle tunnel's packet path — a
+// ping, an ssh keystroke, a DNS query — runs a few times a second: with V8's default budget (about
+// 132 kB of bytecode executed per function before TurboFan optimizes it) it stays in baseline code for
+// minutes, and each of the four passes through the daemons of a round trip costs 100–230 µs of
+// unoptimized JavaScript on a cold CPU (perf trace of one idle ping, benchmarks/README.md). A budget of
+// 4 kB optimizes the packet path after a few dozen packets: idle ping p50 0.66–1.12 ms instead of
+// 0.98–1.19 ms, min 0.21–0.36 instead of 0.41–0.54 ms on this 2-core VM (three interleaved A/B runs).
+//
+// Not from the first line: with 4 kB, start-up optimizes everything it runs a few times (config, the
+// first handshake with every member, the first adverts), and at 25 daemons on 2 cores that was 11–20 s
+// of CPU per daemon against 3 s, and the sockets up after 34–39 s against 16 s. So the budget changes
+// once the daemon has settled: a route to every member, or START_UP_MS after it started. Functions
+// already warm take the new budget at their next tiering check (V8 reads the flag whenever it resets
+// a function's budget).
 //
 // OVERLAYD_V8_TIERING=default keeps V8's own budget (for before/after measurements).
 import { setFlagsFromString } from 'node:v8';
 
 /** Bytes of bytecode a function executes before V8 considers optimizing it. */
 export const INTERRUPT_BUDGET_BYTES = 4096;
+/** The latest the budget changes after start, settled or not (a partition may keep routes missing). */
+export const START_UP_MS = 120_000;
+const CHECK_EVERY_MS = 1000;
 
-if (process.env.OVERLAYD_V8_TIERING !== 'default') {
-  setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET_BYTES}`);
+/**
+ * Sets the 4 kB budget as soon as `settled()` is true (checked every second) or START_UP_MS has
+ * passed. Returns a function that cancels it. `apply` and `now` are for tests.
+ */
+export function tierUpOnceSettled(
+  settled: () => boolean,
+  apply: () => void = () => setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET_BYTES}`),
+  now: () => number = () => performance.now(),
+): () => void {
+  if (process.env.OVERLAYD_V8_TIERING === 'default') return () => {};
+  const startedAt = now();
+  let timer: NodeJS.Timeout;
+  const check = (): void => {
+    if (settled() || now() - startedAt >= START_UP_MS) apply();
+    else arm();
+  };
+  const arm = (): void => {
+    timer = setTimeout(check, CHECK_EVERY_MS);
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
 }

@@ -1,8 +1,6 @@
 // argv → command. Each command lives in cli/; errors meant for the operator are printed as one line
 // (`overlayd: <message>`) without a stack trace, and the exit status says what kind of failure it was
 // (cli/exit-codes.ts). Only a bug (an error that is not an OverlayError) prints its stack.
-// First: V8's tiering flags must be set before any of our functions runs (jit-tiering.ts).
-import './jit-tiering.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isOverlayError } from './errors.js';

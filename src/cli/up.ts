@@ -17,6 +17,7 @@ import { systemHostNetwork } from '../host/host-network.js';
 import { installLastResort, type DaemonPhase } from '../last-resort.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
+import { tierUpOnceSettled } from '../jit-tiering.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
@@ -153,6 +154,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
       }
     });
     phase = 'running';
+    const members = node.configuration.peers.length;
+    const stopTiering = tierUpOnceSettled(() => node.router.routes().size >= members - 1);
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
         log.info(`${signal}: shutting down`);
@@ -162,6 +165,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
     phase = 'stopping';
+    stopTiering();
     await metrics?.close();
     await node.stop();
     lastResort.uninstall();
