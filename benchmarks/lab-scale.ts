@@ -35,7 +35,7 @@ import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
 import { pingAllPairs, type PairPingResult } from './lib/all-pairs-ping.js';
 import { CpuSampler, waitQuiet } from './lib/cpu.js';
-import { stopPing, startPing } from './lib/failover-trial.js';
+import { fileSize, routeChangesSince, stopPing, startPing } from './lib/failover-trial.js';
 import { Fleet } from './lib/fleet.js';
 import { checkLimits, NOT_NEEDED, type LimitCheck } from './lib/limits.js';
 import { analyzeOutage } from './lib/ping-log.js';
@@ -112,7 +112,15 @@ interface SizeResult {
   startCpuS?: number;
   pings?: PairPingResult;
   idle?: IdleResult;
-  cut?: { from: string; to: string; rerouteMs: number | null; outageMs: number | null; lost: number | null };
+  cut?: {
+    from: string;
+    to: string;
+    rerouteMs: number | null;
+    outageMs: number | null;
+    lost: number | null;
+    /** Every daemon's route changes to either end within 5 s of the cut: who moved when. */
+    changes: string[];
+  };
   partition?: {
     sizes: [number, number];
     convergedMs: number | null;
@@ -304,6 +312,10 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
   if (!st || !to) return undefined;
   const ping = startPing(ol.lab, from, ol.addressOf(to), `ping-${from}-${to}`, 0.02, 60);
   await sleep(3000); // the link turns active (50 ms probing) and the ping settles
+  const logs = fleet.names.map((name) => {
+    const path = ol.site(name).process!.stderrPath;
+    return { name, path, offset: fileSize(path) };
+  });
   const cutAt = Date.now() / 1000;
   const t0 = performance.now();
   await ol.lab.cut(from, to);
@@ -321,7 +333,15 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
   const log = await stopPing(ping);
   const o = analyzeOutage(log, cutAt, { fromS: 0 });
   await ol.lab.restore(from, to);
-  return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null };
+  const changes = logs
+    .flatMap(({ name, path, offset }) =>
+      routeChangesSince(path, offset)
+        .filter((c) => (c.dst === from || c.dst === to) && c.at - cutAt < 5)
+        .map((c) => ({ at: c.at, line: `${name}: ${c.from} ⇒ ${c.to} (${c.reason})` })),
+    )
+    .sort((a, b) => a.at - b.at)
+    .map((c) => `${((c.at - cutAt) * 1000).toFixed(0)} ms ${c.line}`);
+  return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null, changes };
 }
 
 async function partitionTrial(fleet: Fleet): Promise<SizeResult['partition']> {
@@ -571,7 +591,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         ];
       }),
     [
-      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link, a link turning active or its MTU; drift = an RTT or loss moved beyond the significance thresholds; refresh = nothing changed (every 5 min). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);
@@ -603,6 +623,12 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         'partition: the first quarter of the sites cut off from the rest; "converged" until every daemon has dropped its routes to the other side; "heal" until every daemon has every route again.',
       ],
     );
+  for (const r of results)
+    if (r.cut && r.cut.changes.length > 0)
+      process.stdout.write(
+        `\nN=${r.n}: route changes to ${r.cut.from} or ${r.cut.to} within 5 s of the cut (ms after it, daemon: old ⇒ new path):\n` +
+          r.cut.changes.map((l) => `- ${l}\n`).join(''),
+      );
   if (s.strace)
     for (const r of results)
       if (r.idle?.straceEpollWaits !== null && r.idle?.straceEpollWaits !== undefined)

@@ -69,8 +69,9 @@ export interface RouteChangeLine {
   reason: string;
 }
 
-// 2026-11-25T14:40:00.123Z info route: route to c: a→c (6.0 ms) ⇒ a→b→c (22.0 ms), reason: current path died
-const ROUTE_LINE = /^(\S+) \w+ route: route to (\S+): (.*) ⇒ (.*), reason: (.*)$/;
+// 2026-11-25T14:40:00.123Z info route: route to c: a→c (6.0 ms) ⇒ a→b→c (22.0 ms), reason: current path died event=path-change member=c …
+// (the reason ends where the structured fields begin, src/log.ts)
+const ROUTE_LINE = /^(\S+) \w+ route: route to (\S+): (.*) ⇒ (.*), reason: (.*?)(?: \w+=.*)?$/;
 
 /** Route changes an overlayd logged after byte `offset` of its stderr log. */
 export function routeChangesSince(path: string, offset: number): RouteChangeLine[] {

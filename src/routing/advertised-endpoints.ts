@@ -20,11 +20,16 @@ export class AdvertisedEndpoints {
     return this.own;
   }
 
-  /** `origin`'s newly accepted advert published `endpoints` (none: forget what it said before). */
-  accepted(origin: NodeId, endpoints: readonly string[] | undefined): void {
-    if (endpoints && endpoints.length > 0)
-      this.byOrigin.set(origin, endpoints.slice(0, ADVERT_MAX_ENDPOINTS));
+  /**
+   * `origin`'s newly accepted advert published `endpoints` (none: forget what it said before); true
+   * when they differ from what it published before (news for members trying to reach it).
+   */
+  accepted(origin: NodeId, endpoints: readonly string[] | undefined): boolean {
+    const before = this.byOrigin.get(origin) ?? [];
+    const next = (endpoints ?? []).slice(0, ADVERT_MAX_ENDPOINTS);
+    if (next.length > 0) this.byOrigin.set(origin, next);
     else this.byOrigin.delete(origin);
+    return next.length !== before.length || next.some((k, i) => k !== before[i]);
   }
 
   of(origin: NodeId): readonly string[] {

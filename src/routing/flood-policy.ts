@@ -4,8 +4,9 @@
 //   our own advert        pushed to every neighbour;
 //   urgent news           it withdraws a link that carried data (paths in use are broken): pushed
 //                         through multipoint relays (below), announced to everyone else;
-//   anything else         announced, except to the origin's own neighbours, which it pushed to
-//                         itself (a few backup announcers cover a lost push); any other neighbour
+//   anything else         announced (drift in the slower batches, see AdvertNews), except to
+//                         the origin's own neighbours, which it pushed to itself (a few backup
+//                         announcers cover a lost push); any other neighbour
 //                         is announced to by a few designated announcers (among the nodes next to
 //                         it and the origin, or next to it), not by all of them.
 //
@@ -31,7 +32,14 @@
 // originate) costs a round trip, not a lost advert. That is why a change of relays alone does not
 // make us originate.
 import type { NodeId } from '../identity/node-id.js';
-import { LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, linkFlags, linkLoss, type PackedLink } from './advert.js';
+import {
+  LINK_FLAG_ACTIVE,
+  LINK_FLAG_RELAY,
+  linkFlags,
+  linkLoss,
+  linkMtu,
+  type PackedLink,
+} from './advert.js';
 import type { Announcer } from './announcer.js';
 import { encodeAdvertMessage } from './control-codec.js';
 import type { LinkGraph } from './graph.js';
@@ -42,6 +50,14 @@ import type { RoutingParams } from './routing-params.js';
 const BACKUP_ANNOUNCERS = 3;
 /** Announcers per (origin, neighbour the origin does not reach cleanly): see designatedAnnouncer. */
 const DESIGNATED_ANNOUNCERS = 3;
+
+/**
+ * How pressing an accepted advert is for the nodes it reaches next: urgent (it withdraws a link that
+ * carried data: pushed, see above), news (a link came or went, a link MTU or the origin's endpoints
+ * changed, or it is the first advert we hold of its origin) or drift (the same links with other
+ * measurements or flags, or a refresh: announced in driftAnnounceIntervalMs batches, see announcer.ts).
+ */
+export type AdvertNews = 'urgent' | 'news' | 'drift';
 
 type FloodParams = Pick<RoutingParams, 'floodRelays' | 'relayCoverage' | 'pruneMaxLoss'>;
 
@@ -64,10 +80,12 @@ export class FloodPolicy {
     origin: NodeId,
     seq: number,
     from: NodeId | undefined,
-    urgent: boolean,
+    news: AdvertNews,
     neighbors: Iterable<NodeId>,
     now: number,
   ): number {
+    const urgent = news === 'urgent';
+    const slow = news === 'drift';
     const all = [...neighbors];
     const pushed = new Set<NodeId>();
     if (from === undefined || urgent) {
@@ -90,10 +108,10 @@ export class FloodPolicy {
         // (neighbour, origin) pairs, where a lost push then waited for anti-entropy. 12 bytes per
         // neighbour, for a rare event.
         if (urgent || this.backupAnnouncer(origin, n, originLinks?.size ?? 0))
-          this.announcer.announce(n, origin, seq, now);
+          this.announcer.announce(n, origin, seq, now, slow);
         else this.announcer.noteHas(n, origin, seq);
       } else if (this.designatedAnnouncer(origin, n, originLinks, urgent)) {
-        this.announcer.announce(n, origin, seq, now);
+        this.announcer.announce(n, origin, seq, now, slow);
       }
     }
     return pushed.size;
@@ -223,6 +241,20 @@ export class FloodPolicy {
 
 function rank(a: NodeId, b: NodeId, c: NodeId): number {
   return mix32(a ^ mix32(b ^ mix32(c)));
+}
+
+/** What an accepted advert `next` says that the origin's previous one (`prev`) did not. */
+export function advertNews(
+  prev: ReadonlyMap<NodeId, PackedLink> | undefined,
+  next: ReadonlyMap<NodeId, PackedLink>,
+): AdvertNews {
+  if (withdrawsActiveLink(prev, next)) return 'urgent';
+  if (!prev || prev.size !== next.size) return 'news';
+  for (const [n, l] of next) {
+    const before = prev.get(n);
+    if (before === undefined || linkMtu(before) !== linkMtu(l)) return 'news';
+  }
+  return 'drift';
 }
 
 /**

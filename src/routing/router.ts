@@ -39,7 +39,7 @@ import { Admission } from './admission.js';
 import { decodeControl, peekSummary } from './control-codec.js';
 import { ControlBudgets } from './control-budgets.js';
 import { fromCostUnits, linkCost } from './cost.js';
-import { FloodPolicy, withdrawsActiveLink } from './flood-policy.js';
+import { advertNews, FloodPolicy, type AdvertNews } from './flood-policy.js';
 import { LinkGraph } from './graph.js';
 import { LinkStateDb } from './lsdb.js';
 import { Originator, type OriginationCause, type OwnLink } from './originator.js';
@@ -431,7 +431,7 @@ export class Router {
     this.lsdb.installOwn(advert, bytes, now); // stored quantized, as receivers decode it
     this.antiEntropy.invalidate();
     this.counters.advertsOriginated++;
-    this.flood(bytes, this.self, seq, undefined, true, now);
+    this.flood(bytes, this.self, seq, undefined, 'urgent', now);
   }
 
   private receiveAdvert(from: NodeId, bytes: Uint8Array, now: number): void {
@@ -465,7 +465,7 @@ export class Router {
       return;
     }
     this.counters.advertsAccepted++;
-    this.endpoints.accepted(advert.origin, advert.endpoints);
+    const endpointsChanged = this.endpoints.accepted(advert.origin, advert.endpoints);
     this.antiEntropy.invalidate();
     this.announcer.received(advert.origin, advert.seq);
     this.announcer.noteHas(from, advert.origin, advert.seq);
@@ -474,12 +474,13 @@ export class Router {
       this.nextExpiryAt = Math.min(this.nextExpiryAt, entry.expiresAt);
       this.computer.mark(this.graph.setAdvert(advert.origin, entry.links, this.computer.affects));
       this.suspectFromAdvert(advert.origin, previous?.links, entry.links, now);
+      const news = advertNews(previous?.links, entry.links);
       this.flood(
         copy,
         advert.origin,
         advert.seq,
         from,
-        withdrawsActiveLink(previous?.links, entry.links),
+        news === 'drift' && endpointsChanged ? 'news' : news,
         now,
       );
     }
@@ -511,10 +512,10 @@ export class Router {
     origin: NodeId,
     seq: number,
     from: NodeId | undefined,
-    urgent: boolean,
+    news: AdvertNews,
     now: number,
   ): void {
-    const pushed = this.flooding.spread(bytes, origin, seq, from, urgent, this.ownLinks.keys(), now);
+    const pushed = this.flooding.spread(bytes, origin, seq, from, news, this.ownLinks.keys(), now);
     if (from !== undefined) this.counters.advertsForwarded += pushed;
   }
 

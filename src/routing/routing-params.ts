@@ -38,6 +38,8 @@ export interface RoutingParams {
   // --- flooding and anti-entropy ---
   /** Non-urgent news is announced to each neighbour in batches this far apart (see announcer.ts). */
   announceIntervalMs: number;
+  /** Drift (same links, new measurements) and refreshes are announced in batches this far apart. */
+  driftAnnounceIntervalMs: number;
   /** An unanswered REQUEST is retried with another neighbour after this long. */
   requestTimeoutMs: number;
   antiEntropyMs: number;
@@ -103,6 +105,8 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   // 250 ms batches: per hop, lazy news costs ~¼ s plus a round trip, and a neighbour receives at
   // most four small ANNOUNCE messages a second from us whatever the network size.
   announceIntervalMs: 250,
+  // Drift and refreshes batch for 2 s (announcer.ts): several entries share one envelope.
+  driftAnnounceIntervalMs: 2000,
   requestTimeoutMs: 1000,
   antiEntropyMs: 15_000,
   summaryBudgetMs: 1000,

@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, packLink, type Advert } from '../../src/routing/advert.js';
+import {
+  LINK_FLAG_ACTIVE,
+  LINK_FLAG_MTU,
+  LINK_FLAG_RELAY,
+  packLink,
+  type Advert,
+} from '../../src/routing/advert.js';
 import { Announcer } from '../../src/routing/announcer.js';
 import { decodeControl } from '../../src/routing/control-codec.js';
 import { DEFAULT_COST_PARAMS } from '../../src/routing/cost.js';
-import { FloodPolicy, withdrawsActiveLink } from '../../src/routing/flood-policy.js';
+import { advertNews, FloodPolicy, withdrawsActiveLink } from '../../src/routing/flood-policy.js';
 import { LinkGraph } from '../../src/routing/graph.js';
 import { LinkStateDb } from '../../src/routing/lsdb.js';
 import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
@@ -123,6 +129,93 @@ test('announcements are batched per neighbour and skip neighbours known to hold 
   );
 });
 
+test('drift waits for the slower batch unless news for the same neighbour sends it sooner', () => {
+  const sent: Array<[number, Uint8Array]> = [];
+  const a = announcer(sent);
+  const { announceIntervalMs: fast, driftAnnounceIntervalMs: slow } = DEFAULT_ROUTING_PARAMS;
+  assert.ok(slow > 4 * fast);
+  a.announce(2, 50, 7, 0, true);
+  a.announce(3, 51, 1, 0, true);
+  assert.equal(a.dueAt(), slow);
+  a.tick(fast);
+  assert.equal(sent.length, 0, 'drift does not go out in the fast batch');
+  a.announce(2, 52, 1, 100); // news for 2: its whole batch goes with it
+  assert.equal(a.dueAt(), 100 + fast);
+  a.tick(100 + fast);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0][0], 2);
+  const m = decodeControl(sent[0][1]);
+  assert.ok(typeof m !== 'string' && m.kind === 'announce');
+  assert.deepEqual(m.entries.map((e) => e.origin).sort(), [50, 52]);
+  assert.equal(a.dueAt(), slow, "3's drift still waits");
+  a.tick(slow);
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1][0], 3);
+  assert.equal(a.dueAt(), Infinity);
+});
+
+test('an accepted advert is drift only when it keeps the same links and link MTUs', () => {
+  const links = (entries: Array<[number, number, number?]>) =>
+    new Map(
+      entries.map(([n, rttMs, mtu]) => [
+        n,
+        packLink({ rttMs, loss: 0, flags: mtu ? LINK_FLAG_MTU : 0, mtu }),
+      ]),
+    );
+  const before = links([
+    [3, 10],
+    [4, 20],
+  ]);
+  assert.equal(advertNews(undefined, before), 'news', 'the first advert of an origin');
+  assert.equal(advertNews(before, links([[3, 10]])), 'news', 'a link withdrawn');
+  assert.equal(
+    advertNews(
+      before,
+      links([
+        [3, 10],
+        [4, 20],
+        [5, 1],
+      ]),
+    ),
+    'news',
+    'a link added',
+  );
+  assert.equal(
+    advertNews(
+      before,
+      links([
+        [3, 10],
+        [5, 20],
+      ]),
+    ),
+    'news',
+    'a link swapped',
+  );
+  assert.equal(
+    advertNews(
+      before,
+      links([
+        [3, 10],
+        [4, 20, 1300],
+      ]),
+    ),
+    'news',
+    'a link MTU',
+  );
+  assert.equal(
+    advertNews(
+      before,
+      links([
+        [3, 15],
+        [4, 20],
+      ]),
+    ),
+    'drift',
+    'an RTT moved',
+  );
+  assert.equal(advertNews(before, before), 'drift', 'a refresh');
+});
+
 test('an announced advert is requested once, then from another holder if the first never answers', () => {
   const sent: Array<[number, Uint8Array]> = [];
   const a = announcer(sent);
@@ -166,11 +259,11 @@ test('our own advert is pushed to every neighbour; a received one that is not ur
   const params = { ...DEFAULT_ROUTING_PARAMS, relayCoverage: 1 };
   const announcer = new Announcer(params, db, { send: () => {} });
   const policy = new FloodPolicy(SELF, params, db, graph, announcer, (n) => sent.push(n));
-  assert.equal(policy.spread(new Uint8Array(3), SELF, 9, undefined, false, [2, 3, 4], 0), 3);
+  assert.equal(policy.spread(new Uint8Array(3), SELF, 9, undefined, 'urgent', [2, 3, 4], 0), 3);
   assert.deepEqual(sent, [2, 3, 4]);
   sent.length = 0;
   // 6's advert from 4, not urgent: nothing pushed; 2 and 3 get it announced (6 is not their neighbour).
-  assert.equal(policy.spread(new Uint8Array(3), 6, 9, 4, false, [2, 3, 4], 0), 0);
+  assert.equal(policy.spread(new Uint8Array(3), 6, 9, 4, 'news', [2, 3, 4], 0), 0);
   assert.deepEqual(sent, []);
   assert.equal(announcer.dueAt(), DEFAULT_ROUTING_PARAMS.announceIntervalMs);
 });
@@ -267,6 +360,7 @@ test('urgent news is announced to every neighbour the origin pushed to; other ne
     0,
   );
   const announcedTo = (urgent: boolean): Set<number> => {
+    const news = urgent ? 'urgent' : 'news';
     const to = new Set<number>();
     const send = (n: number, m: Uint8Array): void => {
       const msg = decodeControl(m);
@@ -276,7 +370,7 @@ test('urgent news is announced to every neighbour the origin pushed to; other ne
     const graph = new LinkGraph(SELF, DEFAULT_COST_PARAMS);
     const policy = new FloodPolicy(SELF, DEFAULT_ROUTING_PARAMS, db, graph, announcer, () => {});
     // Received from the origin, which did not pick us as a relay: we push nothing ourselves.
-    assert.equal(policy.spread(new Uint8Array(3), ORIGIN, 2, ORIGIN, urgent, [ORIGIN, ...neighbors], 0), 0);
+    assert.equal(policy.spread(new Uint8Array(3), ORIGIN, 2, ORIGIN, news, [ORIGIN, ...neighbors], 0), 0);
     announcer.tick(DEFAULT_ROUTING_PARAMS.announceIntervalMs);
     return to;
   };
