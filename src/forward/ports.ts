@@ -97,6 +97,8 @@ export interface ProbePort {
   noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void;
   /** A handshake with `member` completed (Prober.sessionUp: probe it fast if its link is in doubt). */
   sessionUp(member: NodeId, now: number): void;
+  /** Whether a direct link to `member` is wanted (Prober.wantsDirectLink: not outside a bounded set). */
+  wantsDirectLink(member: NodeId, now: number): boolean;
   /** Probe `endpointKeys` of `member` now as punch candidates (Prober.punch, nat/). */
   punch(member: NodeId, endpointKeys: readonly string[], probes: number, now: number): string[];
   /** The endpoint `member` probed us from recently over the direct path (see LinkSource.probedUs). */

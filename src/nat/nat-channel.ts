@@ -145,6 +145,10 @@ export class NatChannel {
     if (!ctx.sessions.sendKeypair(member, now)) return;
     const target = this.nextHops.target(member, now);
     if (!target || target.relays.length === 0) return;
+    // A member a bounded probe set leaves to relays has no direct link by choice, not for a NAT: at
+    // 25 members (8 chosen neighbours), punches to them were a relayed flow every ~6 s per node, and
+    // each put a link on the 50 ms schedule for 2 s: half of an idle node's control bytes.
+    if (!ctx.prober.wantsDirectLink(member, now)) return;
     if (!this.punches.due(member, now)) return;
     const nonce = (this.nonce = (this.nonce + 1) >>> 0);
     if (!this.send(member, PunchType.Request, nonce, now)) return;

@@ -53,7 +53,7 @@ export class PunchScheduler {
   private readonly incoming = new Map<NodeId, TokenBucket>();
   private readonly global: TokenBucket;
   private readonly starts: TokenBucket;
-  readonly counts = { success: 0, failed: 0, rateLimited: 0, answered: 0, unsolicited: 0 };
+  readonly counts = { started: 0, success: 0, failed: 0, rateLimited: 0, answered: 0, unsolicited: 0 };
   /** Time from request to a working direct link, of the successful attempts (last 32). */
   readonly successMs: number[] = [];
 
@@ -73,6 +73,7 @@ export class PunchScheduler {
   /** An attempt started: a request with `nonce` went out. */
   started(member: NodeId, nonce: number, now: number): void {
     this.starts.take(1, this.startShape, now);
+    this.counts.started++;
     const a = this.attempts.get(member) ?? { nextAt: now, backoffMs: this.params.retryMs };
     a.pending = { nonce, startedAt: now };
     this.attempts.set(member, a);

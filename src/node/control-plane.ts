@@ -217,6 +217,10 @@ export class ControlPlane implements ProbePort, RoutePort {
     return this.prober.probedUs(member, now);
   }
 
+  wantsDirectLink(member: NodeId, now: number): boolean {
+    return this.prober.wantsDirectLink(member, now);
+  }
+
   markActive(member: NodeId, now: number, cause?: ActiveCause): void {
     this.prober.markActive(member, now, cause);
     this.scheduler.poke();

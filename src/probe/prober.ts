@@ -232,6 +232,15 @@ export class Prober implements LinkSource {
     this.markActive(member, now, 'handshake');
   }
 
+  /**
+   * Whether a direct link to `member` is wanted now, endpoints known or not: false for a member that
+   * a bounded probe set leaves to relays (nat/ then does not try to punch one open, see NatChannel).
+   */
+  wantsDirectLink(member: NodeId, now: number): boolean {
+    const m = this.members.get(member);
+    return m !== undefined && this.wantsLink(member, m, now);
+  }
+
   /** Data was sent over the direct link to `member`: probe it at the active rate. */
   markActive(member: NodeId, now: number, cause: ActiveCause = 'data'): void {
     const m = this.members.get(member);
@@ -664,7 +673,11 @@ export class Prober implements LinkSource {
   }
 
   private shouldProbe(id: NodeId, m: MemberState, now: number): boolean {
-    if (m.endpoints.size === 0) return false;
+    return m.endpoints.size > 0 && this.wantsLink(id, m, now);
+  }
+
+  /** Whether we want a measured direct link to `member`: all of them, unless a bounded set says no. */
+  private wantsLink(id: NodeId, m: MemberState, now: number): boolean {
     return !this.set.bounded || now < m.activeUntil || this.set.has(id);
   }
 

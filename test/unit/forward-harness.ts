@@ -51,7 +51,14 @@ export class FakeProber implements ProbePort {
   sessionUp(m: NodeId): void {
     this.sessionsUp.push(m);
   }
-  punch(): string[] {
+  /** Members a bounded probe set leaves to relays (no punch for them). */
+  readonly leftToRelays = new Set<NodeId>();
+  wantsDirectLink(m: NodeId): boolean {
+    return !this.leftToRelays.has(m);
+  }
+  readonly punched: NodeId[] = [];
+  punch(m: NodeId): string[] {
+    this.punched.push(m);
     return [];
   }
 }

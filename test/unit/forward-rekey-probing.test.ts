@@ -60,4 +60,6 @@ test('a session with a member outside a bounded probe set does not pull it into 
   assert.equal(h.prober.stats().activationsBy.handshake, 0);
   assert.ok(!h.prober.probedMembers().includes(outsider), 'still outside the set');
   assert.ok(!h.prober.drainChanges().includes(outsider), 'no link appeared for routing to advertise');
+  assert.equal(h.prober.wantsDirectLink(outsider, h.now), false, 'left to relays: nat/ punches none');
+  assert.equal(h.prober.wantsDirectLink(probed[0]!, h.now), true);
 });
