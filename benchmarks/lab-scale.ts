@@ -120,6 +120,8 @@ interface SizeResult {
     lost: number | null;
     /** Every daemon's route changes to either end within 5 s of the cut: who moved when. */
     changes: string[];
+    /** Data-plane drops that grew from just before the cut to 3 s after the reroute, by daemon. */
+    drops: string[];
   };
   partition?: {
     sizes: [number, number];
@@ -312,6 +314,7 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
   if (!st || !to) return undefined;
   const ping = startPing(ol.lab, from, ol.addressOf(to), `ping-${from}-${to}`, 0.02, 60);
   await sleep(3000); // the link turns active (50 ms probing) and the ping settles
+  const dropsBefore = await dropCounts(fleet);
   const logs = fleet.names.map((name) => {
     const path = ol.site(name).process!.stderrPath;
     return { name, path, offset: fileSize(path) };
@@ -331,6 +334,7 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
   }
   await sleep(3000);
   const log = await stopPing(ping);
+  const drops = dropDeltas(dropsBefore, await dropCounts(fleet));
   const o = analyzeOutage(log, cutAt, { fromS: 0 });
   await ol.lab.restore(from, to);
   const changes = logs
@@ -341,7 +345,35 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
     )
     .sort((a, b) => a.at - b.at)
     .map((c) => `${((c.at - cutAt) * 1000).toFixed(0)} ms ${c.line}`);
-  return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null, changes };
+  return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null, changes, drops };
+}
+
+/** Every daemon's data-plane drop counters (status `drops`), by daemon. */
+async function dropCounts(fleet: Fleet): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
+  for (let i = 0; i < fleet.names.length; i += 16) {
+    const batch = fleet.names.slice(i, i + 16);
+    const all = await Promise.all(batch.map((n) => fleet.status(n)));
+    batch.forEach((n, k) => out.set(n, all[k]?.drops ?? {}));
+  }
+  return out;
+}
+
+/** "s7: no-route 12, relay-dead 3" for every daemon whose drops grew between the two counts. */
+function dropDeltas(
+  before: Map<string, Record<string, number>>,
+  after: Map<string, Record<string, number>>,
+): string[] {
+  const out: string[] = [];
+  for (const [name, counts] of after) {
+    const was = before.get(name) ?? {};
+    const grew = Object.entries(counts)
+      .map(([reason, n]) => [reason, n - (was[reason] ?? 0)] as const)
+      .filter(([, d]) => d > 0)
+      .map(([reason, d]) => `${reason} ${d}`);
+    if (grew.length > 0) out.push(`${name}: ${grew.join(', ')}`);
+  }
+  return out;
 }
 
 async function partitionTrial(fleet: Fleet): Promise<SizeResult['partition']> {
@@ -627,7 +659,11 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     if (r.cut && r.cut.changes.length > 0)
       process.stdout.write(
         `\nN=${r.n}: route changes to ${r.cut.from} or ${r.cut.to} within 5 s of the cut (ms after it, daemon: old ⇒ new path):\n` +
-          r.cut.changes.map((l) => `- ${l}\n`).join(''),
+          r.cut.changes.map((l) => `- ${l}\n`).join('') +
+          (r.cut.drops.length > 0
+            ? `\nN=${r.n}: packets dropped from just before the cut to 3 s after the reroute (daemon: reason count):\n` +
+              r.cut.drops.map((l) => `- ${l}\n`).join('')
+            : ''),
       );
   if (s.strace)
     for (const r of results)

@@ -26,6 +26,11 @@ export interface CsrGraph {
   offsets: Int32Array;
   targets: Int32Array;
   weights: Float64Array;
+  /**
+   * 1 at a neighbour of the source that a path may end at but not relay through (see graph.ts: a
+   * neighbour that has not proven the source's address drops what the source asks it to relay).
+   */
+  endOnly?: Uint8Array;
 }
 
 /**
@@ -234,7 +239,7 @@ export function shortestPaths(
     pop();
     if (done[u] || du !== dist[u] || hu !== hops[u]) continue;
     done[u] = 1;
-    if (hu >= maxHops) continue;
+    if (hu >= maxHops || (hu === 1 && g.endOnly?.[u] === 1)) continue;
     const nh = hu + 1;
     for (let k = offsets[u]; k < offsets[u + 1]; k++) {
       const v = targets[k];

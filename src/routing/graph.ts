@@ -1,7 +1,14 @@
 // The graph Dijkstra runs on: undirected links with integer costs, built from two sources.
 //
 //   Our own links come straight from the prober. Our round trip crossed the link both ways, so
-//   the measurement already proves both directions: no further check.
+//   the measurement already proves both directions: no further check for sending to that neighbour.
+//   Relaying is another matter: a relay forwards only what comes from an address it has proven to be
+//   the source's (forward/relay.ts), i.e. one its own probes reached, and a neighbour that measures
+//   us lists us in its advert. A path may therefore relay through an own neighbour only while that
+//   neighbour's advert lists us; else it may only end there (CsrGraph.endOnly). With bounded probe
+//   sets a popular member probes back at most 2K of those that probe it, and at N = 50 sources that
+//   rerouted through such a one-way neighbour lost their traffic for ~1.5 s (77 packets dropped as
+//   unauthenticated-hop) until end-to-end path liveness called the path dead.
 //
 //   A link X–Y between two other nodes is used only if X's current advert lists Y AND Y's lists X
 //   (OSPF's two-way check). After a partition or a crash, the side that can no longer hear the
@@ -90,7 +97,9 @@ export class LinkGraph implements AdjacencyGraph {
       }
     }
     offsets[n] = k;
-    this.csr = { ids: this.ids.slice(), index: this.index, offsets, targets, weights };
+    const endOnly = new Uint8Array(n);
+    for (const j of this.own.keys()) if (!this.advertised[j]?.has(this.me)) endOnly[j] = 1;
+    this.csr = { ids: this.ids.slice(), index: this.index, offsets, targets, weights, endOnly };
     return this.csr;
   }
 
@@ -118,7 +127,10 @@ export class LinkGraph implements AdjacencyGraph {
     const j = this.idx(neighbor);
     const units = costMs === undefined ? Infinity : toCostUnits(costMs);
     if (units === Infinity) this.own.delete(j);
-    else this.own.set(j, units);
+    else if (!this.own.has(j)) {
+      this.own.set(j, units);
+      this.csr = undefined; // endOnly covers own neighbours only
+    } else this.own.set(j, units);
     return this.setEdge(this.me, j, units === Infinity ? undefined : units);
   }
 
@@ -165,6 +177,12 @@ export class LinkGraph implements AdjacencyGraph {
     };
     if (old) for (const y of old.keys()) touch(y);
     if (next) for (const y of next.keys()) if (!old?.has(y)) touch(y);
+    const listedUs = next?.has(this.me) ?? false;
+    if ((old?.has(this.me) ?? false) !== listedUs && this.own.has(x)) {
+      // Our own link to origin may now relay, or no longer may (see the top of this file).
+      this.csr = undefined;
+      change = worse(change, listedUs ? 'major' : 'down');
+    }
     return change;
   }
 

@@ -114,6 +114,7 @@ export class PathAvoidance {
       offsets,
       targets: targets.subarray(0, k),
       weights: weights.subarray(0, k),
+      endOnly: g.endOnly,
     };
   }
 }

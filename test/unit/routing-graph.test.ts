@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { packLink } from '../../src/routing/advert.js';
 import { DEFAULT_COST_PARAMS, linkCost, toCostUnits } from '../../src/routing/cost.js';
+import { shortestPaths } from '../../src/routing/dijkstra.js';
 import { LinkGraph } from '../../src/routing/graph.js';
 
 const SELF = 1;
@@ -58,4 +59,44 @@ test('a link advertised with 90 % loss is no link', () => {
   g.setAdvert(2, new Map([[3, packLink({ rttMs: 10, loss: 0.95, flags: 0 })]]));
   g.setAdvert(3, new Map([[2, packLink({ rttMs: 10, loss: 0.95, flags: 0 })]]));
   assert.equal(g.edge(2, 3), undefined);
+});
+
+test('a path relays through an own neighbour only while its advert lists us (it proved our address)', () => {
+  const g = new LinkGraph(SELF, DEFAULT_COST_PARAMS);
+  // 2 is cheap but measures only 4, not us (a bounded probe set that did not probe us back): it
+  // would drop as unauthenticated-hop whatever we ask it to relay. 3 is dearer and lists us.
+  g.setOwnLink(2, 5);
+  g.setOwnLink(3, 30);
+  g.setAdvert(2, links([[4, 5]]));
+  g.setAdvert(
+    3,
+    links([
+      [SELF, 30],
+      [4, 5],
+    ]),
+  );
+  g.setAdvert(
+    4,
+    links([
+      [2, 5],
+      [3, 5],
+    ]),
+  );
+  const path = (dst: number) => shortestPaths(g.snapshot(), SELF, 8).pathTo(dst);
+  assert.deepEqual(path(4), [SELF, 3, 4], 'not through 2');
+  assert.deepEqual(path(2), [SELF, 2], 'but 2 itself is reached directly');
+  assert.equal(
+    g.setAdvert(
+      2,
+      links([
+        [SELF, 5],
+        [4, 5],
+      ]),
+    ),
+    'major',
+    '2 now measures us',
+  );
+  assert.deepEqual(path(4), [SELF, 2, 4]);
+  assert.equal(g.setAdvert(2, links([[4, 5]])), 'down', 'and no longer does');
+  assert.deepEqual(path(4), [SELF, 3, 4]);
 });
