@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
 import { zeroCounts } from '../src/counts.js';
 import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
+import { WAKE_CAUSES, type WakeCause } from '../src/node/control-plane.js';
 import { ORIGINATION_CAUSES, type OriginationCause } from '../src/routing/originator.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
@@ -36,7 +37,7 @@ import { CONTROL_BUDGET_BPS } from './lib/budget.js';
 import { pingAllPairs, type PairPingResult } from './lib/all-pairs-ping.js';
 import { CpuSampler, waitQuiet } from './lib/cpu.js';
 import { fileSize, routeChangesSince, stopPing, startPing } from './lib/failover-trial.js';
-import { Fleet } from './lib/fleet.js';
+import { Fleet, type Overviews } from './lib/fleet.js';
 import { checkLimits, NOT_NEEDED, type LimitCheck } from './lib/limits.js';
 import { analyzeOutage } from './lib/ping-log.js';
 import { procRates, rssBytes, sampleProc, type ProcSample } from './lib/proc-stats.js';
@@ -72,6 +73,8 @@ interface IdleResult {
   seconds: number;
   cores: number[];
   timerWakeups: number[];
+  /** Timer wake-ups per second by the core that had work due, mean over daemons. */
+  wakeupsBy: Record<WakeCause, number>;
   mainWakeups: number[];
   rssMB: number[];
   /** Bytes per node per second by type (mean over daemons). */
@@ -235,6 +238,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     seconds: s.steadyS,
     cores: [],
     timerWakeups: [],
+    wakeupsBy: zeroCounts(WAKE_CAUSES),
     mainWakeups: [],
     rssMB: [],
     bytesByType: zeroCounts(TRAFFIC_TYPES),
@@ -272,6 +276,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     if (!a || !b) continue;
     const secs = (b.uptimeMs - a.uptimeMs) / 1000;
     res.timerWakeups.push((b.wakeups - a.wakeups) / secs);
+    for (const c of WAKE_CAUSES) res.wakeupsBy[c] += (b.wakeupsBy[c] - a.wakeupsBy[c]) / secs;
     res.probed.push(b.probed);
     const d = trafficDelta(a.sent, b.sent);
     let total = 0;
@@ -298,6 +303,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
   for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)
     res.probes[k] /= Math.max(1, counted);
   for (const c of ACTIVE_CAUSES) res.probes.by[c] /= Math.max(1, counted);
+  for (const c of WAKE_CAUSES) res.wakeupsBy[c] /= Math.max(1, counted);
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const c of ORIGINATION_CAUSES) res.originatedPerMin[c] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
@@ -346,6 +352,16 @@ async function cutTrial(fleet: Fleet): Promise<SizeResult['cut']> {
     .sort((a, b) => a.at - b.at)
     .map((c) => `${((c.at - cutAt) * 1000).toFixed(0)} ms ${c.line}`);
   return { from, to, rerouteMs, outageMs: o?.outageMs ?? null, lost: o?.lost ?? null, changes, drops };
+}
+
+/** "; routes min/median/max 12/97/99, probed median 21, 3 not answering": why not converged yet. */
+function routeSpread(all: Overviews): string {
+  const answered = [...all.values()].filter((o) => o !== null);
+  if (answered.length === 0) return '';
+  const routes = summarize(answered.map((o) => o.routes));
+  const probed = summarize(answered.map((o) => o.probed));
+  const silent = all.size - answered.length;
+  return `; routes min/median/max ${routes.min}/${routes.p50}/${routes.max}, probed median ${probed.p50}${silent > 0 ? `, ${silent} not answering` : ''}`;
 }
 
 /** Every daemon's data-plane drop counters (status `drops`), by daemon. */
@@ -460,7 +476,7 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
       (_, o) => o.routes === n - 1,
       allUpAt,
       180_000,
-      (g, total) => progress(`  ${g}/${total} daemons have a route to every member`),
+      (g, total, all) => progress(`  ${g}/${total} daemons have a route to every member${routeSpread(all)}`),
     );
     res.convergedS = convMs === null ? null : (allUpAt - t + convMs) / 1000;
     res.convergedAfterUpS = convMs === null ? null : convMs / 1000;
@@ -655,6 +671,13 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         'partition: the first quarter of the sites cut off from the rest; "converged" until every daemon has dropped its routes to the other side; "heal" until every daemon has every route again.',
       ],
     );
+  for (const r of results)
+    if (r.idle)
+      process.stdout.write(
+        `\nN=${r.n}: timer wake-ups per second by the core that had work due (several may share one; mean over daemons): ` +
+          WAKE_CAUSES.map((c) => `${c} ${r.idle!.wakeupsBy[c].toFixed(1)}`).join(', ') +
+          '\n',
+      );
   for (const r of results)
     if (r.cut && r.cut.changes.length > 0)
       process.stdout.write(

@@ -61,7 +61,7 @@ export class Fleet {
     ok: (name: string, o: ControlPlaneStatus) => boolean,
     since: number,
     timeoutMs: number,
-    onPoll?: (good: number, total: number) => void,
+    onPoll?: (good: number, total: number, all: Overviews) => void,
     intervalMs = 500,
   ): Promise<number | null> {
     const deadline = since + timeoutMs;
@@ -69,7 +69,7 @@ export class Fleet {
       const all = await this.overviews();
       let good = 0;
       for (const [name, o] of all) if (o && ok(name, o)) good++;
-      onPoll?.(good, all.size);
+      onPoll?.(good, all.size, all);
       if (good === all.size) return performance.now() - since;
       if (performance.now() > deadline) return null;
       await new Promise((r) => setTimeout(r, intervalMs));

@@ -7,6 +7,7 @@ import type { PeerTraffic } from '../forward/counters.js';
 import type { OverlayNode } from '../node.js';
 import type { SubnetView } from '../node/subnets.js';
 import type { TrafficByType } from '../node/control-traffic.js';
+import type { WakeCause } from '../node/control-plane.js';
 import type { ProbeStats } from '../probe/link-view.js';
 import { overlaydVersion } from '../version.js';
 import { describeSwitch } from '../node/route-log.js';
@@ -142,6 +143,8 @@ export interface ControlPlaneStatus {
   probed: number;
   /** Times the control plane's timer fired since start (idle cost: see node/wake-scheduler.ts). */
   wakeups: number;
+  /** Of them, by the core that had work due (node/control-plane.ts WAKE_CAUSES). */
+  wakeupsBy: Record<WakeCause, number>;
   uptimeMs: number;
   /** Control messages and bytes sent by type (on-the-wire estimate, see node/control-traffic.ts). */
   sent: TrafficByType;
@@ -377,6 +380,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     routes: node.router.routes().size,
     probed: node.prober.probedMembers().length,
     wakeups: node.plane.scheduler.wakeups,
+    wakeupsBy: { ...node.plane.wakeupsBy },
     uptimeMs: Math.round(now - node.startedAt),
     sent: node.plane.traffic.snapshot(),
     sealedBytesSent: node.counters.probeBytesSent + node.counters.controlBytesSent,

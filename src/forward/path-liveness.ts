@@ -163,8 +163,11 @@ export class PathLiveness {
       }
       if (st.relays === undefined || !sameRelays(relays, st.relays)) this.restart(st, relays, now);
       this.expire(dst, st, now);
-      if (now - st.lastDataAt <= this.params.activeWindowMs && now >= st.nextProbeAt)
-        this.probe(dst, st, now);
+      const active = now - st.lastDataAt <= this.params.activeWindowMs;
+      if (active && now >= st.nextProbeAt) this.probe(dst, st, now);
+      // The window closed before a (late) timer sent the probe due in it: due again only when data
+      // resumes, or nextWakeAt() would answer that moment in the past until the destination is forgotten.
+      else if (!active && st.nextProbeAt <= st.lastDataAt + this.params.activeWindowMs) st.nextProbeAt = now;
     }
   }
 

@@ -15,6 +15,7 @@
 // It implements the data plane's ProbePort, RoutePort and SessionPort: forward/ reaches the cores only
 // through here, so every input that can bring work forward re-arms the timer.
 import type { Clock, Timers } from '../clock.js';
+import { zeroCounts } from '../counts.js';
 import type { HandshakeResult, ProbePort, RoutePort, SessionPort } from '../forward/ports.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { ActiveCause, EndpointView, LinkView } from '../probe/link-view.js';
@@ -72,6 +73,10 @@ export interface ControlPlaneOptions {
   loopLag?: LoopLag;
 }
 
+/** Which core had work due when the timer fired (several may; 'none': it fired early, or lost a race). */
+export const WAKE_CAUSES = ['prober', 'carrier', 'router', 'sessions', 'none'] as const;
+export type WakeCause = (typeof WAKE_CAUSES)[number];
+
 export class ControlPlane implements ProbePort, RoutePort {
   readonly prober: Prober;
   readonly router: Router;
@@ -82,6 +87,8 @@ export class ControlPlane implements ProbePort, RoutePort {
   private readonly clock: Clock;
   private readonly ports: ControlPlanePorts;
   private carrier: CarrierTimerWork | undefined;
+  /** Timer firings by the core that had work due (idle cost: which one keeps waking us). */
+  readonly wakeupsBy = zeroCounts(WAKE_CAUSES);
 
   constructor(opts: ControlPlaneOptions) {
     const { ports } = opts;
@@ -131,7 +138,10 @@ export class ControlPlane implements ProbePort, RoutePort {
       opts.timers,
       {
         nextWakeAt: () => this.nextWakeAt(),
-        run: (now) => this.run(now),
+        run: (now) => {
+          this.countWake(now);
+          this.run(now);
+        },
       },
       opts.loopLag,
     );
@@ -155,6 +165,20 @@ export class ControlPlane implements ProbePort, RoutePort {
   attachCarrier(carrier: CarrierTimerWork): void {
     this.carrier = carrier;
     this.scheduler.poke();
+  }
+
+  private countWake(now: number): void {
+    let any = false;
+    const due = (cause: WakeCause, at: number | undefined): void => {
+      if (at === undefined || at > now) return;
+      this.wakeupsBy[cause]++;
+      any = true;
+    };
+    due('prober', this.prober.nextWakeAt());
+    due('carrier', this.carrier?.nextWakeAt(now));
+    due('router', this.router.nextWakeAt());
+    due('sessions', this.sessions?.nextWakeAt(now));
+    if (!any) this.wakeupsBy.none++;
   }
 
   /** Runs what is due: the prober first, so the router sees this instant's link changes. */

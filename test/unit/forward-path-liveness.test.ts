@@ -132,3 +132,25 @@ test('a reply counts only for its destination and an outstanding id; idle destin
   h.run(40_000, undefined);
   assert.equal(h.live.size, 0);
 });
+
+test('a probe the active window closed on before the timer came is not due again until data resumes', () => {
+  // A late timer (a loaded host): the probe was due at 2000, the window of data sent at 0 ended at
+  // 2000, and tick() runs at 2003. nextWakeAt() kept answering 2000, in the past, so the node's one
+  // timer fired back to back until the destination was forgotten 28 s later (171 wake-ups a second
+  // per daemon in a 25-site lab after an all-pairs ping).
+  const h = new LivenessHarness();
+  h.live.noteData(C, 100, 0);
+  for (let t = 0; t <= 1750; t += 250) {
+    h.live.tick(t);
+    h.live.onReply(C, h.sent[h.sent.length - 1]!.id, t + 20);
+  }
+  assert.equal(h.live.nextWakeAt(), 2000, 'the next probe, still inside the window');
+  h.live.tick(2003);
+  assert.ok(h.live.nextWakeAt() > 2003, `next wake ${h.live.nextWakeAt()}: not in the past`);
+  assert.equal(h.live.nextWakeAt(), 30_000, 'forgetting the idle destination');
+  const sent = h.sent.length;
+  h.live.noteData(C, 100, 5000);
+  assert.ok(h.live.nextWakeAt() <= 5000, 'data again: a probe is due at once');
+  h.live.tick(5000);
+  assert.equal(h.sent.length, sent + 1);
+});

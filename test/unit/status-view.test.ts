@@ -6,6 +6,8 @@ import { cut, fitTable } from '../../src/cli/format.js';
 import { renderStatus } from '../../src/cli/status-view.js';
 import type { MemberStatus, NodeStatus } from '../../src/control/status.js';
 import { unreachableReason, type ReachabilityFacts } from '../../src/control/unreachable-reason.js';
+import { zeroCounts } from '../../src/counts.js';
+import { WAKE_CAUSES } from '../../src/node/control-plane.js';
 import { emptyTraffic } from '../../src/node/control-traffic.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -72,6 +74,7 @@ function status(members: MemberStatus[]): NodeStatus {
       routes: members.length,
       probed: members.length,
       wakeups: 0,
+      wakeupsBy: zeroCounts(WAKE_CAUSES),
       uptimeMs: 3_600_000,
       sent: emptyTraffic(),
       sealedBytesSent: 0,
