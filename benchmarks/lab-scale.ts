@@ -364,6 +364,39 @@ function routeSpread(all: Overviews): string {
   return `; routes min/median/max ${routes.min}/${routes.p50}/${routes.max}, probed median ${probed.p50}${silent > 0 ? `, ${silent} not answering` : ''}`;
 }
 
+/**
+ * The five daemons with the fewest routes at the last poll, each as its own status tells it: routes,
+ * direct links alive, sessions, and why it calls members unreachable (what to look at next).
+ */
+async function fewestRoutes(fleet: Fleet, last: Overviews): Promise<string[]> {
+  const worst = [...last]
+    .sort(([, a], [, b]) => (a?.routes ?? -1) - (b?.routes ?? -1))
+    .slice(0, 5)
+    .map(([name]) => name);
+  const out: string[] = [];
+  for (const name of worst) {
+    const st = await fleet.status(name);
+    if (!st) {
+      out.push(`  fewest routes: ${name} does not answer`);
+      continue;
+    }
+    const others = st.members.filter((m) => !m.self);
+    const reasons = new Map<string, number>();
+    for (const m of others)
+      if (!m.reachable) {
+        const r = m.unreachableReason ?? 'unknown';
+        reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      }
+    const direct = others.filter((m) => m.hops === 1).length;
+    const sessions = others.filter((m) => m.session.established).length;
+    out.push(
+      `  fewest routes: ${name}: ${others.filter((m) => m.reachable).length} reachable, ${direct} direct, ${sessions} sessions; unreachable: ` +
+        [...reasons].map(([r, k]) => `${k}× ${r}`).join('; '),
+    );
+  }
+  return out;
+}
+
 /** Every daemon's data-plane drop counters (status `drops`), by daemon. */
 async function dropCounts(fleet: Fleet): Promise<Map<string, Record<string, number>>> {
   const out = new Map<string, Record<string, number>>();
@@ -472,11 +505,15 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
     // 100 Node processes on 2 shared cores takes minutes of CPU by itself (start CPU column), and a
     // limit counted from the launch measured the machine, not convergence.
     const allUpAt = performance.now();
+    let lastPoll: Overviews = new Map();
     const convMs = await fleet.waitAll(
       (_, o) => o.routes === n - 1,
       allUpAt,
       180_000,
-      (g, total, all) => progress(`  ${g}/${total} daemons have a route to every member${routeSpread(all)}`),
+      (g, total, all) => {
+        lastPoll = all;
+        progress(`  ${g}/${total} daemons have a route to every member${routeSpread(all)}`);
+      },
     );
     res.convergedS = convMs === null ? null : (allUpAt - t + convMs) / 1000;
     res.convergedAfterUpS = convMs === null ? null : convMs / 1000;
@@ -485,6 +522,7 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
     if (dead.length > 0) throw new Error(`daemons exited: ${dead.join(', ')}\n${ol.lab.logTails(10)}`);
     if (convMs === null) {
       res.error = 'did not converge within 180 s of the last daemon up';
+      for (const line of await fewestRoutes(fleet, lastPoll)) progress(line);
       return res;
     }
     progress(`N=${n}: converged in ${res.convergedS?.toFixed(1)} s; pinging every pair`);
