@@ -24,6 +24,8 @@ export function pathAlternatives(
   dst: NodeId,
   maxHops: number,
   limit = 4,
+  /** Whether neighbour `n` relays for us (graph.ts: its advert lists us); else paths may only end there. */
+  relaysForUs: (n: NodeId) => boolean = () => true,
 ): Alternative[] {
   const first = graph.adjacency(self);
   if (!first || dst === self) return [];
@@ -45,6 +47,7 @@ export function pathAlternatives(
       out.push({ nodes: [self, dst], cost: fromCostUnits(units) });
       continue;
     }
+    if (!relaysForUs(n)) continue;
     const tree = shortestPaths(withoutSelf, n, maxHops - 1);
     const rest = tree.pathTo(dst);
     const restUnits = tree.costUnits(dst);

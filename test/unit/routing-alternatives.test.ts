@@ -63,6 +63,33 @@ test('respects the hop limit and skips neighbours that do not lead there', () =>
   assert.deepEqual(pathAlternatives(g, 1, 4, 2), []);
 });
 
+test('no alternative relays through a neighbour that does not list us; a path may still end there', () => {
+  const g = graphOf([
+    [1, 2, 1],
+    [2, 4, 1],
+    [1, 3, 5],
+    [3, 4, 5],
+    [1, 4, 50],
+  ]);
+  const relays = (n: number): boolean => n !== 2; // 2 has not proven our address (graph.ts)
+  assert.deepEqual(
+    pathAlternatives(g, 1, 4, 8, 4, relays).map((a) => a.nodes),
+    [
+      [1, 3, 4],
+      [1, 4],
+    ],
+  );
+  assert.deepEqual(
+    pathAlternatives(g, 1, 2, 8, 4, relays).map((a) => a.nodes),
+    [
+      [1, 2],
+      [1, 3, 4, 2],
+      [1, 4, 2],
+    ],
+    'to 2 itself: direct, or through 3 or 4',
+  );
+});
+
 test('explains the choice: best, within hysteresis, about to switch, only path', () => {
   const direct = { nodes: [1, 4], cost: 20 };
   const viaB = { nodes: [1, 2, 4], cost: 19 };
