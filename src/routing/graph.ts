@@ -126,11 +126,9 @@ export class LinkGraph implements AdjacencyGraph {
     if (neighbor === this.self) return 'none';
     const j = this.idx(neighbor);
     const units = costMs === undefined ? Infinity : toCostUnits(costMs);
+    // A new own link is a new edge: setEdge drops the snapshot, and with it endOnly.
     if (units === Infinity) this.own.delete(j);
-    else if (!this.own.has(j)) {
-      this.own.set(j, units);
-      this.csr = undefined; // endOnly covers own neighbours only
-    } else this.own.set(j, units);
+    else this.own.set(j, units);
     return this.setEdge(this.me, j, units === Infinity ? undefined : units);
   }
 
