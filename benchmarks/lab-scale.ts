@@ -388,9 +388,14 @@ async function fewestRoutes(fleet: Fleet, last: Overviews): Promise<string[]> {
         reasons.set(r, (reasons.get(r) ?? 0) + 1);
       }
     const direct = others.filter((m) => m.hops === 1).length;
+    const alive = others.filter((m) => m.direct?.alive).length;
     const sessions = others.filter((m) => m.session.established).length;
+    const p = st.controlPlane.probes;
     out.push(
-      `  fewest routes: ${name}: ${others.filter((m) => m.reachable).length} reachable, ${direct} direct, ${sessions} sessions; unreachable: ` +
+      `  fewest routes: ${name}: ${others.filter((m) => m.reachable).length} reachable, ${direct} direct ` +
+        `(${alive} links alive, ${st.controlPlane.probed} probed; probes sent ${p.probesSent}, replies ` +
+        `${p.repliesReceived}, late ${p.repliesLate}), ${sessions} sessions, ${st.links.length} links in ` +
+        `its graph; unreachable: ` +
         [...reasons].map(([r, k]) => `${k}× ${r}`).join('; '),
     );
   }

@@ -13,7 +13,7 @@ import { findSelf } from './config/self.js';
 import { DEFAULT_NAT_KEEPALIVE_S } from './config/validate-network.js';
 import type { NatOptions } from './nat/nat-channel.js';
 import { parseIp } from './config/ip.js';
-import { endpointKey } from './transport/transport.js';
+import { endpointKey, isWsEndpointKey } from './transport/transport.js';
 import { configWarnings, formatWarning } from './config/warnings.js';
 import { controlHandlers } from './control/handlers.js';
 import { ControlServer } from './control/server.js';
@@ -227,7 +227,7 @@ export class OverlayNode {
           {
             apply: applyEndpoints,
             setDialTargets,
-            endpoints: (m) => this.prober.endpoints(m),
+            udpAlive: (m) => this.prober.hasAliveEndpoint(m, (key) => !isWsEndpointKey(key)),
             relayed: (m) => (this.router.route(m)?.nodes.length ?? 0) > 2,
           },
           config.network.tcpPort || undefined,

@@ -313,6 +313,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
             everHandshaked: sessionStatus.lastHandshakeAgoMs !== null,
             directDead: link !== undefined && !link.alive,
             lastFailure: failure?.reason,
+            ...node.router.graphFacts(m.id),
           }),
       lastHandshakeFailure: failure && {
         reason: failure.reason,

@@ -20,6 +20,10 @@ export interface ReachabilityFacts {
   directDead: boolean;
   /** Why the last handshake with the member failed, if it failed after the last one that completed. */
   lastFailure?: string;
+  /** We hold the member's signed advert (its link state). */
+  advertHeld?: boolean;
+  /** Links of the member in our graph: own, or listed by both ends (the two-way check). */
+  graphLinks?: number;
 }
 
 export function unreachableReason(f: ReachabilityFacts): string {
@@ -39,6 +43,11 @@ export function unreachableReason(f: ReachabilityFacts): string {
     );
   }
   if (!f.sessionEstablished && !f.everHandshaked) return 'no session yet: first handshake pending';
+  // With a session and no path, the graph says which part is missing: its link state, a link both
+  // ends confirm, or a relay on our side of the graph.
+  if (f.advertHeld === false && f.graphLinks === 0)
+    return 'no link state from it: its adverts do not reach us';
+  if (f.graphLinks === 0) return 'its links are one-way: no neighbour of it lists it back';
   return f.directDead
     ? 'every path failed: direct link dead, no relay reaches it'
     : 'every path failed: no relay reaches it';

@@ -17,8 +17,7 @@
 // it is reachable, and a relayed path is what the overlay is for; ws is for a member nobody reaches.
 // Pure: time comes in, endpoint lists and dial targets go out through the ports.
 import type { NodeId } from '../identity/node-id.js';
-import type { EndpointView } from '../probe/link-view.js';
-import { isWsEndpointKey, type Endpoint } from '../transport/transport.js';
+import type { Endpoint } from '../transport/transport.js';
 
 export interface WsFallbackParams {
   /** UDP silent this long, after it had answered, adds ws. */
@@ -41,8 +40,8 @@ export interface WsFallbackPorts {
   /** The member's full endpoint list (UDP, plus ws while in fallback). */
   apply(member: NodeId, endpoints: Endpoint[]): void;
   setDialTargets(endpoints: Endpoint[]): void;
-  /** The prober's view of the member's endpoints. */
-  endpoints(member: NodeId): readonly EndpointView[];
+  /** Whether one of the member's UDP endpoints is alive by the prober (asked per member every check). */
+  udpAlive(member: NodeId): boolean;
   /** Whether routing has a path to the member through other members (not over its direct link). */
   relayed(member: NodeId): boolean;
 }
@@ -90,7 +89,7 @@ export class WsFallback {
     if (this.members.delete(member)) this.publishTargets();
   }
 
-  /** Looks at the members at most every CHECK_EVERY_MS (the node ticks every 10 ms). */
+  /** Looks at the members at most every CHECK_EVERY_MS (it runs on every wake-up of the node's timer). */
   tick(now: number): void {
     if (now < this.nextTickAt) return;
     this.nextTickAt = now + CHECK_EVERY_MS;
@@ -102,7 +101,7 @@ export class WsFallback {
     );
     for (const [id, m] of this.members) {
       if (m.udp.length === 0) continue;
-      const udpAlive = this.ports.endpoints(id).some((e) => e.alive && !isWsEndpointKey(e.endpointKey));
+      const udpAlive = this.ports.udpAlive(id);
       if (udpAlive) {
         m.udpLastAliveAt = now;
         m.udpUpSince ??= now;

@@ -3,7 +3,12 @@
 // Every probe resolves exactly once, either as a sample (an in-time reply) or as lost (its timeout
 // passed). A reply that comes after the timeout does not un-lose the probe: the prober has already
 // acted on the loss, and letting late replies rewrite history would make the loss ratio depend on
-// how late "late" was. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
+// how late "late" was. But a late reply is a spurious timeout (RFC 5682's word): the link works, and
+// its round trip is an unambiguous sample (probe ids are unique). It therefore feeds srtt and rttvar,
+// so the next timeouts cover the delay, and it undoes the run of consecutive losses (onLateReply).
+// Without that, a member starved of CPU (100 daemons on 2 cores) answered every probe after its
+// timeout, the timeout never grew, its links were declared dead one after another, and the probes and
+// adverts that followed starved everyone further. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
 // losses, ALIVE again on the first reply. A revived link starts its measurement afresh: the losses
 // that made it dead describe the outage, which is over, and kept in the window they would price the
 // healed link as lossy for a whole window of probes (that kept traffic on detours for ~20 s). Moving
@@ -62,6 +67,26 @@ export class LinkEstimator {
     if (!revived) return 'none';
     this.alive = true;
     return 'up';
+  }
+
+  /**
+   * A reply came after its probe's timeout: a spurious timeout. The sample moves srtt and rttvar (the
+   * timeout adapts) but not jitter or the recent minimum; the loss stays in the window (`recordLoss`
+   * when it was not counted at the timeout). The link answered, so a run of losses ends; a dead link
+   * stays dead until a reply in time (the caller probes it again at once).
+   */
+  onLateReply(rttMs: number, recordLoss: boolean): void {
+    const rtt = Math.max(0, rttMs);
+    if (!this.hasSample) {
+      this.srttMs = rtt;
+      this.rttvarMs = rtt / 2;
+      this.hasSample = true;
+    } else {
+      this.rttvarMs = (1 - BETA) * this.rttvarMs + BETA * Math.abs(this.srttMs - rtt);
+      this.srttMs = (1 - ALPHA) * this.srttMs + ALPHA * rtt;
+    }
+    if (recordLoss) this.record(1);
+    if (this.alive) this.consecutiveLost = 0;
   }
 
   /** A probe's timeout passed without a reply. */

@@ -6,6 +6,10 @@
 // outstanding id AND the member and endpoint it was sent to, and each id resolves once. The table is
 // bounded; when full, the oldest probe is given up (and counted lost by the caller). Deadlines sit
 // in a heap, so timing out costs O(log n) per probe rather than a scan per tick.
+//
+// A probe that timed out is kept a little longer, in a table of the same bound, so a reply that
+// comes after all can still be matched (takeExpired): it is counted lost already, but it says the
+// link works and how slow it has become (Prober.onReply, a spurious timeout).
 import type { NodeId } from '../identity/node-id.js';
 import { BinaryHeap } from './min-heap.js';
 
@@ -18,8 +22,13 @@ export interface Outstanding {
   deadline: number;
 }
 
+/** How long a timed-out probe can still be answered (past any timeout, maxTimeoutMs is 2 s). */
+export const LATE_REPLY_MAX_MS = 10_000;
+
 export class OutstandingProbes {
   private readonly table = new Map<number, Outstanding>();
+  /** Timed out, oldest first, at most `max`: a late reply may still match one. */
+  private readonly expired = new Map<number, Outstanding>();
   private readonly deadlines = new BinaryHeap<{ deadline: number; id: number; entry: Outstanding }>(
     (a, b) => a.deadline < b.deadline,
   );
@@ -69,8 +78,21 @@ export class OutstandingProbes {
       this.deadlines.pop();
       this.table.delete(top.id);
       out.push(top.entry);
+      this.expired.set(top.id, top.entry);
+      if (this.expired.size > this.max) this.expired.delete(this.expired.keys().next().value!);
     }
     return out;
+  }
+
+  /**
+   * A reply to a probe that already timed out: the entry if `id` timed out for exactly this member
+   * and endpoint within LATE_REPLY_MAX_MS of being sent; each resolves once, like take().
+   */
+  takeExpired(id: number, member: NodeId, key: string, now: number): Outstanding | undefined {
+    const o = this.expired.get(id);
+    if (!o || o.member !== member || o.key !== key) return undefined;
+    this.expired.delete(id);
+    return now - o.sentAt <= LATE_REPLY_MAX_MS ? o : undefined;
   }
 
   earliestDeadline(): number {

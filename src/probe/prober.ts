@@ -299,7 +299,10 @@ export class Prober implements LinkSource {
    */
   onReply(member: NodeId, endpointKey: string, probeId: number, now: number): boolean {
     this.lastNow = now;
-    const o = this.outstanding.take(probeId, member, endpointKey);
+    let o = this.outstanding.take(probeId, member, endpointKey);
+    // Not outstanding: it may have timed out already (and been counted lost then).
+    const countedLost = o === undefined;
+    o ??= this.outstanding.takeExpired(probeId, member, endpointKey, now);
     if (!o) {
       this.counters.repliesUnknown++;
       return false;
@@ -312,9 +315,8 @@ export class Prober implements LinkSource {
       return false;
     }
     if (ep.candidate) this.promote(m, ep);
-    if (now > o.deadline + this.lagMs(now)) {
-      this.counters.repliesLate++;
-      this.lost(member, m, ep, now);
+    if (countedLost || now > o.deadline + this.lagMs(now)) {
+      this.lateReply(member, ep, now - o.sentAt, !countedLost, now);
       return true;
     }
     this.counters.repliesReceived++;
@@ -451,6 +453,13 @@ export class Prober implements LinkSource {
   }
 
   /** Per-endpoint measurements of `member`, for status output. */
+  /** Whether an endpoint of `member` that `accept`s is alive (no views built: asked often). */
+  hasAliveEndpoint(member: NodeId, accept: (endpointKey: string) => boolean): boolean {
+    const m = this.members.get(member);
+    if (m) for (const ep of m.endpoints.values()) if (ep.est.alive && accept(ep.key)) return true;
+    return false;
+  }
+
   endpoints(member: NodeId): EndpointView[] {
     const m = this.members.get(member);
     return m
@@ -575,6 +584,21 @@ export class Prober implements LinkSource {
       ep.nextProbeAt = now + jittered(this.params.unsentRetryMs, this.params.jitterRatio, this.random);
     }
     this.schedule(id, ep);
+  }
+
+  /**
+   * A reply after its probe's timeout: a spurious timeout (LinkEstimator.onLateReply). The timeout
+   * adapts and the link leaves the fast rate it went on for the loss; a link declared dead meanwhile
+   * is probed again at once, with the wider timeout, instead of at its dead backoff. One reply, at
+   * most one probe: replies match our own probes, each once.
+   */
+  private lateReply(id: NodeId, ep: EndpointState, rttMs: number, countLoss: boolean, now: number): void {
+    this.counters.repliesLate++;
+    if (countLoss) this.probesLost++;
+    ep.est.onLateReply(rttMs, countLoss);
+    ep.suspect = false;
+    if (!ep.est.alive) this.probeBy(id, ep, now);
+    this.changed.add(id);
   }
 
   private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {

@@ -347,6 +347,11 @@ export class Router {
     });
   }
 
+  /** What the graph holds about `member`, for `overlayd status` (why a member has no path). */
+  graphFacts(member: NodeId): { advertHeld: boolean; graphLinks: number } {
+    return { advertHeld: this.graph.hasAdvert(member), graphLinks: this.graph.neighborsOf(member).length };
+  }
+
   /** Every usable link with its cost, for `overlayd status` and metrics. */
   linkState(): LinkStateEntry[] {
     const out: LinkStateEntry[] = [];

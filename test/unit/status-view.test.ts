@@ -271,6 +271,15 @@ describe('unreachable reasons', () => {
         /^every path failed: direct link dead/,
       ],
       [{ sessionEstablished: true, everHandshaked: true }, /^every path failed: no relay reaches it$/],
+      [
+        { sessionEstablished: true, everHandshaked: true, advertHeld: false, graphLinks: 0 },
+        /^no link state from it: /,
+      ],
+      [{ sessionEstablished: true, everHandshaked: true, advertHeld: true, graphLinks: 0 }, /one-way/],
+      [
+        { sessionEstablished: true, everHandshaked: true, advertHeld: true, graphLinks: 3 },
+        /^every path failed: no relay reaches it$/,
+      ],
       [{ handshakeAttempts: 5, lastFailure: 'key-rejected' }, /^key rejected: /],
       [{ lastFailure: 'rate-limited' }, /^handshakes rate-limited/],
       [{ handshakeAttempts: 2, lastFailure: 'no-reply' }, /^no reply to 2 handshakes/],

@@ -171,7 +171,7 @@ describe('ws fallback policy', () => {
       {
         apply: (_m, eps) => applied.push(eps),
         setDialTargets: (eps) => (targets = eps),
-        endpoints: () => views,
+        udpAlive: () => views.some((e) => e.alive && !isWsEndpointKey(e.endpointKey)),
         relayed: () => routing.relayed,
       },
       tcpPort,
