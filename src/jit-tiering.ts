@@ -9,9 +9,15 @@
 // Not from the first line: with 4 kB, start-up optimizes everything it runs a few times (config, the
 // first handshake with every member, the first adverts), and at 25 daemons on 2 cores that was 11–20 s
 // of CPU per daemon against 3 s, and the sockets up after 34–39 s against 16 s. So the budget changes
-// once the daemon has settled: a route to every member, or START_UP_MS after it started. Functions
-// already warm take the new budget at their next tiering check (V8 reads the flag whenever it resets
-// a function's budget).
+// once the daemon has settled: a route to every member, or START_UP_MS after it started while its
+// event loop keeps time. Functions already warm take the new budget at their next tiering check (V8
+// reads the flag whenever it resets a function's budget).
+//
+// Not on a starved daemon either: optimizing with a 4 kB budget is TurboFan compiling hundreds of
+// control-plane functions, 1-20 ms of CPU each. With 100 daemons on 2 cores still converging after
+// 2 minutes, the time limit alone set it in every daemon at once: 38 % of all daemon CPU was TurboFan
+// on V8's worker threads during convergence (perf, benchmarks/README.md), on a machine already out of
+// CPU. A daemon whose timers run late waits until they run on time (or it has settled).
 //
 // OVERLAYD_V8_TIERING=default keeps V8's own budget (for before/after measurements).
 import { setFlagsFromString } from 'node:v8';
@@ -23,11 +29,12 @@ export const START_UP_MS = 120_000;
 const CHECK_EVERY_MS = 1000;
 
 /**
- * Sets the 4 kB budget as soon as `settled()` is true (checked every second) or START_UP_MS has
- * passed. Returns a function that cancels it. `apply` and `now` are for tests.
+ * Sets the 4 kB budget as soon as `settled()` is true (checked every second), or once START_UP_MS has
+ * passed and `starved()` is false. Returns a function that cancels it. `apply` and `now` are for tests.
  */
 export function tierUpOnceSettled(
   settled: () => boolean,
+  starved: () => boolean,
   apply: () => void = () => setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET_BYTES}`),
   now: () => number = () => performance.now(),
 ): () => void {
@@ -35,7 +42,7 @@ export function tierUpOnceSettled(
   const startedAt = now();
   let timer: NodeJS.Timeout;
   const check = (): void => {
-    if (settled() || now() - startedAt >= START_UP_MS) apply();
+    if (settled() || (now() - startedAt >= START_UP_MS && !starved())) apply();
     else arm();
   };
   const arm = (): void => {

@@ -106,6 +106,8 @@ export class OverlayNode {
   readonly subnets: SubnetService;
   readonly startedAt: number;
   readonly routeHistory = new RouteHistory();
+  /** Timer drift: a daemon starved of CPU does not count its own stalls as lost probes (prober). */
+  readonly loopLag = new LoopLag();
   readonly reloads: ReloadCounts = { applied: 0, rejected: 0 };
   /** Structured, rate-limited event lines (log.ts). */
   readonly events: EventLog;
@@ -159,8 +161,7 @@ export class OverlayNode {
         ...inputs.probeParams,
       },
       routingParams: inputs.routingParams,
-      // Timer drift, so a daemon starved of CPU does not count its own stalls as lost probes.
-      loopLag: new LoopLag(),
+      loopLag: this.loopLag,
       ports: {
         sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
         sendControl: (neighbor, message) => this.dataPlane.control.sendControl(neighbor, message),

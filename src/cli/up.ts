@@ -155,7 +155,10 @@ export const upCommand: CommandModule<object, UpArgs> = {
     });
     phase = 'running';
     const members = node.configuration.peers.length;
-    const stopTiering = tierUpOnceSettled(() => node.router.routes().size >= members - 1);
+    const stopTiering = tierUpOnceSettled(
+      () => node.router.routes().size >= members - 1,
+      () => node.loopLag.allowanceMs(performance.now()) > 0,
+    );
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
         log.info(`${signal}: shutting down`);

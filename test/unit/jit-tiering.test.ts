@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { START_UP_MS, tierUpOnceSettled } from '../../src/jit-tiering.js';
 
-test('the budget changes once the daemon has a route to every member, or after START_UP_MS', (t) => {
+test('the budget changes once the daemon has a route to every member, or after START_UP_MS unless starved', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let now = 0;
   let settled = false;
   let applied = 0;
   tierUpOnceSettled(
     () => settled,
+    () => false,
     () => applied++,
     () => now,
   );
@@ -24,14 +25,20 @@ test('the budget changes once the daemon has a route to every member, or after S
   assert.equal(applied, 1, 'once');
 
   let late = 0;
+  let starved = true;
   tierUpOnceSettled(
     () => false,
+    () => starved,
     () => late++,
     () => now,
   );
   now += START_UP_MS;
   t.mock.timers.tick(1000);
-  assert.equal(late, 1, 'never settled (a partition): set anyway after START_UP_MS');
+  assert.equal(late, 0, 'never settled and its timers run late (a starved machine): not yet');
+  starved = false;
+  now += 1000;
+  t.mock.timers.tick(1000);
+  assert.equal(late, 1, 'never settled (a partition), timers on time: set after START_UP_MS');
 });
 
 test('OVERLAYD_V8_TIERING=default keeps V8 own budget; cancelling stops the check', (t) => {
@@ -41,6 +48,7 @@ test('OVERLAYD_V8_TIERING=default keeps V8 own budget; cancelling stops the chec
   try {
     tierUpOnceSettled(
       () => true,
+      () => false,
       () => applied++,
     );
   } finally {
@@ -48,6 +56,7 @@ test('OVERLAYD_V8_TIERING=default keeps V8 own budget; cancelling stops the chec
   }
   const cancel = tierUpOnceSettled(
     () => true,
+    () => false,
     () => applied++,
   );
   cancel();
