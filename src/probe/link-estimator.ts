@@ -8,7 +8,12 @@
 // so the next timeouts cover the delay, and it undoes the run of consecutive losses (onLateReply).
 // Without that, a member starved of CPU (100 daemons on 2 cores) answered every probe after its
 // timeout, the timeout never grew, its links were declared dead one after another, and the probes and
-// adverts that followed starved everyone further. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
+// adverts that followed starved everyone further. And a link that answered late lately is slow, not
+// dead, until its run of losses spans the slowest of those round trips: four probes lost within
+// 200 ms on the fast schedule say nothing about a link whose replies take 1.2 s (N = 75 on two cores:
+// 59 % of probes timed out, most answered late, and each run of four declared a working link dead,
+// re-advertised to every node; the advert storm kept the machine saturated). A link that never
+// answered late dies exactly as before. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
 // losses, ALIVE again on the first reply. A revived link starts its measurement afresh: the losses
 // that made it dead describe the outage, which is over, and kept in the window they would price the
 // healed link as lossy for a whole window of probes (that kept traffic on detours for ~20 s). Moving
@@ -21,6 +26,10 @@ const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 /** RFC 3550 jitter gain. */
 const JITTER_GAIN = 1 / 16;
+/** A late reply marks the link slow for this long (the grace it gives a run of losses, below). */
+const SLOW_MEMORY_MS = 60_000;
+/** The most a slow link's death waits beyond deadAfterLost losses (LATE_REPLY_MAX_MS bounds it too). */
+const MAX_SLOW_GRACE_MS = 3000;
 
 export type Transition = 'none' | 'up' | 'down';
 
@@ -33,6 +42,11 @@ export class LinkEstimator {
   alive = false;
   lastReplyAt = -Infinity;
   private hasSample = false;
+  /** The slowest late round trip since `lateAt` - SLOW_MEMORY_MS, and when the last one came. */
+  private lateRttMs = 0;
+  private lateAt = -Infinity;
+  /** When the first probe of the current run of losses was sent. */
+  private lossRunFrom = 0;
   private readonly recent: number[] = [];
   /** Ring of outcomes, 1 = lost; `filled` of them are valid. */
   private readonly window: Uint8Array;
@@ -75,8 +89,10 @@ export class LinkEstimator {
    * when it was not counted at the timeout). The link answered, so a run of losses ends; a dead link
    * stays dead until a reply in time (the caller probes it again at once).
    */
-  onLateReply(rttMs: number, recordLoss: boolean): void {
+  onLateReply(rttMs: number, recordLoss: boolean, now: number): void {
     const rtt = Math.max(0, rttMs);
+    this.lateRttMs = now - this.lateAt > SLOW_MEMORY_MS ? rtt : Math.max(this.lateRttMs, rtt);
+    this.lateAt = now;
     if (!this.hasSample) {
       this.srttMs = rtt;
       this.rttvarMs = rtt / 2;
@@ -89,11 +105,17 @@ export class LinkEstimator {
     if (this.alive) this.consecutiveLost = 0;
   }
 
-  /** A probe's timeout passed without a reply. */
-  onLost(): Transition {
+  /**
+   * A probe sent at `sentAt` timed out without a reply. DEAD after deadAfterLost in a row, and on a
+   * link slow lately (late replies) only once the run spans its slowest late round trip.
+   */
+  onLost(sentAt: number, now: number): Transition {
+    if (this.consecutiveLost === 0) this.lossRunFrom = sentAt;
     this.consecutiveLost++;
     this.record(1);
-    if (this.alive && this.consecutiveLost >= this.params.deadAfterLost) {
+    const slow = now - this.lateAt <= SLOW_MEMORY_MS;
+    const grace = slow ? Math.min(this.lateRttMs, MAX_SLOW_GRACE_MS) : 0;
+    if (this.alive && this.consecutiveLost >= this.params.deadAfterLost && now - this.lossRunFrom >= grace) {
       this.alive = false;
       return 'down';
     }

@@ -365,7 +365,7 @@ export class Prober implements LinkSource {
     for (const o of this.outstanding.expire(now - this.lagMs(now))) {
       const m = this.members.get(o.member);
       const ep = m?.endpoints.get(o.key);
-      if (m && ep) this.lost(o.member, m, ep, now);
+      if (m && ep) this.lost(o.member, m, ep, o.sentAt, now);
     }
     if (this.set.bounded) {
       this.set.tick(now, this.candidates(), (id) => this.score(id));
@@ -550,7 +550,7 @@ export class Prober implements LinkSource {
     const old = this.outstanding.evictIfFull();
     const om = old && this.members.get(old.member);
     const oep = old && om?.endpoints.get(old.key);
-    if (old && om && oep) this.lost(old.member, om, oep, now);
+    if (old && om && oep) this.lost(old.member, om, oep, old.sentAt, now);
     const deadline = now + ep.est.timeoutMs(this.params);
     const entry = { member: id, key: ep.key, sentAt: now, deadline };
     const probeId = this.outstanding.add(entry, this.set.isTrial(id));
@@ -578,7 +578,7 @@ export class Prober implements LinkSource {
     this.counters.probesUnsent++;
     if (ep.est.alive) {
       ep.lastSentAt = now;
-      this.lost(id, m, ep, now);
+      this.lost(id, m, ep, now, now);
       ep.nextProbeAt = now + this.interval(m, ep, now); // the suspect rate, or the dead backoff
     } else {
       ep.nextProbeAt = now + jittered(this.params.unsentRetryMs, this.params.jitterRatio, this.random);
@@ -595,17 +595,17 @@ export class Prober implements LinkSource {
   private lateReply(id: NodeId, ep: EndpointState, rttMs: number, countLoss: boolean, now: number): void {
     this.counters.repliesLate++;
     if (countLoss) this.probesLost++;
-    ep.est.onLateReply(rttMs, countLoss);
+    ep.est.onLateReply(rttMs, countLoss, now);
     ep.suspect = false;
     if (!ep.est.alive) this.probeBy(id, ep, now);
     this.changed.add(id);
   }
 
-  private lost(id: NodeId, m: MemberState, ep: EndpointState, now: number): void {
+  private lost(id: NodeId, m: MemberState, ep: EndpointState, sentAt: number, now: number): void {
     this.probesLost++;
     const wasAlive = ep.est.alive;
     restartIdleBackoff(ep);
-    const t = ep.est.onLost();
+    const t = ep.est.onLost(sentAt, now);
     if (t === 'down') {
       ep.suspect = false;
       ep.deadProbes = 0;

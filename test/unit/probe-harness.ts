@@ -17,6 +17,8 @@ export class ProbeHarness {
   readonly prober: Prober;
   /** RTT per endpoint key; absent = the path drops everything. */
   readonly rtt = new Map<string, number>();
+  /** When set, the RTT of each probe (undefined: lost), ahead of `rtt`. */
+  rttOf: ((key: string, at: number) => number | undefined) | undefined;
   /** Members with no session: their probes cannot be sent at all. */
   readonly noSession = new Set<NodeId>();
   /** What the prober is told about its own event-loop lag (ProberPorts.loopLagMs). */
@@ -38,7 +40,7 @@ export class ProbeHarness {
           if (this.noSession.has(member)) return false;
           const p = { member, key, id, at: this.now };
           this.sent.push(p);
-          const r = this.rtt.get(key);
+          const r = this.rttOf ? this.rttOf(key, this.now) : this.rtt.get(key);
           if (r !== undefined) this.replies.push({ at: this.now + r, p });
           return true;
         },

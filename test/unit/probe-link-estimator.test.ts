@@ -38,7 +38,7 @@ test('jitter is the smoothed mean deviation of consecutive RTTs', () => {
 test('loss ratio covers a sliding window of the last 20 probes', () => {
   const e = est();
   for (let i = 0; i < 15; i++) e.onSample(10, i);
-  for (let i = 0; i < 3; i++) e.onLost();
+  for (let i = 0; i < 3; i++) e.onLost(0, 0);
   e.onSample(10, 20);
   e.onSample(10, 21);
   assert.equal(e.lossRatio, 3 / 20);
@@ -49,22 +49,22 @@ test('loss ratio covers a sliding window of the last 20 probes', () => {
 test('a link dies after exactly 4 consecutive losses, not 3', () => {
   const e = est();
   e.onSample(10, 0);
-  assert.equal(e.onLost(), 'none');
-  assert.equal(e.onLost(), 'none');
-  assert.equal(e.onLost(), 'none');
+  assert.equal(e.onLost(0, 0), 'none');
+  assert.equal(e.onLost(0, 0), 'none');
+  assert.equal(e.onLost(0, 0), 'none');
   assert.equal(e.alive, true);
-  assert.equal(e.onLost(), 'down');
+  assert.equal(e.onLost(0, 0), 'down');
   assert.equal(e.alive, false);
-  assert.equal(e.onLost(), 'none', 'already dead');
+  assert.equal(e.onLost(0, 0), 'none', 'already dead');
 });
 
 test('a reply between losses resets the consecutive count', () => {
   const e = est();
   e.onSample(10, 0);
   for (let round = 0; round < 5; round++) {
-    e.onLost();
-    e.onLost();
-    e.onLost();
+    e.onLost(0, 0);
+    e.onLost(0, 0);
+    e.onLost(0, 0);
     e.onSample(10, round);
   }
   assert.equal(e.alive, true);
@@ -73,7 +73,7 @@ test('a reply between losses resets the consecutive count', () => {
 test('a dead link revives on the first reply', () => {
   const e = est();
   e.onSample(10, 0);
-  for (let i = 0; i < 4; i++) e.onLost();
+  for (let i = 0; i < 4; i++) e.onLost(0, 0);
   assert.equal(e.onSample(12, 5), 'up');
   assert.equal(e.alive, true);
   assert.equal(e.lastReplyAt, 5);

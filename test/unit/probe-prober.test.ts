@@ -351,6 +351,39 @@ describe('a reply after its timeout (spurious timeout)', () => {
     assert.equal(h.prober.link(A)?.alive, false);
   });
 
+  it('calls a slow link dead only once its losses span its slowest late round trip', () => {
+    // A starved member: off the CPU for 1.5 s in every 5 s, it answers what came meanwhile when it
+    // runs again, and at once otherwise. Four probes lost on the fast schedule within ~200 ms of a
+    // stall declared the link dead, then the late replies revived it: a flap, and an advert to every
+    // node, every 5 s.
+    const h = new ProbeHarness({ confirmProbes: 0 });
+    h.rttOf = (key, at) => {
+      if (key !== 'a' || at >= 80_000) return undefined;
+      const phase = at % 5000;
+      return phase < 1500 ? 1500 - phase + 5 : 10;
+    };
+    h.prober.setEndpoints(A, ['a']);
+    h.prober.markActive(A, 0); // the fast schedule: the case where four losses come quickest
+    let deaths = 0;
+    let alive = false;
+    for (let t = 0; t < 80_000; t += 10) {
+      if (t % 1000 === 0) h.prober.markActive(A, t);
+      h.runUntil(t);
+      const now = h.prober.link(A)?.alive ?? false;
+      if (alive && !now) deaths++;
+      alive = now;
+    }
+    assert.ok(h.prober.stats().repliesLate > 0);
+    assert.ok(deaths <= 1, `${deaths} deaths of a link that always answered`);
+    // From 80 s nothing answers (a real cut): dead within the grace (at most 3 s) plus the run.
+    let deadAt = Infinity;
+    for (let t = 80_000; t < 90_000 && deadAt === Infinity; t += 10) {
+      h.runUntil(t);
+      if (h.prober.link(A)?.alive === false) deadAt = t;
+    }
+    assert.ok(deadAt - 80_000 <= 5000, `cut found after ${deadAt - 80_000} ms`);
+  });
+
   it('matches only our own timed-out probes, each once', () => {
     const h = new ProbeHarness({ confirmProbes: 0 });
     h.rtt.set('a', 10);
