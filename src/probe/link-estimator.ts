@@ -13,11 +13,11 @@
 // 200 ms on the fast schedule say nothing about a link whose replies take 1.2 s (N = 75 on two cores:
 // 59 % of probes timed out, most answered late, and each run of four declared a working link dead,
 // re-advertised to every node; the advert storm kept the machine saturated). A link that never
-// answered late dies exactly as before. Liveness is a count, not a clock: DEAD after `deadAfterLost` consecutive
-// losses, ALIVE again on the first reply. A revived link starts its measurement afresh: the losses
-// that made it dead describe the outage, which is over, and kept in the window they would price the
-// healed link as lossy for a whole window of probes (that kept traffic on detours for ~20 s). Moving
-// traffic back onto it is the path selector's decision (its hold time), not ours.
+// answered late dies exactly as before. Liveness is a count, not a clock: DEAD after `deadAfterLost`
+// consecutive losses, ALIVE again on the first reply. A revived link starts its measurement afresh:
+// the losses that made it dead describe the outage, which is over, and kept in the window they would
+// price the healed link as lossy for a whole window of probes (that kept traffic on detours for
+// ~20 s). Moving traffic back onto it is the path selector's decision (its hold time), not ours.
 import type { EndpointView } from './link-view.js';
 import { probeTimeoutMs, type ProbeParams } from './probe-params.js';
 

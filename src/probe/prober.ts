@@ -452,7 +452,6 @@ export class Prober implements LinkSource {
     return p && now - p.at <= 3 * this.params.idleMaxIntervalMs ? p.key : undefined;
   }
 
-  /** Per-endpoint measurements of `member`, for status output. */
   /** Whether an endpoint of `member` that `accept`s is alive (no views built: asked often). */
   hasAliveEndpoint(member: NodeId, accept: (endpointKey: string) => boolean): boolean {
     const m = this.members.get(member);
@@ -460,6 +459,7 @@ export class Prober implements LinkSource {
     return false;
   }
 
+  /** Per-endpoint measurements of `member`, for status output. */
   endpoints(member: NodeId): EndpointView[] {
     const m = this.members.get(member);
     return m
