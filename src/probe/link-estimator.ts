@@ -63,15 +63,7 @@ export class LinkEstimator {
     const rtt = Math.max(0, rttMs);
     const revived = !this.alive;
     if (revived) this.forget();
-    if (!this.hasSample) {
-      this.srttMs = rtt;
-      this.rttvarMs = rtt / 2;
-      this.hasSample = true;
-    } else {
-      this.rttvarMs = (1 - BETA) * this.rttvarMs + BETA * Math.abs(this.srttMs - rtt);
-      this.srttMs = (1 - ALPHA) * this.srttMs + ALPHA * rtt;
-      this.jitterMs += (Math.abs(rtt - this.lastRttMs) - this.jitterMs) * JITTER_GAIN;
-    }
+    if (this.smooth(rtt)) this.jitterMs += (Math.abs(rtt - this.lastRttMs) - this.jitterMs) * JITTER_GAIN;
     this.lastRttMs = rtt;
     this.recent.push(rtt);
     if (this.recent.length > Math.max(1, this.params.recentWindow)) this.recent.shift();
@@ -93,14 +85,7 @@ export class LinkEstimator {
     const rtt = Math.max(0, rttMs);
     this.lateRttMs = now - this.lateAt > SLOW_MEMORY_MS ? rtt : Math.max(this.lateRttMs, rtt);
     this.lateAt = now;
-    if (!this.hasSample) {
-      this.srttMs = rtt;
-      this.rttvarMs = rtt / 2;
-      this.hasSample = true;
-    } else {
-      this.rttvarMs = (1 - BETA) * this.rttvarMs + BETA * Math.abs(this.srttMs - rtt);
-      this.srttMs = (1 - ALPHA) * this.srttMs + ALPHA * rtt;
-    }
+    this.smooth(rtt);
     if (recordLoss) this.record(1);
     if (this.alive) this.consecutiveLost = 0;
   }
@@ -161,6 +146,19 @@ export class LinkEstimator {
       consecutiveLost: this.consecutiveLost,
       lastReplyAt: this.lastReplyAt,
     };
+  }
+
+  /** RFC 6298's srtt and rttvar take `rtt`; false when it was the first sample (nothing to smooth). */
+  private smooth(rtt: number): boolean {
+    if (!this.hasSample) {
+      this.srttMs = rtt;
+      this.rttvarMs = rtt / 2;
+      this.hasSample = true;
+      return false;
+    }
+    this.rttvarMs = (1 - BETA) * this.rttvarMs + BETA * Math.abs(this.srttMs - rtt);
+    this.srttMs = (1 - ALPHA) * this.srttMs + ALPHA * rtt;
+    return true;
   }
 
   /** Drops every sample and loss: the next reply starts the measurement over. */
