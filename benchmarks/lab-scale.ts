@@ -31,6 +31,7 @@ import { zeroCounts } from '../src/counts.js';
 import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
 import { WAKE_CAUSES, type WakeCause } from '../src/node/control-plane.js';
 import { ORIGINATION_CAUSES, type OriginationCause } from '../src/routing/originator.js';
+import { SET_CHANGES, type SetChange } from '../src/probe/probe-set.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
 import { CONTROL_BUDGET_BPS } from './lib/budget.js';
@@ -99,6 +100,8 @@ interface IdleResult {
   bySchedule: Record<ProbeSchedule, number>;
   /** Adverts originated per node per minute, by cause (mean over daemons). */
   originatedPerMin: Record<OriginationCause, number>;
+  /** Changes of the bounded probe set per node per minute, by why (mean over daemons). */
+  setChangesPerMin: Record<SetChange, number>;
   machineBusy: number;
   straceEpollWaits: number | null;
 }
@@ -256,6 +259,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     },
     bySchedule: zeroCounts(PROBE_SCHEDULES),
     originatedPerMin: zeroCounts(ORIGINATION_CAUSES),
+    setChangesPerMin: zeroCounts(SET_CHANGES),
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -298,6 +302,8 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       res.bySchedule[k] += (b.probes.sentBySchedule[k] - a.probes.sentBySchedule[k]) / secs;
     for (const c of ORIGINATION_CAUSES)
       res.originatedPerMin[c] += (60 * (b.advertsOriginatedBy[c] - a.advertsOriginatedBy[c])) / secs;
+    for (const c of SET_CHANGES)
+      res.setChangesPerMin[c] += (60 * (b.probes.setChangesBy[c] - a.probes.setChangesBy[c])) / secs;
     counted++;
   }
   for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)
@@ -306,6 +312,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
   for (const c of WAKE_CAUSES) res.wakeupsBy[c] /= Math.max(1, counted);
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const c of ORIGINATION_CAUSES) res.originatedPerMin[c] /= Math.max(1, counted);
+  for (const c of SET_CHANGES) res.setChangesPerMin[c] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
   return res;
@@ -683,6 +690,19 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       }),
     [
       'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+    ],
+  );
+  printTable(
+    'Probe-set changes per node per minute, by why (idle window, mean over daemons)',
+    ['N', ...SET_CHANGES],
+    results
+      .filter((r) => r.idle)
+      .map((r) => [
+        `N=${r.n}`,
+        ...SET_CHANGES.map((c) => fmt((r.idle as IdleResult).setChangesPerMin[c], 2)),
+      ]),
+    [
+      'Each is a link added to or withdrawn from an advert (src/probe/probe-set.ts): filled = an empty slot taken, dead-replaced = a chosen member dead for deadReplaceMs dropped, explorer-won = a trial that beat the worst best-slot member, shed = surplus after a rescue, reciprocal-added / -expired = a member that probes us taken in / let go.',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

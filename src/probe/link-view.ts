@@ -2,6 +2,7 @@
 // so the prober stays independent of the router (and can be driven alone in tests).
 import type { NodeId } from '../identity/node-id.js';
 import type { EndpointOrigin, ProbeSchedule } from './member-state.js';
+import type { SetChange } from './probe-set.js';
 
 /**
  * What puts a member on the active schedule: data we sent, a flow we relay, a handshake completed while
@@ -92,4 +93,6 @@ export interface ProbeStats {
   bytesReceived: number;
   /** Probes sent, by the schedule their endpoint was on (member-state.ts probeSchedule): why it probes. */
   sentBySchedule: Record<ProbeSchedule, number>;
+  /** Changes of the bounded probe set, by why (probe-set.ts SET_CHANGES). */
+  setChangesBy: Record<SetChange, number>;
 }

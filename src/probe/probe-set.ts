@@ -23,8 +23,25 @@
 // with fewer than two alive members (its region was cut off from where its neighbours live) tries
 // eight more at once, replacing those that do not answer within a second: with most random picks on
 // the far side of a partition, one at a time would leave it isolated for many rounds.
+import { zeroCounts } from '../counts.js';
 import type { NodeId } from '../identity/node-id.js';
 import { jittered, type ProbeParams } from './probe-params.js';
+
+/**
+ * Why the set changed (each is a link added to or withdrawn from our advert, flooded to everyone):
+ * an empty slot filled, a dead chosen member replaced, an explorer that won a slot (it replaces the
+ * worst best-slot member), surplus shed after a rescue, a member that probes us taken in, or one
+ * that stopped probing us let go.
+ */
+export const SET_CHANGES = [
+  'filled',
+  'dead-replaced',
+  'explorer-won',
+  'shed',
+  'reciprocal-added',
+  'reciprocal-expired',
+] as const;
+export type SetChange = (typeof SET_CHANGES)[number];
 
 type SetParams = Pick<
   ProbeParams,
@@ -79,6 +96,8 @@ export class ProbeSet {
   private trialEndsAt = Infinity;
   /** Members whose membership may have changed since the last drainTouched(). */
   private readonly touched = new Set<NodeId>();
+  /** Changes of the set since start, by why (Prober.stats: setChangesBy). */
+  readonly changesBy = zeroCounts(SET_CHANGES);
 
   constructor(
     private readonly params: SetParams,
@@ -113,6 +132,7 @@ export class ProbeSet {
     if (this.reciprocal.size >= 2 * this.params.maxProbedMembers) return;
     this.reciprocal.set(member, now);
     this.touched.add(member);
+    this.changesBy['reciprocal-added']++;
   }
 
   forget(member: NodeId): void {
@@ -149,7 +169,7 @@ export class ProbeSet {
     const K = this.params.maxProbedMembers;
     const R = Math.min(this.params.randomProbedMembers, K);
     for (const [m, at] of this.reciprocal)
-      if (now - at > this.params.reciprocalTtlMs) this.drop(this.reciprocal, m);
+      if (now - at > this.params.reciprocalTtlMs) this.drop(this.reciprocal, m, 'reciprocal-expired');
 
     let alive = 0;
     let silent = 0;
@@ -163,7 +183,7 @@ export class ProbeSet {
       } else if (c.deadSince === undefined) c.deadSince = now;
       else if (now - c.deadSince > RESCUE_AFTER_MS) silent++;
       if (c.deadSince !== undefined && now - c.deadSince > replaceAfter) {
-        this.drop(this.chosen, m);
+        this.drop(this.chosen, m, 'dead-replaced');
         this.recentlyDead.set(m, now);
         // A member we measured died: the neighbourhood changed, look again soon. A pick that never
         // answered (a blocked pair: one in ten here) says nothing about the neighbourhood; resetting
@@ -186,6 +206,7 @@ export class ProbeSet {
       if (m === undefined) break;
       this.chosen.set(m, { kind: randoms < R ? 'random' : 'best', answered: false, deadSince: undefined });
       this.touched.add(m);
+      this.changesBy.filled++;
       if (randoms < R) randoms++;
     }
     // Back to normal: shed the surplus rescue left, worst first (withdrawn quietly: nobody uses them).
@@ -216,7 +237,7 @@ export class ProbeSet {
 
   private shed(K: number, score: (m: NodeId) => number): void {
     const worst = [...this.chosen.keys()].sort((a, b) => score(b) - score(a));
-    for (const m of worst.slice(0, this.chosen.size - K)) this.drop(this.chosen, m);
+    for (const m of worst.slice(0, this.chosen.size - K)) this.drop(this.chosen, m, 'shed');
   }
 
   private concludeExploration(score: (m: NodeId) => number): void {
@@ -235,7 +256,7 @@ export class ProbeSet {
     }
     const s = score(explorer);
     if (worst !== undefined && s < worstScore * (1 - EXPLORE_MARGIN) - EXPLORE_MARGIN_MS) {
-      this.drop(this.chosen, worst);
+      this.drop(this.chosen, worst, 'explorer-won');
       this.chosen.set(explorer, { kind: 'best', answered: true, deadSince: undefined });
       this.exploreInterval = this.params.exploreIntervalMs;
     } else {
@@ -243,9 +264,10 @@ export class ProbeSet {
     }
   }
 
-  private drop<V>(map: Map<NodeId, V>, m: NodeId): void {
+  private drop<V>(map: Map<NodeId, V>, m: NodeId, why: SetChange): void {
     map.delete(m);
     this.touched.add(m);
+    this.changesBy[why]++;
   }
 
   private scheduleExplore(now: number): void {

@@ -490,6 +490,7 @@ export class Prober implements LinkSource {
       bytesReceived: (c.repliesReceived + c.repliesLate + c.repliesUnknown + this.probesAnswered) * b,
       sentBySchedule: { ...this.sentBySchedule },
       activationsBy: { ...this.activationsBy },
+      setChangesBy: { ...this.set.changesBy },
     };
   }
 

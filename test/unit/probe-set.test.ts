@@ -26,6 +26,9 @@ test('the set holds K chosen members and replaces one that stays dead', () => {
   set.tick(1000 + params.deadReplaceMs + 1, candidates, score);
   assert.ok(!set.has(victim), 'replaced');
   assert.equal(members(set).length, 4);
+  // Counted by why: four slots filled at start, one dead member replaced by a fifth pick.
+  assert.equal(set.changesBy.filled, 5);
+  assert.equal(set.changesBy['dead-replaced'], 1);
 });
 
 test('cut off from nearly everyone, the set tries several more members at once', () => {
@@ -46,6 +49,8 @@ test('members that probe us are probed back, up to 2K of them, and forgotten whe
   assert.equal(reciprocal.length, 8, '2K');
   set.tick(100 + params.reciprocalTtlMs + 300, candidates, () => 10);
   assert.ok(!set.has(reciprocal[0]));
+  assert.equal(set.changesBy['reciprocal-added'], 8);
+  assert.equal(set.changesBy['reciprocal-expired'], 8);
 });
 
 test('an explorer is on trial (invisible to routing) and takes a slot only if clearly better', () => {
@@ -62,6 +67,7 @@ test('an explorer is on trial (invisible to routing) and takes a slot only if cl
   );
   assert.ok(set.has(explorer) && !set.isTrial(explorer));
   assert.equal(members(set).length, 4);
+  assert.equal(set.changesBy['explorer-won'], 1);
 });
 
 test('an explorer only a little better (under 25 % or under 2 ms) does not take a slot: noise does not churn the set', () => {

@@ -9,6 +9,7 @@ import { unreachableReason, type ReachabilityFacts } from '../../src/control/unr
 import { zeroCounts } from '../../src/counts.js';
 import { WAKE_CAUSES } from '../../src/node/control-plane.js';
 import { emptyTraffic } from '../../src/node/control-traffic.js';
+import { SET_CHANGES } from '../../src/probe/probe-set.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -92,6 +93,7 @@ function status(members: MemberStatus[]): NodeStatus {
         bytesSent: 0,
         bytesReceived: 0,
         sentBySchedule: { punch: 0, candidate: 0, dead: 0, suspect: 0, confirm: 0, active: 0, idle: 0 },
+        setChangesBy: zeroCounts(SET_CHANGES),
       },
       advertsOriginatedBy: { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 0 },
     },
