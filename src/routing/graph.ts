@@ -98,7 +98,7 @@ export class LinkGraph implements AdjacencyGraph {
     }
     offsets[n] = k;
     const endOnly = new Uint8Array(n);
-    for (const j of this.own.keys()) if (!this.advertised[j]?.has(this.me)) endOnly[j] = 1;
+    for (const j of this.own.keys()) if (!this.listsUs(j)) endOnly[j] = 1;
     this.csr = { ids: this.ids.slice(), index: this.index, offsets, targets, weights, endOnly };
     return this.csr;
   }
@@ -184,11 +184,10 @@ export class LinkGraph implements AdjacencyGraph {
     return change;
   }
 
-  /** Whether `origin`'s current advert lists `neighbor`. */
-  advertises(origin: NodeId, neighbor: NodeId): boolean {
-    const x = this.index.get(origin);
-    const y = this.index.get(neighbor);
-    return x !== undefined && y !== undefined && (this.advertised[x]?.has(y) ?? false);
+  /** Whether own neighbour `n` may relay for us: its current advert lists us (top of this file). */
+  relaysForUs(n: NodeId): boolean {
+    const x = this.index.get(n);
+    return x !== undefined && this.listsUs(x);
   }
 
   hasAdvert(origin: NodeId): boolean {
@@ -213,6 +212,10 @@ export class LinkGraph implements AdjacencyGraph {
         if (i < j) yield { a: this.ids[i], b: this.ids[j], units, own: i === this.me || j === this.me };
       }
     }
+  }
+
+  private listsUs(x: number): boolean {
+    return this.advertised[x]?.has(this.me) ?? false;
   }
 
   private idx(id: NodeId): number {

@@ -171,7 +171,7 @@ export class Router {
   /** The best path to `dst` through each neighbour, cheapest first (alternatives.ts); for `paths`. */
   alternatives(dst: NodeId, limit = 4): Alternative[] {
     return pathAlternatives(this.graph, this.self, dst, this.params.maxHops, limit, (n) =>
-      this.graph.advertises(n, this.self),
+      this.graph.relaysForUs(n),
     );
   }
 
