@@ -18,8 +18,9 @@
 //     only would be invisible to everyone else.
 //   - members in active use are always probed (the prober handles that, not this class).
 //
-// Dead chosen members are replaced after `deadReplaceMs` (3 s), and one that died is not picked again
-// for a minute, so a partition or a policy-blocked pair does not waste slots for long. A node left
+// Dead chosen members are replaced after `deadReplaceMs` (3 s), or after three of the member's probe
+// timeouts when its round trips are slow (see REPLACE_AFTER_TIMEOUTS), and one that died is not picked
+// again for a minute, so a partition or a policy-blocked pair does not waste slots for long. A node left
 // with fewer than two alive members (its region was cut off from where its neighbours live) tries
 // eight more at once, replacing those that do not answer within a second: with most random picks on
 // the far side of a partition, one at a time would leave it isolated for many rounds.
@@ -64,6 +65,17 @@ type SetParams = Pick<
  */
 const EXPLORE_MARGIN = 0.25;
 const EXPLORE_MARGIN_MS = 2;
+/**
+ * A dead or silent chosen member is replaced only after this many of its probe timeouts (when that is
+ * longer than deadReplaceMs). A new pick comes alive at its first reply in time: with round trips of
+ * r, its first probe (initial timeout 1 s) is answered late at r, the late reply widens the timeout and
+ * re-probes, and the second reply comes in time at 2r. At N = 75 on two cores r was 1.2 s, so most
+ * picks were replaced at 3 s just before they came alive: 14.7 replacements per node per minute, each
+ * a link withdrawn and another added in an advert flooded to every node. The timeout (srtt + 4·rttvar,
+ * at most 2 s) is the member's own measure of "too late", so three of them are a fixed 3 s on a quiet
+ * network and up to 6 s on a saturated one.
+ */
+const REPLACE_AFTER_TIMEOUTS = 3;
 /** Fewer alive members than this in the set triggers a rescue (see tick). */
 const RESCUE_BELOW_ALIVE = 2;
 const RESCUE_EXTRA = 8;
@@ -159,9 +171,16 @@ export class ProbeSet {
 
   /**
    * Maintains the set. `candidates` are the members we could probe (they have an endpoint);
-   * `score(m)` is the measured cost of m's best endpoint, Infinity when dead or never answered.
+   * `score(m)` is the measured cost of m's best endpoint, Infinity when dead or never answered;
+   * `timeoutMs(m)` is the probe timeout of m's best endpoint (how long a reply may take), undefined
+   * before m's first reply.
    */
-  tick(now: number, candidates: readonly NodeId[], score: (m: NodeId) => number): void {
+  tick(
+    now: number,
+    candidates: readonly NodeId[],
+    score: (m: NodeId) => number,
+    timeoutMs: (m: NodeId) => number | undefined = () => undefined,
+  ): void {
     if (!this.bounded) return;
     // The prober ticks for every probe it sends; the set only needs a look a few times a second.
     if (now < this.nextMaintenanceAt && now < this.nextEventAt()) return;
@@ -175,14 +194,19 @@ export class ProbeSet {
     let silent = 0;
     // Cut off (see rescue below), unanswered picks are given up after a second rather than three.
     const replaceAfter = this.rescuing ? RESCUE_REPLACE_MS : this.params.deadReplaceMs;
+    const typical = this.typicalTimeout(timeoutMs);
     for (const [m, c] of this.chosen) {
       if (score(m) < Infinity) {
         c.deadSince = undefined;
         c.answered = true;
         alive++;
-      } else if (c.deadSince === undefined) c.deadSince = now;
-      else if (now - c.deadSince > RESCUE_AFTER_MS) silent++;
-      if (c.deadSince !== undefined && now - c.deadSince > replaceAfter) {
+        continue;
+      }
+      if (c.deadSince === undefined) c.deadSince = now;
+      const timeout = timeoutMs(m) ?? typical;
+      const deadFor = now - c.deadSince;
+      if (deadFor > Math.max(RESCUE_AFTER_MS, timeout)) silent++;
+      if (deadFor > Math.max(replaceAfter, (this.rescuing ? 1 : REPLACE_AFTER_TIMEOUTS) * timeout)) {
         this.drop(this.chosen, m, 'dead-replaced');
         this.recentlyDead.set(m, now);
         // A member we measured died: the neighbourhood changed, look again soon. A pick that never
@@ -233,6 +257,21 @@ export class ProbeSet {
    */
   isTrial(member: NodeId): boolean {
     return this.explorer === member && !this.chosen.has(member) && !this.reciprocal.has(member);
+  }
+
+  /**
+   * The median probe timeout of the chosen members that answered (0 if none): the patience given to
+   * a pick that has not answered yet. Its session may still be in its handshake, a round trip or two
+   * before its first probe goes out, and on a saturated machine a round trip is a second or more.
+   */
+  private typicalTimeout(timeoutMs: (m: NodeId) => number | undefined): number {
+    const known: number[] = [];
+    for (const m of this.chosen.keys()) {
+      const t = timeoutMs(m);
+      if (t !== undefined) known.push(t);
+    }
+    known.sort((a, b) => a - b);
+    return known.length === 0 ? 0 : known[known.length >> 1];
   }
 
   private shed(K: number, score: (m: NodeId) => number): void {

@@ -271,7 +271,7 @@ export class Prober implements LinkSource {
     if (!m) return;
     if (now < m.activeUntil) return;
     this.markActive(member, now, 'suspect');
-    const ep = m.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+    const ep = this.bestEndpoint(member);
     if (ep?.est.alive) this.probeBy(member, ep, now);
   }
 
@@ -368,7 +368,12 @@ export class Prober implements LinkSource {
       if (m && ep) this.lost(o.member, m, ep, o.sentAt, now);
     }
     if (this.set.bounded) {
-      this.set.tick(now, this.candidates(), (id) => this.score(id));
+      this.set.tick(
+        now,
+        this.candidates(),
+        (id) => this.score(id),
+        (id) => this.timeoutOf(id),
+      );
       for (const id of this.set.drainTouched()) {
         this.recheck.add(id);
         this.changed.add(id); // e.g. a trial promoted: its link becomes visible to routing
@@ -663,10 +668,20 @@ export class Prober implements LinkSource {
     return probeInterval(m, ep, now, this.params, this.random);
   }
 
-  private score(id: NodeId): number {
+  private bestEndpoint(id: NodeId): EndpointState | undefined {
     const m = this.members.get(id);
-    const ep = m?.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+    return m?.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
+  }
+
+  private score(id: NodeId): number {
+    const ep = this.bestEndpoint(id);
     return ep ? endpointScore(ep, this.params) : Infinity;
+  }
+
+  /** The probe timeout of `id`'s best endpoint; undefined before its first reply (in time or late). */
+  private timeoutOf(id: NodeId): number | undefined {
+    const est = this.bestEndpoint(id)?.est;
+    return est?.sampled ? est.timeoutMs(this.params) : undefined;
   }
 
   private selectBest(m: MemberState): void {

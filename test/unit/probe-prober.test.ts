@@ -666,3 +666,34 @@ test('a link whose RTT jitters (1 or 15 ms) backs off to 8 s: a reply within its
     `gaps after the change ${after}`,
   );
 });
+
+test('bounded mode on a saturated machine (every round trip 1.6 s): new picks come alive and are kept, not replaced at 3 s', () => {
+  // A new pick's first probe has the 1 s initial timeout; its reply comes late at 1.6 s, widens the
+  // timeout, and the re-probe's reply at 3.2 s is the first in time. With a fixed 3 s replacement
+  // every pick was dropped just before that (N = 75 on two cores: 14.7 per node per minute).
+  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
+  for (let m = 1; m <= 30; m++) {
+    h.rtt.set(`m${m}`, 1600);
+    h.prober.setEndpoints(m, [`m${m}`]);
+  }
+  h.runUntil(120_000);
+  const changes = h.prober.stats().setChangesBy;
+  assert.equal(changes['dead-replaced'], 0, `replaced ${changes['dead-replaced']} picks`);
+  assert.equal(changes.filled, 4);
+  const alive = h.prober.probedMembers().filter((m) => h.prober.link(m)?.alive);
+  assert.ok(alive.length >= 4, `${alive.length} alive`);
+});
+
+test('a slow chosen member that stops answering is still replaced, after three of its timeouts', () => {
+  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
+  for (let m = 1; m <= 30; m++) {
+    h.rtt.set(`m${m}`, 1200);
+    h.prober.setEndpoints(m, [`m${m}`]);
+  }
+  h.runUntil(60_000);
+  const victim = h.prober.probedMembers()[0];
+  h.rtt.delete(`m${victim}`);
+  h.runUntil(80_000);
+  assert.ok(!h.prober.probedMembers().includes(victim), 'replaced');
+  assert.equal(h.prober.stats().setChangesBy['dead-replaced'], 1);
+});

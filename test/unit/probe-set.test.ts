@@ -110,3 +110,30 @@ test('a pick that never answers is replaced without restarting exploration; expl
   set.tick(225_000, candidates, score);
   assert.equal(set.nextEventAt(), 225_000 + 240_000);
 });
+
+test('a dead chosen member with a slow round trip (timeout 2 s) is replaced after three timeouts, not deadReplaceMs', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 10);
+  const victim = members(set)[0];
+  const score = (m: number) => (m === victim ? Infinity : 10);
+  const timeout = (m: number) => (m === victim ? 2000 : 100);
+  set.tick(1000, candidates, score, timeout);
+  set.tick(1000 + 5900, candidates, score, timeout);
+  assert.ok(set.has(victim), 'kept for 5.9 s');
+  set.tick(1000 + 6100, candidates, score, timeout);
+  assert.ok(!set.has(victim), 'replaced after 6 s');
+  assert.equal(set.changesBy['dead-replaced'], 1);
+});
+
+test('a pick that has not answered yet gets the patience of the members that have (its session may be in its handshake)', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 10);
+  const victim = members(set)[0];
+  const score = (m: number) => (m === victim ? Infinity : 10);
+  const timeout = (m: number) => (m === victim ? undefined : 2000);
+  set.tick(1000, candidates, score, timeout);
+  set.tick(1000 + 5900, candidates, score, timeout);
+  assert.ok(set.has(victim), 'kept for 5.9 s');
+  set.tick(1000 + 6100, candidates, score, timeout);
+  assert.ok(!set.has(victim), 'replaced after 6 s');
+});
