@@ -22,7 +22,7 @@ export interface Outstanding {
   deadline: number;
 }
 
-/** How long a timed-out probe can still be answered (past any timeout, maxTimeoutMs is 2 s). */
+/** How long a timed-out probe can still be answered (past any timeout: maxTimeoutMs is 4 s). */
 export const LATE_REPLY_MAX_MS = 10_000;
 
 export class OutstandingProbes {

@@ -141,9 +141,13 @@ export const DEFAULT_PROBE_PARAMS: Readonly<ProbeParams> = Object.freeze({
   unsentRetryMs: 200,
   // RFC 6298's RTO shape (srtt + 4·rttvar) plus slack for the echoing host's scheduling delay; the
   // floor keeps a 1 ms LAN link from calling a 2 ms hiccup a loss, the ceiling bounds dead detection.
+  // A link is alive again only on a reply in time, so a link whose round trips exceed the ceiling
+  // can never come back: at 2 s that was most links of 100 daemons on two cores (64 % of probes
+  // answered late, the rest of the overlay saw "one-way" links and no route). 4 s leaves every
+  // link under ~1 s of round trip as it was (its timeout is far below either ceiling).
   timeoutSlackMs: 20,
   minTimeoutMs: 100,
-  maxTimeoutMs: 2000,
+  maxTimeoutMs: 4000,
   // Four in a row, not one: with independent random loss p a healthy link is falsely declared dead
   // with probability p⁴ per probe — 10⁻⁸ at 1 % loss, 6·10⁻⁶ at 5 % (once per ~2 h of active probing),
   // 1.6·10⁻³ at 20 % (every ~30 s active): a link that lossy is a bad path anyway, and its cost already

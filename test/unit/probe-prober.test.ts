@@ -384,6 +384,23 @@ describe('a reply after its timeout (spurious timeout)', () => {
     assert.ok(deadAt - 80_000 <= 5000, `cut found after ${deadAt - 80_000} ms`);
   });
 
+  it('a link whose round trips grow to 3 s comes back alive and stays alive (the timeout can cover them)', () => {
+    // 100 daemons on two cores: echoes wait seconds for the CPU. A link is alive again only on a
+    // reply in time, so with a 2 s ceiling on the timeout such a link stayed dead for good.
+    const h = new ProbeHarness({ confirmProbes: 0 });
+    h.rtt.set('a', 10);
+    h.prober.setEndpoints(A, ['a']);
+    h.runUntil(20_000);
+    h.rtt.set('a', 3000);
+    h.runUntil(60_000);
+    const link = h.prober.link(A)!;
+    assert.equal(link.alive, true, `srtt ${link.srttMs}`);
+    const lateBefore = h.prober.stats().repliesLate;
+    h.runUntil(120_000);
+    assert.equal(h.prober.link(A)?.alive, true);
+    assert.equal(h.prober.stats().repliesLate, lateBefore, 'adapted: no late reply since');
+  });
+
   it('matches only our own timed-out probes, each once', () => {
     const h = new ProbeHarness({ confirmProbes: 0 });
     h.rtt.set('a', 10);
