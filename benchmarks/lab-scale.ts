@@ -117,6 +117,8 @@ interface SizeResult {
   convergedAfterUpS?: number | null;
   startCpuS?: number;
   pings?: PairPingResult;
+  /** Routes, sessions, handshake failures and drops over the all-pairs ping (pingPhaseFacts). */
+  pingPhase?: string[];
   idle?: IdleResult;
   cut?: {
     from: string;
@@ -409,15 +411,71 @@ async function fewestRoutes(fleet: Fleet, last: Overviews): Promise<string[]> {
   return out;
 }
 
-/** Every daemon's data-plane drop counters (status `drops`), by daemon. */
-async function dropCounts(fleet: Fleet): Promise<Map<string, Record<string, number>>> {
-  const out = new Map<string, Record<string, number>>();
+/** Every daemon's status (null where it did not answer), 16 at a time. */
+async function statuses(fleet: Fleet): Promise<Map<string, NodeStatus | null>> {
+  const out = new Map<string, NodeStatus | null>();
   for (let i = 0; i < fleet.names.length; i += 16) {
     const batch = fleet.names.slice(i, i + 16);
     const all = await Promise.all(batch.map((n) => fleet.status(n)));
-    batch.forEach((n, k) => out.set(n, all[k]?.drops ?? {}));
+    batch.forEach((n, k) => out.set(n, all[k] ?? null));
   }
   return out;
+}
+
+/** Every daemon's data-plane drop counters (status `drops`), by daemon. */
+async function dropCounts(fleet: Fleet): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const [n, st] of await statuses(fleet)) out.set(n, st?.drops ?? {});
+  return out;
+}
+
+/** What a phase may move in the fleet, summed over its daemons: drops and handshake outcomes. */
+interface FleetCounts {
+  drops: Record<string, number>;
+  handshakeFailures: Record<string, number>;
+  handshakeAttempts: number;
+  /** Members with an established session, summed over daemons (at most N·(N-1)). */
+  sessions: number;
+  /** Members reachable (a route), summed over daemons. */
+  routes: number;
+}
+
+async function fleetCounts(fleet: Fleet): Promise<FleetCounts> {
+  const c: FleetCounts = { drops: {}, handshakeFailures: {}, handshakeAttempts: 0, sessions: 0, routes: 0 };
+  const add = (into: Record<string, number>, from: Record<string, number>): void => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  for (const st of (await statuses(fleet)).values()) {
+    if (!st) continue;
+    add(c.drops, st.drops);
+    for (const m of st.members) {
+      if (m.self) continue;
+      add(c.handshakeFailures, m.handshakeFailures);
+      c.handshakeAttempts += m.session.handshakeAttempts;
+      if (m.session.established) c.sessions++;
+      if (m.reachable) c.routes++;
+    }
+  }
+  return c;
+}
+
+/** "no-route 12, relay-dead 3": the counters that grew from `before` to `after`. */
+function grown(before: Record<string, number>, after: Record<string, number>): string {
+  const out = Object.entries(after)
+    .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+    .filter(([, d]) => d > 0)
+    .map(([k, d]) => `${k} ${d}`);
+  return out.length > 0 ? out.join(', ') : 'none';
+}
+
+/** What happened in the fleet while every pair pinged: why pairs that have routes may not answer. */
+function pingPhaseFacts(before: FleetCounts, after: FleetCounts): string[] {
+  return [
+    `routes ${before.routes} → ${after.routes}, sessions ${before.sessions} → ${after.sessions} ` +
+      `(of N·(N-1)), handshake attempts +${after.handshakeAttempts - before.handshakeAttempts}`,
+    `handshake failures: ${grown(before.handshakeFailures, after.handshakeFailures)}`,
+    `data-plane drops: ${grown(before.drops, after.drops)}`,
+  ];
 }
 
 /** "s7: no-route 12, relay-dead 3" for every daemon whose drops grew between the two counts. */
@@ -427,12 +485,8 @@ function dropDeltas(
 ): string[] {
   const out: string[] = [];
   for (const [name, counts] of after) {
-    const was = before.get(name) ?? {};
-    const grew = Object.entries(counts)
-      .map(([reason, n]) => [reason, n - (was[reason] ?? 0)] as const)
-      .filter(([, d]) => d > 0)
-      .map(([reason, d]) => `${reason} ${d}`);
-    if (grew.length > 0) out.push(`${name}: ${grew.join(', ')}`);
+    const g = grown(before.get(name) ?? {}, counts);
+    if (g !== 'none') out.push(`${name}: ${g}`);
   }
   return out;
 }
@@ -538,9 +592,11 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
       return res;
     }
     progress(`N=${n}: converged in ${res.convergedS?.toFixed(1)} s; pinging every pair`);
+    const countsBefore = await fleetCounts(fleet);
     res.pings = await pingAllPairs(ol, names, {
       onRound: (a, p) => progress(`  ${a}/${p} pairs answered`),
     });
+    res.pingPhase = pingPhaseFacts(countsBefore, await fleetCounts(fleet));
     await sleep(5000); // let the sessions the pings made settle before measuring idle
     progress(`N=${n}: idle window ${s.steadyS} s`);
     res.idle = await idleWindow(fleet, s);
@@ -764,6 +820,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       process.stdout.write(
         `N=${r.n}: machine limits: ${short.map((l) => `${l.what} ${l.have} < ${l.need}: ${l.fix}`).join('; ')}\n`,
       );
+    if (r.pingPhase) process.stdout.write(`N=${r.n}: while every pair pinged: ${r.pingPhase.join('; ')}\n`);
     if (r.pings && r.pings.failed.length > 0)
       process.stdout.write(
         `N=${r.n}: pairs that never answered: ${r.pings.failed.slice(0, 20).join(' ')}${r.pings.failed.length > 20 ? ' …' : ''}\n`,
