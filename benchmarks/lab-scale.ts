@@ -433,7 +433,8 @@ async function dropCounts(fleet: Fleet): Promise<Map<string, Record<string, numb
 interface FleetCounts {
   drops: Record<string, number>;
   handshakeFailures: Record<string, number>;
-  handshakeAttempts: number;
+  /** Initiations and responses sent (status controlPlane.sent). */
+  handshakeMessages: number;
   /** Members with an established session, summed over daemons (at most N·(N-1)). */
   sessions: number;
   /** Members reachable (a route), summed over daemons. */
@@ -441,17 +442,17 @@ interface FleetCounts {
 }
 
 async function fleetCounts(fleet: Fleet): Promise<FleetCounts> {
-  const c: FleetCounts = { drops: {}, handshakeFailures: {}, handshakeAttempts: 0, sessions: 0, routes: 0 };
+  const c: FleetCounts = { drops: {}, handshakeFailures: {}, handshakeMessages: 0, sessions: 0, routes: 0 };
   const add = (into: Record<string, number>, from: Record<string, number>): void => {
     for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
   };
   for (const st of (await statuses(fleet)).values()) {
     if (!st) continue;
     add(c.drops, st.drops);
+    c.handshakeMessages += st.controlPlane.sent.handshake.messages;
     for (const m of st.members) {
       if (m.self) continue;
       add(c.handshakeFailures, m.handshakeFailures);
-      c.handshakeAttempts += m.session.handshakeAttempts;
       if (m.session.established) c.sessions++;
       if (m.reachable) c.routes++;
     }
@@ -472,7 +473,7 @@ function grown(before: Record<string, number>, after: Record<string, number>): s
 function pingPhaseFacts(before: FleetCounts, after: FleetCounts): string[] {
   return [
     `routes ${before.routes} → ${after.routes}, sessions ${before.sessions} → ${after.sessions} ` +
-      `(of N·(N-1)), handshake attempts +${after.handshakeAttempts - before.handshakeAttempts}`,
+      `(of N·(N-1)), handshake messages sent ${after.handshakeMessages - before.handshakeMessages}`,
     `handshake failures: ${grown(before.handshakeFailures, after.handshakeFailures)}`,
     `data-plane drops: ${grown(before.drops, after.drops)}`,
   ];
