@@ -22,7 +22,8 @@ import type { HandshakeRejectReason } from '../session/handshake-result.js';
 import type { PeerSessionStats } from '../session/peer-session.js';
 import { DuplicateKeyDetector, type DuplicateKeySuspicion } from './duplicate-key.js';
 
-export const POLL_MS = 100;
+/** An event is logged at most this late; each poll walks every member (a link view and session stats). */
+export const POLL_MS = 500;
 
 /** Why a handshake with a member failed. A bounded set: it is a metric label. */
 export type HandshakeFailureReason =

@@ -27,6 +27,8 @@ export interface WsFallbackParams {
   /** ...at most this long (and at least failAfterMs). */
   neverReachedMaxMs: number;
   lingerMs: number;
+  /** The members are looked at no more often than this (tick runs on every wake-up of the node). */
+  checkEveryMs: number;
 }
 
 export const DEFAULT_WS_FALLBACK: Readonly<WsFallbackParams> = Object.freeze({
@@ -34,6 +36,9 @@ export const DEFAULT_WS_FALLBACK: Readonly<WsFallbackParams> = Object.freeze({
   neverReachedPerMemberMs: 1200,
   neverReachedMaxMs: 120_000,
   lingerMs: 30_000,
+  // Seconds-scale decisions (failAfterMs 3 s): every half second walks the members twice a second,
+  // not ten times (at 100 ms it was the idle daemon's costliest function at N = 50, perf).
+  checkEveryMs: 500,
 });
 
 export interface WsFallbackPorts {
@@ -45,8 +50,6 @@ export interface WsFallbackPorts {
   /** Whether routing has a path to the member through other members (not over its direct link). */
   relayed(member: NodeId): boolean;
 }
-
-const CHECK_EVERY_MS = 100;
 
 interface MemberFallback {
   udp: Endpoint[];
@@ -89,10 +92,10 @@ export class WsFallback {
     if (this.members.delete(member)) this.publishTargets();
   }
 
-  /** Looks at the members at most every CHECK_EVERY_MS (it runs on every wake-up of the node's timer). */
+  /** Looks at the members at most every checkEveryMs (it runs on every wake-up of the node's timer). */
   tick(now: number): void {
     if (now < this.nextTickAt) return;
-    this.nextTickAt = now + CHECK_EVERY_MS;
+    this.nextTickAt = now + this.params.checkEveryMs;
     let changed = false;
     const p = this.params;
     const neverReachedAfter = Math.max(

@@ -63,6 +63,11 @@ export class MtuChannel {
   private readonly params: LinkMtuParams;
   private readonly scratch: Buffer;
   private nextCheckAt = -Infinity;
+  /**
+   * nextWakeAt's answer until a search or a link changes (tick, suspect, onReply, forget): it is
+   * asked on every poke of the node's timer, a packet at a time, and walks every endpoint.
+   */
+  private wakeAt: number | undefined;
   probesSent = 0;
   repliesReceived = 0;
 
@@ -109,6 +114,7 @@ export class MtuChannel {
   suspect(member: NodeId, now: number): void {
     const link = this.links.get(member);
     if (!link) return;
+    this.wakeAt = undefined;
     link.search.suspect(now);
     this.ctx.wake();
   }
@@ -118,14 +124,16 @@ export class MtuChannel {
    * prober's own wake-ups cause (several a second), so an idle node wakes no more often for it.
    */
   nextWakeAt(): number {
+    if (this.wakeAt !== undefined) return this.wakeAt;
     let at = Infinity;
     for (const known of this.endpoints.values()) {
       for (const link of known.values()) if (link.alive) at = Math.min(at, link.search.nextWakeAt());
     }
-    return at;
+    return (this.wakeAt = at);
   }
 
   tick(now: number): void {
+    this.wakeAt = undefined;
     if (now >= this.nextCheckAt) {
       this.nextCheckAt = now + CHECK_INTERVAL_MS;
       this.refreshLinks(now);
@@ -137,6 +145,7 @@ export class MtuChannel {
         this.logChange(member, link);
       }
     }
+    this.wakeAt = undefined;
   }
 
   /** A probe from `h.src`, direct only: answer with the size it arrived at. */
@@ -156,6 +165,7 @@ export class MtuChannel {
     if (h.routeLen !== 0 || n !== REPLY_BYTES) return this.ctx.counters.drop('bad-inner');
     const link = this.endpoints.get(h.src)?.get(endpointKey(from));
     if (!link) return;
+    this.wakeAt = undefined;
     this.repliesReceived++;
     if (link.search.onReply(data.readUInt16BE(pt + 1), now)) this.ctx.wake();
     this.logChange(h.src, link);
@@ -182,6 +192,7 @@ export class MtuChannel {
 
   /** Drops state kept for a member that left the configuration. */
   forget(member: NodeId): void {
+    this.wakeAt = undefined;
     this.links.delete(member);
     this.endpoints.delete(member);
   }

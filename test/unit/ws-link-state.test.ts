@@ -175,7 +175,13 @@ describe('ws fallback policy', () => {
         relayed: () => routing.relayed,
       },
       tcpPort,
-      { failAfterMs: 3000, neverReachedPerMemberMs: 1200, neverReachedMaxMs: 120_000, lingerMs: 30_000 },
+      {
+        failAfterMs: 3000,
+        neverReachedPerMemberMs: 1200,
+        neverReachedMaxMs: 120_000,
+        lingerMs: 30_000,
+        checkEveryMs: 100,
+      },
     );
     return { f, views, applied, targets: () => targets, routing };
   }
