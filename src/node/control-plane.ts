@@ -138,7 +138,10 @@ export class ControlPlane implements ProbePort, RoutePort {
       opts.timers,
       {
         nextWakeAt: () => this.nextWakeAt(),
-        run: (now) => this.run(now),
+        run: (now) => {
+          this.countWake(now);
+          this.run(now);
+        },
       },
       opts.loopLag,
     );
@@ -164,27 +167,8 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.scheduler.poke();
   }
 
-  /**
-   * Runs what is due: the prober first, so the router sees this instant's link changes. The session
-   * table is ticked only when it has work due: its tick walks every member, and ticking it on every
-   * wake-up of the prober was O(members) work several times a second in an idle daemon (perf, N = 50:
-   * with its earliestDue, a sixth of the O(members) walks that took a fifth of the daemon's CPU). The
-   * prober, the carrier (data plane, ws fallback, diagnostics) and the router still run on every
-   * wake-up: their work is partly paced by their own checks, not by nextWakeAt alone.
-   */
-  run(now: number): void {
-    const sessionsDue = this.sessions !== undefined && this.sessions.nextWakeAt(now) <= now;
-    this.countWake(now, sessionsDue);
-    this.prober.tick(now);
-    this.carrier?.tick(now);
-    this.router.tick(now);
-    if (!this.sessions || !sessionsDue) return;
-    for (const peer of this.sessions.tick(now)) this.ports.sendHandshake?.(peer, now);
-    for (const r of this.sessions.repeatsDue()) this.ports.repeatHandshake?.(r.peer, r.body, now);
-  }
-
-  private countWake(now: number, sessionsDue: boolean): void {
-    let any = sessionsDue;
+  private countWake(now: number): void {
+    let any = false;
     const due = (cause: WakeCause, at: number | undefined): void => {
       if (at === undefined || at > now) return;
       this.wakeupsBy[cause]++;
@@ -193,8 +177,18 @@ export class ControlPlane implements ProbePort, RoutePort {
     due('prober', this.prober.nextWakeAt());
     due('carrier', this.carrier?.nextWakeAt(now));
     due('router', this.router.nextWakeAt());
-    if (sessionsDue) this.wakeupsBy.sessions++;
+    due('sessions', this.sessions?.nextWakeAt(now));
     if (!any) this.wakeupsBy.none++;
+  }
+
+  /** Runs what is due: the prober first, so the router sees this instant's link changes. */
+  run(now: number): void {
+    this.prober.tick(now);
+    this.carrier?.tick(now);
+    this.router.tick(now);
+    if (!this.sessions) return;
+    for (const peer of this.sessions.tick(now)) this.ports.sendHandshake?.(peer, now);
+    for (const r of this.sessions.repeatsDue()) this.ports.repeatHandshake?.(r.peer, r.body, now);
   }
 
   /** Something outside the ports changed the cores (a reload): re-arm if work came forward. */
@@ -333,7 +327,8 @@ export class ControlPlane implements ProbePort, RoutePort {
         poke();
       },
       createInitiation: (peer: NodeId, now: number, countAttempt?: boolean): Buffer => {
-        const body = s.createInitiation(peer, now, countAttempt);
+        // A path's cost is about half its round trip (link cost: rtt / 2 + small penalties).
+        const body = s.createInitiation(peer, now, countAttempt, 2 * (this.router.route(peer)?.cost ?? 0));
         this.traffic.handshake('initiation');
         poke();
         return body;

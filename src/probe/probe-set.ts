@@ -72,8 +72,8 @@ const EXPLORE_MARGIN_MS = 2;
  * re-probes, and the second reply comes in time at 2r. At N = 75 on two cores r was 1.2 s, so most
  * picks were replaced at 3 s just before they came alive: 14.7 replacements per node per minute, each
  * a link withdrawn and another added in an advert flooded to every node. The timeout (srtt + 4·rttvar,
- * at most 2 s) is the member's own measure of "too late", so three of them are a fixed 3 s on a quiet
- * network and up to 6 s on a saturated one.
+ * at most maxTimeoutMs, 4 s) is the member's own measure of "too late", so three of them are a fixed
+ * 3 s on a quiet network and up to 12 s on a saturated one.
  */
 const REPLACE_AFTER_TIMEOUTS = 3;
 /** Fewer alive members than this in the set triggers a rescue (see tick). */

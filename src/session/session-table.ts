@@ -138,9 +138,11 @@ export class SessionTable {
    * Starts a fresh handshake with `peer` and returns the HandshakeInit body (owned by the caller), with
    * mac2 if we hold a fresh cookie from the peer. A previous pending initiation is abandoned. Counts as
    * an attempt for the retry backoff unless `countAttempt` is false (the retry a cookie reply asks for:
-   * the backoff stays as the cookie's trigger set it). Throws RangeError for a peer not in the table.
+   * the backoff stays as the cookie's trigger set it). `roundTripMs`: the round trip of the route the
+   * initiation takes, when known (no retry before its response could be back). Throws RangeError for
+   * a peer not in the table.
    */
-  createInitiation(peer: NodeId, now: number, countAttempt = true): Buffer {
+  createInitiation(peer: NodeId, now: number, countAttempt = true, roundTripMs = 0): Buffer {
     const session = this.mustGet(peer);
     this.dropPending(session);
     const index = this.indices.allocate(session);
@@ -153,7 +155,7 @@ export class SessionTable {
       session.freshCookie(now),
     );
     session.pending = { handshake: hs, createdAt: now, cookieTaken: false };
-    if (countAttempt) session.noteInitiationSent(now);
+    if (countAttempt) session.noteInitiationSent(now, roundTripMs);
     this.changed(session, now);
     return hs.body;
   }

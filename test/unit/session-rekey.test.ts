@@ -358,3 +358,26 @@ test('the low-level receive path (receiveKeypair, keypair.open, confirmReceived)
   b.confirmReceived(found.peer, found.keypair);
   assert.equal(b.sendKeypair(A.id, 1), found.keypair);
 });
+
+test('a retry waits 1.5 round trips of the route, so a slow path completes on its first try, not its second', () => {
+  // Path round trip 300 ms: the 250 ms step would replace the first try before its response is back,
+  // and that response would be stale (a Diffie-Hellman wasted on each side).
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  a.noteWantToSend(B.id, 0);
+  const first = a.createInitiation(B.id, 0, true, 300);
+  assert.equal(a.handshakeDue(B.id, 250), false, 'no retry at the 250 ms step');
+  assert.equal(a.handshakeDue(B.id, 449), false);
+  const res = b.consumeInitiation(A.id, first, K, 150);
+  assert.ok(res.ok);
+  assert.ok(a.consumeResponse(B.id, res.response, K, 300).ok, 'the first try completes');
+  // Without a round trip (no route yet) the steps are as before; a floor never exceeds the last step.
+  const c = table(A, [B]);
+  c.noteWantToSend(B.id, 0);
+  c.createInitiation(B.id, 0);
+  assert.equal(c.handshakeDue(B.id, 250), true);
+  const d = table(A, [B]);
+  d.noteWantToSend(B.id, 0);
+  d.createInitiation(B.id, 0, true, 60_000);
+  assert.equal(d.handshakeDue(B.id, 8000), true, 'capped at the last retry step (8 s)');
+});
