@@ -133,7 +133,6 @@ export class MtuChannel {
   }
 
   tick(now: number): void {
-    this.wakeAt = undefined;
     if (now >= this.nextCheckAt) {
       this.nextCheckAt = now + CHECK_INTERVAL_MS;
       this.refreshLinks(now);

@@ -194,7 +194,7 @@ export class ProbeSet {
     let silent = 0;
     // Cut off (see rescue below), unanswered picks are given up after a second rather than three.
     const replaceAfter = this.rescuing ? RESCUE_REPLACE_MS : this.params.deadReplaceMs;
-    const typical = this.typicalTimeout(timeoutMs);
+    let typical: number | undefined; // only needed for a dead pick with no reply yet
     for (const [m, c] of this.chosen) {
       if (score(m) < Infinity) {
         c.deadSince = undefined;
@@ -203,7 +203,7 @@ export class ProbeSet {
         continue;
       }
       if (c.deadSince === undefined) c.deadSince = now;
-      const timeout = timeoutMs(m) ?? typical;
+      const timeout = timeoutMs(m) ?? (typical ??= this.typicalTimeout(timeoutMs));
       const deadFor = now - c.deadSince;
       if (deadFor > Math.max(RESCUE_AFTER_MS, timeout)) silent++;
       if (deadFor > Math.max(replaceAfter, (this.rescuing ? 1 : REPLACE_AFTER_TIMEOUTS) * timeout)) {

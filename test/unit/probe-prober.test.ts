@@ -574,12 +574,18 @@ test('removing a member drops its link and reports the change', () => {
   assert.equal(h.prober.link(A), undefined);
 });
 
-test('bounded mode probes at most K chosen members plus one explorer, and probes back who probes us', () => {
+/** Bounded mode, K = 4 (one random), over 30 members m1…m30 whose paths take `rtt(m)` ms. */
+function boundedHarness(rtt: (m: number) => number): ProbeHarness {
   const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
   for (let m = 1; m <= 30; m++) {
-    h.rtt.set(`m${m}`, 10 + m);
+    h.rtt.set(`m${m}`, rtt(m));
     h.prober.setEndpoints(m, [`m${m}`]);
   }
+  return h;
+}
+
+test('bounded mode probes at most K chosen members plus one explorer, and probes back who probes us', () => {
+  const h = boundedHarness((m) => 10 + m);
   h.runUntil(60_000);
   const probed = h.prober.probedMembers();
   assert.ok(probed.length <= 5, `probes ${probed.length} members`);
@@ -688,11 +694,7 @@ test('bounded mode on a saturated machine (every round trip 1.6 s): new picks co
   // A new pick's first probe has the 1 s initial timeout; its reply comes late at 1.6 s, widens the
   // timeout, and the re-probe's reply at 3.2 s is the first in time. With a fixed 3 s replacement
   // every pick was dropped just before that (N = 75 on two cores: 14.7 per node per minute).
-  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
-  for (let m = 1; m <= 30; m++) {
-    h.rtt.set(`m${m}`, 1600);
-    h.prober.setEndpoints(m, [`m${m}`]);
-  }
+  const h = boundedHarness(() => 1600);
   h.runUntil(120_000);
   const changes = h.prober.stats().setChangesBy;
   assert.equal(changes['dead-replaced'], 0, `replaced ${changes['dead-replaced']} picks`);
@@ -702,11 +704,7 @@ test('bounded mode on a saturated machine (every round trip 1.6 s): new picks co
 });
 
 test('a slow chosen member that stops answering is still replaced, after three of its timeouts', () => {
-  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
-  for (let m = 1; m <= 30; m++) {
-    h.rtt.set(`m${m}`, 1200);
-    h.prober.setEndpoints(m, [`m${m}`]);
-  }
+  const h = boundedHarness(() => 1200);
   h.runUntil(60_000);
   const victim = h.prober.probedMembers()[0];
   h.rtt.delete(`m${victim}`);
