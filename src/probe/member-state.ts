@@ -167,11 +167,12 @@ export function isSteadyRtt(
 
 /**
  * Half the RTT plus the loss penalty: the shape of routing's link cost, for ranking endpoints. A
- * WebSocket endpoint pays the ws penalty on top (see ProbeParams.wsPenaltyRatio).
+ * WebSocket endpoint pays the ws penalty on top (see ProbeParams.wsPenaltyRatio). `rttMs` is the
+ * smoothed RTT unless the caller ranks on another figure (the probe set: the recent minimum).
  */
-export function endpointScore(ep: EndpointState, p: ProbeParams): number {
+export function endpointScore(ep: EndpointState, p: ProbeParams, rttMs = ep.est.srttMs): number {
   if (!ep.est.alive) return Infinity;
-  const score = ep.est.srttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
+  const score = rttMs / 2 + p.endpointLossPenaltyMs * ep.est.lossRatio;
   return isWsEndpointKey(ep.key) ? score * (1 + p.wsPenaltyRatio) + p.wsPenaltyMs : score;
 }
 

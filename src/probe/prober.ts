@@ -673,9 +673,17 @@ export class Prober implements LinkSource {
     return m?.bestKey === undefined ? undefined : m.endpoints.get(m.bestKey);
   }
 
+  /**
+   * What the probe set ranks members by: the score of the best endpoint on its recent minimum RTT,
+   * not its smoothed one. A busy host's scheduling hiccups (a daemon descheduled for tens of ms)
+   * ride on a long-measured member's srtt but rarely on an explorer's few trial samples, so on srtt
+   * nearly every trial in an idle 75-daemon lab "won" a slot: a link added and one withdrawn in two
+   * nodes' adverts, flooded to everyone, ~twice a minute per node. The minimum is what the path
+   * costs when nothing waits; the noise is not the member's.
+   */
   private score(id: NodeId): number {
     const ep = this.bestEndpoint(id);
-    return ep ? endpointScore(ep, this.params) : Infinity;
+    return ep ? endpointScore(ep, this.params, ep.est.recentRttMs) : Infinity;
   }
 
   /** The probe timeout of `id`'s best endpoint; undefined before its first reply (in time or late). */
