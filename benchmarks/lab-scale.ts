@@ -30,7 +30,12 @@ import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/contr
 import { zeroCounts } from '../src/counts.js';
 import { ACTIVE_CAUSES, type ActiveCause } from '../src/probe/link-view.js';
 import { WAKE_CAUSES, type WakeCause } from '../src/node/control-plane.js';
-import { ORIGINATION_CAUSES, type OriginationCause } from '../src/routing/originator.js';
+import {
+  DRIFT_CAUSES,
+  ORIGINATION_CAUSES,
+  type DriftCause,
+  type OriginationCause,
+} from '../src/routing/originator.js';
 import { SET_CHANGES, type SetChange } from '../src/probe/probe-set.js';
 import { PROBE_SCHEDULES, type ProbeSchedule } from '../src/probe/member-state.js';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
@@ -100,6 +105,7 @@ interface IdleResult {
   bySchedule: Record<ProbeSchedule, number>;
   /** Adverts originated per node per minute, by cause (mean over daemons). */
   originatedPerMin: Record<OriginationCause, number>;
+  driftPerMin: Record<DriftCause, number>;
   /** Changes of the bounded probe set per node per minute, by why (mean over daemons). */
   setChangesPerMin: Record<SetChange, number>;
   machineBusy: number;
@@ -261,6 +267,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     },
     bySchedule: zeroCounts(PROBE_SCHEDULES),
     originatedPerMin: zeroCounts(ORIGINATION_CAUSES),
+    driftPerMin: zeroCounts(DRIFT_CAUSES),
     setChangesPerMin: zeroCounts(SET_CHANGES),
     machineBusy: busy,
     straceEpollWaits,
@@ -304,6 +311,8 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       res.bySchedule[k] += (b.probes.sentBySchedule[k] - a.probes.sentBySchedule[k]) / secs;
     for (const c of ORIGINATION_CAUSES)
       res.originatedPerMin[c] += (60 * (b.advertsOriginatedBy[c] - a.advertsOriginatedBy[c])) / secs;
+    for (const c of DRIFT_CAUSES)
+      res.driftPerMin[c] += (60 * (b.advertDriftBy[c] - a.advertDriftBy[c])) / secs;
     for (const c of SET_CHANGES)
       res.setChangesPerMin[c] += (60 * (b.probes.setChangesBy[c] - a.probes.setChangesBy[c])) / secs;
     counted++;
@@ -314,6 +323,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
   for (const c of WAKE_CAUSES) res.wakeupsBy[c] /= Math.max(1, counted);
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const c of ORIGINATION_CAUSES) res.originatedPerMin[c] /= Math.max(1, counted);
+  for (const c of DRIFT_CAUSES) res.driftPerMin[c] /= Math.max(1, counted);
   for (const c of SET_CHANGES) res.setChangesPerMin[c] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
@@ -731,7 +741,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
   );
   printTable(
     'Adverts originated per node per minute, by cause (idle window, mean over daemons)',
-    ['N', ...ORIGINATION_CAUSES, 'all'],
+    ['N', ...ORIGINATION_CAUSES, 'all', ...DRIFT_CAUSES.map((c) => `drift: ${c}`)],
     results
       .filter((r) => r.idle)
       .map((r) => {
@@ -743,10 +753,11 @@ function report(results: SizeResult[], s: Settings, header: string): void {
             ORIGINATION_CAUSES.reduce((sum, c) => sum + o[c], 0),
             2,
           ),
+          ...DRIFT_CAUSES.map((c) => fmt((r.idle as IdleResult).driftPerMin[c], 2)),
         ];
       }),
     [
-      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), active (a link began to carry data), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   printTable(

@@ -12,7 +12,7 @@ import type { ProbeStats } from '../probe/link-view.js';
 import { overlaydVersion } from '../version.js';
 import { describeSwitch } from '../node/route-log.js';
 import { explainChoice } from '../routing/alternatives.js';
-import type { OriginationCause } from '../routing/originator.js';
+import type { DriftCause, OriginationCause } from '../routing/originator.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -156,6 +156,8 @@ export interface ControlPlaneStatus {
   probes: ProbeStats;
   /** Our adverts since start, by why they went out (routing/originator.ts). */
   advertsOriginatedBy: Record<OriginationCause, number>;
+  /** Of those, the drift adverts by what first made them due. */
+  advertDriftBy: Record<DriftCause, number>;
 }
 
 export type { SubnetView };
@@ -388,6 +390,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     memory: process.memoryUsage(),
     probes: node.prober.stats(),
     advertsOriginatedBy: { ...node.router.originatedBy },
+    advertDriftBy: { ...node.router.driftBy },
   };
 }
 

@@ -42,6 +42,13 @@ const STICKY_RATIO = 0.8;
 export const ORIGINATION_CAUSES = ['urgent', 'prompt', 'news', 'drift', 'refresh'] as const;
 export type OriginationCause = (typeof ORIGINATION_CAUSES)[number];
 
+/**
+ * What first made a drift advert due: a link's RTT or loss moved beyond the significance thresholds,
+ * a link turned active, the probe set let a link go, or a new link displaced an advertised one.
+ */
+export const DRIFT_CAUSES = ['rtt', 'loss', 'active', 'unmeasured', 'displaced'] as const;
+export type DriftCause = (typeof DRIFT_CAUSES)[number];
+
 /** How a link left us (see consider). */
 export type LinkGone = 'carried-data' | 'dead' | 'unmeasured';
 
@@ -89,6 +96,8 @@ export class Originator {
   private prompt = false;
   /** Only measurements drifted (RTT, loss): news that can wait driftIntervalMs. */
   private drift = false;
+  /** What set `drift` first since the last advert. */
+  private driftCause: DriftCause = 'rtt';
   private lastAt = -Infinity;
   private refreshAt = Infinity;
   /** Current spacing of bad-news adverts: doubles while changes keep coming (see dueAt). */
@@ -97,6 +106,8 @@ export class Originator {
   private goodInterval: number;
   /** Adverts taken, by cause (router stats: where the advert traffic comes from). */
   readonly takenBy = zeroCounts(ORIGINATION_CAUSES);
+  /** Drift adverts taken, by what first made them due. */
+  readonly driftBy = zeroCounts(DRIFT_CAUSES);
 
   constructor(
     private readonly params: OriginatorParams,
@@ -127,7 +138,7 @@ export class Originator {
   withdraw(neighbor: NodeId, gone: LinkGone): void {
     if (this.urgent || !this.advertised.has(neighbor)) return;
     if (gone === 'unmeasured') {
-      this.drift = true;
+      this.drifted('unmeasured');
       return;
     }
     this.pending = this.prompt = true;
@@ -142,7 +153,7 @@ export class Originator {
       // A full advert only changes if the new link clearly displaces one of the advertised ones,
       // and then only as a cost refinement: we are reachable through 140 links already.
       if (this.advertised.size < ADVERT_MAX_LINKS || link.active) this.pending = true;
-      else if (link.costMs < this.maxAdvertisedCost * STICKY_RATIO) this.drift = true;
+      else if (link.costMs < this.maxAdvertisedCost * STICKY_RATIO) this.drifted('displaced');
       if (this.advertised.size < FEW_LINKS) this.prompt = true;
       return;
     }
@@ -155,7 +166,7 @@ export class Originator {
     // of it lazily, ~¼ s per hop, if it dies within driftIntervalMs of starting. At 1 s it was one
     // network-wide advert per flow start (and per relayed rekey), a third of an idle lab's adverts.
     // Going idle needs no advert.
-    if (link.active && !adv.active) this.drift = true;
+    if (link.active && !adv.active) this.drifted('active');
     // A link MTU that changed is news like a new link: others' paths through it carry packets that
     // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
     if (link.mtu !== adv.mtu) this.pending = true;
@@ -167,8 +178,13 @@ export class Originator {
     // (5 drift adverts per node per minute in an idle 50-site lab on 2 cores).
     const d = Math.abs(link.rttMs - adv.rttMs);
     if (d > p.significantRttRatio * adv.rttMs && d > p.significantRttMs && d > (link.jitterMs ?? 0))
-      this.drift = true;
-    else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drift = true;
+      this.drifted('rtt');
+    else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drifted('loss');
+  }
+
+  private drifted(why: DriftCause): void {
+    if (!this.drift) this.driftCause = why;
+    this.drift = true;
   }
 
   /** Originate at the next opportunity whatever changed (seq jump, member list reload). */
@@ -236,7 +252,9 @@ export class Originator {
     } else if (gap >= 2 * this.goodInterval) {
       this.goodInterval = p.goodNewsIntervalMs;
     }
-    this.takenBy[this.cause()]++;
+    const cause = this.cause();
+    this.takenBy[cause]++;
+    if (cause === 'drift') this.driftBy[this.driftCause]++;
     this.pending = this.urgent = this.prompt = this.drift = false;
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);

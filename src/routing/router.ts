@@ -42,7 +42,7 @@ import { fromCostUnits, linkCost } from './cost.js';
 import { advertNews, FloodPolicy, type AdvertNews } from './flood-policy.js';
 import { LinkGraph } from './graph.js';
 import { LinkStateDb } from './lsdb.js';
-import { Originator, type OriginationCause, type OwnLink } from './originator.js';
+import { Originator, type DriftCause, type OriginationCause, type OwnLink } from './originator.js';
 import type { Path, PathSelector, RouteChange } from './path-selector.js';
 import { RouteComputer } from './route-computer.js';
 import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from './routing-params.js';
@@ -323,6 +323,11 @@ export class Router {
   /** Our adverts by why they went out. */
   get originatedBy(): Readonly<Record<OriginationCause, number>> {
     return this.originator.takenBy;
+  }
+
+  /** Our drift adverts by what first made them due. */
+  get driftBy(): Readonly<Record<DriftCause, number>> {
+    return this.originator.driftBy;
   }
 
   stats(): RouterStats {

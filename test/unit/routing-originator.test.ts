@@ -83,6 +83,21 @@ test('each advert is counted under the most pressing reason it went out for', ()
   o.take(links, new Set(), 80_000); // a link carrying data died
   o.take(links, new Set(), 400_000); // nothing new
   assert.deepEqual(o.takenBy, { urgent: 1, prompt: 2, news: 1, drift: 1, refresh: 1 });
+  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, active: 0, unmeasured: 0, displaced: 0 });
+});
+
+test('a drift advert is counted under what first made it due', () => {
+  const o = new Originator(params, () => 0.5);
+  const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
+  o.take(links, new Set(), 0);
+  o.withdraw(2, 'unmeasured');
+  o.consider(1, { ...links[0], rttMs: 200 }); // a second reason before the advert: not counted
+  o.take(links, new Set(), 20_000);
+  o.consider(1, { ...links[0], active: true });
+  o.take(links, new Set(), 40_000);
+  o.consider(3, { ...links[2], loss: 0.5 });
+  o.take(links, new Set(), 60_000);
+  assert.deepEqual(o.driftBy, { rtt: 0, loss: 1, active: 1, unmeasured: 1, displaced: 0 });
 });
 
 test('a link turning active and a link no longer measured wait like drift; a dead one does not', () => {
