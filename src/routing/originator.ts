@@ -59,6 +59,8 @@ export interface OwnLink {
   rttMs: number;
   /** Mean difference between successive RTT samples (the prober's jitter): moves within it are noise. */
   jitterMs?: number;
+  /** Minimum of the last few RTT samples: unmoved by a hiccup that moved the smoothed RTT. */
+  baseRttMs?: number;
   loss: number;
   costMs: number;
   active: boolean;
@@ -83,7 +85,14 @@ type OriginatorParams = Pick<
 export class Originator {
   private advertised = new Map<
     NodeId,
-    { rttMs: number; loss: number; costMs: number; active: boolean; mtu: number | undefined }
+    {
+      rttMs: number;
+      baseRttMs: number | undefined;
+      loss: number;
+      costMs: number;
+      active: boolean;
+      mtu: number | undefined;
+    }
   >();
   private maxAdvertisedCost = 0;
   private pending = false;
@@ -175,9 +184,18 @@ export class Originator {
     if (link.inDoubt) return;
     // Nor is a move within the link's own jitter: the smoothed RTT of a link whose samples scatter
     // by J wanders by about J/4, and a busy host puts several ms of scheduling noise on sub-ms links
-    // (5 drift adverts per node per minute in an idle 50-site lab on 2 cores).
-    const d = Math.abs(link.rttMs - adv.rttMs);
-    if (d > p.significantRttRatio * adv.rttMs && d > p.significantRttMs && d > (link.jitterMs ?? 0))
+    // (5 drift adverts per node per minute in an idle 50-site lab on 2 cores). Nor a move of the
+    // smoothed RTT alone: one reply held 30 ms by a descheduled daemon lifts srtt by ~4 ms for a
+    // few samples while the jitter (a slow mean) stays small, then srtt decays back: two adverts
+    // for one hiccup (2.6 of 3.7 adverts per node per minute in an idle 75-daemon lab were such RTT
+    // drift). A real change moves the recent minimum as well, within a few samples.
+    const moved = (now: number, then: number): boolean => {
+      const d = Math.abs(now - then);
+      return d > p.significantRttRatio * then && d > p.significantRttMs;
+    };
+    const baseMoved =
+      link.baseRttMs === undefined || adv.baseRttMs === undefined || moved(link.baseRttMs, adv.baseRttMs);
+    if (moved(link.rttMs, adv.rttMs) && Math.abs(link.rttMs - adv.rttMs) > (link.jitterMs ?? 0) && baseMoved)
       this.drifted('rtt');
     else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drifted('loss');
   }
@@ -233,6 +251,7 @@ export class Originator {
     for (const l of chosen) {
       this.advertised.set(l.neighbor, {
         rttMs: l.rttMs,
+        baseRttMs: l.baseRttMs,
         loss: l.loss,
         costMs: l.costMs,
         active: l.active,

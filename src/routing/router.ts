@@ -395,6 +395,7 @@ export class Router {
       neighbor: m,
       rttMs: view.srttMs,
       jitterMs: view.jitterMs,
+      baseRttMs: view.recentRttMs,
       loss: view.lossRatio,
       costMs: cost,
       active: view.active,

@@ -126,3 +126,17 @@ test("an RTT move within the link's own jitter is noise, not drift", () => {
   assert.equal(o.isPending(), true);
   assert.equal(o.dueAt(), params.driftIntervalMs);
 });
+
+test('a hiccup that lifts the smoothed RTT but not the recent minimum is noise, not drift', () => {
+  // Sub-ms link on a busy host: one reply held 30 ms lifts srtt from 1 to ~4.6 ms (beyond 20 % and
+  // 2 ms, and beyond the slow jitter), while the minimum of the last samples stays at 1 ms.
+  const o = new Originator(params, () => 0.5);
+  const quiet = { ...link(1, 0.5), rttMs: 1, baseRttMs: 1, jitterMs: 0.5 };
+  o.take([quiet, link(2, 20), link(3, 30)], new Set(), 0);
+  o.consider(1, { ...quiet, rttMs: 4.6, jitterMs: 2.3 });
+  assert.equal(o.isPending(), false, 'a hiccup');
+  // The path itself got slower: every sample is 10 ms now, and the minimum follows within a few.
+  o.consider(1, { ...quiet, rttMs: 6, baseRttMs: 10, jitterMs: 2.3 });
+  assert.equal(o.isPending(), true, 'a real change');
+  assert.equal(o.dueAt(), params.driftIntervalMs);
+});
