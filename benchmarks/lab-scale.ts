@@ -16,9 +16,12 @@
 //               until every daemon has dropped its routes to the other side; then healed: until all
 //               routes are back, and every pair pings again
 //
-//   node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--neighbours K] [--latency]
+//   node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--settle S] [--neighbours K] [--latency]
 //                                     [--strace] [--no-impairments] [--quick] [--wait-quiet S] [--json FILE]
 //
+// --settle waits that long after the all-pairs ping before the idle window (default 5 s). The pings
+// saturate the machine (round trips of 1–3 s), every link's measurements then fall back over tens of
+// seconds, and that is news each node advertises: a window that starts at once sees the aftermath.
 // --strace attaches `strace -c` to the first daemon's main thread for the idle window and counts its
 // epoll waits (a third count of wake-ups). --latency gives every pair 2–20 ms one way with the lab's
 // delay emulator (costs a core of its own at N = 100; off by default). Needs root, fping, strace.
@@ -67,6 +70,8 @@ const STARTUP_S_PER_DAEMON = 2;
 interface Settings {
   sizes: number[];
   steadyS: number;
+  /** Seconds between the all-pairs ping and the idle window. */
+  settleS: number;
   neighbours: number | undefined;
   latency: boolean;
   strace: boolean;
@@ -125,6 +130,8 @@ interface SizeResult {
   pings?: PairPingResult;
   /** Routes, sessions, handshake failures and drops over the all-pairs ping (pingPhaseFacts). */
   pingPhase?: string[];
+  /** For the first few pairs that never answered: what each end says of the other. */
+  failedPairs?: string[];
   idle?: IdleResult;
   cut?: {
     from: string;
@@ -151,6 +158,7 @@ function parse(): Settings {
       ...COMMON_OPTIONS,
       sizes: { type: 'string' },
       steady: { type: 'string' },
+      settle: { type: 'string' },
       neighbours: { type: 'string' },
       latency: { type: 'boolean', default: false },
       strace: { type: 'boolean', default: false },
@@ -159,7 +167,7 @@ function parse(): Settings {
   });
   const common = commonOptions(
     values,
-    'node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--neighbours K] [--latency] ' +
+    'node dist/benchmarks/lab-scale.js [--sizes 25,50,100] [--steady S] [--settle S] [--neighbours K] [--latency] ' +
       '[--strace] [--no-impairments] [--quick] [--wait-quiet S] [--json FILE]',
   );
   const sizes = (values.sizes ?? (common.quick ? '25' : '25,50,100')).split(',').map(Number);
@@ -168,6 +176,7 @@ function parse(): Settings {
   return {
     sizes,
     steadyS: numberOption(values.steady, common.quick ? 15 : 30, 'steady'),
+    settleS: numberOption(values.settle, 5, 'settle'),
     neighbours:
       values.neighbours === undefined ? undefined : numberOption(values.neighbours, 0, 'neighbours'),
     latency: values.latency ?? false,
@@ -421,6 +430,41 @@ async function fewestRoutes(fleet: Fleet, last: Overviews): Promise<string[]> {
   return out;
 }
 
+/**
+ * For the first few pairs whose pings never came back, what each end's status says of the other at
+ * once after the last round: path, session, last handshake failure, why unreachable.
+ */
+async function explainFailedPairs(fleet: Fleet, failed: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const pair of failed.slice(0, 4)) {
+    const [a, b] = pair.split('>') as [string, string];
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const m = (await fleet.status(from))?.members.find((x) => x.name === to);
+      if (!m) {
+        out.push(`  ${pair}: ${from} does not answer or does not list ${to}`);
+        continue;
+      }
+      const s = m.session;
+      const fail = m.lastHandshakeFailure;
+      out.push(
+        `  ${pair}: ${from} of ${to}: ` +
+          (m.path
+            ? `path ${m.path.join('>')} (${m.costMs} ms)`
+            : `unreachable (${m.unreachableReason ?? '?'})`) +
+          `, direct ${m.direct?.alive ? 'alive' : 'dead'}, session ${s.established ? `up ${s.ageMs} ms` : 'down'}` +
+          ` (${s.handshakeAttempts} attempts, last handshake ${s.lastHandshakeAgoMs ?? 'never'} ms ago)` +
+          (fail
+            ? `, last failure ${fail.reason}${fail.detail ? ` (${fail.detail})` : ''} ${fail.agoMs} ms ago`
+            : ''),
+      );
+    }
+  }
+  return out;
+}
+
 /** Every daemon's status (null where it did not answer), 16 at a time. */
 async function statuses(fleet: Fleet): Promise<Map<string, NodeStatus | null>> {
   const out = new Map<string, NodeStatus | null>();
@@ -608,7 +652,8 @@ async function runSize(n: number, s: Settings): Promise<SizeResult> {
       onRound: (a, p) => progress(`  ${a}/${p} pairs answered`),
     });
     res.pingPhase = pingPhaseFacts(countsBefore, await fleetCounts(fleet));
-    await sleep(5000); // let the sessions the pings made settle before measuring idle
+    res.failedPairs = await explainFailedPairs(fleet, res.pings.failed);
+    await sleep(s.settleS * 1000); // let what the pings stirred up settle before measuring idle
     progress(`N=${n}: idle window ${s.steadyS} s`);
     res.idle = await idleWindow(fleet, s);
     if (s.impairments) {
@@ -679,7 +724,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     rows,
     [
       `"converged": every daemon has a route to every other member, from the moment all were launched (in brackets: from the moment the last control socket answered); "start CPU": daemon CPU seconds, all daemons together, until then.`,
-      `Idle window ${s.steadyS} s after every pair pinged. CPU % of one core per daemon; "timer wake/s" the control plane's timer fires (its own count), "thread wake/s" the main thread's voluntary context switches (the kernel's count: timers, packets, everything).`,
+      `Idle window ${s.steadyS} s, from ${s.settleS} s after every pair pinged. CPU % of one core per daemon; "timer wake/s" the control plane's timer fires (its own count), "thread wake/s" the main thread's voluntary context switches (the kernel's count: timers, packets, everything).`,
       `Goals: ≤ 20 wake-ups/s and < 0.5 % CPU for an idle daemon in a 3-member overlay; RSS ≤ 60 MB; control ≤ ${CONTROL_BUDGET_BPS} B/s per node.`,
     ],
   );
@@ -837,6 +882,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       process.stdout.write(
         `N=${r.n}: pairs that never answered: ${r.pings.failed.slice(0, 20).join(' ')}${r.pings.failed.length > 20 ? ' …' : ''}\n`,
       );
+    for (const line of r.failedPairs ?? []) process.stdout.write(`${line}\n`);
   }
 }
 
