@@ -19,7 +19,16 @@
 // on V8's worker threads during convergence (perf, benchmarks/README.md), on a machine already out of
 // CPU. A daemon whose timers run late waits until they run on time (or it has settled).
 //
-// OVERLAYD_V8_TIERING=default keeps V8's own budget (for before/after measurements).
+// Nor does TurboFan run at all before then (holdOptimizer): at start-up every daemon compiles the
+// same functions for itself, and start-up at N = 100 on 2 cores is minutes of handshakes, adverts and
+// route computations, long enough for V8's default budget to send hundreds of them to TurboFan:
+// 37 % of all CPU in a 60 s profile of that start-up was TurboFan (benchmarks/README.md), on a
+// machine already saturated, where late replies then keep it so. Until the daemon has settled it
+// runs in baseline (Sparkplug) code; once settled it turns TurboFan on with the 4 kB budget, so the
+// packet path is optimized within a few dozen packets as before.
+//
+// OVERLAYD_V8_TIERING=default keeps V8's own tiering from the first line (for before/after
+// measurements).
 import { setFlagsFromString } from 'node:v8';
 
 /** Bytes of bytecode a function executes before V8 considers optimizing it. */
@@ -28,14 +37,25 @@ export const INTERRUPT_BUDGET_BYTES = 4096;
 export const START_UP_MS = 120_000;
 const CHECK_EVERY_MS = 1000;
 
+/** TurboFan on, with the 4 kB budget. */
+export function tierUp(): void {
+  setFlagsFromString(`--opt --interrupt-budget=${INTERRUPT_BUDGET_BYTES}`);
+}
+
+/** Keeps TurboFan off until tierUpOnceSettled turns it on: call first thing at daemon start. */
+export function holdOptimizer(apply: () => void = () => setFlagsFromString('--no-opt')): void {
+  if (process.env.OVERLAYD_V8_TIERING !== 'default') apply();
+}
+
 /**
- * Sets the 4 kB budget as soon as `settled()` is true (checked every second), or once START_UP_MS has
- * passed and `starved()` is false. Returns a function that cancels it. `apply` and `now` are for tests.
+ * Turns TurboFan on with the 4 kB budget as soon as `settled()` is true (checked every second), or
+ * once START_UP_MS has passed and `starved()` is false. Returns a function that cancels it. `apply`
+ * and `now` are for tests.
  */
 export function tierUpOnceSettled(
   settled: () => boolean,
   starved: () => boolean,
-  apply: () => void = () => setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET_BYTES}`),
+  apply: () => void = tierUp,
   now: () => number = () => performance.now(),
 ): () => void {
   if (process.env.OVERLAYD_V8_TIERING === 'default') return () => {};

@@ -17,7 +17,7 @@ import { systemHostNetwork } from '../host/host-network.js';
 import { installLastResort, type DaemonPhase } from '../last-resort.js';
 import { createLogger, isLogLevel } from '../log.js';
 import { DEFAULT_METRICS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
-import { tierUpOnceSettled } from '../jit-tiering.js';
+import { holdOptimizer, tierUpOnceSettled } from '../jit-tiering.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { OverlayNode } from '../node.js';
 import { openTun } from '../tun/native-tun.js';
@@ -90,6 +90,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
         describe: 'Least severe log level printed',
       }),
   handler: async (args) => {
+    holdOptimizer();
     if (!isLogLevel(args['log-level']))
       throw new OverlayError('ERR_USAGE', `bad --log-level ${args['log-level']}`);
     const port = parsePortOption(args.port);

@@ -1,7 +1,9 @@
 // The daemon's smaller V8 tiering budget is set once it has settled, not during start-up.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { START_UP_MS, tierUpOnceSettled } from '../../src/jit-tiering.js';
+import { fileURLToPath } from 'node:url';
+import { holdOptimizer, START_UP_MS, tierUpOnceSettled } from '../../src/jit-tiering.js';
 
 test('the budget changes once the daemon has a route to every member, or after START_UP_MS unless starved', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -62,4 +64,43 @@ test('OVERLAYD_V8_TIERING=default keeps V8 own budget; cancelling stops the chec
   cancel();
   t.mock.timers.tick(5000);
   assert.equal(applied, 0);
+});
+
+test('TurboFan is held off from the start unless OVERLAYD_V8_TIERING=default', () => {
+  let held = 0;
+  holdOptimizer(() => held++);
+  assert.equal(held, 1);
+  process.env.OVERLAYD_V8_TIERING = 'default';
+  try {
+    holdOptimizer(() => held++);
+  } finally {
+    delete process.env.OVERLAYD_V8_TIERING;
+  }
+  assert.equal(held, 1);
+});
+
+test('V8 honours the hold and the tier-up at run time: a hot function stays unoptimized, then is optimized', () => {
+  // The flags are read by V8 at each tiering decision; a Node upgrade that froze them after start
+  // would silently keep the daemon in baseline code (or TurboFan running through start-up).
+  const tiering = fileURLToPath(new URL('../../src/jit-tiering.js', import.meta.url));
+  const script = `
+    const { holdOptimizer, tierUp } = await import(${JSON.stringify(tiering)});
+    holdOptimizer();
+    function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
+    const arr = Array.from({ length: 100 }, (_, i) => i);
+    const optimized = () => (%GetOptimizationStatus(hot) & 16) !== 0;
+    for (let i = 0; i < 200000; i++) hot(arr);
+    const before = optimized();
+    tierUp();
+    for (let i = 0; i < 200000 && !optimized(); i++) hot(arr);
+    console.log(JSON.stringify({ before, after: optimized() }));
+  `;
+  const out = execFileSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--input-type=module', '-e', script],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.deepEqual(JSON.parse(out), { before: false, after: true });
 });
