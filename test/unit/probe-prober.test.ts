@@ -727,3 +727,26 @@ test('bounded mode on a busy host: scheduling hiccups on every link do not make 
   const changes = h.prober.stats().setChangesBy;
   assert.equal(changes['explorer-won'], 0, `explorers won ${changes['explorer-won']} slots`);
 });
+
+test('on a link of 1.6 s round trips the fast schedules send at most 8 probes per timeout, and its death is still seen', () => {
+  const h = new ProbeHarness({ confirmProbes: 0 });
+  h.rtt.set('a', 1600);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(60_000);
+  const timeout = 1600; // at least: srtt + 4·rttvar + slack
+  // Data starts: the active window (2 s) probes the link fast, but not 40 probes into one round trip.
+  h.prober.markActive(A, 60_000);
+  h.runUntil(62_000);
+  const fast = gaps(h.sentTo('a', 60_000).map((p) => p.at));
+  assert.ok(fast.length >= 3, `gaps ${fast}`);
+  assert.ok(
+    fast.every((g) => g >= timeout / 8 - 1),
+    `gaps ${fast} against ${timeout / 8}`,
+  );
+  // The path breaks: dead after four losses, the last sent 3/8 of a timeout after the first.
+  h.rtt.delete('a');
+  const brokeAt = 62_000;
+  for (let t = brokeAt; h.prober.link(A)?.alive && t < brokeAt + 30_000; t += 10) h.runUntil(t);
+  assert.equal(h.prober.link(A)?.alive, false);
+  assert.ok(h.now - brokeAt < 3 * timeout, `dead after ${h.now - brokeAt} ms`);
+});
