@@ -422,7 +422,9 @@ async function fewestRoutes(fleet: Fleet, last: Overviews): Promise<string[]> {
     out.push(
       `  fewest routes: ${name}: ${others.filter((m) => m.reachable).length} reachable, ${direct} direct ` +
         `(${alive} links alive, ${st.controlPlane.probed} probed; probes sent ${p.probesSent}, replies ` +
-        `${p.repliesReceived}, late ${p.repliesLate}), ${sessions} sessions, ${st.links.length} links in ` +
+        `${p.repliesReceived}, late ${p.repliesLate}; sent on ` +
+        PROBE_SCHEDULES.map((k) => `${k} ${p.sentBySchedule[k]}`).join(', ') +
+        `), ${sessions} sessions, ${st.links.length} links in ` +
         `its graph; unreachable: ` +
         [...reasons].map(([r, k]) => `${k}× ${r}`).join('; '),
     );
