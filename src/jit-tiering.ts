@@ -17,7 +17,7 @@
 // control-plane functions, 1-20 ms of CPU each. With 100 daemons on 2 cores still converging after
 // 2 minutes, the time limit alone set it in every daemon at once: 38 % of all daemon CPU was TurboFan
 // on V8's worker threads during convergence (perf, benchmarks/README.md), on a machine already out of
-// CPU. A daemon whose timers run late waits until they run on time (or it has settled).
+// CPU. A daemon whose timers run late waits until they run on time, it has settled, or HOLD_MAX_MS.
 //
 // Nor does TurboFan run at all before then (holdOptimizer): at start-up every daemon compiles the
 // same functions for itself, and start-up at N = 100 on 2 cores is minutes of handshakes, adverts and
@@ -35,6 +35,12 @@ import { setFlagsFromString } from 'node:v8';
 export const INTERRUPT_BUDGET_BYTES = 4096;
 /** The latest the budget changes after start, settled or not (a partition may keep routes missing). */
 export const START_UP_MS = 120_000;
+/**
+ * The latest TurboFan is held off, starved or not. A member can keep us from settling (it never
+ * answers, so one route is always missing) and a flood can keep our timers late; held off for good,
+ * every packet of that flood would run in baseline code, several times the CPU per packet.
+ */
+export const HOLD_MAX_MS = 600_000;
 const CHECK_EVERY_MS = 1000;
 
 /** TurboFan on, with the 4 kB budget. */
@@ -49,7 +55,7 @@ export function holdOptimizer(apply: () => void = () => setFlagsFromString('--no
 
 /**
  * Turns TurboFan on with the 4 kB budget as soon as `settled()` is true (checked every second), or
- * once START_UP_MS has passed and `starved()` is false. Returns a function that cancels it. `apply`
+ * once START_UP_MS has passed and `starved()` is false, or at HOLD_MAX_MS whatever. Returns a function that cancels it. `apply`
  * and `now` are for tests.
  */
 export function tierUpOnceSettled(
@@ -62,7 +68,8 @@ export function tierUpOnceSettled(
   const startedAt = now();
   let timer: NodeJS.Timeout;
   const check = (): void => {
-    if (settled() || (now() - startedAt >= START_UP_MS && !starved())) apply();
+    const age = now() - startedAt;
+    if (settled() || (age >= START_UP_MS && !starved()) || age >= HOLD_MAX_MS) apply();
     else arm();
   };
   const arm = (): void => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { holdOptimizer, START_UP_MS, tierUpOnceSettled } from '../../src/jit-tiering.js';
+import { HOLD_MAX_MS, holdOptimizer, START_UP_MS, tierUpOnceSettled } from '../../src/jit-tiering.js';
 
 test('the budget changes once the daemon has a route to every member, or after START_UP_MS unless starved', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -41,6 +41,22 @@ test('the budget changes once the daemon has a route to every member, or after S
   now += 1000;
   t.mock.timers.tick(1000);
   assert.equal(late, 1, 'never settled (a partition), timers on time: set after START_UP_MS');
+
+  // A member that never answers and a flood that keeps our timers late: not held off for good.
+  let flooded = 0;
+  const floodStart = now;
+  tierUpOnceSettled(
+    () => false,
+    () => true,
+    () => flooded++,
+    () => now,
+  );
+  now = floodStart + HOLD_MAX_MS - 1000;
+  t.mock.timers.tick(1000);
+  assert.equal(flooded, 0, 'starved and never settled: still held');
+  now = floodStart + HOLD_MAX_MS;
+  t.mock.timers.tick(1000);
+  assert.equal(flooded, 1, 'at HOLD_MAX_MS whatever');
 });
 
 test('OVERLAYD_V8_TIERING=default keeps V8 own budget; cancelling stops the check', (t) => {
