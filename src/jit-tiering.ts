@@ -54,9 +54,9 @@ export function holdOptimizer(apply: () => void = () => setFlagsFromString('--no
 }
 
 /**
- * Turns TurboFan on with the 4 kB budget as soon as `settled()` is true (checked every second), or
- * once START_UP_MS has passed and `starved()` is false, or at HOLD_MAX_MS whatever. Returns a function that cancels it. `apply`
- * and `now` are for tests.
+ * Turns TurboFan on with the 4 kB budget as soon as `settled()` is true (checked every second), once
+ * START_UP_MS has passed and `starved()` is false, or at HOLD_MAX_MS whatever. Returns a function
+ * that cancels it. `apply` and `now` are for tests.
  */
 export function tierUpOnceSettled(
   settled: () => boolean,

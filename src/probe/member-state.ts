@@ -140,11 +140,10 @@ export function probeInterval(
 /**
  * Probes on the fast schedules (suspect, confirm, active) go every activeIntervalMs, but no more than
  * FAST_PROBES_PER_TIMEOUT per probe timeout of the link. On links of a few tens of ms that is the
- * 50 ms it always was. On a saturated machine whose round trips are 1–2 s, 50 ms put 20–40 probes in
- * flight per suspect link, each answered late and re-suspecting it: at N = 100 on 2 cores a daemon
- * sent 10 probes a second through start-up (3 when idle) and five in six of them were late, load that
- * kept the machine saturated. The death of such a link is declared a few hundred ms later: its fourth
- * loss is sent 3/8 of a timeout after the first, not 150 ms.
+ * 50 ms it always was. On a saturated machine whose round trips are 1–2 s (N = 100 daemons on 2
+ * cores), 50 ms put 20–40 probes in flight per suspect link, each answered late and suspecting it
+ * again; the cap keeps that to 8. The death of such a link is declared a few hundred ms later: its
+ * fourth loss is sent 3/8 of a timeout after the first, not 150 ms.
  */
 export const FAST_PROBES_PER_TIMEOUT = 8;
 

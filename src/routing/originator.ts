@@ -189,9 +189,9 @@ export class Originator {
     // few samples while the jitter (a slow mean) stays small, then srtt decays back: two adverts
     // for one hiccup (2.6 of 3.7 adverts per node per minute in an idle 75-daemon lab were such RTT
     // drift). A real change moves the recent minimum as well, within a few samples.
-    const moved = (now: number, then: number): boolean => {
-      const d = Math.abs(now - then);
-      return d > p.significantRttRatio * then && d > p.significantRttMs;
+    const moved = (current: number, said: number): boolean => {
+      const d = Math.abs(current - said);
+      return d > p.significantRttRatio * said && d > p.significantRttMs;
     };
     const baseMoved =
       link.baseRttMs === undefined || adv.baseRttMs === undefined || moved(link.baseRttMs, adv.baseRttMs);
