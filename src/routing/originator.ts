@@ -189,14 +189,13 @@ export class Originator {
     // few samples while the jitter (a slow mean) stays small, then srtt decays back: two adverts
     // for one hiccup (2.6 of 3.7 adverts per node per minute in an idle 75-daemon lab were such RTT
     // drift). A real change moves the recent minimum as well, within a few samples.
-    const moved = (current: number, said: number): boolean => {
+    const moved = (current: number, said: number, noise = 0): boolean => {
       const d = Math.abs(current - said);
-      return d > p.significantRttRatio * said && d > p.significantRttMs;
+      return d > p.significantRttRatio * said && d > p.significantRttMs && d > noise;
     };
     const baseMoved =
       link.baseRttMs === undefined || adv.baseRttMs === undefined || moved(link.baseRttMs, adv.baseRttMs);
-    if (moved(link.rttMs, adv.rttMs) && Math.abs(link.rttMs - adv.rttMs) > (link.jitterMs ?? 0) && baseMoved)
-      this.drifted('rtt');
+    if (moved(link.rttMs, adv.rttMs, link.jitterMs) && baseMoved) this.drifted('rtt');
     else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drifted('loss');
   }
 

@@ -1,4 +1,4 @@
-// The daemon's smaller V8 tiering budget is set once it has settled, not during start-up.
+// TurboFan is held off through start-up and turned on, with the daemon's smaller budget, once it has settled.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
