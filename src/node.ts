@@ -70,6 +70,8 @@ export interface NodeInputs {
   resolve?: ResolveFn;
   probeParams?: Partial<ProbeParams>;
   routingParams?: RoutingParams;
+  /** The control plane's housekeeping beat in ms (control-plane.ts BEAT_MS); 0: none. */
+  beatMs?: number;
   sessionParams?: SessionParamsInput;
   /** Routes into the TUN for members' subnets, masquerade for ours; absent: the host is left alone. */
   hostNetwork?: HostNetworkFactory;
@@ -161,6 +163,7 @@ export class OverlayNode {
         ...inputs.probeParams,
       },
       routingParams: inputs.routingParams,
+      beatMs: inputs.beatMs,
       loopLag: this.loopLag,
       ports: {
         sendProbe: (member, key, id) => this.dataPlane.control.sendProbe(member, key, id),
@@ -197,6 +200,7 @@ export class OverlayNode {
         clock,
         log: log.child('forward'),
         wake: () => this.plane.poke(),
+        beat: this.plane.beat,
         observer: this.diagnostics,
         mssClamp: config.network.mssClamp === true,
       },

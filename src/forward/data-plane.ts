@@ -9,6 +9,7 @@
 //   pmtu/mtu-channel.ts per-link MTU search, path MTUs (packets too big: too-big.ts, from outbound)
 //
 // This class only builds them around one shared context and offers node.ts the entry points.
+import { NO_BEAT } from '../clock.js';
 import type { NodeId } from '../identity/node-id.js';
 import { NatChannel, type NatOptions } from '../nat/nat-channel.js';
 import { MtuChannel } from '../pmtu/mtu-channel.js';
@@ -77,7 +78,7 @@ export class DataPlane {
     this.nat.tick(now);
     this.mtu.tick(now);
     if (now >= this.nextSweepAt) {
-      this.nextSweepAt = now + SWEEP_INTERVAL_MS;
+      this.nextSweepAt = (this.ctx.beat ?? NO_BEAT).at(now + SWEEP_INTERVAL_MS);
       this.ctx.peers.sweep(now);
     }
   }

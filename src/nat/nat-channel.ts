@@ -14,6 +14,7 @@
 //                 which it is one more measured direct link the router may choose.
 //   3. keepalive  links through a NAT that are in use or were used recently get a sealed keepalive
 //                 every network.natKeepalive seconds (keepalive-schedule.ts).
+import { NO_BEAT } from '../clock.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { ForwardContext } from '../forward/context.js';
 import type { NextHops } from '../forward/next-hop.js';
@@ -90,7 +91,7 @@ export class NatChannel {
     // Attempts in flight are looked at every tick, so the time to a direct link is measured in ms.
     for (const id of this.punches.pendingMembers()) if (this.ctx.prober.link(id)?.alive) this.linkUp(id, now);
     if (now < this.nextCheckAt) return;
-    this.nextCheckAt = now + CHECK_INTERVAL_MS;
+    this.nextCheckAt = (this.ctx.beat ?? NO_BEAT).at(now + CHECK_INTERVAL_MS);
     if (this.reflexive.sweep(now)) this.opts.onPublishedChange?.(this.reflexive.published());
     for (const id of this.punches.expire(now))
       this.ctx.log.info(

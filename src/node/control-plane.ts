@@ -14,7 +14,7 @@
 //
 // It implements the data plane's ProbePort, RoutePort and SessionPort: forward/ reaches the cores only
 // through here, so every input that can bring work forward re-arms the timer.
-import type { Clock, Timers } from '../clock.js';
+import { beat, NO_BEAT, type Beat, type Clock, type Timers } from '../clock.js';
 import { zeroCounts } from '../counts.js';
 import type { HandshakeResult, ProbePort, RoutePort, SessionPort } from '../forward/ports.js';
 import type { NodeId } from '../identity/node-id.js';
@@ -67,6 +67,8 @@ export interface ControlPlaneOptions {
   sessions?: SessionTable;
   /** Uniform [0, 1) for the prober's and router's jitter and choices; default Math.random. */
   random?: () => number;
+  /** The housekeeping beat's period (BEAT_MS); 0: none, every timer exact. */
+  beatMs?: number;
   /** Where sent bytes are counted (the simulator keeps one across a node's restarts). */
   traffic?: ControlTraffic;
   /** The daemon's event-loop lag, fed by the wake timer's drift; absent in the simulator (no stalls). */
@@ -77,6 +79,13 @@ export interface ControlPlaneOptions {
 export const WAKE_CAUSES = ['prober', 'carrier', 'router', 'sessions', 'none'] as const;
 export type WakeCause = (typeof WAKE_CAUSES)[number];
 
+/**
+ * The node's housekeeping beat (clock.ts): idle probes, anti-entropy rounds, drift announcements and
+ * adverts, the NAT check and table sweeps wait for it. Each of these tolerates a second more; in an
+ * idle 50-member lab they were most of the 7–8 timer wake-ups a second, one per item.
+ */
+export const BEAT_MS = 1000;
+
 /** The handshake guard's tables are swept at least this often (on a wake-up that happens anyway). */
 const SESSION_SWEEP_MS = 1000;
 
@@ -86,6 +95,8 @@ export class ControlPlane implements ProbePort, RoutePort {
   readonly sessions: SessionTable | undefined;
   readonly traffic: ControlTraffic;
   readonly scheduler: WakeScheduler;
+  /** The node's housekeeping beat, at a random phase so that nodes started together do not beat together. */
+  readonly beat: Beat;
   private readonly sessionsWrapped: SessionPort | undefined;
   private readonly clock: Clock;
   private readonly ports: ControlPlanePorts;
@@ -102,6 +113,8 @@ export class ControlPlane implements ProbePort, RoutePort {
     this.sessions = opts.sessions;
     this.traffic = opts.traffic ?? new ControlTraffic();
     const random = opts.random;
+    const beatMs = opts.beatMs ?? BEAT_MS;
+    this.beat = beatMs > 0 ? beat(beatMs, (random ?? Math.random)() * beatMs) : NO_BEAT;
     this.prober = new Prober({
       params: opts.probeParams,
       ports: {
@@ -112,6 +125,7 @@ export class ControlPlane implements ProbePort, RoutePort {
         },
         random,
         loopLagMs: (now) => opts.loopLag?.allowanceMs(now) ?? 0,
+        beat: this.beat,
       },
     });
     this.router = new Router({
@@ -129,6 +143,7 @@ export class ControlPlane implements ProbePort, RoutePort {
         wallClock: ports.wallClock,
         random,
         cpuClock: ports.cpuClock,
+        beat: this.beat,
       },
     });
     const sessions = opts.sessions;

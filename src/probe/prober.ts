@@ -16,6 +16,9 @@
 //   dead or never answered              → 1 s, 2 s, 4 s, then every 5 s
 //   candidate (unproven source address) → 0.5 s, 1 s, then forgotten 2 s after its third probe
 //   no session yet (probe not sendable) → unsentRetryMs; not counted as lost
+// The idle and dead schedules' probes go out on the node's housekeeping beat (ports.beat, clock.ts):
+// up to a second later, all in one wake-up.
+import { NO_BEAT, type Beat } from '../clock.js';
 import { zeroCounts } from '../counts.js';
 import type { NodeId } from '../identity/node-id.js';
 import {
@@ -57,6 +60,8 @@ export interface ProberPorts {
    * lost, and a daemon starved of CPU declares live links dead. The simulator has no stalls: 0.
    */
   loopLagMs?(now: number): number;
+  /** The node's housekeeping beat (clock.ts): probes on the idle and dead schedules go out on it. */
+  beat?: Beat;
 }
 
 interface ProbeTimer {
@@ -70,6 +75,7 @@ export class Prober implements LinkSource {
   readonly params: Readonly<ProbeParams>;
   private readonly ports: ProberPorts;
   private readonly random: () => number;
+  private readonly beat: Beat;
   private readonly members = new Map<NodeId, MemberState>();
   private readonly outstanding: OutstandingProbes;
   /** Probe timers (nextProbeAt of probed endpoints), with lazy deletion: see schedule(). */
@@ -102,6 +108,7 @@ export class Prober implements LinkSource {
     this.params = { ...DEFAULT_PROBE_PARAMS, ...opts.params };
     this.ports = opts.ports;
     this.random = opts.ports.random ?? Math.random;
+    this.beat = opts.ports.beat ?? NO_BEAT;
     this.set = new ProbeSet(this.params, this.random);
     this.outstanding = new OutstandingProbes(this.params.maxOutstanding, this.random);
   }
@@ -571,7 +578,11 @@ export class Prober implements LinkSource {
     if (ep.candidate) ep.candidateProbesLeft--;
     if (!ep.est.alive) ep.deadProbes++;
     if (ep.confirmProbes > 0) ep.confirmProbes--;
-    ep.nextProbeAt = now + this.interval(m, ep, now);
+    // A second or more between probes (idle, dead): the beat at or after that will do. The fast
+    // schedules (active, suspect, confirm) and NAT punches keep their exact times.
+    const schedule = probeSchedule(m, ep, now);
+    const at = now + this.interval(m, ep, now);
+    ep.nextProbeAt = schedule === 'idle' || schedule === 'dead' ? this.beat.at(at) : at;
     this.schedule(id, ep);
   }
 

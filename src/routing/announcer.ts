@@ -26,6 +26,7 @@
 // costs one request to the claimant: if it goes unanswered, that neighbour's claim is forgotten and
 // counted (request-unanswered), and other neighbours' claims are asked for as if it never existed.
 // The router has already dropped claims naming non-members or implausible seqs (seq-bounds.ts).
+import { NO_BEAT, type Beat } from '../clock.js';
 import type { NodeId } from '../identity/node-id.js';
 import { encodeAnnounceChunks, encodeRequestChunks, type SummaryEntry } from './control-codec.js';
 import { Holders } from './holders.js';
@@ -37,6 +38,8 @@ export interface AnnouncerPorts {
   send(neighbor: NodeId, message: Uint8Array): void;
   /** A neighbour did not answer our request for an advert it claimed to hold. */
   unanswered?(neighbor: NodeId, origin: NodeId): void;
+  /** The node's beat (clock.ts): drift batches go out on it. */
+  beat?: Beat;
 }
 
 export class Announcer {
@@ -77,7 +80,9 @@ export class Announcer {
     let p = this.pending.get(n);
     if (!p) this.pending.set(n, (p = { entries: new Map(), dueAt: Infinity }));
     p.entries.set(origin, seq);
-    const due = now + (drift ? this.params.driftAnnounceIntervalMs : this.params.announceIntervalMs);
+    const due = drift
+      ? (this.ports.beat ?? NO_BEAT).at(now + this.params.driftAnnounceIntervalMs)
+      : now + this.params.announceIntervalMs;
     p.dueAt = Math.min(p.dueAt, due);
     this.flushAt = Math.min(this.flushAt, p.dueAt);
   }

@@ -32,6 +32,7 @@
 // neighbour's reply budget (control-budgets.ts) and refuses once it is spent: a REQUEST naming the
 // same origin 300 times is answered once, and one naming every origin over and over is answered at
 // the budget's rate, not at the requester's.
+import { NO_BEAT, type Beat } from '../clock.js';
 import type { NodeId } from '../identity/node-id.js';
 import {
   bucketRange,
@@ -52,6 +53,8 @@ export interface AntiEntropyPorts {
   reply(neighbor: NodeId, message: Uint8Array, now: number): boolean;
   isMember(id: NodeId): boolean;
   random(): number;
+  /** The node's beat (clock.ts): periodic rounds go out on it (the first, after a link came up, does not). */
+  beat?: Beat;
 }
 
 export class AntiEntropy {
@@ -129,7 +132,7 @@ export class AntiEntropy {
         ? jitter(interval, this.params.jitterRatio, this.ports.random)
         : this.ports.random() * interval;
       this.periodic.add(n);
-      this.dueAtBy.set(n, now + next);
+      this.dueAtBy.set(n, (this.ports.beat ?? NO_BEAT).at(now + next));
     }
   }
 

@@ -23,6 +23,7 @@
 // unless another is cheaper by STICKY_RATIO), and a full advert changing its choice is drift, not
 // news: with 199 links and room for 140, costs jittering around the boundary re-originated every
 // 1–4 s, and in a full mesh each origination goes to every neighbour (250 kB/s per node at N = 200).
+import { NO_BEAT, type Beat } from '../clock.js';
 import { zeroCounts } from '../counts.js';
 import type { NodeId } from '../identity/node-id.js';
 import { ADVERT_MAX_LINKS, LINK_FLAG_ACTIVE, LINK_FLAG_RELAY, type AdvertLink } from './advert.js';
@@ -121,6 +122,8 @@ export class Originator {
   constructor(
     private readonly params: OriginatorParams,
     private readonly random: () => number,
+    /** Drift and refresh adverts wait for the node's beat (clock.ts); news and losses never do. */
+    private readonly beat: Beat = NO_BEAT,
   ) {
     this.urgentInterval = params.minOriginationIntervalMs;
     this.goodInterval = params.goodNewsIntervalMs;
@@ -230,8 +233,8 @@ export class Originator {
   dueAt(): number {
     if (this.urgent) return this.lastAt + this.urgentInterval;
     if (this.pending) return this.lastAt + (this.prompt ? this.params.goodNewsIntervalMs : this.goodInterval);
-    if (this.drift) return Math.min(this.refreshAt, this.lastAt + this.params.driftIntervalMs);
-    return this.refreshAt;
+    if (this.drift) return this.beat.at(Math.min(this.refreshAt, this.lastAt + this.params.driftIntervalMs));
+    return this.beat.at(this.refreshAt);
   }
 
   /** Picks the links to advertise from all alive `links`, and records them as said at `now`. */

@@ -16,6 +16,7 @@
 //
 // A destination whose path failed end to end (path-avoidance.ts) is decided on the graph without the
 // failed path's relays or direct link while the avoidance runs; its end is a graph change like any.
+import { NO_BEAT, type Beat } from '../clock.js';
 import type { NodeId } from '../identity/node-id.js';
 import { fromCostUnits } from './cost.js';
 import { shortestPaths, type ShortestPathTree } from './dijkstra.js';
@@ -42,6 +43,8 @@ export class RouteComputer {
     private readonly graph: LinkGraph,
     /** Real-time clock for measuring computation cost, and where to report it. */
     private readonly measure: { clock?: () => number; report(ms: number): void },
+    /** Recomputing for drifted costs waits for the node's beat (clock.ts); topology changes never do. */
+    private readonly beat: Beat = NO_BEAT,
   ) {
     this.selector = new PathSelector(params);
     this.avoidance = new PathAvoidance(self, params.maxHops);
@@ -90,7 +93,8 @@ export class RouteComputer {
     if (this.urgent) return -Infinity;
     const p = this.params;
     if (this.dirty === 'down') return this.lastComputeAt + p.spfMajorIntervalMs;
-    return this.lastComputeAt + (this.dirty === 'major' ? this.spfInterval : p.spfMinorIntervalMs);
+    if (this.dirty === 'major') return this.lastComputeAt + this.spfInterval;
+    return this.beat.at(this.lastComputeAt + p.spfMinorIntervalMs);
   }
 
   /** Recomputes if due, else lets expired hold timers decide; returns the route changes. */

@@ -17,6 +17,7 @@
 // admitted cheapest check first, each refusal counted by reason (admission.ts); replies go out within
 // the requester's reply budget (control-budgets.ts). Every table is keyed by members or neighbours
 // and bounded by them (stats().state).
+import { NO_BEAT, type Beat } from '../clock.js';
 import { AdvertisedEndpoints } from './advertised-endpoints.js';
 import type { NodeId } from '../identity/node-id.js';
 import type { LinkSource } from '../probe/link-view.js';
@@ -72,6 +73,11 @@ export interface RouterPorts {
   random?(): number;
   /** A real-time ms clock used only to measure route computation cost for stats(). */
   cpuClock?(): number;
+  /**
+   * The node's housekeeping beat (clock.ts): work that can wait (anti-entropy rounds, drift
+   * announcements, drift adverts and refreshes, recomputing for drifted costs) is done on it.
+   */
+  beat?: Beat;
 }
 
 export interface RouterOptions {
@@ -121,12 +127,16 @@ export class Router {
     this.random = opts.ports.random ?? Math.random;
     this.lsdb = new LinkStateDb(this.self);
     this.graph = new LinkGraph(this.self, this.params.cost);
-    this.computer = new RouteComputer(this.self, this.params, this.graph, {
-      clock: opts.ports.cpuClock,
-      report: (ms) => this.counters.computed(ms),
-    });
+    const beat = opts.ports.beat ?? NO_BEAT;
+    this.computer = new RouteComputer(
+      this.self,
+      this.params,
+      this.graph,
+      { clock: opts.ports.cpuClock, report: (ms) => this.counters.computed(ms) },
+      beat,
+    );
     this.selector = this.computer.selector;
-    this.originator = new Originator(this.params, this.random);
+    this.originator = new Originator(this.params, this.random, beat);
     this.budgets = new ControlBudgets(this.params, () => ({
       members: this.members.size,
       adverts: this.lsdb.size,
@@ -140,12 +150,14 @@ export class Router {
     this.announcer = new Announcer(this.params, this.lsdb, {
       send: (n, m) => this.send(n, m),
       unanswered: () => this.counters.reject('request-unanswered'),
+      beat,
     });
     this.antiEntropy = new AntiEntropy(this.params, this.lsdb, this.announcer, {
       send: (n, m) => this.send(n, m),
       reply: (n, m, now) => this.reply(n, m, now),
       isMember: (id) => this.members.has(id),
       random: this.random,
+      beat,
     });
     this.flooding = new FloodPolicy(this.self, this.params, this.lsdb, this.graph, this.announcer, (n, m) =>
       this.send(n, m),

@@ -22,6 +22,9 @@ const LATENCY_MS = 7;
 const RUN_MS = 40_000;
 const WALL_EPOCH_MS = 1_700_000_000_000;
 const PROBE = { maxProbedMembers: 2, exploreIntervalMs: 2000, exploreTrialMs: 1500 };
+// No housekeeping beat (control-plane.ts) on either side: with it, nodes' timer work lands on shared
+// instants, and what the two event queues then do first among equal times is their own order.
+const BEAT_MS = 0;
 
 interface Sent {
   at: number;
@@ -74,6 +77,7 @@ function simulated(): Sent[] {
       lossyFraction: 0,
     },
     probe: PROBE,
+    beatMs: BEAT_MS,
   });
   sim.start();
   sim.run(RUN_MS);
@@ -100,6 +104,7 @@ async function daemons(): Promise<Sent[]> {
       random: simNodeRandom(i, 1),
       wallClock: () => WALL_EPOCH_MS + (c.queue?.now ?? 0),
       probeParams: PROBE,
+      beatMs: BEAT_MS,
       // Punching is the carrier's (nat/), not the shared control plane's, and the simulator models no
       // NATs; here every pair has a session from the start, so with it on a node would punch towards
       // the members outside its bounded neighbour set, which the simulator never does.

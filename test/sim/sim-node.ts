@@ -28,6 +28,7 @@ export interface NodeConfig {
   routing: RoutingParams;
   /** Wall clock at virtual time 0 (ms since the epoch), for advert sequence numbers. */
   wallEpochMs: number;
+  beatMs?: number;
 }
 
 /** The random source of node `index` in its `incarnation`-th life (shared by prober and router). */
@@ -92,6 +93,7 @@ export class SimNode {
       random: simNodeRandom(this.index, this.incarnation),
       probeParams: cfg.probe,
       routingParams: cfg.routing,
+      beatMs: cfg.beatMs,
       traffic: this.traffic,
       ports: {
         // No sessions in the simulator: every probe is sent (and lost on the path, or not).

@@ -17,7 +17,7 @@ import { DEFAULT_ROUTING_PARAMS, type RoutingParams } from '../../src/routing/ro
 import { Checker, type CheckTarget } from './checks.js';
 import { EventQueue } from './event-queue.js';
 import { seededRandom } from './rng.js';
-import { SimNode, type SimNetwork } from './sim-node.js';
+import { SimNode, type NodeConfig, type SimNetwork } from './sim-node.js';
 import { DEFAULT_UNDERLAY, Underlay, type UnderlayOptions } from './underlay.js';
 import { VerifyCache } from './verify-cache.js';
 
@@ -26,6 +26,8 @@ export interface SimOptions {
   seed: number;
   underlay?: Partial<Omit<UnderlayOptions, 'nodes' | 'seed'>>;
   probe?: Partial<ProbeParams>;
+  /** The nodes' housekeeping beat in ms (control-plane.ts BEAT_MS); 0: none. */
+  beatMs?: number;
   routing?: RoutingParams;
   /** Nodes boot at uniformly random times in [0, startSpreadMs]. */
   startSpreadMs?: number;
@@ -46,7 +48,7 @@ export class Simulator implements SimNetwork, CheckTarget {
   private readonly index = new Map<NodeId, number>();
   private readonly flows: Array<[number, number]> = [];
   private readonly rnd: () => number;
-  private readonly cfg: { probe: Partial<ProbeParams>; routing: RoutingParams; wallEpochMs: number };
+  private readonly cfg: NodeConfig;
   private wakeGuard = { at: -1, count: 0 };
 
   constructor(readonly opts: SimOptions) {
@@ -67,7 +69,7 @@ export class Simulator implements SimNetwork, CheckTarget {
     this.members = this.nodes.map((n) => ({ id: n.id, publicKey: n.keys.publicKey }));
     const routing = opts.routing ?? DEFAULT_ROUTING_PARAMS;
     this.maxHops = routing.maxHops;
-    this.cfg = { probe: opts.probe ?? {}, routing, wallEpochMs: 1_700_000_000_000 };
+    this.cfg = { probe: opts.probe ?? {}, routing, wallEpochMs: 1_700_000_000_000, beatMs: opts.beatMs };
     this.verifier = new VerifyCache(ed25519Verify, opts.verifyCache ?? false);
     this.checker = new Checker(this);
   }

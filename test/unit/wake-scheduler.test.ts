@@ -1,4 +1,4 @@
-// The control plane's one timer: armed at the cores' earliest wake, moved only earlier by poke(),
+// The control plane's one timer: armed at the cores' earliest wake, moved there by poke(),
 // never fired while stopped; what the cores ask for during run() is looked at once run() returns.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -33,16 +33,22 @@ test('fires at each wake the cores ask for, and not in between', () => {
   assert.equal(s.nextFireAt, Infinity, 'nothing more to do: no timer');
 });
 
-test('poke moves the timer earlier, never later', () => {
+test('poke moves the timer to the earliest wake, earlier or later, and disarms it when none is left', () => {
   const { q, s, runs, set } = harness([1000]);
   s.poke();
   set(300);
   s.poke();
+  assert.equal(s.nextFireAt, 300, 'work came forward');
   set(2000);
   s.poke();
-  assert.equal(s.nextFireAt, 300);
-  q.runUntil(400);
-  assert.deepEqual(runs, [300]);
+  assert.equal(s.nextFireAt, 2000, 'the work at 300 went away (a probe answered before its timeout)');
+  q.runUntil(1999);
+  assert.deepEqual(runs, [], 'no wake-up that finds nothing due');
+  set(Infinity);
+  s.poke();
+  assert.equal(s.nextFireAt, Infinity);
+  q.runUntil(5000);
+  assert.deepEqual(runs, []);
 });
 
 test('a wake in the past runs at once; stop() cancels', () => {
