@@ -54,7 +54,7 @@ import { fileSize, routeChangesSince, stopPing, startPing } from './lib/failover
 import { Fleet, type Overviews } from './lib/fleet.js';
 import { checkLimits, NOT_NEEDED, type LimitCheck } from './lib/limits.js';
 import { analyzeOutage } from './lib/ping-log.js';
-import { procRates, rssBytes, sampleProc, type ProcSample } from './lib/proc-stats.js';
+import { privateBytes, procRates, rssBytes, sampleProc, type ProcSample } from './lib/proc-stats.js';
 import {
   codeVersion,
   COMMON_OPTIONS,
@@ -95,6 +95,8 @@ interface IdleResult {
   wakeupsBy: Record<WakeCause, number>;
   mainWakeups: number[];
   rssMB: number[];
+  /** Private (unshared) memory per daemon, MB (proc-stats.ts privateBytes). */
+  privateMB: number[];
   /** Bytes per node per second by type (mean over daemons). */
   bytesByType: Record<TrafficType, number>;
   /** Per daemon, all types. */
@@ -271,6 +273,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     wakeupsBy: zeroCounts(WAKE_CAUSES),
     mainWakeups: [],
     rssMB: [],
+    privateMB: [],
     bytesByType: zeroCounts(TRAFFIC_TYPES),
     totalBps: [],
     sealedBps: 0,
@@ -305,6 +308,8 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     const pid = fleet.pid(name);
     const rss = pid === undefined ? null : rssBytes(pid);
     if (rss !== null) res.rssMB.push(rss / 1e6);
+    const own = pid === undefined ? null : privateBytes(pid);
+    if (own !== null) res.privateMB.push(own / 1e6);
     if (!a || !b) continue;
     const secs = (b.uptimeMs - a.uptimeMs) / 1000;
     res.timerWakeups.push((b.wakeups - a.wakeups) / secs);
@@ -715,6 +720,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     const timer = i && summarize(i.timerWakeups);
     const kernel = i && summarize(i.mainWakeups);
     const rss = i && summarize(i.rssMB);
+    const own = i && summarize(i.privateMB);
     const total = i && summarize(i.totalBps);
     const p = r.pings;
     return [
@@ -730,6 +736,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       timer ? `${fmt(timer.mean, 1)} / ${fmt(timer.max, 1)}` : '—',
       kernel ? `${fmt(kernel.mean, 1)} / ${fmt(kernel.max, 1)}` : '—',
       rss ? `${fmt(rss.mean, 0)} / ${fmt(rss.max, 0)}` : '—',
+      own ? `${fmt(own.mean, 0)} / ${fmt(own.max, 0)}` : '—',
       total ? `${fmt(total.mean, 0)} / ${fmt(total.max, 0)}` : '—',
       i ? fmt(i.machineBusy, 2) : '—',
     ];
@@ -749,6 +756,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       'timer wake/s',
       'thread wake/s',
       'RSS MB mean/max',
+      'private MB mean/max',
       'ctl B/s node mean/max',
       'machine busy',
     ],
@@ -756,6 +764,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
     [
       `"converged": every daemon has a route to every other member, from the moment all were launched (in brackets: from the moment the last control socket answered); "start CPU": daemon CPU seconds, all daemons together, until then.`,
       `Idle window ${s.steadyS} s, from ${s.settleS} s after every pair pinged. CPU % of one core per daemon; "timer wake/s" the control plane's timer fires (its own count), "thread wake/s" the main thread's voluntary context switches (the kernel's count: timers, packets, everything).`,
+      `"private": the daemon's own pages (RSS less what it shares with other processes, chiefly the node binary's text: one daemon alone on a host pays its RSS).`,
       `Goals: ≤ 20 wake-ups/s and < 0.5 % CPU for an idle daemon in a 3-member overlay; RSS ≤ 60 MB; control ≤ ${CONTROL_BUDGET_BPS} B/s per node.`,
     ],
   );

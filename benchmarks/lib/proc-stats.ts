@@ -21,6 +21,18 @@ export function rssBytes(pid: number): number | null {
   return kb === null ? null : kb * 1024;
 }
 
+/**
+ * Memory only this process holds (private clean + dirty pages, smaps_rollup), in bytes: its RSS less
+ * what it shares with other processes, chiefly the node binary's ~46 MB of text, which every daemon on
+ * a lab host maps and which one daemon alone on a site's host pays in full. Null if the process is gone.
+ */
+export function privateBytes(pid: number): number | null {
+  const path = `/proc/${pid}/smaps_rollup`;
+  const clean = statusField(path, 'Private_Clean');
+  const dirty = statusField(path, 'Private_Dirty');
+  return clean === null || dirty === null ? null : (clean + dirty) * 1024;
+}
+
 /** Voluntary context switches of the main thread, and of all threads together. */
 export function contextSwitches(pid: number): { main: number; all: number } | null {
   const main = statusField(`/proc/${pid}/task/${pid}/status`, 'voluntary_ctxt_switches');
