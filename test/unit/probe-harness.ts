@@ -1,5 +1,6 @@
 // A tiny event loop for prober tests: a manual clock, a fake direct path per member with a fixed
 // RTT (or none: everything is lost), and the prober driven by its own nextWakeAt().
+import type { Beat } from '../../src/clock.js';
 import type { NodeId } from '../../src/identity/node-id.js';
 import type { ProbeParams } from '../../src/probe/probe-params.js';
 import { Prober } from '../../src/probe/prober.js';
@@ -25,7 +26,7 @@ export class ProbeHarness {
   lagMs = 0;
   private replies: Array<{ at: number; p: SentProbe }> = [];
 
-  constructor(params: Partial<ProbeParams> = {}, seed = 1) {
+  constructor(params: Partial<ProbeParams> = {}, seed = 1, beat?: Beat) {
     let s = seed;
     const random = (): number => {
       s = (s * 16807) % 2147483647;
@@ -36,6 +37,7 @@ export class ProbeHarness {
       ports: {
         random,
         loopLagMs: () => this.lagMs,
+        beat,
         sendProbe: (member, key, id) => {
           if (this.noSession.has(member)) return false;
           const p = { member, key, id, at: this.now };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
+import { beat } from '../../src/clock.js';
 import { ProbeHarness } from './probe-harness.js';
 
 const A = 101;
@@ -749,4 +750,22 @@ test('on a link of 1.6 s round trips the fast schedules send at most 8 probes pe
   for (let t = brokeAt; h.prober.link(A)?.alive && t < brokeAt + 30_000; t += 10) h.runUntil(t);
   assert.equal(h.prober.link(A)?.alive, false);
   assert.ok(h.now - brokeAt < 3 * timeout, `dead after ${h.now - brokeAt} ms`);
+});
+
+test("with the node's beat, idle probes go out on it and a link carrying data keeps its 50 ms", () => {
+  const h = new ProbeHarness({ confirmProbes: 0 }, 1, beat(1000, 300));
+  h.rtt.set('a', 20);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(30_000);
+  // From the second idle probe: the first is set by the reply that brought the link up (1 s after it).
+  const idle = h.sentTo('a', 1500).map((p) => p.at);
+  assert.ok(idle.length >= 3, `${idle.length} idle probes`);
+  assert.ok(
+    idle.every((t) => (t - 300) % 1000 === 0),
+    `idle probes at ${idle.join(', ')}: not on the beat`,
+  );
+  h.prober.markActive(A, 30_010);
+  h.runUntil(31_000);
+  const active = gaps(h.sentTo('a', 30_010).map((p) => p.at));
+  assert.ok(active.length >= 10 && active.every((g) => g === 50), `active gaps ${active.join(', ')}`);
 });
