@@ -1,6 +1,6 @@
 // The housekeeping beat (clock.ts, control-plane.ts): timer work that can wait a second lands on one
-// beat a second, so an idle node wakes for all of it at once instead of once for each item; the fast
-// probes of a link carrying data keep their exact 50 ms.
+// beat a second, so an idle node wakes for all of it at once instead of once for each item. That the
+// fast probes of a link carrying data keep their exact 50 ms is in probe-prober.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { beat } from '../../src/clock.js';
