@@ -21,6 +21,7 @@ import {
   numberOption,
   progress,
   requireRoot,
+  usageError,
 } from './lib/progress.js';
 import { percentile } from './lib/stats.js';
 import { fmt, printTable } from './lib/table.js';
@@ -53,7 +54,7 @@ function settings() {
   const common = commonOptions(values, USAGE);
   const systems = (values.systems ?? SYSTEMS.join(',')).split(',') as System[];
   for (const s of systems)
-    if (!SYSTEMS.includes(s)) throw new Error(`unknown system ${s}; known: ${SYSTEMS.join(', ')}`);
+    if (!SYSTEMS.includes(s)) usageError(`unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
   return { ...common, systems, settleS: numberOption(values.settle, 20, 'settle') };
 }
 
