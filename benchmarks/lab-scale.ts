@@ -120,6 +120,8 @@ interface IdleResult {
   /** Adverts originated per node per minute, by cause (mean over daemons). */
   originatedPerMin: Record<OriginationCause, number>;
   driftPerMin: Record<DriftCause, number>;
+  /** Drift adverts per node per minute not sent because the drift had faded (originator.ts confirm). */
+  fadedPerMin: number;
   /** Changes of the bounded probe set per node per minute, by why (mean over daemons). */
   setChangesPerMin: Record<SetChange, number>;
   machineBusy: number;
@@ -290,6 +292,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     bySchedule: zeroCounts(PROBE_SCHEDULES),
     originatedPerMin: zeroCounts(ORIGINATION_CAUSES),
     driftPerMin: zeroCounts(DRIFT_CAUSES),
+    fadedPerMin: 0,
     setChangesPerMin: zeroCounts(SET_CHANGES),
     machineBusy: busy,
     straceEpollWaits,
@@ -337,6 +340,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
       res.originatedPerMin[c] += (60 * (b.advertsOriginatedBy[c] - a.advertsOriginatedBy[c])) / secs;
     for (const c of DRIFT_CAUSES)
       res.driftPerMin[c] += (60 * (b.advertDriftBy[c] - a.advertDriftBy[c])) / secs;
+    res.fadedPerMin += (60 * (b.advertDriftFaded - a.advertDriftFaded)) / secs;
     for (const c of SET_CHANGES)
       res.setChangesPerMin[c] += (60 * (b.probes.setChangesBy[c] - a.probes.setChangesBy[c])) / secs;
     counted++;
@@ -348,6 +352,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
   for (const k of PROBE_SCHEDULES) res.bySchedule[k] /= Math.max(1, counted);
   for (const c of ORIGINATION_CAUSES) res.originatedPerMin[c] /= Math.max(1, counted);
   for (const c of DRIFT_CAUSES) res.driftPerMin[c] /= Math.max(1, counted);
+  res.fadedPerMin /= Math.max(1, counted);
   for (const c of SET_CHANGES) res.setChangesPerMin[c] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
@@ -826,7 +831,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
   );
   printTable(
     'Adverts originated per node per minute, by cause (idle window, mean over daemons)',
-    ['N', ...ORIGINATION_CAUSES, 'all', ...DRIFT_CAUSES.map((c) => `drift: ${c}`)],
+    ['N', ...ORIGINATION_CAUSES, 'all', ...DRIFT_CAUSES.map((c) => `drift: ${c}`), 'faded (not sent)'],
     results
       .filter((r) => r.idle)
       .map((r) => {
@@ -839,10 +844,11 @@ function report(results: SizeResult[], s: Settings, header: string): void {
             2,
           ),
           ...DRIFT_CAUSES.map((c) => fmt((r.idle as IdleResult).driftPerMin[c], 2)),
+          fmt((r.idle as IdleResult).fadedPerMin, 2),
         ];
       }),
     [
-      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), active (a link began to carry data), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), active (a link began to carry data), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Faded: RTT or loss drift that was back within the thresholds when its advert was due, an interval after it was first seen (not sent). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   printTable(

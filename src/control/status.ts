@@ -158,6 +158,8 @@ export interface ControlPlaneStatus {
   advertsOriginatedBy: Record<OriginationCause, number>;
   /** Of those, the drift adverts by what first made them due. */
   advertDriftBy: Record<DriftCause, number>;
+  /** Drift adverts not sent: the RTT or loss that made them due was back when they were due. */
+  advertDriftFaded: number;
 }
 
 export type { SubnetView };
@@ -391,6 +393,7 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     probes: node.prober.stats(),
     advertsOriginatedBy: { ...node.router.originatedBy },
     advertDriftBy: { ...node.router.driftBy },
+    advertDriftFaded: node.router.driftFaded,
   };
 }
 

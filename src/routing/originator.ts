@@ -17,6 +17,13 @@
 // relayed flow started) and a link the prober stopped measuring (a bounded neighbour set let it go)
 // wait like drift: in an idle 50-site lab they were two thirds of all adverts (see withdraw, consider).
 //
+// A measurement must also stay moved: RTT or loss drift is advertised only if it still holds
+// driftIntervalMs after it was first seen (confirm). A busy host delays replies for seconds at a time
+// (a burst of work, a descheduled daemon), which moves the RTT of a sub-ms link beyond every
+// threshold and then back: two network-wide adverts for a hiccup, most of the drift adverts of an
+// idle 100-daemon lab. A real change of path lasts; it reaches others 10 s later (our own routes use
+// the fresh figure at once).
+//
 // At most ADVERT_MAX_LINKS links fit one packet; a node with more alive links advertises the
 // cheapest ones. Those are the ones paths would use, and its other neighbours still carry our
 // floods and anti-entropy. Which links make the cut is sticky (an advertised link keeps its place
@@ -83,18 +90,18 @@ type OriginatorParams = Pick<
   | 'jitterRatio'
 >;
 
+/** What our last advert said about one link. */
+interface Advertised {
+  rttMs: number;
+  baseRttMs: number | undefined;
+  loss: number;
+  costMs: number;
+  active: boolean;
+  mtu: number | undefined;
+}
+
 export class Originator {
-  private advertised = new Map<
-    NodeId,
-    {
-      rttMs: number;
-      baseRttMs: number | undefined;
-      loss: number;
-      costMs: number;
-      active: boolean;
-      mtu: number | undefined;
-    }
-  >();
+  private advertised = new Map<NodeId, Advertised>();
   private maxAdvertisedCost = 0;
   private pending = false;
   private urgent = false;
@@ -108,6 +115,10 @@ export class Originator {
   private drift = false;
   /** What set `drift` first since the last advert. */
   private driftCause: DriftCause = 'rtt';
+  /** When a measurement (RTT, loss) was first seen moved since the last advert; Infinity: none. */
+  private measuredDriftAt = Infinity;
+  /** Drift other than a measurement (a link turned active, let go, displaced): never confirmed. */
+  private structuralDrift = false;
   private lastAt = -Infinity;
   private refreshAt = Infinity;
   /** Current spacing of bad-news adverts: doubles while changes keep coming (see dueAt). */
@@ -118,6 +129,8 @@ export class Originator {
   readonly takenBy = zeroCounts(ORIGINATION_CAUSES);
   /** Drift adverts taken, by what first made them due. */
   readonly driftBy = zeroCounts(DRIFT_CAUSES);
+  /** Measurement drift that was back within the thresholds when its advert was due: not sent. */
+  driftFaded = 0;
 
   constructor(
     private readonly params: OriginatorParams,
@@ -157,8 +170,8 @@ export class Originator {
     this.urgent = gone === 'carried-data';
   }
 
-  /** Our link to `neighbor` is new or changed. */
-  consider(neighbor: NodeId, link: OwnLink): void {
+  /** Our link to `neighbor` is new or changed, at `now`. */
+  consider(neighbor: NodeId, link: OwnLink, now: number): void {
     if (this.urgent || this.pending) return;
     const adv = this.advertised.get(neighbor);
     if (!adv) {
@@ -169,9 +182,6 @@ export class Originator {
       if (this.advertised.size < FEW_LINKS) this.prompt = true;
       return;
     }
-    // Compared unquantized: with a 20-probe window one lost probe moves the loss by exactly 0.05,
-    // which must not count as significant on its own (quantizing would round it just above).
-    const p = this.params;
     // A link that carries data is flagged ACTIVE: that flag makes forwarders flood its loss eagerly
     // (see Router.flood). Flagging it can wait like drift: its loss is urgent from us whatever the flag
     // said (Router.linkGone), our neighbours get our adverts pushed, and only nodes further away hear
@@ -182,9 +192,23 @@ export class Originator {
     // A link MTU that changed is news like a new link: others' paths through it carry packets that
     // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
     if (link.mtu !== adv.mtu) this.pending = true;
+    const moved = this.measurementMoved(link, adv);
+    if (moved) {
+      this.drifted(moved);
+      this.measuredDriftAt = Math.min(this.measuredDriftAt, now);
+    }
+  }
+
+  /**
+   * Whether `link`'s RTT or loss is significantly away from what we advertised for it (`said`), and
+   * which. Compared unquantized: with a 20-probe window one lost probe moves the loss by exactly
+   * 0.05, which must not count as significant on its own (quantizing would round it just above).
+   */
+  private measurementMoved(link: OwnLink, said: Advertised): 'rtt' | 'loss' | undefined {
     // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
     // figures are in flux, and advertising each step would flood twice for one event.
-    if (link.inDoubt) return;
+    if (link.inDoubt) return undefined;
+    const p = this.params;
     // Nor is a move within the link's own jitter: the smoothed RTT of a link whose samples scatter
     // by J wanders by about J/4, and a busy host puts several ms of scheduling noise on sub-ms links
     // (5 drift adverts per node per minute in an idle 50-site lab on 2 cores). Nor a move of the
@@ -197,14 +221,35 @@ export class Originator {
       return d > p.significantRttRatio * said && d > p.significantRttMs && d > noise;
     };
     const baseMoved =
-      link.baseRttMs === undefined || adv.baseRttMs === undefined || moved(link.baseRttMs, adv.baseRttMs);
-    if (moved(link.rttMs, adv.rttMs, link.jitterMs) && baseMoved) this.drifted('rtt');
-    else if (Math.abs(link.loss - adv.loss) > p.significantLoss + 1e-9) this.drifted('loss');
+      link.baseRttMs === undefined || said.baseRttMs === undefined || moved(link.baseRttMs, said.baseRttMs);
+    if (moved(link.rttMs, said.rttMs, link.jitterMs) && baseMoved) return 'rtt';
+    if (Math.abs(link.loss - said.loss) > p.significantLoss + 1e-9) return 'loss';
+    return undefined;
   }
 
   private drifted(why: DriftCause): void {
     if (!this.drift) this.driftCause = why;
     this.drift = true;
+    if (why !== 'rtt' && why !== 'loss') this.structuralDrift = true;
+  }
+
+  /**
+   * Called when dueAt() has come, with our links as they are now: whether the advert should go out.
+   * Not when all that made it due is measurement drift that has faded since (every advertised link
+   * back within the thresholds of what we said): that drift is forgotten, and found again if it
+   * comes back.
+   */
+  confirm(links: Iterable<OwnLink>, now: number): boolean {
+    if (this.pending || this.urgent || this.structuralDrift || !this.drift || now >= this.refreshAt)
+      return true;
+    for (const link of links) {
+      const said = this.advertised.get(link.neighbor);
+      if (said && this.measurementMoved(link, said)) return true;
+    }
+    this.drift = false;
+    this.measuredDriftAt = Infinity;
+    this.driftFaded++;
+    return false;
   }
 
   /** Originate at the next opportunity whatever changed (seq jump, member list reload). */
@@ -233,7 +278,12 @@ export class Originator {
   dueAt(): number {
     if (this.urgent) return this.lastAt + this.urgentInterval;
     if (this.pending) return this.lastAt + (this.prompt ? this.params.goodNewsIntervalMs : this.goodInterval);
-    if (this.drift) return this.beat.at(Math.min(this.refreshAt, this.lastAt + this.params.driftIntervalMs));
+    if (this.drift) {
+      const interval = this.params.driftIntervalMs;
+      // Measurement drift must last an interval too (confirm); other drift only waits for spacing.
+      const held = this.structuralDrift ? -Infinity : this.measuredDriftAt + interval;
+      return this.beat.at(Math.min(this.refreshAt, Math.max(this.lastAt + interval, held)));
+    }
     return this.beat.at(this.refreshAt);
   }
 
@@ -276,7 +326,8 @@ export class Originator {
     const cause = this.cause();
     this.takenBy[cause]++;
     if (cause === 'drift') this.driftBy[this.driftCause]++;
-    this.pending = this.urgent = this.prompt = this.drift = false;
+    this.pending = this.urgent = this.prompt = this.drift = this.structuralDrift = false;
+    this.measuredDriftAt = Infinity;
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);
     return chosen.map((l) => {

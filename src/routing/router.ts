@@ -224,7 +224,7 @@ export class Router {
     const link = this.ownLinks.get(neighbor);
     if (!link) return;
     link.mtu = mtu;
-    this.originator.consider(neighbor, link);
+    this.originator.consider(neighbor, link, this.lastNow);
     this.wakeAt = undefined;
   }
 
@@ -276,7 +276,8 @@ export class Router {
     this.syncOwnLinks(now);
     if (now >= this.nextExpiryAt) this.expire(now);
     if (now >= this.housekeepingAt) this.housekeeping(now);
-    if (this.originator.dueAt() <= now) this.originate(now);
+    if (this.originator.dueAt() <= now && this.originator.confirm(this.ownLinks.values(), now))
+      this.originate(now);
     this.antiEntropy.tick(now);
     this.announcer.tick(now);
     this.emit(this.computer.run(now, this.members.keys()));
@@ -340,6 +341,11 @@ export class Router {
   /** Our drift adverts by what first made them due. */
   get driftBy(): Readonly<Record<DriftCause, number>> {
     return this.originator.driftBy;
+  }
+
+  /** Measurement drift that had faded when its advert was due (not sent). */
+  get driftFaded(): number {
+    return this.originator.driftFaded;
   }
 
   stats(): RouterStats {
@@ -428,7 +434,7 @@ export class Router {
       if (Math.abs(cost - old) > this.params.ownCostChangeRatio * old)
         this.computer.mark(this.graph.setOwnLink(m, cost));
     }
-    this.originator.consider(m, link);
+    this.originator.consider(m, link, now);
   }
 
   private linkGone(m: NodeId, dead: boolean): void {

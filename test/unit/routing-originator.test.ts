@@ -26,7 +26,7 @@ test('a full advert keeps its links when costs jitter around the cut-off', () =>
   const { o, links } = fullOriginator();
   // Link 141 (cost 150, just outside) gets slightly cheaper than link 140 (cost 149, just inside).
   links[140] = link(141, 148);
-  o.consider(141, links[140]);
+  o.consider(141, links[140], 0);
   assert.equal(o.isPending(), false, 'no advert for a boundary shuffle');
   const again = o.take(links, new Set(), 40_000);
   assert.ok(again.some((l) => l.neighbor === 140) && !again.some((l) => l.neighbor === 141));
@@ -35,7 +35,7 @@ test('a full advert keeps its links when costs jitter around the cut-off', () =>
 test('a clearly cheaper unadvertised link enters a full advert as drift, not as news', () => {
   const { o, links } = fullOriginator();
   links[150] = link(151, 20);
-  o.consider(151, links[150]);
+  o.consider(151, links[150], 0);
   assert.equal(o.isPending(), true);
   assert.equal(o.dueAt(), params.driftIntervalMs, 'waits the drift interval, not the 1 s of good news');
   assert.ok(o.take(links, new Set(), o.dueAt()).some((l) => l.neighbor === 151));
@@ -44,7 +44,7 @@ test('a clearly cheaper unadvertised link enters a full advert as drift, not as 
 test('below the cap a new link is good news within a second', () => {
   const o = new Originator(params, () => 0.5);
   o.take([link(1, 10), link(2, 20)], new Set(), 0);
-  o.consider(3, link(3, 30));
+  o.consider(3, link(3, 30), 0);
   assert.equal(o.dueAt(), params.goodNewsIntervalMs);
 });
 
@@ -71,11 +71,11 @@ test('an idle node refreshes its advert every 5 min (±10 %), and the advert out
 test('each advert is counted under the most pressing reason it went out for', () => {
   const o = new Originator(params, () => 0.5);
   const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
-  for (const l of links) o.consider(l.neighbor, l);
+  for (const l of links) o.consider(l.neighbor, l, 0);
   o.take(links, new Set(), 0); // first links, while we had none
-  o.consider(4, { ...links[3], rttMs: 200 });
+  o.consider(4, { ...links[3], rttMs: 200 }, 0);
   o.take(links, new Set(), 20_000); // an RTT moved
-  o.consider(3, { ...links[2], mtu: 1300 });
+  o.consider(3, { ...links[2], mtu: 1300 }, 20_000);
   o.take(links, new Set(), 40_000); // a link MTU
   o.withdraw(2, 'dead');
   o.take(links, new Set(), 60_000); // an idle link died
@@ -91,11 +91,11 @@ test('a drift advert is counted under what first made it due', () => {
   const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
   o.take(links, new Set(), 0);
   o.withdraw(2, 'unmeasured');
-  o.consider(1, { ...links[0], rttMs: 200 }); // a second reason before the advert: not counted
+  o.consider(1, { ...links[0], rttMs: 200 }, 0); // a second reason before the advert: not counted
   o.take(links, new Set(), 20_000);
-  o.consider(1, { ...links[0], active: true });
+  o.consider(1, { ...links[0], active: true }, 20_000);
   o.take(links, new Set(), 40_000);
-  o.consider(3, { ...links[2], loss: 0.5 });
+  o.consider(3, { ...links[2], loss: 0.5 }, 40_000);
   o.take(links, new Set(), 60_000);
   assert.deepEqual(o.driftBy, { rtt: 0, loss: 1, active: 1, unmeasured: 1, displaced: 0 });
 });
@@ -104,7 +104,7 @@ test('a link turning active and a link no longer measured wait like drift; a dea
   const o = new Originator(params, () => 0.5);
   const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
   o.take(links, new Set(), 0);
-  o.consider(1, { ...links[0], active: true });
+  o.consider(1, { ...links[0], active: true }, 0);
   assert.equal(o.dueAt(), params.driftIntervalMs, 'flagging a link ACTIVE waits the drift interval');
   o.take(links, new Set(), 20_000);
   o.withdraw(2, 'unmeasured');
@@ -120,9 +120,9 @@ test("an RTT move within the link's own jitter is noise, not drift", () => {
   const o = new Originator(params, () => 0.5);
   const jittery = { ...link(1, 10), rttMs: 10, jitterMs: 30 };
   o.take([jittery, link(2, 20), link(3, 30)], new Set(), 0);
-  o.consider(1, { ...jittery, rttMs: 25 }); // +150 % and +15 ms, but within 30 ms of jitter
+  o.consider(1, { ...jittery, rttMs: 25 }, 0); // +150 % and +15 ms, but within 30 ms of jitter
   assert.equal(o.isPending(), false);
-  o.consider(1, { ...jittery, rttMs: 45 }); // beyond it
+  o.consider(1, { ...jittery, rttMs: 45 }, 0); // beyond it
   assert.equal(o.isPending(), true);
   assert.equal(o.dueAt(), params.driftIntervalMs);
 });
@@ -133,10 +133,46 @@ test('a hiccup that lifts the smoothed RTT but not the recent minimum is noise, 
   const o = new Originator(params, () => 0.5);
   const quiet = { ...link(1, 0.5), rttMs: 1, baseRttMs: 1, jitterMs: 0.5 };
   o.take([quiet, link(2, 20), link(3, 30)], new Set(), 0);
-  o.consider(1, { ...quiet, rttMs: 4.6, jitterMs: 2.3 });
+  o.consider(1, { ...quiet, rttMs: 4.6, jitterMs: 2.3 }, 0);
   assert.equal(o.isPending(), false, 'a hiccup');
   // The path itself got slower: every sample is 10 ms now, and the minimum follows within a few.
-  o.consider(1, { ...quiet, rttMs: 6, baseRttMs: 10, jitterMs: 2.3 });
+  o.consider(1, { ...quiet, rttMs: 6, baseRttMs: 10, jitterMs: 2.3 }, 0);
   assert.equal(o.isPending(), true, 'a real change');
   assert.equal(o.dueAt(), params.driftIntervalMs);
+});
+
+test('RTT drift that fades before its advert is due is not advertised; drift that lasts is, an interval after it began', () => {
+  // A busy host holds replies for seconds: the RTT of a sub-ms link moves beyond every threshold (the
+  // recent minimum too) and comes back. Advertising it costs the network two adverts for a hiccup.
+  const o = new Originator(params, () => 0.5);
+  const quiet = { ...link(1, 0.5), rttMs: 1, baseRttMs: 1, jitterMs: 0.2 };
+  const all = (l: OwnLink): OwnLink[] => [l, link(2, 20), link(3, 30)];
+  o.take(all(quiet), new Set(), 0);
+  const slow = { ...quiet, rttMs: 8, baseRttMs: 7 };
+  o.consider(1, slow, 30_000); // long after the last advert
+  assert.equal(o.isPending(), true);
+  assert.equal(o.dueAt(), 30_000 + params.driftIntervalMs, 'held an interval from when it was first seen');
+  o.consider(1, { ...quiet, rttMs: 1.2 }, 35_000); // the hiccup is over
+  assert.equal(o.confirm(all({ ...quiet, rttMs: 1.2 }), o.dueAt()), false, 'faded: no advert');
+  assert.equal(o.isPending(), false);
+  assert.equal(o.driftFaded, 1);
+
+  // The path itself got slower and stays so: advertised once the interval has passed.
+  o.consider(1, slow, 50_000);
+  assert.equal(o.dueAt(), 60_000);
+  assert.equal(o.confirm(all(slow), 60_000), true);
+  o.take(all(slow), new Set(), 60_000);
+  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, active: 0, unmeasured: 0, displaced: 0 });
+});
+
+test('loss drift is confirmed the same way; drift that is not a measurement is not held', () => {
+  const o = new Originator(params, () => 0.5);
+  const links = [link(1, 10), link(2, 20), link(3, 30)];
+  o.take(links, new Set(), 0);
+  o.consider(2, { ...links[1], loss: 0.3 }, 40_000);
+  assert.equal(o.dueAt(), 50_000);
+  assert.equal(o.confirm(links, 50_000), false, 'loss back to 0 by then');
+  o.consider(1, { ...links[0], active: true }, 60_000);
+  assert.ok(o.dueAt() <= 60_000, 'a link turning active only waits for the spacing since the last advert');
+  assert.equal(o.confirm(links, 60_000), true);
 });

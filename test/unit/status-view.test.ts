@@ -97,6 +97,7 @@ function status(members: MemberStatus[]): NodeStatus {
       },
       advertsOriginatedBy: { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 0 },
       advertDriftBy: { rtt: 0, loss: 0, active: 0, unmeasured: 0, displaced: 0 },
+      advertDriftFaded: 0,
     },
     nat: {
       reflexive: [],
