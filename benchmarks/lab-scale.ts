@@ -120,7 +120,7 @@ interface IdleResult {
   /** Adverts originated per node per minute, by cause (mean over daemons). */
   originatedPerMin: Record<OriginationCause, number>;
   driftPerMin: Record<DriftCause, number>;
-  /** Drift adverts per node per minute not sent because the drift had faded (originator.ts confirm). */
+  /** Links per node per minute whose RTT or loss moved and came back within the drift interval (originator.ts). */
   fadedPerMin: number;
   /** Changes of the bounded probe set per node per minute, by why (mean over daemons). */
   setChangesPerMin: Record<SetChange, number>;
@@ -848,7 +848,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         ];
       }),
     [
-      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), active (a link began to carry data), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Faded: RTT or loss drift that was back within the thresholds when its advert was due, an interval after it was first seen (not sent). Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link turned active or was let go by the probe set; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), active (a link began to carry data), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Faded: a link whose RTT or loss moved beyond the thresholds and came back within the drift interval (10 s): no advert sent. Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   printTable(

@@ -158,7 +158,7 @@ export interface ControlPlaneStatus {
   advertsOriginatedBy: Record<OriginationCause, number>;
   /** Of those, the drift adverts by what first made them due. */
   advertDriftBy: Record<DriftCause, number>;
-  /** Drift adverts not sent: the RTT or loss that made them due was back when they were due. */
+  /** Links whose RTT or loss moved and came back within the drift interval: adverts not sent. */
   advertDriftFaded: number;
 }
 

@@ -17,12 +17,12 @@
 // relayed flow started) and a link the prober stopped measuring (a bounded neighbour set let it go)
 // wait like drift: in an idle 50-site lab they were two thirds of all adverts (see withdraw, consider).
 //
-// A measurement must also stay moved: RTT or loss drift is advertised only if it still holds
-// driftIntervalMs after it was first seen (confirm). A busy host delays replies for seconds at a time
-// (a burst of work, a descheduled daemon), which moves the RTT of a sub-ms link beyond every
-// threshold and then back: two network-wide adverts for a hiccup, most of the drift adverts of an
-// idle 100-daemon lab. A real change of path lasts; it reaches others 10 s later (our own routes use
-// the fresh figure at once).
+// A measurement must also stay moved: a link's RTT or loss drift is advertised only once every figure
+// measured since it first moved has stayed beyond the thresholds for driftIntervalMs (see consider).
+// A busy host delays replies for seconds at a time (a burst of work, a descheduled daemon), which
+// moves the RTT of a sub-ms link beyond every threshold and then back: two network-wide adverts for a
+// hiccup, most of the drift adverts of an idle 100-daemon lab. A real change of path lasts; it reaches
+// others 10 s later (our own routes use the fresh figure at once).
 //
 // At most ADVERT_MAX_LINKS links fit one packet; a node with more alive links advertises the
 // cheapest ones. Those are the ones paths would use, and its other neighbours still carry our
@@ -111,14 +111,18 @@ export class Originator {
    * are unreachable until others hear of it).
    */
   private prompt = false;
-  /** Only measurements drifted (RTT, loss): news that can wait driftIntervalMs. */
-  private drift = false;
-  /** What set `drift` first since the last advert. */
-  private driftCause: DriftCause = 'rtt';
-  /** When a measurement (RTT, loss) was first seen moved since the last advert; Infinity: none. */
-  private measuredDriftAt = Infinity;
-  /** Drift other than a measurement (a link turned active, let go, displaced): never confirmed. */
+  /**
+   * A link turned active, was let go by the probe set or displaced another: news that can wait
+   * driftIntervalMs since the previous advert.
+   */
   private structuralDrift = false;
+  /**
+   * Advertised links whose RTT or loss is beyond the thresholds of what we said, since when and
+   * which: due once one has stayed so for driftIntervalMs.
+   */
+  private readonly moved = new Map<NodeId, { since: number; why: 'rtt' | 'loss' }>();
+  /** What first made a drift advert due since the last advert. */
+  private driftCause: DriftCause = 'rtt';
   private lastAt = -Infinity;
   private refreshAt = Infinity;
   /** Current spacing of bad-news adverts: doubles while changes keep coming (see dueAt). */
@@ -129,7 +133,7 @@ export class Originator {
   readonly takenBy = zeroCounts(ORIGINATION_CAUSES);
   /** Drift adverts taken, by what first made them due. */
   readonly driftBy = zeroCounts(DRIFT_CAUSES);
-  /** Measurement drift that was back within the thresholds when its advert was due: not sent. */
+  /** Links whose RTT or loss moved and came back within driftIntervalMs: adverts not sent. */
   driftFaded = 0;
 
   constructor(
@@ -192,10 +196,16 @@ export class Originator {
     // A link MTU that changed is news like a new link: others' paths through it carry packets that
     // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
     if (link.mtu !== adv.mtu) this.pending = true;
-    const moved = this.measurementMoved(link, adv);
-    if (moved) {
-      this.drifted(moved);
-      this.measuredDriftAt = Math.min(this.measuredDriftAt, now);
+    // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
+    // figures are in flux, and advertising each step would flood twice for one event.
+    if (link.inDoubt) return;
+    const why = this.measurementMoved(link, adv);
+    const was = this.moved.get(neighbor);
+    if (why === undefined) {
+      if (was !== undefined && this.moved.delete(neighbor)) this.driftFaded++;
+    } else if (was === undefined) {
+      if (!this.drifting()) this.driftCause = why;
+      this.moved.set(neighbor, { since: now, why });
     }
   }
 
@@ -205,9 +215,6 @@ export class Originator {
    * 0.05, which must not count as significant on its own (quantizing would round it just above).
    */
   private measurementMoved(link: OwnLink, said: Advertised): 'rtt' | 'loss' | undefined {
-    // A link losing probes in a row is about to be declared dead or to recover: its loss and RTT
-    // figures are in flux, and advertising each step would flood twice for one event.
-    if (link.inDoubt) return undefined;
     const p = this.params;
     // Nor is a move within the link's own jitter: the smoothed RTT of a link whose samples scatter
     // by J wanders by about J/4, and a busy host puts several ms of scheduling noise on sub-ms links
@@ -227,29 +234,21 @@ export class Originator {
     return undefined;
   }
 
-  private drifted(why: DriftCause): void {
-    if (!this.drift) this.driftCause = why;
-    this.drift = true;
-    if (why !== 'rtt' && why !== 'loss') this.structuralDrift = true;
+  /** A link turned active, was let go or displaced another (not a measurement: nothing to confirm). */
+  private drifted(why: Exclude<DriftCause, 'rtt' | 'loss'>): void {
+    if (!this.drifting()) this.driftCause = why;
+    this.structuralDrift = true;
   }
 
-  /**
-   * Called when dueAt() has come, with our links as they are now: whether the advert should go out.
-   * Not when all that made it due is measurement drift that has faded since (every advertised link
-   * back within the thresholds of what we said): that drift is forgotten, and found again if it
-   * comes back.
-   */
-  confirm(links: Iterable<OwnLink>, now: number): boolean {
-    if (this.pending || this.urgent || this.structuralDrift || !this.drift || now >= this.refreshAt)
-      return true;
-    for (const link of links) {
-      const said = this.advertised.get(link.neighbor);
-      if (said && this.measurementMoved(link, said)) return true;
-    }
-    this.drift = false;
-    this.measuredDriftAt = Infinity;
-    this.driftFaded++;
-    return false;
+  private drifting(): boolean {
+    return this.structuralDrift || this.moved.size > 0;
+  }
+
+  /** When the earliest moved link will have stayed moved for driftIntervalMs (Infinity: none moved). */
+  private movedDueAt(): number {
+    let since = Infinity;
+    for (const m of this.moved.values()) since = Math.min(since, m.since);
+    return since + this.params.driftIntervalMs;
   }
 
   /** Originate at the next opportunity whatever changed (seq jump, member list reload). */
@@ -258,7 +257,7 @@ export class Originator {
   }
 
   isPending(): boolean {
-    return this.pending || this.drift;
+    return this.pending || this.drifting();
   }
 
   /**
@@ -278,11 +277,11 @@ export class Originator {
   dueAt(): number {
     if (this.urgent) return this.lastAt + this.urgentInterval;
     if (this.pending) return this.lastAt + (this.prompt ? this.params.goodNewsIntervalMs : this.goodInterval);
-    if (this.drift) {
-      const interval = this.params.driftIntervalMs;
-      // Measurement drift must last an interval too (confirm); other drift only waits for spacing.
-      const held = this.structuralDrift ? -Infinity : this.measuredDriftAt + interval;
-      return this.beat.at(Math.min(this.refreshAt, Math.max(this.lastAt + interval, held)));
+    if (this.drifting()) {
+      const spaced = this.lastAt + this.params.driftIntervalMs;
+      // A moved measurement must also have stayed moved for an interval; other drift only waits.
+      const held = this.structuralDrift ? spaced : Math.max(spaced, this.movedDueAt());
+      return this.beat.at(Math.min(this.refreshAt, held));
     }
     return this.beat.at(this.refreshAt);
   }
@@ -326,8 +325,8 @@ export class Originator {
     const cause = this.cause();
     this.takenBy[cause]++;
     if (cause === 'drift') this.driftBy[this.driftCause]++;
-    this.pending = this.urgent = this.prompt = this.drift = this.structuralDrift = false;
-    this.measuredDriftAt = Infinity;
+    this.pending = this.urgent = this.prompt = this.structuralDrift = false;
+    this.moved.clear();
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);
     return chosen.map((l) => {
@@ -342,7 +341,7 @@ export class Originator {
     if (this.urgent) return 'urgent';
     if (this.prompt) return 'prompt';
     if (this.pending) return 'news';
-    return this.drift ? 'drift' : 'refresh';
+    return this.drifting() ? 'drift' : 'refresh';
   }
 
   /** Whether our last advert lists `neighbor`. */

@@ -276,8 +276,7 @@ export class Router {
     this.syncOwnLinks(now);
     if (now >= this.nextExpiryAt) this.expire(now);
     if (now >= this.housekeepingAt) this.housekeeping(now);
-    if (this.originator.dueAt() <= now && this.originator.confirm(this.ownLinks.values(), now))
-      this.originate(now);
+    if (this.originator.dueAt() <= now) this.originate(now);
     this.antiEntropy.tick(now);
     this.announcer.tick(now);
     this.emit(this.computer.run(now, this.members.keys()));
@@ -343,7 +342,7 @@ export class Router {
     return this.originator.driftBy;
   }
 
-  /** Measurement drift that had faded when its advert was due (not sent). */
+  /** Links whose RTT or loss moved and came back within the drift interval (adverts not sent). */
   get driftFaded(): number {
     return this.originator.driftFaded;
   }

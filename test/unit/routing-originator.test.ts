@@ -141,38 +141,41 @@ test('a hiccup that lifts the smoothed RTT but not the recent minimum is noise, 
   assert.equal(o.dueAt(), params.driftIntervalMs);
 });
 
-test('RTT drift that fades before its advert is due is not advertised; drift that lasts is, an interval after it began', () => {
+test('RTT drift is advertised only once it has stayed moved for an interval', () => {
   // A busy host holds replies for seconds: the RTT of a sub-ms link moves beyond every threshold (the
   // recent minimum too) and comes back. Advertising it costs the network two adverts for a hiccup.
   const o = new Originator(params, () => 0.5);
   const quiet = { ...link(1, 0.5), rttMs: 1, baseRttMs: 1, jitterMs: 0.2 };
-  const all = (l: OwnLink): OwnLink[] => [l, link(2, 20), link(3, 30)];
-  o.take(all(quiet), new Set(), 0);
+  o.take([quiet, link(2, 20), link(3, 30)], new Set(), 0);
   const slow = { ...quiet, rttMs: 8, baseRttMs: 7 };
   o.consider(1, slow, 30_000); // long after the last advert
   assert.equal(o.isPending(), true);
-  assert.equal(o.dueAt(), 30_000 + params.driftIntervalMs, 'held an interval from when it was first seen');
-  o.consider(1, { ...quiet, rttMs: 1.2 }, 35_000); // the hiccup is over
-  assert.equal(o.confirm(all({ ...quiet, rttMs: 1.2 }), o.dueAt()), false, 'faded: no advert');
-  assert.equal(o.isPending(), false);
+  assert.equal(o.dueAt(), 30_000 + params.driftIntervalMs, 'held an interval from when it moved');
+  o.consider(1, { ...slow, rttMs: 9 }, 33_000); // still moved: the hold runs on
+  assert.equal(o.dueAt(), 40_000);
+  o.consider(1, { ...quiet, rttMs: 1.2 }, 35_000); // the hiccup is over before the interval
+  assert.equal(o.isPending(), false, 'no advert');
   assert.equal(o.driftFaded, 1);
+  o.consider(1, { ...quiet, inDoubt: true, rttMs: 30, baseRttMs: 30 }, 36_000);
+  assert.equal(o.isPending(), false, 'a link losing probes in a row is in flux, not moved');
 
   // The path itself got slower and stays so: advertised once the interval has passed.
   o.consider(1, slow, 50_000);
+  o.consider(1, slow, 55_000);
   assert.equal(o.dueAt(), 60_000);
-  assert.equal(o.confirm(all(slow), 60_000), true);
-  o.take(all(slow), new Set(), 60_000);
+  o.take([slow, link(2, 20), link(3, 30)], new Set(), 60_000);
   assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, active: 0, unmeasured: 0, displaced: 0 });
+  assert.equal(o.isPending(), false);
 });
 
-test('loss drift is confirmed the same way; drift that is not a measurement is not held', () => {
+test('loss drift is held the same way; drift that is not a measurement only waits for spacing', () => {
   const o = new Originator(params, () => 0.5);
   const links = [link(1, 10), link(2, 20), link(3, 30)];
   o.take(links, new Set(), 0);
   o.consider(2, { ...links[1], loss: 0.3 }, 40_000);
   assert.equal(o.dueAt(), 50_000);
-  assert.equal(o.confirm(links, 50_000), false, 'loss back to 0 by then');
+  o.consider(2, links[1], 45_000);
+  assert.equal(o.isPending(), false, 'loss back to 0 within the interval');
   o.consider(1, { ...links[0], active: true }, 60_000);
   assert.ok(o.dueAt() <= 60_000, 'a link turning active only waits for the spacing since the last advert');
-  assert.equal(o.confirm(links, 60_000), true);
 });
