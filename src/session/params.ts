@@ -75,6 +75,11 @@ export interface SessionParams {
    * and the two sides do not race (their jittered windows never overlap with the defaults).
    */
   responderRekeyExtraMs: number;
+  /**
+   * A keypair past its rekey time that carried nothing since it was confirmed is not renewed (it
+   * expires at rejectAfterMs); it is looked at this often, so traffic that resumes renews it.
+   */
+  rekeyIdleCheckMs: number;
   /** Relative jitter on the rekey time (0.1 = ±10 %), so many peers do not rekey in lockstep. */
   rekeyJitter: number;
   /** No keypair seals or opens anything once this old; it is zeroed and forgotten. */
@@ -163,6 +168,7 @@ export const DEFAULT_HANDSHAKE_GUARD: Readonly<HandshakeGuardParams> = Object.fr
 export const DEFAULT_SESSION_PARAMS: Readonly<SessionParams> = Object.freeze({
   rekeyAfterMs: 120_000,
   responderRekeyExtraMs: 30_000,
+  rekeyIdleCheckMs: 10_000,
   rekeyJitter: 0.1,
   rejectAfterMs: 180_000,
   rekeyAfterMessages: 2 ** 48,

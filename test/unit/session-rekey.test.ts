@@ -56,6 +56,9 @@ test('rekey: the initiator is due after REKEY_AFTER, the responder 30 s later; o
   const a = table(A, [B]);
   const b = table(B, [A]);
   handshake(a, A.id, b, B.id, 0);
+  // Both keypairs carry traffic: only a keypair in use is renewed (see the next test).
+  assert.ok(send(a, A.id, B.id, Buffer.from('a->b'), 1000));
+  assert.ok(send(b, B.id, A.id, Buffer.from('b->a'), 1000));
   assert.equal(a.tick(119_999).length, 0);
   assert.equal(a.handshakeDue(B.id, 120_000), true);
   assert.deepEqual(a.tick(120_000), [B.id]);
@@ -75,6 +78,35 @@ test('rekey: the initiator is due after REKEY_AFTER, the responder 30 s later; o
   const fresh = send(b, B.id, A.id, Buffer.from('new'), 120_001);
   assert.ok(fresh);
   assert.deepEqual(receive(a, fresh, 120_002), Buffer.from('new'));
+});
+
+test('an idle keypair is not renewed but expires; traffic after its rekey time renews it at the next look', () => {
+  const a = table(A, [B]);
+  const b = table(B, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  // Only the confirming keepalive was sealed: nothing to renew at REKEY_AFTER, for either side.
+  assert.equal(a.handshakeDue(B.id, 120_000), false);
+  assert.deepEqual(a.tick(120_000), []);
+  assert.equal(b.handshakeDue(A.id, 150_000), false);
+  // The timer still looks every rekeyIdleCheckMs (10 s) until the keypair expires.
+  assert.equal(a.nextWakeAt(120_000), 130_000);
+  assert.deepEqual(a.tick(130_000), []);
+  assert.equal(a.nextWakeAt(130_000), 140_000);
+  // Traffic resumes between two looks: the next look renews the keypair, before it expires.
+  assert.ok(send(a, A.id, B.id, Buffer.from('ssh'), 134_000));
+  assert.equal(a.nextWakeAt(134_000), 140_000);
+  assert.deepEqual(a.tick(140_000), [B.id]);
+
+  // Left idle to the end, a session costs nothing more: expired at REJECT_AFTER, then no wake at all.
+  const c = table(C, [B]);
+  const d = table(B, [C]);
+  handshake(c, C.id, d, B.id, 0);
+  for (let t = 120_000; t < 180_000; t += 10_000) assert.deepEqual(c.tick(t), [], `t=${t}`);
+  assert.deepEqual(c.tick(180_000), []);
+  assert.equal(c.sendKeypair(B.id, 180_000), undefined);
+  assert.equal(c.nextWakeAt(180_000), Infinity);
+  assert.deepEqual(d.tick(180_000), []);
+  assert.equal(d.nextWakeAt(180_000), Infinity);
 });
 
 test('after REJECT_AFTER a keypair is zeroed and forgotten, and a handshake becomes due', () => {
