@@ -31,7 +31,7 @@
 // epoll waits (a third count of wake-ups). --latency gives every pair 2–20 ms one way with the lab's
 // delay emulator (costs a core of its own at N = 100; off by default). Needs root, fping, strace.
 import { writeFileSync } from 'node:fs';
-import type { NodeStatus } from '../src/control/status.js';
+import { FLOODING_COUNTS, type FloodingCounts, type NodeStatus } from '../src/control/status.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { TRAFFIC_TYPES, trafficDelta, type TrafficType } from '../src/node/control-traffic.js';
@@ -124,6 +124,8 @@ interface IdleResult {
   fadedPerMin: number;
   /** Changes of the bounded probe set per node per minute, by why (mean over daemons). */
   setChangesPerMin: Record<SetChange, number>;
+  /** Flooding counters per node per minute (mean over daemons): copies received, sent, requested. */
+  floodingPerMin: FloodingCounts;
   machineBusy: number;
   straceEpollWaits: number | null;
 }
@@ -294,6 +296,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     driftPerMin: zeroCounts(DRIFT_CAUSES),
     fadedPerMin: 0,
     setChangesPerMin: zeroCounts(SET_CHANGES),
+    floodingPerMin: zeroCounts(FLOODING_COUNTS),
     machineBusy: busy,
     straceEpollWaits,
   };
@@ -343,6 +346,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
     res.fadedPerMin += (60 * (b.advertDriftFaded - a.advertDriftFaded)) / secs;
     for (const c of SET_CHANGES)
       res.setChangesPerMin[c] += (60 * (b.probes.setChangesBy[c] - a.probes.setChangesBy[c])) / secs;
+    for (const k of FLOODING_COUNTS) res.floodingPerMin[k] += (60 * (b.flooding[k] - a.flooding[k])) / secs;
     counted++;
   }
   for (const k of ['sent', 'inTime', 'lost', 'late', 'unknown', 'activations'] as const)
@@ -354,6 +358,7 @@ async function idleWindow(fleet: Fleet, s: Settings): Promise<IdleResult> {
   for (const c of DRIFT_CAUSES) res.driftPerMin[c] /= Math.max(1, counted);
   res.fadedPerMin /= Math.max(1, counted);
   for (const c of SET_CHANGES) res.setChangesPerMin[c] /= Math.max(1, counted);
+  for (const k of FLOODING_COUNTS) res.floodingPerMin[k] /= Math.max(1, counted);
   for (const t of TRAFFIC_TYPES) res.bytesByType[t] /= Math.max(1, counted);
   res.sealedBps /= Math.max(1, counted);
   return res;
@@ -862,6 +867,26 @@ function report(results: SizeResult[], s: Settings, header: string): void {
       ]),
     [
       'Each is a link added to or withdrawn from an advert (src/probe/probe-set.ts): filled = an empty slot taken, dead-replaced = a chosen member dead for deadReplaceMs dropped, explorer-won = a trial that beat the worst best-slot member, shed = surplus after a rescue, reciprocal-added / -expired = a member that probes us taken in / let go.',
+    ],
+  );
+  printTable(
+    'Flooding per node per minute (idle window, mean over daemons)',
+    ['N', 'originated (all nodes)', ...FLOODING_COUNTS, 'copies per new advert'],
+    results
+      .filter((r) => r.idle)
+      .map((r) => {
+        const i = r.idle as IdleResult;
+        const f = i.floodingPerMin;
+        const all = r.n * ORIGINATION_CAUSES.reduce((sum, c) => sum + i.originatedPerMin[c], 0);
+        return [
+          `N=${r.n}`,
+          fmt(all, 1),
+          ...FLOODING_COUNTS.map((k) => fmt(f[k], 2)),
+          f.advertsAccepted > 0 ? fmt(f.advertsReceived / f.advertsAccepted, 2) : '—',
+        ];
+      }),
+    [
+      'What each advert costs every node (src/routing/router-stats.ts): received = copies that reached it (accepted = new, duplicate = already held); forwarded = copies it pushed on as a flooding relay (urgent news); pushed = copies it sent in answer to a REQUEST or SUMMARY; announcementsSent = ANNOUNCE batches; requestsSent = REQUESTs, unanswered = of them, timed out (the claim was forgotten and another neighbour asked).',
     ],
   );
   const imp = results.filter((r) => r.cut || r.partition);

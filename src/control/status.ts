@@ -13,6 +13,7 @@ import { overlaydVersion } from '../version.js';
 import { describeSwitch } from '../node/route-log.js';
 import { explainChoice } from '../routing/alternatives.js';
 import type { DriftCause, OriginationCause } from '../routing/originator.js';
+import type { RouterStats } from '../routing/router-stats.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -160,7 +161,22 @@ export interface ControlPlaneStatus {
   advertDriftBy: Record<DriftCause, number>;
   /** Links whose RTT or loss moved and came back within the drift interval: adverts not sent. */
   advertDriftFaded: number;
+  /** How others' adverts reached us and what we sent for them (routing/router-stats.ts). */
+  flooding: FloodingCounts;
 }
+
+/** Flooding since start: copies received (new and duplicate), adverts sent on, requests (router-stats.ts). */
+export const FLOODING_COUNTS = [
+  'advertsReceived',
+  'advertsAccepted',
+  'advertsDuplicate',
+  'advertsForwarded',
+  'advertsPushed',
+  'announcementsSent',
+  'requestsSent',
+  'requestsUnanswered',
+] as const;
+export type FloodingCounts = Record<(typeof FLOODING_COUNTS)[number], number>;
 
 export type { SubnetView };
 
@@ -394,6 +410,20 @@ export function buildOverview(node: OverlayNode, now: number): ControlPlaneStatu
     advertsOriginatedBy: { ...node.router.originatedBy },
     advertDriftBy: { ...node.router.driftBy },
     advertDriftFaded: node.router.driftFaded,
+    flooding: floodingCounts(node.router.stats()),
+  };
+}
+
+function floodingCounts(r: RouterStats): FloodingCounts {
+  return {
+    advertsReceived: r.advertsReceived,
+    advertsAccepted: r.advertsAccepted,
+    advertsDuplicate: r.advertsDuplicate,
+    advertsForwarded: r.advertsForwarded,
+    advertsPushed: r.advertsPushed,
+    announcementsSent: r.announcementsSent,
+    requestsSent: r.requestsSent,
+    requestsUnanswered: r.rejected['request-unanswered'] ?? 0,
   };
 }
 

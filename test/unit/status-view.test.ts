@@ -98,6 +98,16 @@ function status(members: MemberStatus[]): NodeStatus {
       advertsOriginatedBy: { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 0 },
       advertDriftBy: { rtt: 0, loss: 0, active: 0, unmeasured: 0, displaced: 0 },
       advertDriftFaded: 0,
+      flooding: {
+        advertsReceived: 0,
+        advertsAccepted: 0,
+        advertsDuplicate: 0,
+        advertsForwarded: 0,
+        advertsPushed: 0,
+        announcementsSent: 0,
+        requestsSent: 0,
+        requestsUnanswered: 0,
+      },
     },
     nat: {
       reflexive: [],
