@@ -32,14 +32,7 @@
 // originate) costs a round trip, not a lost advert. That is why a change of relays alone does not
 // make us originate.
 import type { NodeId } from '../identity/node-id.js';
-import {
-  LINK_FLAG_ACTIVE,
-  LINK_FLAG_RELAY,
-  linkFlags,
-  linkLoss,
-  linkMtu,
-  type PackedLink,
-} from './advert.js';
+import { LINK_FLAG_RELAY, linkFlags, linkLoss, linkMtu, type PackedLink } from './advert.js';
 import type { Announcer } from './announcer.js';
 import { encodeAdvertMessage } from './control-codec.js';
 import type { LinkGraph } from './graph.js';
@@ -243,12 +236,19 @@ function rank(a: NodeId, b: NodeId, c: NodeId): number {
   return mix32(a ^ mix32(b ^ mix32(c)));
 }
 
-/** What an accepted advert `next` says that the origin's previous one (`prev`) did not. */
+/**
+ * What an accepted advert `next` says that the origin's previous one (`prev`) did not. Urgent only
+ * when the origin flagged it so (`urgent`: it lost a link that carried data, advert.ts) and it does
+ * withdraw a link we knew: paths in use through it are broken now, and that news floods eagerly. A
+ * withdrawn idle link (a dead spare, one a bounded neighbour set stopped measuring, one whose flow
+ * ended long ago) breaks nothing and travels lazily.
+ */
 export function advertNews(
   prev: ReadonlyMap<NodeId, PackedLink> | undefined,
   next: ReadonlyMap<NodeId, PackedLink>,
+  urgent = false,
 ): AdvertNews {
-  if (withdrawsActiveLink(prev, next)) return 'urgent';
+  if (urgent && withdrawsLink(prev, next)) return 'urgent';
   if (!prev || prev.size !== next.size) return 'news';
   for (const [n, l] of next) {
     const before = prev.get(n);
@@ -257,16 +257,12 @@ export function advertNews(
   return 'drift';
 }
 
-/**
- * Whether `next` withdraws a link that `prev` flagged ACTIVE: data was flowing over it, so paths in
- * use through it are broken now. That is the news that floods eagerly; a withdrawn idle link (a dead
- * spare, or one a bounded neighbour set stopped measuring) breaks nothing and travels lazily.
- */
-export function withdrawsActiveLink(
+/** Whether `next` lacks a link that `prev` listed. */
+export function withdrawsLink(
   prev: ReadonlyMap<NodeId, PackedLink> | undefined,
   next: ReadonlyMap<NodeId, PackedLink>,
 ): boolean {
   if (!prev) return false;
-  for (const [n, l] of prev) if ((linkFlags(l) & LINK_FLAG_ACTIVE) !== 0 && !next.has(n)) return true;
+  for (const n of prev.keys()) if (!next.has(n)) return true;
   return false;
 }

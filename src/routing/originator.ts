@@ -13,9 +13,11 @@
 // offers a better option, which path selectors hold for seconds anyway, and an idle link dying
 // breaks no traffic (and our own routes around it change at once, locally). So a node coming up
 // (links turning alive one by one over a few hundred ms) floods two or three adverts instead of
-// ten, and so does a node losing half its links in a partition. A link turning active (data or a
-// relayed flow started) and a link the prober stopped measuring (a bounded neighbour set let it go)
-// wait like drift: in an idle 50-site lab they were two thirds of all adverts (see withdraw, consider).
+// ten, and so does a node losing half its links in a partition. A link the prober stopped measuring
+// (a bounded neighbour set let it go) waits like drift, and a link turning active (data or a relayed
+// flow started) is no reason to speak at all: in an idle 50-site lab the two were two thirds of all
+// adverts (see withdraw, consider). Only the loss of a link that carried data is marked urgent in the
+// advert itself (advert.ts ADVERT_FLAG_URGENT), so that forwarders push it on eagerly.
 //
 // A measurement must also stay moved: a link's RTT or loss drift is advertised only once every figure
 // measured since it first moved has stayed beyond the thresholds for driftIntervalMs (see consider).
@@ -44,17 +46,17 @@ const STICKY_RATIO = 0.8;
 /**
  * Why an advert went out (the most pressing reason when several were pending): a link that carried
  * data is gone, or a seq jump / member reload forced it (urgent); an idle link died or we had almost
- * no links (prompt); a new link or a link MTU (news); measurements moved, a link turned active or is no
- * longer measured (drift); nothing (refresh).
+ * no links (prompt); a new link or a link MTU (news); measurements moved, or a link is no longer
+ * measured or was displaced (drift); nothing (refresh).
  */
 export const ORIGINATION_CAUSES = ['urgent', 'prompt', 'news', 'drift', 'refresh'] as const;
 export type OriginationCause = (typeof ORIGINATION_CAUSES)[number];
 
 /**
  * What first made a drift advert due: a link's RTT or loss moved beyond the significance thresholds,
- * a link turned active, the probe set let a link go, or a new link displaced an advertised one.
+ * the probe set let a link go, or a new link displaced an advertised one.
  */
-export const DRIFT_CAUSES = ['rtt', 'loss', 'active', 'unmeasured', 'displaced'] as const;
+export const DRIFT_CAUSES = ['rtt', 'loss', 'unmeasured', 'displaced'] as const;
 export type DriftCause = (typeof DRIFT_CAUSES)[number];
 
 /** How a link left us (see consider). */
@@ -96,7 +98,6 @@ interface Advertised {
   baseRttMs: number | undefined;
   loss: number;
   costMs: number;
-  active: boolean;
   mtu: number | undefined;
 }
 
@@ -105,6 +106,10 @@ export class Originator {
   private maxAdvertisedCost = 0;
   private pending = false;
   private urgent = false;
+  /** A link that carried data died since the last advert: the next one is flagged urgent. */
+  private carrierLost = false;
+  /** Whether the advert last taken withdraws a link that carried data (advert.ts ADVERT_FLAG_URGENT). */
+  tookCarrierLoss = false;
   /**
    * News that must not wait longer than goodNewsIntervalMs whatever the backoff: a link is gone (even
    * an idle one — routes through it are invalid), or a link appeared while we had almost none (we
@@ -112,7 +117,7 @@ export class Originator {
    */
   private prompt = false;
   /**
-   * A link turned active, was let go by the probe set or displaced another: news that can wait
+   * A link was let go by the probe set or displaced another: news that can wait
    * driftIntervalMs since the previous advert.
    */
   private structuralDrift = false;
@@ -172,6 +177,7 @@ export class Originator {
     }
     this.pending = this.prompt = true;
     this.urgent = gone === 'carried-data';
+    this.carrierLost = this.urgent;
   }
 
   /** Our link to `neighbor` is new or changed, at `now`. */
@@ -186,13 +192,9 @@ export class Originator {
       if (this.advertised.size < FEW_LINKS) this.prompt = true;
       return;
     }
-    // A link that carries data is flagged ACTIVE: that flag makes forwarders flood its loss eagerly
-    // (see Router.flood). Flagging it can wait like drift: its loss is urgent from us whatever the flag
-    // said (Router.linkGone), our neighbours get our adverts pushed, and only nodes further away hear
-    // of it lazily, ~¼ s per hop, if it dies within driftIntervalMs of starting. At 1 s it was one
-    // network-wide advert per flow start (and per relayed rekey), a third of an idle lab's adverts.
-    // Going idle needs no advert.
-    if (link.active && !adv.active) this.drifted('active');
+    // A link that carries data is flagged ACTIVE, but its turning active is no reason to speak: what
+    // makes others flood its loss eagerly is the advert's own urgent flag, set when it dies carrying
+    // data (withdraw, advert.ts). As drift it was 0.15 adverts per node per minute in an idle lab.
     // A link MTU that changed is news like a new link: others' paths through it carry packets that
     // are now too big (or could be bigger), and the search moves it rarely (once per black hole).
     if (link.mtu !== adv.mtu) this.pending = true;
@@ -234,7 +236,7 @@ export class Originator {
     return undefined;
   }
 
-  /** A link turned active, was let go or displaced another (not a measurement: nothing to confirm). */
+  /** A link was let go or displaced another (not a measurement: nothing to confirm). */
   private drifted(why: Exclude<DriftCause, 'rtt' | 'loss'>): void {
     if (!this.drifting()) this.driftCause = why;
     this.structuralDrift = true;
@@ -305,7 +307,6 @@ export class Originator {
         baseRttMs: l.baseRttMs,
         loss: l.loss,
         costMs: l.costMs,
-        active: l.active,
         mtu: l.mtu,
       });
       this.maxAdvertisedCost = Math.max(this.maxAdvertisedCost, l.costMs);
@@ -325,7 +326,8 @@ export class Originator {
     const cause = this.cause();
     this.takenBy[cause]++;
     if (cause === 'drift') this.driftBy[this.driftCause]++;
-    this.pending = this.urgent = this.prompt = this.structuralDrift = false;
+    this.tookCarrierLoss = this.carrierLost;
+    this.pending = this.urgent = this.prompt = this.structuralDrift = this.carrierLost = false;
     this.moved.clear();
     this.lastAt = now;
     this.refreshAt = now + jitter(this.params.refreshMs, this.params.jitterRatio, this.random);

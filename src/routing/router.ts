@@ -455,6 +455,7 @@ export class Router {
     const links = this.originator.take([...this.ownLinks.values()], relays, now);
     const seq = this.lsdb.nextOwnSeq(this.ports.wallClock());
     let advert: Advert = { origin: this.self, seq, lifetimeMs: this.params.advertLifetimeMs, links };
+    if (this.originator.tookCarrierLoss) advert.urgent = true;
     if (this.endpoints.ownEndpoints.length > 0) advert.endpoints = this.endpoints.ownEndpoints;
     advert = fitLinkMtus(advert);
     const bytes = encodeAdvert(advert, (msg) => this.ports.sign(msg));
@@ -504,7 +505,7 @@ export class Router {
       this.nextExpiryAt = Math.min(this.nextExpiryAt, entry.expiresAt);
       this.computer.mark(this.graph.setAdvert(advert.origin, entry.links, this.computer.affects));
       this.suspectFromAdvert(advert.origin, previous?.links, entry.links, now);
-      const news = advertNews(previous?.links, entry.links);
+      const news = advertNews(previous?.links, entry.links, advert.urgent === true);
       this.flood(
         copy,
         advert.origin,

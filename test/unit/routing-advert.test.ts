@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ADVERT_FLAG_URGENT,
   ADVERT_MAX_BYTES,
   ADVERT_MAX_LINKS,
   decodeAdvert,
@@ -100,6 +101,32 @@ test('unknown versions, unknown flags and absurd lifetimes are rejected', () => 
   flags.links[0].flags = 0x80;
   assert.equal(decodeAdvert(encodeAdvert(flags, A.sign), ctx), 'bad-flags');
   assert.equal(decodeAdvert(encodeAdvert({ ...advertOf(), lifetimeMs: 0 }, A.sign), ctx), 'bad-lifetime');
+});
+
+test("the urgent flag is the origin's, signed: round-trips, and an advert without it is unchanged", () => {
+  const plain = encodeAdvert(advertOf(), A.sign);
+  assert.equal(plain[17], 0, 'byte 17 was the high byte of a u16 link count: 0 as before');
+  assert.equal(plain[18], 2);
+  const flagged = encodeAdvert({ ...advertOf(), urgent: true }, A.sign);
+  assert.equal(flagged[17], ADVERT_FLAG_URGENT);
+  const got = decodeAdvert(flagged, ctx);
+  assert.ok(typeof got !== 'string' && got.urgent === true);
+  const none = decodeAdvert(plain, ctx);
+  assert.ok(typeof none !== 'string' && none.urgent === undefined);
+  // A relay cannot set or clear it: the signature covers it.
+  const forged = plain.slice();
+  forged[17] = ADVERT_FLAG_URGENT;
+  assert.equal(decodeAdvert(forged, ctx), 'bad-signature');
+  // Unknown advert flags are refused before the signature is checked (no key work for them).
+  const unknown = plain.slice();
+  unknown[17] = 0x80;
+  let verified = 0;
+  const counting = {
+    ...ctx,
+    verify: (...a: Parameters<typeof ctx.verify>) => (verified++, ctx.verify(...a)),
+  };
+  assert.equal(decodeAdvert(unknown, counting), 'bad-advert-flags');
+  assert.equal(verified, 0);
 });
 
 test('the encoder refuses more than 140 links, and 140 fit one packet', () => {

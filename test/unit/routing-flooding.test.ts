@@ -10,7 +10,7 @@ import {
 import { Announcer } from '../../src/routing/announcer.js';
 import { decodeControl } from '../../src/routing/control-codec.js';
 import { DEFAULT_COST_PARAMS } from '../../src/routing/cost.js';
-import { advertNews, FloodPolicy, withdrawsActiveLink } from '../../src/routing/flood-policy.js';
+import { advertNews, FloodPolicy, withdrawsLink } from '../../src/routing/flood-policy.js';
 import { LinkGraph } from '../../src/routing/graph.js';
 import { LinkStateDb } from '../../src/routing/lsdb.js';
 import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
@@ -241,16 +241,23 @@ test('an announcement of something we already hold asks for nothing', () => {
   assert.equal(sent.length, 0);
 });
 
-test('an advert withdrawing a link that carried data is urgent; withdrawing an idle one is not', () => {
+test('an advert is urgent only when its origin flagged it and it withdraws a link we knew', () => {
   const links = (entries: Array<[number, number]>) =>
     new Map(entries.map(([n, flags]) => [n, packLink({ rttMs: 10, loss: 0, flags })]));
   const before = links([
     [3, LINK_FLAG_ACTIVE],
     [4, 0],
   ]);
-  assert.equal(withdrawsActiveLink(before, links([[3, LINK_FLAG_ACTIVE]])), false);
-  assert.equal(withdrawsActiveLink(before, links([[4, 0]])), true);
-  assert.equal(withdrawsActiveLink(undefined, links([])), false);
+  assert.equal(advertNews(before, links([[4, 0]]), true), 'urgent', 'flagged, and a link is gone');
+  assert.equal(advertNews(before, links([[3, 0]]), true), 'urgent', 'whatever flags the gone link had');
+  // Before the origin's flag, a withdrawn ACTIVE link was read as urgent: every advert dropping a link
+  // whose flow had long ended flooded eagerly.
+  assert.equal(advertNews(before, links([[4, 0]]), false), 'news', 'a link that once carried data');
+  assert.equal(advertNews(before, before, true), 'drift', 'flagged, but nothing we knew is withdrawn');
+  assert.equal(advertNews(undefined, links([]), true), 'news', 'the first advert we hear of that origin');
+  assert.equal(withdrawsLink(before, links([[3, 0]])), true);
+  assert.equal(withdrawsLink(before, before), false);
+  assert.equal(withdrawsLink(undefined, links([])), false);
 });
 
 test('our own advert is pushed to every neighbour; a received one that is not urgent is announced', () => {

@@ -83,7 +83,7 @@ test('each advert is counted under the most pressing reason it went out for', ()
   o.take(links, new Set(), 80_000); // a link carrying data died
   o.take(links, new Set(), 400_000); // nothing new
   assert.deepEqual(o.takenBy, { urgent: 1, prompt: 2, news: 1, drift: 1, refresh: 1 });
-  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, active: 0, unmeasured: 0, displaced: 0 });
+  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, unmeasured: 0, displaced: 0 });
 });
 
 test('a drift advert is counted under what first made it due', () => {
@@ -93,19 +93,18 @@ test('a drift advert is counted under what first made it due', () => {
   o.withdraw(2, 'unmeasured');
   o.consider(1, { ...links[0], rttMs: 200 }, 0); // a second reason before the advert: not counted
   o.take(links, new Set(), 20_000);
-  o.consider(1, { ...links[0], active: true }, 20_000);
-  o.take(links, new Set(), 40_000);
   o.consider(3, { ...links[2], loss: 0.5 }, 40_000);
   o.take(links, new Set(), 60_000);
-  assert.deepEqual(o.driftBy, { rtt: 0, loss: 1, active: 1, unmeasured: 1, displaced: 0 });
+  assert.deepEqual(o.driftBy, { rtt: 0, loss: 1, unmeasured: 1, displaced: 0 });
 });
 
-test('a link turning active and a link no longer measured wait like drift; a dead one does not', () => {
+test('a link turning active is no news; a link no longer measured waits like drift; a dead one does not', () => {
   const o = new Originator(params, () => 0.5);
   const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
   o.take(links, new Set(), 0);
   o.consider(1, { ...links[0], active: true }, 0);
-  assert.equal(o.dueAt(), params.driftIntervalMs, 'flagging a link ACTIVE waits the drift interval');
+  assert.equal(o.isPending(), false, 'flagging a link ACTIVE is no reason to speak');
+  assert.ok(o.dueAt() >= params.refreshMs * (1 - params.jitterRatio), 'only the refresh is due');
   o.take(links, new Set(), 20_000);
   o.withdraw(2, 'unmeasured');
   assert.equal(o.dueAt(), 20_000 + params.driftIntervalMs, 'a link let go by the probe set: drift');
@@ -113,7 +112,27 @@ test('a link turning active and a link no longer measured wait like drift; a dea
   assert.equal(o.dueAt(), 20_000 + params.goodNewsIntervalMs, 'an idle link that died: within a second');
   o.withdraw(4, 'carried-data');
   assert.equal(o.dueAt(), 20_000 + params.minOriginationIntervalMs, 'a link that carried data: at once');
-  assert.deepEqual(o.takenBy, { urgent: 0, prompt: 0, news: 0, drift: 1, refresh: 1 });
+  assert.deepEqual(o.takenBy, { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 2 });
+});
+
+test('only the advert after a link that carried data died is flagged urgent for forwarders', () => {
+  const o = new Originator(params, () => 0.5);
+  const links = [link(1, 10), link(2, 20), link(3, 30), link(4, 40)];
+  o.take(links, new Set(), 0);
+  o.withdraw(2, 'unmeasured');
+  o.take(links, new Set(), 20_000);
+  assert.equal(o.tookCarrierLoss, false, 'a link let go by the probe set');
+  o.withdraw(3, 'dead');
+  o.take(links, new Set(), 40_000);
+  assert.equal(o.tookCarrierLoss, false, 'an idle link that died');
+  o.force();
+  o.take(links, new Set(), 60_000);
+  assert.equal(o.tookCarrierLoss, false, 'a forced advert (seq jump, member reload)');
+  o.withdraw(4, 'carried-data');
+  o.take(links, new Set(), 80_000);
+  assert.equal(o.tookCarrierLoss, true, 'a link that carried data');
+  o.take(links, new Set(), 400_000);
+  assert.equal(o.tookCarrierLoss, false, 'the next one is not');
 });
 
 test("an RTT move within the link's own jitter is noise, not drift", () => {
@@ -164,7 +183,7 @@ test('RTT drift is advertised only once it has stayed moved for an interval', ()
   o.consider(1, slow, 55_000);
   assert.equal(o.dueAt(), 60_000);
   o.take([slow, link(2, 20), link(3, 30)], new Set(), 60_000);
-  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, active: 0, unmeasured: 0, displaced: 0 });
+  assert.deepEqual(o.driftBy, { rtt: 1, loss: 0, unmeasured: 0, displaced: 0 });
   assert.equal(o.isPending(), false);
 });
 
@@ -176,6 +195,9 @@ test('loss drift is held the same way; drift that is not a measurement only wait
   assert.equal(o.dueAt(), 50_000);
   o.consider(2, links[1], 45_000);
   assert.equal(o.isPending(), false, 'loss back to 0 within the interval');
-  o.consider(1, { ...links[0], active: true }, 60_000);
-  assert.ok(o.dueAt() <= 60_000, 'a link turning active only waits for the spacing since the last advert');
+  o.withdraw(3, 'unmeasured');
+  assert.ok(
+    o.dueAt() <= 60_000,
+    'a link let go by the probe set only waits for the spacing since the last advert',
+  );
 });

@@ -163,17 +163,27 @@ test('a member removed from the list becomes unreachable at once', () => {
   assert.equal(changes.find((c) => c.dst === mesh.id(C))?.reason, 'unreachable');
 });
 
-/** A line A–B–C–D, settled; returns how long D takes to stop routing across B–C after it is cut. */
-function withdrawalDelay(active: boolean): number {
+/**
+ * A line A–B–C–D, settled; returns how long D takes to stop routing across B–C after B loses it,
+ * with the link carrying data at that moment, idle, or idle after a flow that B's last advert still
+ * flags ACTIVE (an RTT drift was advertised while the flow ran).
+ */
+function withdrawalDelay(link: 'carrying' | 'idle' | 'flow-ended'): number {
   const mesh = new Mesh(4);
   mesh.setLink(0, 1, 10);
   mesh.setLink(1, 2, 10);
   mesh.setLink(2, 3, 10);
   mesh.setLink(0, 3, 400); // a poor alternative, so D keeps a route to A after the cut
   mesh.advance(6000);
-  if (active) mesh.setActive(1, 2);
-  // The ACTIVE flag goes out with the next drift advert (originator.ts), within driftIntervalMs.
-  mesh.advance(DEFAULT_ROUTING_PARAMS.driftIntervalMs + 1000);
+  if (link !== 'idle') mesh.setActive(1, 2);
+  if (link === 'flow-ended') {
+    mesh.setLink(1, 2, 30); // drift: B's next advert flags B–C ACTIVE
+    const before = mesh.routers[1].stats().advertsOriginated;
+    mesh.advance(2 * DEFAULT_ROUTING_PARAMS.driftIntervalMs + 1000);
+    assert.ok(mesh.routers[1].stats().advertsOriginated > before, 'the drift advert went out');
+    mesh.setActive(1, 2, false);
+  }
+  mesh.advance(1000);
   assert.deepEqual(mesh.route(3, 0), [3, 2, 1, 0]);
   mesh.links[1].set(mesh.id(2), undefined); // only B notices; C's prober has not yet
   const cutAt = mesh.now;
@@ -181,11 +191,13 @@ function withdrawalDelay(active: boolean): number {
   return mesh.now - cutAt;
 }
 
-test('losing a link that carried data is pushed at once; an idle one travels by announcement', () => {
-  const eager = withdrawalDelay(true);
-  const lazy = withdrawalDelay(false);
+test('losing a link that carries data is pushed at once; an idle one, even one a flow used, travels by announcement', () => {
+  const eager = withdrawalDelay('carrying');
+  const lazy = withdrawalDelay('idle');
+  const ended = withdrawalDelay('flow-ended');
   assert.ok(eager <= 150, `active link: D rerouted after ${eager} ms`);
   assert.ok(lazy > eager && lazy <= 2500, `idle link: ${lazy} ms`);
+  assert.ok(ended > eager && ended <= 2500, `link whose flow ended: ${ended} ms`);
 });
 
 test("a node's measured link MTU travels in its advert: A reads B's link to C as B measured it", () => {

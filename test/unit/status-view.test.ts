@@ -96,7 +96,7 @@ function status(members: MemberStatus[]): NodeStatus {
         setChangesBy: zeroCounts(SET_CHANGES),
       },
       advertsOriginatedBy: { urgent: 0, prompt: 0, news: 0, drift: 0, refresh: 0 },
-      advertDriftBy: { rtt: 0, loss: 0, active: 0, unmeasured: 0, displaced: 0 },
+      advertDriftBy: { rtt: 0, loss: 0, unmeasured: 0, displaced: 0 },
       advertDriftFaded: 0,
       flooding: {
         advertsReceived: 0,
