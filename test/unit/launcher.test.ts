@@ -26,9 +26,28 @@ function youngGenerationBytes(nodeArgs: string[]): number {
   return Number(execFileSync(process.execPath, [...nodeArgs, '-e', CHURN], { encoding: 'utf8' }));
 }
 
-test('the launcher runs the daemon with semi-spaces of at most 2 MB', () => {
-  assert.deepEqual(launcherNodeArgs(), ['--max-semi-space-size=2']);
-  assert.match(readFileSync(OVERLAYD_BIN, 'utf8'), /^#!\/usr\/bin\/env -S node --max-semi-space-size=2\n/);
+test('the launcher runs the daemon with semi-spaces of at most 2 MB and one V8 worker thread', () => {
+  assert.deepEqual(launcherNodeArgs(), ['--max-semi-space-size=2', '--v8-pool-size=1']);
+  assert.match(
+    readFileSync(OVERLAYD_BIN, 'utf8'),
+    /^#!\/usr\/bin\/env -S node --max-semi-space-size=2 --v8-pool-size=1\n/,
+  );
+});
+
+test('with the launcher flags the process runs fewer threads (V8 workers keep stacks and arenas)', () => {
+  const threads = (nodeArgs: string[]): number =>
+    Number(
+      execFileSync(
+        process.execPath,
+        [
+          ...nodeArgs,
+          '-e',
+          "process.stdout.write(/Threads:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1])",
+        ],
+        { encoding: 'utf8' },
+      ),
+    );
+  assert.ok(threads(launcherNodeArgs()) < threads([]), 'fewer threads than Node by default');
 });
 
 test('with the launcher flags, allocation churn leaves the young generation at 4 MB or less', () => {
