@@ -245,9 +245,11 @@ export class PeerSession {
     if (!wanted && kp === undefined) return t;
     let due = kp === undefined || kp.sendCounter >= p.rekeyAfterMessages ? now : this.rekeyAt;
     // Past its rekey time an idle keypair is looked at every rekeyIdleCheckMs until it expires: the
-    // data plane seals without telling us, so traffic that resumes is seen on the next look.
+    // data plane seals without telling us, so traffic that resumes is seen on the next look. The looks
+    // are on one grid for all sessions (multiples of the interval), so that the hundred idle sessions
+    // an all-pairs ping leaves behind cost one wake-up per interval, not one each.
     if (kp !== undefined && now >= due && !this.carries(kp))
-      due = this.rekeyAt + (Math.floor((now - this.rekeyAt) / p.rekeyIdleCheckMs) + 1) * p.rekeyIdleCheckMs;
+      due = (Math.floor(now / p.rekeyIdleCheckMs) + 1) * p.rekeyIdleCheckMs;
     if (this.attempts > 0) due = Math.max(due, this.nextRetryAt);
     if (this.next !== undefined) due = Math.max(due, this.next.createdAt + p.confirmTimeoutMs);
     return Math.min(t, due);

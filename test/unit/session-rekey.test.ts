@@ -109,6 +109,18 @@ test('an idle keypair is not renewed but expires; traffic after its rekey time r
   assert.equal(d.nextWakeAt(180_000), Infinity);
 });
 
+test('idle keypairs past their rekey time are all looked at on one 10 s grid: one wake-up, not one each', () => {
+  const a = table(A, [B, C]);
+  const b = table(B, [A]);
+  const c = table(C, [A]);
+  handshake(a, A.id, b, B.id, 0);
+  handshake(a, A.id, c, C.id, 3_000); // its rekey time is 3 s later
+  assert.deepEqual(a.tick(125_000), []);
+  assert.equal(a.nextWakeAt(125_000), 130_000);
+  assert.deepEqual(a.tick(130_000), []);
+  assert.equal(a.nextWakeAt(130_000), 140_000, 'not 133 000: the other session shares the grid');
+});
+
 test('after REJECT_AFTER a keypair is zeroed and forgotten, and a handshake becomes due', () => {
   const a = table(A, [B]);
   const b = table(B, [A]);
