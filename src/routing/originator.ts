@@ -170,14 +170,17 @@ export class Originator {
    * and saying so can wait like drift).
    */
   withdraw(neighbor: NodeId, gone: LinkGone): void {
-    if (this.urgent || !this.advertised.has(neighbor)) return;
+    if (!this.advertised.has(neighbor)) return;
+    // Whatever else made the next advert urgent already (a forced one: seq jump, member reload), it
+    // must still tell forwarders that a link carrying data is gone.
+    if (gone === 'carried-data') this.carrierLost = true;
+    if (this.urgent) return;
     if (gone === 'unmeasured') {
       this.drifted('unmeasured');
       return;
     }
     this.pending = this.prompt = true;
     this.urgent = gone === 'carried-data';
-    this.carrierLost = this.urgent;
   }
 
   /** Our link to `neighbor` is new or changed, at `now`. */

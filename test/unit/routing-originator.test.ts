@@ -133,6 +133,11 @@ test('only the advert after a link that carried data died is flagged urgent for 
   assert.equal(o.tookCarrierLoss, true, 'a link that carried data');
   o.take(links, new Set(), 400_000);
   assert.equal(o.tookCarrierLoss, false, 'the next one is not');
+  // A carried link lost while a forced advert is already pending still flags it.
+  o.force();
+  o.withdraw(1, 'carried-data');
+  o.take(links, new Set(), 420_000);
+  assert.equal(o.tookCarrierLoss, true, 'forced, and a link that carried data died');
 });
 
 test("an RTT move within the link's own jitter is noise, not drift", () => {
