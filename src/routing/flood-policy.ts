@@ -103,7 +103,7 @@ export class FloodPolicy {
         if (urgent || this.backupAnnouncer(origin, n, originLinks?.size ?? 0))
           this.announcer.announce(n, origin, seq, now, slow);
         else this.announcer.noteHas(n, origin, seq);
-      } else if (this.designatedAnnouncer(origin, n, originLinks, urgent)) {
+      } else if (this.designatedAnnouncer(origin, n, originLinks, news)) {
         this.announcer.announce(n, origin, seq, now, slow);
       }
     }
@@ -160,21 +160,28 @@ export class FloodPolicy {
     origin: NodeId,
     z: NodeId,
     originLinks: ReadonlyMap<NodeId, PackedLink> | undefined,
-    urgent = false,
+    news: AdvertNews = 'news',
   ): boolean {
+    const urgent = news === 'urgent';
     const zLinks = this.lsdb.get(z)?.links;
     if (!zLinks) return true;
     const mine = rank(this.self, z, origin);
     if (originLinks) {
+      // Drift is left to the neighbours the origin pushed to: one that got it second hand would count
+      // itself in and announce whenever fewer than three of them ranked lower, so at N = 100 with
+      // bounded neighbour sets z heard of each drift advert from ~6 neighbours, and ANNOUNCE was a
+      // third of all control bytes. News still takes that extra spread: after a partition some of
+      // the common neighbours are on the far side, and z waited seconds more without it.
+      const pushedToUs = news !== 'drift' || originLinks.has(this.self);
       const [small, large] = zLinks.size <= originLinks.size ? [zLinks, originLinks] : [originLinks, zLinks];
       let common = 0;
       let lower = 0;
       for (const x of small.keys()) {
         if (x === this.self || x === origin || x === z || !large.has(x)) continue;
         common++;
-        if (rank(x, z, origin) < mine && ++lower >= DESIGNATED_ANNOUNCERS) return false;
+        if (pushedToUs && rank(x, z, origin) < mine && ++lower >= DESIGNATED_ANNOUNCERS) return false;
       }
-      if (common > 0) return true;
+      if (common > 0) return pushedToUs;
     }
     if (urgent || !zLinks.has(this.self)) return true; // urgent news: every path there, at once
     let lower = 0;

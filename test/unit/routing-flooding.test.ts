@@ -10,7 +10,7 @@ import {
 import { Announcer } from '../../src/routing/announcer.js';
 import { decodeControl } from '../../src/routing/control-codec.js';
 import { DEFAULT_COST_PARAMS } from '../../src/routing/cost.js';
-import { advertNews, FloodPolicy, withdrawsLink } from '../../src/routing/flood-policy.js';
+import { advertNews, FloodPolicy, withdrawsLink, type AdvertNews } from '../../src/routing/flood-policy.js';
 import { LinkGraph } from '../../src/routing/graph.js';
 import { LinkStateDb } from '../../src/routing/lsdb.js';
 import { DEFAULT_ROUTING_PARAMS } from '../../src/routing/routing-params.js';
@@ -320,6 +320,46 @@ test('a node the origin cannot reach hears of its advert from exactly three desi
   assert.equal(policyOf(SELF).designatedAnnouncer(ORIGIN, 77, originLinks), true);
 });
 
+test('drift reaches a node the origin cannot reach only through neighbours the origin pushed to', () => {
+  const ORIGIN = 100;
+  const Z = 50; // blocked from ORIGIN
+  const common = [10, 11]; // next to both: the origin pushed its advert to them
+  const secondHand = Array.from({ length: 8 }, (_, i) => 20 + i); // next to Z only
+  const db = new LinkStateDb(SELF);
+  const offer = (a: Advert): void => void db.offer(a, new Uint8Array([a.origin]), 0);
+  offer(
+    advert(
+      ORIGIN,
+      common.map((n) => [n, 0]),
+    ),
+  );
+  offer(
+    advert(
+      Z,
+      [...common, ...secondHand].map((n) => [n, 0]),
+    ),
+  );
+  const params = { ...DEFAULT_ROUTING_PARAMS };
+  const policyOf = (self: number): FloodPolicy =>
+    new FloodPolicy(
+      self,
+      params,
+      db,
+      new LinkGraph(self, DEFAULT_COST_PARAMS),
+      new Announcer(params, db, { send: () => {} }),
+      () => {},
+    );
+  const originLinks = db.get(ORIGIN)?.links;
+  const announcing = (news: AdvertNews): number[] =>
+    [...common, ...secondHand].filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks, news));
+  // With two pushed-to neighbours, each of the eight second-hand ones ranked itself among three and
+  // announced too: ten announcements of every drift advert where two do.
+  assert.deepEqual(announcing('drift'), common);
+  // News (a link came or went: after a partition the pushed-to neighbours may be cut off) still
+  // takes the wider spread.
+  assert.deepEqual(announcing('news'), [...common, ...secondHand]);
+});
+
 test('a node two hops or more from the origin hears of its advert from three designated neighbours, not all', () => {
   const ORIGIN = 100;
   const Z = 50; // no neighbour in common with ORIGIN
@@ -347,7 +387,7 @@ test('a node two hops or more from the origin hears of its advert from three des
   const lazy = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks));
   assert.equal(lazy.length, 3, `announcers ${lazy}`);
   // Urgent news still reaches z from every neighbour that has it.
-  const urgent = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks, true));
+  const urgent = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks, 'urgent'));
   assert.equal(urgent.length, zNeighbours.length);
   // A neighbour z's advert does not list yet (a link newer than the advert) announces: it cannot
   // know who else reaches z.
