@@ -43,6 +43,8 @@ import type { RoutingParams } from './routing-params.js';
 const BACKUP_ANNOUNCERS = 3;
 /** Announcers per (origin, neighbour the origin does not reach cleanly): see designatedAnnouncer. */
 const DESIGNATED_ANNOUNCERS = 3;
+/** Of z's neighbours the origin did not push to, how many also announce news to it (not drift). */
+const SECOND_HAND_ANNOUNCERS = 2;
 
 /**
  * How pressing an accepted advert is for the nodes it reaches next: urgent (it withdraws a link that
@@ -167,12 +169,7 @@ export class FloodPolicy {
     if (!zLinks) return true;
     const mine = rank(this.self, z, origin);
     if (originLinks) {
-      // Drift is left to the neighbours the origin pushed to: one that got it second hand would count
-      // itself in and announce whenever fewer than three of them ranked lower, so at N = 100 with
-      // bounded neighbour sets z heard of each drift advert from ~6 neighbours, and ANNOUNCE was a
-      // third of all control bytes. News still takes that extra spread: after a partition some of
-      // the common neighbours are on the far side, and z waited seconds more without it.
-      const pushedToUs = news !== 'drift' || originLinks.has(this.self);
+      const pushedToUs = originLinks.has(this.self);
       const [small, large] = zLinks.size <= originLinks.size ? [zLinks, originLinks] : [originLinks, zLinks];
       let common = 0;
       let lower = 0;
@@ -181,13 +178,39 @@ export class FloodPolicy {
         common++;
         if (pushedToUs && rank(x, z, origin) < mine && ++lower >= DESIGNATED_ANNOUNCERS) return false;
       }
-      if (common > 0) return pushedToUs;
+      if (common > 0) {
+        if (pushedToUs || urgent) return true;
+        // We got it second hand. Drift is left to the neighbours the origin pushed to; news also
+        // takes a few of us, in case those are cut off (a partition). Counting ourselves in among
+        // the pushed-to, as we did, meant nearly every second-hand neighbour announced (when fewer
+        // than three of them rank lower): at N = 100 with bounded neighbour sets z heard of each
+        // news advert from ~12 neighbours, and ANNOUNCE was a third of all control bytes.
+        return (
+          news !== 'drift' && this.ranksAmongLowest(origin, z, zLinks, SECOND_HAND_ANNOUNCERS, originLinks)
+        );
+      }
     }
     if (urgent || !zLinks.has(this.self)) return true; // urgent news: every path there, at once
+    return this.ranksAmongLowest(origin, z, zLinks, DESIGNATED_ANNOUNCERS);
+  }
+
+  /**
+   * Whether fewer than `k` of z's clean neighbours (other than us and the origin, and not among
+   * `except`) rank below us for (z, origin).
+   */
+  private ranksAmongLowest(
+    origin: NodeId,
+    z: NodeId,
+    zLinks: ReadonlyMap<NodeId, PackedLink>,
+    k: number,
+    except?: ReadonlyMap<NodeId, PackedLink>,
+  ): boolean {
+    const mine = rank(this.self, z, origin);
     let lower = 0;
     for (const [x, l] of zLinks) {
-      if (x === this.self || x === origin || linkLoss(l) > this.params.pruneMaxLoss) continue;
-      if (rank(x, z, origin) < mine && ++lower >= DESIGNATED_ANNOUNCERS) return false;
+      if (x === this.self || x === origin || linkLoss(l) > this.params.pruneMaxLoss || except?.has(x))
+        continue;
+      if (rank(x, z, origin) < mine && ++lower >= k) return false;
     }
     return true;
   }
