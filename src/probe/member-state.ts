@@ -45,6 +45,11 @@ export interface EndpointState {
 export interface MemberState {
   endpoints: Map<string, EndpointState>;
   activeUntil: number;
+  /**
+   * End of the active window of traffic that uses the link (data, a relayed flow, a NAT punch), as
+   * opposed to a look at it (a handshake, a suspicion): the member should probe us back meanwhile.
+   */
+  usedUntil: number;
   /** When we last relayed a data packet to the member, and its source and destination (see ProbeParams.relayedPairMs). */
   lastRelayedAt: number;
   lastRelayedSrc: NodeId;

@@ -1,6 +1,7 @@
 // Probes sent and not yet resolved, keyed by probe id.
 //
-// Ids are u32: the top bit marks an exploration trial (TRIAL_BIT, "do not probe me back"), the other
+// Ids are u32: the top bit (NO_RETURN_BIT) says "do not probe me back" (an exploration trial, or a
+// probe sent only in return; see ProbeSet), the other
 // 31 bits count up from a random start so that ids are not predictable across restarts. What
 // actually rejects a stale, duplicated or forged reply is this table: a reply must match an
 // outstanding id AND the member and endpoint it was sent to, and each id resolves once. The table is
@@ -13,7 +14,7 @@
 import type { NodeId } from '../identity/node-id.js';
 import { BinaryHeap } from './min-heap.js';
 
-export const TRIAL_BIT = 0x8000_0000;
+export const NO_RETURN_BIT = 0x8000_0000;
 
 export interface Outstanding {
   member: NodeId;
@@ -54,10 +55,10 @@ export class OutstandingProbes {
     return first[1];
   }
 
-  /** Records a probe and returns its id. */
-  add(entry: Outstanding, trial: boolean): number {
-    const id = (this.nextId | (trial ? TRIAL_BIT : 0)) >>> 0;
-    this.nextId = (this.nextId + 1) & ~TRIAL_BIT;
+  /** Records a probe and returns its id; `noReturn` marks it "do not probe me back". */
+  add(entry: Outstanding, noReturn: boolean): number {
+    const id = (this.nextId | (noReturn ? NO_RETURN_BIT : 0)) >>> 0;
+    this.nextId = (this.nextId + 1) & ~NO_RETURN_BIT;
     this.table.set(id, entry);
     this.deadlines.push({ deadline: entry.deadline, id, entry });
     return id;

@@ -13,9 +13,10 @@
 //     exploreIntervalMs and doubles after each trial that found nothing (up to exploreMaxIntervalMs),
 //     so a settled node stops churning; a chosen member dying resets it. A trial is invisible to
 //     routing (see isTrial) so that exploring costs probes, not network-wide adverts.
-//   - reciprocity: a member that probes us is probed back (up to 2K of them), so the link is measured at both ends and
-//     passes the two-way check other nodes apply to adverts. Without it a link chosen by one side
-//     only would be invisible to everyone else.
+//   - reciprocity: a member that probes us is probed back (up to 2K of them besides our own picks), so
+//     the link is measured at both ends and passes the two-way check other nodes apply to adverts.
+//     Without it a link chosen by one side only would be invisible to everyone else. Probes we send
+//     only in return ask not to be returned (see probesOnlyInReturn).
 //   - members in active use are always probed (the prober handles that, not this class).
 //
 // Dead chosen members are replaced after `deadReplaceMs` (3 s), or after three of the member's probe
@@ -141,10 +142,36 @@ export class ProbeSet {
       this.reciprocal.set(member, now);
       return;
     }
-    if (this.reciprocal.size >= 2 * this.params.maxProbedMembers) return;
+    // A member we chose is noted (should we stop choosing it while it still chooses us, the link
+    // stays) but takes no slot: we probe it anyway. Taking slots, our own K picks, all probing us
+    // back, filled half the 2K: in a simulated 200-member network most nodes had none left, and a
+    // node whose region a partition cut off chose members that would not probe it back, its links
+    // one-way in every advert and itself unreachable for up to 20 s.
+    const ours = this.chosen.has(member);
+    if (!ours && this.slotsTaken() >= 2 * this.params.maxProbedMembers) return;
     this.reciprocal.set(member, now);
+    if (ours) return;
     this.touched.add(member);
     this.changesBy['reciprocal-added']++;
+  }
+
+  /**
+   * Whether we probe `member` only because it probes us. Such probes ask it not to probe us back
+   * (the prober marks them like a trial's): returned, each side's probes kept the other in its
+   * reciprocal set for good once either had stopped choosing the other, and those pairs, chosen by
+   * nobody, filled the 2K slots.
+   */
+  probesOnlyInReturn(member: NodeId): boolean {
+    return (
+      this.bounded && this.reciprocal.has(member) && !this.chosen.has(member) && this.explorer !== member
+    );
+  }
+
+  /** Reciprocal members that take a slot: those we did not choose. */
+  private slotsTaken(): number {
+    let n = 0;
+    for (const m of this.reciprocal.keys()) if (!this.chosen.has(m)) n++;
+    return n;
   }
 
   forget(member: NodeId): void {
@@ -187,8 +214,12 @@ export class ProbeSet {
     this.nextMaintenanceAt = now + MAINTENANCE_MS;
     const K = this.params.maxProbedMembers;
     const R = Math.min(this.params.randomProbedMembers, K);
-    for (const [m, at] of this.reciprocal)
-      if (now - at > this.params.reciprocalTtlMs) this.drop(this.reciprocal, m, 'reciprocal-expired');
+    for (const [m, at] of this.reciprocal) {
+      if (now - at <= this.params.reciprocalTtlMs) continue;
+      if (this.chosen.has(m))
+        this.reciprocal.delete(m); // still ours: no change
+      else this.drop(this.reciprocal, m, 'reciprocal-expired');
+    }
 
     let alive = 0;
     let silent = 0;
@@ -216,7 +247,7 @@ export class ProbeSet {
         if (c.answered) this.exploreInterval = this.params.exploreIntervalMs;
       }
     }
-    for (const m of this.reciprocal.keys()) if (score(m) < Infinity) alive++;
+    for (const m of this.reciprocal.keys()) if (!this.chosen.has(m) && score(m) < Infinity) alive++;
     for (const [m, at] of this.recentlyDead) if (now - at > RECENTLY_DEAD_MS) this.recentlyDead.delete(m);
     // Rescue: cut off from nearly everyone we measure (a partition took our side away), try
     // RESCUE_EXTRA more members at once rather than one replacement per deadReplaceMs.

@@ -42,7 +42,7 @@ import {
   type MemberState,
 } from './member-state.js';
 import { BinaryHeap } from './min-heap.js';
-import { OutstandingProbes, TRIAL_BIT } from './outstanding-probes.js';
+import { OutstandingProbes, NO_RETURN_BIT } from './outstanding-probes.js';
 import { DEFAULT_PROBE_PARAMS, jittered, type ProbeParams } from './probe-params.js';
 import { ProbeSet } from './probe-set.js';
 
@@ -255,6 +255,7 @@ export class Prober implements LinkSource {
     this.lastNow = now;
     const wasActive = now < m.activeUntil;
     m.activeUntil = now + this.params.activeWindowMs;
+    if (cause === 'data' || cause === 'relay' || cause === 'punch') m.usedUntil = m.activeUntil;
     if (wasActive) return; // the per-packet path: nothing else to do
     this.counters.activations++;
     this.activationsBy[cause]++;
@@ -284,13 +285,14 @@ export class Prober implements LinkSource {
 
   /**
    * We echoed probe `probeId` from `member`: count it, and (bounded mode) probe it back, unless
-   * the id is marked as an exploration trial (top bit; see ProbeSet.isTrial).
+   * the id asks us not to (top bit: an exploration trial, or a probe itself sent only in return;
+   * see ProbeSet.isTrial, probesOnlyInReturn).
    */
   onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId = 0): void {
     this.probesAnswered++;
     const m = this.members.get(member);
     if (m) m.probedUs = { at: now, key: endpointKey };
-    if (!m || (probeId & TRIAL_BIT) !== 0) return;
+    if (!m || (probeId & NO_RETURN_BIT) !== 0) return;
     this.lastNow = now;
     this.set.noteProbedBy(member, now);
     for (const id of this.set.drainTouched()) {
@@ -512,6 +514,7 @@ export class Prober implements LinkSource {
       m = {
         endpoints: new Map(),
         activeUntil: -Infinity,
+        usedUntil: -Infinity,
         lastRelayedAt: -Infinity,
         lastRelayedSrc: 0,
         lastRelayedDst: 0,
@@ -566,7 +569,12 @@ export class Prober implements LinkSource {
     if (old && om && oep) this.lost(old.member, om, oep, old.sentAt, now);
     const deadline = now + ep.est.timeoutMs(this.params);
     const entry = { member: id, key: ep.key, sentAt: now, deadline };
-    const probeId = this.outstanding.add(entry, this.set.isTrial(id));
+    // A trial, or a probe only in return: the member should not probe us back, unless traffic uses
+    // the link. Not for a suspicion's window: an expired reciprocal link withdrawn from one advert
+    // made the other side suspect it and probe it unmarked, which took it back in (4.8 reciprocal
+    // links added and expired per node per minute in a quiet simulated 100-member network).
+    const noReturn = this.set.isTrial(id) || (this.set.probesOnlyInReturn(id) && !(now < m.usedUntil));
+    const probeId = this.outstanding.add(entry, noReturn);
     if (!this.ports.sendProbe(id, ep.key, probeId)) {
       this.outstanding.take(probeId, id, ep.key);
       this.unsent(id, m, ep, now);

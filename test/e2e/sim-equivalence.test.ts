@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import type { NodeId } from '../../src/identity/node-id.js';
 import type { SessionTable } from '../../src/session/session-table.js';
 import { K } from '../unit/session-fixtures.js';
-import { TRIAL_BIT } from '../../src/probe/outstanding-probes.js';
+import { NO_RETURN_BIT } from '../../src/probe/outstanding-probes.js';
 import { simNodeKeys, simNodeRandom, type SimNode } from '../sim/sim-node.js';
 import { Simulator } from '../sim/simulator.js';
 import { Cluster } from './cluster.js';
@@ -157,7 +157,7 @@ test('the simulator and in-process daemons send the same probes and routing mess
   const sim = simulated();
   const live = await daemons();
   const trials = sim.filter(
-    (s) => s.what.startsWith('probe') && (parseInt(s.what.slice(6), 16) & TRIAL_BIT) !== 0,
+    (s) => s.what.startsWith('probe') && (parseInt(s.what.slice(6), 16) & NO_RETURN_BIT) !== 0,
   );
   const adverts = sim.filter((s) => s.what.startsWith('control 01'));
   assert.ok(trials.length > 0, 'exploration trials ran (their ids carry the trial bit)');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { beat } from '../../src/clock.js';
+import { NO_RETURN_BIT } from '../../src/probe/outstanding-probes.js';
 import { ProbeHarness } from './probe-harness.js';
 
 const A = 101;
@@ -596,6 +597,34 @@ test('bounded mode probes at most K chosen members plus one explorer, and probes
   h.runUntil(61_000);
   assert.ok(h.prober.probedMembers().includes(outsider), 'reciprocity');
   assert.equal(h.prober.link(outsider)?.alive, true);
+});
+
+test('probes sent only in return ask not to be returned, unless data uses the link; a suspicion does not count', () => {
+  const h = boundedHarness((m) => 10 + m);
+  h.runUntil(60_000);
+  const probed = h.prober.probedMembers();
+  const outsider = [...Array(30).keys()].map((i) => i + 1).find((m) => !probed.includes(m)) as number;
+  const noReturn = (from: number, to: number): boolean[] =>
+    h.sentTo(`m${outsider}`, from, to).map((p) => (p.id & NO_RETURN_BIT) !== 0);
+  // It chose us: we probe it back, marked, so that it does not take us in as a reciprocal member.
+  // Unmarked, its probes and ours kept each other in both reciprocal sets for good once it stopped
+  // choosing us.
+  h.prober.onProbeReceived(outsider, `m${outsider}`, h.now);
+  h.runUntil(62_000);
+  assert.ok(noReturn(60_000, 62_000).length > 0);
+  assert.ok(noReturn(60_000, 62_000).every(Boolean));
+  // A suspicion's fast window (its advert no longer lists us) is no reason to be probed back either:
+  // unmarked, it took the expired link back in at the other end, every 30 s.
+  h.prober.suspect(outsider, 62_000);
+  h.runUntil(63_000);
+  assert.ok(noReturn(62_000, 63_000).length > 5, 'the fast window');
+  assert.ok(noReturn(62_000, 63_000).every(Boolean));
+  // Data over the link: it should measure the link too.
+  h.runUntil(70_000);
+  h.prober.markActive(outsider, 70_000);
+  h.runUntil(71_000);
+  assert.ok(noReturn(70_000, 71_000).length > 5);
+  assert.ok(noReturn(70_000, 71_000).every((marked) => !marked));
 });
 
 test('stats count probes by the schedule their link was on, and active windows by what started them', () => {

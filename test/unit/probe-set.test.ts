@@ -53,6 +53,41 @@ test('members that probe us are probed back, up to 2K of them, and forgotten whe
   assert.equal(set.changesBy['reciprocal-expired'], 8);
 });
 
+test('our own picks probing us back take no reciprocal slot, and one we stop choosing that still probes us stays', () => {
+  const set = new ProbeSet(params, seeded());
+  set.tick(0, candidates, () => 50);
+  const chosen = members(set);
+  for (const m of chosen) set.noteProbedBy(m, 100);
+  assert.ok(
+    chosen.every((m) => !set.probesOnlyInReturn(m)),
+    'ours: probed for our own reasons',
+  );
+  // All 2K slots are still free for members that chose us: counted, our K picks took half of them,
+  // and a node cut off by a partition found no pick that would probe it back.
+  const outsiders = candidates.filter((m) => !set.has(m));
+  for (const m of outsiders.slice(0, 12)) set.noteProbedBy(m, 100);
+  const reciprocal = outsiders.filter((m) => set.has(m));
+  assert.equal(reciprocal.length, 8, '2K besides our picks');
+  assert.ok(reciprocal.every((m) => set.probesOnlyInReturn(m)));
+  assert.equal(set.changesBy['reciprocal-added'], 8, 'our picks are no change');
+  // An explorer measuring 10 displaces the worst pick (all 50): that pick still chooses us (it probed
+  // us at 100 and keeps doing so), so its link stays, now in return.
+  set.tick(params.exploreIntervalMs + 1, candidates, () => 50);
+  const explorer = candidates.find((m) => set.has(m) && !chosen.includes(m) && !reciprocal.includes(m));
+  assert.ok(explorer !== undefined);
+  for (const m of chosen) set.noteProbedBy(m, params.exploreIntervalMs + 2);
+  set.tick(params.exploreIntervalMs + params.exploreTrialMs + 2, candidates, (m) =>
+    m === explorer ? 10 : 50,
+  );
+  assert.equal(set.changesBy['explorer-won'], 1);
+  const displaced = chosen.filter((m) => set.probesOnlyInReturn(m));
+  assert.equal(displaced.length, 1);
+  assert.ok(
+    chosen.every((m) => set.has(m)),
+    'no link withdrawn',
+  );
+});
+
 test('an explorer is on trial (invisible to routing) and takes a slot only if clearly better', () => {
   const set = new ProbeSet(params, seeded());
   set.tick(0, candidates, () => 50);

@@ -119,6 +119,7 @@ describe('endpoint preference between UDP and ws', () => {
     const m: MemberState = {
       endpoints: new Map(),
       activeUntil: 0,
+      usedUntil: 0,
       lastRelayedAt: -Infinity,
       lastRelayedSrc: 0,
       lastRelayedDst: 0,
