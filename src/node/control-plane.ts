@@ -3,9 +3,10 @@
 // (test/sim/sim-node.ts, carrier: a modelled underlay) both build exactly this, so a figure the
 // simulator prints is a figure of the daemon's glue, not of a copy of it.
 //
-//   in   probe received (with its id: the top bit asks not to be probed back — an exploration trial,
-//        or a probe itself sent only in return) · probe reply (→ prober, then the router at once, so a dead or new link is routed
-//        on within the same instant) · routing message · data activity · endpoints · members
+//   in   probe received (with its id: the top bit asks not to be probed back — an exploration
+//        trial, or a probe itself sent only in return) · probe reply (→ prober, then the router at
+//        once, so a dead or new link is routed on within the same instant) · routing message · data
+//        activity · endpoints · members
 //   out  probes, routing messages, handshakes; bytes sent by message type (traffic: probes, echoes,
 //        each routing message kind, handshake messages)
 //   when one timer (WakeScheduler) at the earliest nextWakeAt() of the three cores and of the
@@ -248,7 +249,7 @@ export class ControlPlane implements ProbePort, RoutePort {
     return proven;
   }
 
-  /** We echo probe `probeId` from `member`; its "do not probe me back" bit (NO_RETURN_BIT) decides whether we probe it back. */
+  /** We echo probe `probeId` from `member`; its NO_RETURN_BIT decides whether we probe it back. */
   onProbeReceived(member: NodeId, endpointKey: string, now: number, probeId: number): void {
     this.traffic.echo();
     this.prober.onProbeReceived(member, endpointKey, now, probeId);

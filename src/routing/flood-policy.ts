@@ -144,7 +144,9 @@ export class FloodPolicy {
    * announced it — in a full mesh with 10 % of pairs blocked, ~N/10 announcements per advert per
    * node, O(N²) per advert network-wide: 400 kB/s of control traffic per node at N = 200. Instead
    * only the DESIGNATED_ANNOUNCERS nodes of lowest rank(x, z, origin) among z's neighbours that the
-   * origin pushed to (both adverts tell us who they are) announce.
+   * origin pushed to (both adverts tell us who they are) announce. A neighbour of z that got the
+   * advert second hand leaves drift to them, and announces news only if it is among the
+   * SECOND_HAND_ANNOUNCERS of lowest rank among such neighbours (see below).
    *
    * A z farther from the origin (no neighbour in common) is announced to the same way, by the
    * DESIGNATED_ANNOUNCERS of lowest rank among all of z's clean neighbours: every one of them gets
