@@ -275,6 +275,20 @@ test('our own advert is pushed to every neighbour; a received one that is not ur
   assert.equal(announcer.dueAt(), DEFAULT_ROUTING_PARAMS.announceIntervalMs);
 });
 
+/** FloodPolicy of any node `self` over one shared database, as each node's view of it. */
+function policiesOver(db: LinkStateDb): (self: number) => FloodPolicy {
+  const params = { ...DEFAULT_ROUTING_PARAMS };
+  return (self) =>
+    new FloodPolicy(
+      self,
+      params,
+      db,
+      new LinkGraph(self, DEFAULT_COST_PARAMS),
+      new Announcer(params, db, { send: () => {} }),
+      () => {},
+    );
+}
+
 test('a node the origin cannot reach hears of its advert from exactly three designated neighbours', () => {
   const ORIGIN = 100;
   const Z = 50; // blocked from ORIGIN
@@ -293,16 +307,7 @@ test('a node the origin cannot reach hears of its advert from exactly three desi
       common.map((n) => [n, 0]),
     ),
   );
-  const params = { ...DEFAULT_ROUTING_PARAMS };
-  const policyOf = (self: number): FloodPolicy =>
-    new FloodPolicy(
-      self,
-      params,
-      db,
-      new LinkGraph(self, DEFAULT_COST_PARAMS),
-      new Announcer(params, db, { send: () => {} }),
-      () => {},
-    );
+  const policyOf = policiesOver(db);
   const originLinks = db.get(ORIGIN)?.links;
   const announcers = common.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks));
   assert.equal(announcers.length, 3, `announcers ${announcers}`);
@@ -339,16 +344,7 @@ test('a node the origin cannot reach hears of drift from the neighbours the orig
       [...common, ...secondHand].map((n) => [n, 0]),
     ),
   );
-  const params = { ...DEFAULT_ROUTING_PARAMS };
-  const policyOf = (self: number): FloodPolicy =>
-    new FloodPolicy(
-      self,
-      params,
-      db,
-      new LinkGraph(self, DEFAULT_COST_PARAMS),
-      new Announcer(params, db, { send: () => {} }),
-      () => {},
-    );
+  const policyOf = policiesOver(db);
   const originLinks = db.get(ORIGIN)?.links;
   const announcing = (news: AdvertNews): number[] =>
     [...common, ...secondHand].filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks, news));
@@ -378,16 +374,7 @@ test('a node two hops or more from the origin hears of its advert from three des
       zNeighbours.map((n) => [n, 0]),
     ),
   );
-  const params = { ...DEFAULT_ROUTING_PARAMS };
-  const policyOf = (self: number): FloodPolicy =>
-    new FloodPolicy(
-      self,
-      params,
-      db,
-      new LinkGraph(self, DEFAULT_COST_PARAMS),
-      new Announcer(params, db, { send: () => {} }),
-      () => {},
-    );
+  const policyOf = policiesOver(db);
   const lazy = zNeighbours.filter((x) => policyOf(x).designatedAnnouncer(ORIGIN, Z, originLinks));
   assert.equal(lazy.length, 3, `announcers ${lazy}`);
   // Urgent news still reaches z from every neighbour that has it.
