@@ -853,7 +853,7 @@ function report(results: SizeResult[], s: Settings, header: string): void {
         ];
       }),
     [
-      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link was let go by the probe set or displaced; refresh = nothing changed (every 5 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Faded: a link whose RTT or loss moved beyond the thresholds and came back within the drift interval (10 s): no advert sent. Every advert reaches every node, announced and pulled once per node (announcer.ts).',
+      'Why each advert went out (src/routing/originator.ts): urgent = a link that carried data is gone (or a forced seq jump); prompt = an idle link is gone, or a new link while we had almost none; news = a new link or a link MTU; drift = an RTT or loss moved beyond the significance thresholds, or a link was let go by the probe set or displaced; refresh = nothing changed (every 15 min). The drift adverts by what first made them due: rtt, loss (beyond the significance thresholds), unmeasured (the probe set let a link go), displaced (a clearly cheaper new link while the advert was full). Faded: a link whose RTT or loss moved beyond the thresholds and came back within the drift interval (10 s): no advert sent. Every advert reaches every node, announced and pulled once per node (announcer.ts).',
     ],
   );
   printTable(

@@ -82,15 +82,17 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   holdMs: 3000,
   fastMarginMs: 5,
   fastHoldMs: 500,
-  // Adverts live 20 min and are refreshed every 5 min: three refreshes may be lost before an advert
-  // of a live node expires. A refresh says nothing new, and every one costs every node a copy (plus
-  // the announcements and requests that carry it): at 30 s they were ~1.2 kB/s per node at N = 100,
-  // the whole 10 kbit/s budget. Nothing else needs them often: a lost advert is found by the anti-
-  // entropy digests within seconds, and links of a node that vanished without a word are dropped by
-  // its neighbours' withdrawals and the two-way check (graph.ts), not by expiry, which only frees the
-  // memory (20 min; the lifetime field allows up to an hour, ADVERT_MAX_LIFETIME_MS).
-  advertLifetimeMs: 1_200_000,
-  refreshMs: 300_000,
+  // Adverts live an hour (ADVERT_MAX_LIFETIME_MS) and are refreshed every 15 min: three refreshes may
+  // be lost before an advert of a live node expires. A refresh says nothing new, and every one costs
+  // every node a copy (plus the announcements and requests that carry it): at 30 s they were ~1.2 kB/s
+  // per node at N = 100, the whole 10 kbit/s budget; at 5 min still ~0.2 adverts per node per minute,
+  // ~190 B/s per node at N = 100 and, since every node receives every refresh, ~4 kB/s at N = 1000.
+  // Nothing else needs them often: a lost advert is found by the anti-entropy digests within
+  // seconds, and links of a node that vanished without a word are dropped by its neighbours'
+  // withdrawals and the two-way check (graph.ts), not by expiry, which only frees the memory (an
+  // hour, for at most one advert per configured member). OSPF refreshes every 30 min.
+  advertLifetimeMs: 3_600_000,
+  refreshMs: 900_000,
   // At most 10 adverts/s per node, at most one a second (backing off to one per 4 s) for anything
   // but the loss of a link that carried data (see originator.ts): bursts of link changes (a node
   // starting, a partition, a heal) coalesce, while a broken path in use is announced at once.

@@ -5,10 +5,13 @@
 // entry expired, and with it every path to X.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { routingParams } from '../../src/routing/routing-params.js';
 import { G, MAX_SEQ, SKEW_MS, V, victimWorld, X } from './routing-hostile-member.js';
 
 test('claims that are never answered do not stop the victim pulling an origin’s refreshes', () => {
-  const { mesh, h } = victimWorld();
+  // Lifetimes of minutes, not the default hour: the attack's harm is an entry that expires because its
+  // refreshes were never pulled, and five minutes of it must outlast X's advert twice.
+  const { mesh, h } = victimWorld(routingParams({ advertLifetimeMs: 120_000, refreshMs: 30_000 }));
 
   // Five minutes: more than two lifetimes of X's advert (120 s), so X survives only on refreshes.
   const x = mesh.id(X);

@@ -6,6 +6,7 @@
 import type { NodeId } from '../../src/identity/node-id.js';
 import { peekAdvert } from '../../src/routing/advert.js';
 import { decodeControl, type ControlMessage } from '../../src/routing/control-codec.js';
+import type { RoutingParams } from '../../src/routing/routing-params.js';
 import { Mesh } from '../unit/routing-mesh.js';
 import { HostileCraft } from './routing-hostile-craft.js';
 
@@ -87,8 +88,8 @@ export const [V, G, X, H] = [0, 1, 2, 3];
  * The world most attacks run in: the victim V reaches X through its honest neighbour G (V–G–X), and
  * the hostile member H is V's direct neighbour. Converged (every route selected) when returned.
  */
-export function victimWorld(): { mesh: Mesh; h: HostileMember } {
-  const mesh = new Mesh(4, undefined, { external: [H] });
+export function victimWorld(params?: RoutingParams): { mesh: Mesh; h: HostileMember } {
+  const mesh = new Mesh(4, params, { external: [H] });
   mesh.setLink(V, G, 10);
   mesh.setLink(G, X, 10);
   mesh.setLink(V, H, 10);
