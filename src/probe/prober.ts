@@ -232,10 +232,15 @@ export class Prober implements LinkSource {
    * time was ~1.2 kB/s per node at 25 members. Nor does a session with a member outside a bounded
    * probe set (relayed, rekeyed every 2 min): it pulled the member into the set for the window, and
    * the link appearing and going was a network-wide advert each way, half of an idle 50-site lab's.
+   * Nor does the session the explorer's trial opens (probes are sealed, so a trial of a member we
+   * had no session with starts with a handshake): the active window made the trial's link visible
+   * to routing for 2 s, a link advertised and withdrawn for every trial — 0.2 of an idle 100-daemon
+   * lab's 0.4 adverts per node per minute each way.
    */
   sessionUp(member: NodeId, now: number): void {
     const m = this.members.get(member);
-    if (!m || !this.shouldProbe(member, m, now) || this.link(member)?.alive) return;
+    if (!m || this.set.isTrial(member) || !this.shouldProbe(member, m, now) || this.link(member)?.alive)
+      return;
     this.markActive(member, now, 'handshake');
   }
 

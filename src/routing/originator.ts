@@ -3,8 +3,9 @@
 // Every origination floods the whole network, so we only speak when what we said is no longer
 // true enough to route on: a link appeared or vanished, its RTT moved by more than 20 % AND 2 ms
 // from the advertised value (both: 20 % of a 0.5 ms LAN link is noise, 2 ms of a 150 ms link is
-// too) AND its jitter, or its loss moved by more than 5 points. A jittered refresh every 15 min keeps our advert
-// alive in everyone's database (lifetime an hour); anti-entropy repairs whatever flooding missed.
+// too) AND its jitter, or its loss moved by more than 5 points. A jittered refresh every 15 min keeps
+// our advert alive in everyone's database (lifetime an hour); anti-entropy repairs whatever flooding
+// missed.
 //
 // Bad news travels fast, good news can wait a second. A link that carried data going away breaks
 // paths that are in use right now: it goes out as soon as minOriginationIntervalMs (100 ms) since

@@ -85,8 +85,9 @@ export const DEFAULT_ROUTING_PARAMS: Readonly<RoutingParams> = Object.freeze({
   // Adverts live an hour (ADVERT_MAX_LIFETIME_MS) and are refreshed every 15 min: three refreshes may
   // be lost before an advert of a live node expires. A refresh says nothing new, and every one costs
   // every node a copy (plus the announcements and requests that carry it): at 30 s they were ~1.2 kB/s
-  // per node at N = 100, the whole 10 kbit/s budget; at 5 min still ~0.2 adverts per node per minute,
-  // ~190 B/s per node at N = 100 and, since every node receives every refresh, ~4 kB/s at N = 1000.
+  // per node at N = 100, the whole 10 kbit/s budget; at 5 min they were still 0.10 of an idle
+  // overlay's 0.34 adverts per node per minute (simulator, N = 100: 695 B/s per node, 591 at 15 min)
+  // and, since every node receives every refresh, would be ~1 kB/s per node at N = 1000.
   // Nothing else needs them often: a lost advert is found by the anti-entropy digests within
   // seconds, and links of a node that vanished without a word are dropped by its neighbours'
   // withdrawals and the two-way check (graph.ts), not by expiry, which only frees the memory (an

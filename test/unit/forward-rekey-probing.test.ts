@@ -1,7 +1,7 @@
 // A completed handshake is reported to the prober (sessionUp), which decides whether the member's
 // link needs measuring at once: a first session (or one after an outage) does, a rekey of a working
-// link (every 2 min per member, data or not) or a session with a member outside a bounded probe set
-// does not.
+// link (every 2 min per member, data or not), a session with a member outside a bounded probe set
+// or with the explorer on trial does not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ForwardHarness, settle } from './forward-harness.js';
@@ -62,4 +62,29 @@ test('a session with a member outside a bounded probe set does not pull it into 
   assert.ok(!h.prober.drainChanges().includes(outsider), 'no link appeared for routing to advertise');
   assert.equal(h.prober.wantsDirectLink(outsider, h.now), false, 'left to relays: nat/ punches none');
   assert.equal(h.prober.wantsDirectLink(probed[0]!, h.now), true);
+});
+
+test('the session an exploration trial opens does not make the trial visible to routing', () => {
+  const h = new ProbeHarness({ maxProbedMembers: 4, randomProbedMembers: 1 });
+  for (let m = 1; m <= 30; m++) {
+    h.rtt.set(`m${m}`, 10 + m);
+    h.prober.setEndpoints(m, [`m${m}`]);
+  }
+  // Probed but hidden from routing: the explorer on trial (every 30 s, for 5 s).
+  const trial = (): number | undefined =>
+    h.prober.probedMembers().find((m) => h.prober.link(m) === undefined);
+  let explorer: number | undefined;
+  for (let t = 1000; explorer === undefined && t < 120_000; t += 100) {
+    h.runUntil(t);
+    explorer = trial();
+  }
+  assert.ok(explorer !== undefined, 'an explorer went on trial');
+  h.prober.sessionUp(explorer, h.now); // its probes needed a session: the handshake just completed
+  assert.equal(h.prober.stats().activationsBy.handshake, 0);
+  // What routing reads (Router.ownLinkChanged): no view of the trial's link, so nothing to advertise
+  // now and nothing to withdraw when an active window would have ended.
+  for (const end = h.now + 2000; h.now < end;) {
+    h.runUntil(h.now + 100);
+    assert.equal(h.prober.link(explorer), undefined, 'still on trial, still hidden from routing');
+  }
 });

@@ -58,7 +58,8 @@ test('a full advert always lists the links that carry data, however costly', () 
 
 test('an idle node refreshes its advert every 15 min (±10 %), and the advert outlives three lost refreshes', () => {
   // Refreshes carry no news and cost every node a copy: at 30 s they were the whole control budget
-  // at N = 100, at 5 min ~4 kB/s per node at N = 1000. Anti-entropy, not refreshes, repairs lost adverts.
+  // at N = 100, and at 5 min still a third of an idle overlay's adverts. Anti-entropy, not refreshes,
+  // repairs lost adverts.
   const o = new Originator(DEFAULT_ROUTING_PARAMS, () => 0); // jitter factor 0.9: the earliest refresh
   o.take([link(1, 10)], new Set(), 0);
   assert.equal(o.isPending(), false);
