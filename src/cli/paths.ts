@@ -6,6 +6,7 @@ import type { PathsReport } from '../control/status.js';
 import { callDaemon, printJson, withControlOptions, type ControlArgs } from './control-options.js';
 import { duration, ms, table } from './format.js';
 import { renderSubnetPaths } from './subnet-view.js';
+import { byText } from '../text-order.js';
 
 export const pathsCommand: CommandModule<object, ControlArgs> = {
   command: 'paths',
@@ -15,7 +16,7 @@ export const pathsCommand: CommandModule<object, ControlArgs> = {
     const r = await callDaemon<PathsReport>(args, 'paths');
     if (args.json) return printJson(r);
     const rows = r.paths
-      .sort((a, b) => a.destination.localeCompare(b.destination))
+      .sort((a, b) => byText(a.destination, b.destination))
       .map((p) => [
         p.destination,
         p.path.join('→'),

@@ -14,6 +14,7 @@ import { describeSwitch } from '../node/route-log.js';
 import { explainChoice } from '../routing/alternatives.js';
 import type { DriftCause, OriginationCause } from '../routing/originator.js';
 import type { RouterStats } from '../routing/router-stats.js';
+import { byText } from '../text-order.js';
 import { unreachableReason } from './unreachable-reason.js';
 
 export interface DirectLinkStatus {
@@ -352,7 +353,7 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
       },
     });
   }
-  members.sort((a, b) => (a.self === b.self ? a.name.localeCompare(b.name) : a.self ? -1 : 1));
+  members.sort((a, b) => (a.self === b.self ? byText(a.name, b.name) : a.self ? -1 : 1));
   const c = node.counters;
   return {
     node: {

@@ -2,6 +2,7 @@
 // (monotonic ms, the scale of session ages and path `since` times).
 import type { Member } from '../forward/peer-table.js';
 import type { OverlayNode } from '../node.js';
+import { byText } from '../text-order.js';
 
 export interface ScrapeContext {
   node: OverlayNode;
@@ -10,7 +11,5 @@ export interface ScrapeContext {
 
 /** The members other than this node, in a stable order (so the exposition text is too). */
 export function otherMembers(node: OverlayNode): Member[] {
-  return [...node.peers.all()]
-    .filter((m) => m.id !== node.self.id)
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return [...node.peers.all()].filter((m) => m.id !== node.self.id).sort((a, b) => byText(a.name, b.name));
 }
