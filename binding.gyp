@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "overlayd_tun",
-      "sources": ["native/tun.c", "native/offload.c"],
+      "sources": ["native/tun.c", "native/offload.c", "native/fast-lane.c", "native/aead.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     },

@@ -5,7 +5,11 @@
 // a second, because the cost of an idle packet depends on how cold the path is: a packet every second
 // finds the caches, branch predictors and the vCPU colder than one every 10 ms.
 //
-//   node dist/benchmarks/idle-rtt.js [--quick] [--settle S] [--systems raw,overlayd,wireguard-go] [--json out.json]
+//   node dist/benchmarks/idle-rtt.js [--quick] [--settle S] [--systems raw,overlayd,overlayd-no-lane,wireguard-go]
+//                                    [--json out.json]
+//
+// overlayd-no-lane is overlayd with --no-fast-lane: every packet through JavaScript, as before the TUN's
+// outbound fast lane (native/fast-lane.h).
 //
 // --quick: fewer pings per rate (about 40 s per system instead of about 2 min).
 import { writeFileSync } from 'node:fs';
@@ -28,7 +32,7 @@ import { fmt, printTable } from './lib/table.js';
 import { WireguardPair } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
-const SYSTEMS = ['raw', 'overlayd', 'wireguard-go'] as const;
+const SYSTEMS = ['raw', 'overlayd', 'overlayd-no-lane', 'wireguard-go'] as const;
 type System = (typeof SYSTEMS)[number];
 /** Ping intervals in seconds, with how many pings each (full run; --quick takes a third). */
 const RATES: ReadonlyArray<{ intervalS: number; count: number }> = [
@@ -39,7 +43,7 @@ const RATES: ReadonlyArray<{ intervalS: number; count: number }> = [
 ];
 
 const USAGE =
-  'node dist/benchmarks/idle-rtt.js [--quick] [--settle S] [--systems raw,overlayd,wireguard-go] [--json out.json]';
+  'node dist/benchmarks/idle-rtt.js [--quick] [--settle S] [--systems raw,overlayd,overlayd-no-lane,wireguard-go] [--json out.json]';
 
 interface RateResult {
   intervalS: number;
@@ -83,8 +87,9 @@ async function main(): Promise<void> {
     for (const system of s.systems) {
       progress(`${system}`);
       if (system === 'raw') results.set(system, await pingRates(ol, ol.lab.addressOf('c'), s.quick));
-      if (system === 'overlayd') {
-        ol.startAll();
+      if (system === 'overlayd' || system === 'overlayd-no-lane') {
+        // overlayd-no-lane: every packet through JavaScript (--no-fast-lane), the path before the lane.
+        for (const site of SITES) ol.start(site, system === 'overlayd' ? [] : ['--no-fast-lane']);
         await ol.waitConverged(60_000);
         progress(`  converged; settling ${s.settleS} s`);
         await new Promise((r) => setTimeout(r, s.settleS * 1000));

@@ -182,6 +182,14 @@ long kp_open(aead_ctx_t *c, kp_t *kp, uint8_t *buf, size_t a, size_t len, uint32
   return (long)plain;
 }
 
+void aead_forget_thread_keys(void) {
+  aead_ctx_t *c = &thread_ctx;
+  OPENSSL_cleanse(c->seal_key, AEAD_KEY_BYTES);
+  OPENSSL_cleanse(c->open_key, AEAD_KEY_BYTES);
+  c->seal_keyed = 0;
+  c->open_keyed = 0;
+}
+
 void kp_destroy(kp_t *kp) {
   // This thread's contexts may still hold the keys: forget them there too.
   aead_ctx_t *c = &thread_ctx;

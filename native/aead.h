@@ -65,6 +65,9 @@ long kp_seal(aead_ctx_t *c, kp_t *kp, uint8_t *out, size_t a, int kind, const ui
 // (AEAD_EXPIRED once destroyed). The window moves only for a packet that authenticated.
 long kp_open(aead_ctx_t *c, kp_t *kp, uint8_t *buf, size_t a, size_t len, uint32_t path_flags);
 
+// Forgets the keys this thread's contexts remember (the next seal or open sets its key again).
+void aead_forget_thread_keys(void);
+
 // Zeroes both keys; every later seal or open fails.
 void kp_destroy(kp_t *kp);
 

@@ -50,6 +50,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include "fast-lane.h"
 #include "napi-util.h"
 #include "offload.h"
 
@@ -120,6 +121,9 @@ typedef struct {
   uint32_t pend_len;
   uint32_t pend_next;
   ofl_plan_t pend_plan;
+
+  // Packets to destinations JS has decided are sealed and sent from here (fast-lane.h).
+  fast_lane_t fast;
 } tun_t;
 
 // --- errors ---------------------------------------------------------------------------------------
@@ -473,7 +477,7 @@ static void tun_on_readable(uv_poll_t *poll, int status, int events) {
   for (int round = 0; round < MAX_BATCHES_PER_WAKEUP && t->state == TUN_POLLING; round++) {
     int err = 0;
     uint32_t n = tun_fill(t, &err);
-    if (n > 0) {
+    if (n > 0 && !fast_lane_send(&t->fast, t->buffer, t->stride, t->headroom, t->lengths, n)) {
       napi_value count;
       napi_create_uint32(env, n, &count);
       ovl_call_js(t->env, t->async_context, t->on_batch_ref, 1, &count);
@@ -725,6 +729,7 @@ static void tun_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) 
   (void)hook;
   tun_t *t = (tun_t *)arg;
   t->env_gone = 1;
+  fast_lane_clear(NULL, &t->fast, -1); // the env releases the references itself
   tun_close_handle(t);
 }
 
@@ -732,8 +737,58 @@ static void tun_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) 
 static napi_value tun_close(napi_env env, napi_callback_info info) {
   OVL_ARGS(1)
   TUN_HANDLE(t, argv[0])
+  fast_lane_clear(env, &t->fast, -1);
   tun_close_handle(t);
   return ovl_undefined(env);
+}
+
+// --- fast lane (fast-lane.h) ------------------------------------------------------------------------
+
+// tun_fast_set(handle, slot, addr, state, header, headerLength, maxLength, fd, record, validUntilMs, flags):
+// the entry for inner destination `addr` (4 or 16 bytes): seal with keypair `state`, prefix
+// header[0, headerLength), send to the address record (udp.c's format) on socket `fd`, packets up to
+// maxLength bytes, until validUntilMs (tun_fast_clock's scale). Replaces what the slot held.
+static napi_value tun_fast_set(napi_env env, napi_callback_info info) {
+  OVL_ARGS(11)
+  TUN_HANDLE(t, argv[0])
+  if (t->state != TUN_OPEN && t->state != TUN_POLLING) {
+    tun_throw_errno(env, EBADF, "fast_set", t->name, NULL);
+    return NULL;
+  }
+  OVL_CALL(fast_lane_set(env, &t->fast, argv + 1));
+  return ovl_undefined(env);
+}
+
+// tun_fast_clear(handle, slot): empties one slot, or every slot for -1.
+static napi_value tun_fast_clear(napi_env env, napi_callback_info info) {
+  OVL_ARGS(2)
+  TUN_HANDLE(t, argv[0])
+  int32_t slot;
+  OVL_CALL(napi_get_value_int32(env, argv[1], &slot));
+  if (slot >= FAST_SLOTS) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tun_fast_clear: no such slot");
+    return NULL;
+  }
+  fast_lane_clear(env, &t->fast, slot < 0 ? -1 : slot);
+  return ovl_undefined(env);
+}
+
+// tun_fast_take(handle, out Float64Array(slots * FAST_ST_COUNT)): what each slot sent since the last take.
+static napi_value tun_fast_take(napi_env env, napi_callback_info info) {
+  OVL_ARGS(2)
+  TUN_HANDLE(t, argv[0])
+  double *out = ovl_typed(env, argv[1], napi_float64_array, FAST_SLOTS * FAST_ST_COUNT, "out");
+  if (out == NULL) return NULL;
+  fast_lane_take(&t->fast, out);
+  return ovl_undefined(env);
+}
+
+// tun_fast_clock() -> CLOCK_MONOTONIC in ms, the scale of validUntilMs and of the last-send times.
+static napi_value tun_fast_clock(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_double(env, (double)fast_now_ns() / 1e6, &v);
+  return v;
 }
 
 // --- module ---------------------------------------------------------------------------------------
@@ -750,10 +805,19 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"tun_write", NULL, tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tun_write_batch", NULL, tun_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tun_close", NULL, tun_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tun_fast_set", NULL, tun_fast_set, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tun_fast_clear", NULL, tun_fast_clear, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tun_fast_take", NULL, tun_fast_take, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tun_fast_clock", NULL, tun_fast_clock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value size;
   if (napi_create_uint32(env, sizeof(tun_t), &size) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "sizeof_tun_t", size) != napi_ok) return NULL;
+  napi_value slots, fields;
+  if (napi_create_uint32(env, FAST_SLOTS, &slots) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "fast_slots", slots) != napi_ok) return NULL;
+  if (napi_create_uint32(env, FAST_ST_COUNT, &fields) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "fast_stat_fields", fields) != napi_ok) return NULL;
   return exports;
 }

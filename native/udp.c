@@ -779,6 +779,14 @@ static napi_value udp_proven_endpoint(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// udp_fd(handle) -> the socket's fd while it is open, else -1. For the TUN's outbound fast lane
+// (fast-lane.h), which sends on its own duplicate of it.
+static napi_value udp_fd(napi_env env, napi_callback_info info) {
+  OVL_ARGS(1)
+  UDP_HANDLE(u, argv[0])
+  return udp_int(env, u->state == UDP_OPEN || u->state == UDP_POLLING ? u->fd : -1);
+}
+
 // --- send -----------------------------------------------------------------------------------------
 
 static bool udp_can_send(const udp_t *u) {
@@ -1074,6 +1082,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"udp_close", NULL, udp_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_handshake_load", NULL, udp_handshake_load, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_proven_endpoint", NULL, udp_proven_endpoint, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_fd", NULL, udp_fd, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value v;

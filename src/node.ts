@@ -221,6 +221,7 @@ export class OverlayNode {
         this.dataPlane.tick(now);
         this.diagnostics.tick(now);
       },
+      afterRun: (now) => this.dataPlane.syncFastLane(now),
     });
     const applyEndpoints = (member: NodeId, endpoints: Endpoint[]): void => {
       const keys = this.peers.setEndpoints(member, endpoints);
@@ -380,6 +381,8 @@ export class OverlayNode {
       this.dataPlane.forget(p.id);
       this.diagnostics.forget(p.id);
     }
+    // Members whose endpoints or addresses changed: the fast lane decides again now, not at its lease's end.
+    this.dataPlane.syncFastLane();
     this.resolver.setPeers(others);
     // A member listed under its old name with a new key: to every other part of the daemon it is a
     // removed member (its sessions are zeroed, its adverts and routes dropped) and a new one (new node

@@ -104,6 +104,15 @@ export interface NodeStatus {
   members: MemberStatus[];
   drops: Record<string, number>;
   handshakeRejects: Record<string, number>;
+  /** The TUN's outbound fast lane (forward/fast-lane.ts); absent from older daemons. */
+  fastLane?: {
+    /** Off with --no-fast-lane, or on a device without one. */
+    on: boolean;
+    /** Destinations it may carry now. */
+    destinations: number;
+    /** IP packets it sealed and sent without JavaScript. */
+    packets: number;
+  };
   control: {
     probeBytesSent: number;
     probeBytesReceived: number;
@@ -371,6 +380,11 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     },
     members,
     drops: Object.fromEntries(c.drops),
+    fastLane: {
+      on: node.dataPlane.outbound.lane !== undefined,
+      destinations: node.dataPlane.outbound.lane?.size ?? 0,
+      packets: c.fastLanePackets,
+    },
     handshakeRejects: Object.fromEntries(c.handshakeRejects),
     control: {
       probeBytesSent: c.probeBytesSent,

@@ -66,6 +66,8 @@ export class DataPlaneCounters {
   fragmented = 0;
   /** TCP SYNs whose MSS option was lowered to the path MTU (network.mssClamp). */
   mssClamped = 0;
+  /** Packets the TUN's outbound fast lane sealed and sent without JavaScript (fast-lane.ts). */
+  fastLanePackets = 0;
   handshakesSent = 0;
   handshakesCompleted = 0;
   controlBytesSent = 0;

@@ -83,6 +83,14 @@ export class DataPlane {
     }
   }
 
+  /**
+   * After an event outside the data plane's own handlers (a timer's work, a reload): the fast lane
+   * (fast-lane.ts) decides its entries again and reads back what it sent.
+   */
+  syncFastLane(now = this.ctx.clock.now()): void {
+    this.outbound.lane?.sync(now);
+  }
+
   /** Operator pings along explicit paths (control socket: ping, trace). */
   get pinger(): PathPinger {
     return this.control.pinger;

@@ -126,6 +126,8 @@ export class Inbound {
     const now = this.ctx.clock.now();
     for (const run of this.runs.each()) this.openRun(batch, run, now);
     this.delivery.flush(buf);
+    // What this batch changed (a route, a session, a link) reaches the fast lane now.
+    this.outbound.lane?.sync(now);
   }
 
   /**

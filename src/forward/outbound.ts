@@ -29,6 +29,7 @@ import type { Sealer } from './sealer.js';
 import type { MtuChannel } from '../pmtu/mtu-channel.js';
 import { TooBig } from './too-big.js';
 import { clampMss } from './mss-clamp.js';
+import { FastLane } from './fast-lane.js';
 
 export class Outbound {
   private readonly pending = new PendingQueue();
@@ -37,6 +38,8 @@ export class Outbound {
   /** Largest IP packet that fits a datagram along the longest route. */
   private readonly maxPacket: number;
   private readonly tooBig: TooBig;
+  /** The TUN's outbound fast lane, if it has one (fast-lane.ts). */
+  readonly lane: FastLane | undefined;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -49,6 +52,16 @@ export class Outbound {
     this.b = packetBinding();
     this.maxPacket = maxDatagramBytes(ctx.tun.mtu) - MAX_DATA_OVERHEAD;
     this.tooBig = new TooBig(ctx, (dst, plaintext, now) => this.sendSealed(dst, plaintext, now, true));
+    const port = ctx.tun.fastLane;
+    this.lane =
+      port &&
+      new FastLane(
+        ctx,
+        this.table,
+        watch,
+        (dst, now) => Math.min(this.maxPacket, this.mtu.pathMtuTo(dst, now)),
+        port,
+      );
   }
 
   /** The TUN's batch handler. The batch is valid only until it returns. */
@@ -130,6 +143,7 @@ export class Outbound {
     if (runDst !== 0) this.sealRun(batch, runDst, runFirst, count - runFirst, now);
     // One sendmmsg (GSO runs) for the whole batch.
     this.ctx.transport.flush();
+    this.lane?.sync(now);
   };
 
   /** Seals TUN packets [first, first+n) of `batch`, all for `dst`, into the transport's send slots. */
@@ -186,6 +200,7 @@ export class Outbound {
     }
     if (i < end) ctx.counters.drop(lost, end - i);
     ctx.prober.markActive(target.nextHop, now);
+    if (i > first) this.lane?.want(dst);
   }
 
   /** Counts packets [first, first+n) as sent, and tells the path watch the largest (kind byte included). */
@@ -245,6 +260,7 @@ export class Outbound {
   /** Drops state kept for a member that left the configuration. */
   forget(peer: NodeId): void {
     this.pending.drop(peer);
+    this.lane?.forget(peer);
     this.table.forget(peer);
   }
 }

@@ -130,6 +130,12 @@ export class PathLiveness {
     return started;
   }
 
+  /** Until when `dst` counts as carrying data without another noteData (-Infinity: not watched). */
+  dataUntil(dst: NodeId): number {
+    const st = this.byDst.get(dst);
+    return st === undefined ? -Infinity : st.lastDataAt + this.params.activeWindowMs;
+  }
+
   /**
    * When tick() next has work: a due probe of an active destination, an outstanding probe's timeout,
    * or forgetting an idle destination. Infinity when nothing is watched (an idle node sleeps).

@@ -55,6 +55,11 @@ export class PathWatch {
     if (this.liveness.noteData(dst, bytes, now)) this.ctx.wake();
   }
 
+  /** Until when `dst` counts as carrying data without another noteData. */
+  dataUntil(dst: NodeId): number {
+    return this.liveness.dataUntil(dst);
+  }
+
   nextWakeAt(): number {
     return this.liveness.nextWakeAt();
   }

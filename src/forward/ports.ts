@@ -13,6 +13,8 @@ export interface SealingKeypair {
    * `pathFlags`: PathFlags for the route in the header (wire/routed-header.ts pathFlagsFor).
    */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
+  /** Until when `seal` may succeed (its age limit); the fast lane (fast-lane.ts) uses it no longer. */
+  readonly sealableUntil?: number;
 }
 
 /** A keypair as the batch open path needs it. */
@@ -93,6 +95,8 @@ export interface ProbePort {
   learnEndpoint(member: NodeId, endpointKey: string, now: number): boolean;
   /** Put `member` on the active schedule; `cause` is counted (Prober.stats: activationsBy). */
   markActive(member: NodeId, now: number, cause?: ActiveCause): void;
+  /** When `member`'s active window ends (-Infinity if never active or not probed). */
+  activeUntil?(member: NodeId): number;
   /** We relayed a data packet src → dst to `member` (Prober.noteRelayed: two of a pair within a second mark it active). */
   noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void;
   /** A handshake with `member` completed (Prober.sessionUp: probe it fast if its link is in doubt). */

@@ -115,6 +115,13 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
   });
   collectedCounter<never>({
     registry,
+    name: 'overlay_fast_lane_packets_total',
+    help: "IP packets the TUN's outbound fast lane sealed and sent without JavaScript (counted in overlay_tx_packets_total too).",
+    labelNames: [],
+    read: () => [[{}, c.fastLanePackets]],
+  });
+  collectedCounter<never>({
+    registry,
     name: 'overlay_endpoint_conflicts_total',
     help: "Authenticated packets or probe replies from a member at an underlay address proven to be another member's; the address was not rebound.",
     labelNames: [],

@@ -54,6 +54,8 @@ export interface ControlPlanePorts {
 export interface CarrierTimerWork {
   nextWakeAt(now: number): number;
   tick(now: number): void;
+  /** After every wake-up's work, the cores' included (the data plane's fast lane decides again). */
+  afterRun?(now: number): void;
 }
 
 export interface ControlPlaneOptions {
@@ -162,6 +164,7 @@ export class ControlPlane implements ProbePort, RoutePort {
         run: (now) => {
           this.countWake(now);
           this.run(now);
+          this.carrier?.afterRun?.(now);
         },
       },
       opts.loopLag,
@@ -280,6 +283,10 @@ export class ControlPlane implements ProbePort, RoutePort {
   markActive(member: NodeId, now: number, cause?: ActiveCause): void {
     this.prober.markActive(member, now, cause);
     this.scheduler.poke();
+  }
+
+  activeUntil(member: NodeId): number {
+    return this.prober.activeUntil(member);
   }
 
   noteRelayed(member: NodeId, src: NodeId, dst: NodeId, now: number): void {

@@ -278,6 +278,11 @@ export class Prober implements LinkSource {
     }
   }
 
+  /** When `member`'s active window ends (markActive): -Infinity if it has none or is not probed. */
+  activeUntil(member: NodeId): number {
+    return this.members.get(member)?.activeUntil ?? -Infinity;
+  }
+
   /** See LinkSource.suspect: treat as active for a window, which probes now at the fast rate. */
   suspect(member: NodeId, now: number): void {
     const m = this.members.get(member);

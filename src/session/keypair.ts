@@ -126,6 +126,11 @@ export class DataKeypair {
     return this.destroyed;
   }
 
+  /** Until when `seal` may succeed (REJECT_AFTER; counters aside): -Infinity once destroyed. */
+  get sealableUntil(): number {
+    return this.destroyed ? -Infinity : this.createdAt + this.rejectAfterMs;
+  }
+
   /** True if the keypair is older than REJECT_AFTER or was destroyed: it can neither seal nor open. */
   isExpired(now: number): boolean {
     return this.destroyed || now - this.createdAt >= this.rejectAfterMs;

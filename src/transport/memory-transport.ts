@@ -2,7 +2,7 @@
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
 import { OneByOneTransport } from './queued-sends.js';
-import { endpointKey, type Endpoint, type RxBatch, type TxSlots } from './transport.js';
+import { endpointKey, type Endpoint, type FastRoute, type RxBatch, type TxSlots } from './transport.js';
 
 export interface WireRecord {
   from: Endpoint;
@@ -107,6 +107,12 @@ export class MemoryTransport extends OneByOneTransport {
   private readonly arriving: Array<{ data: Buffer; from: Endpoint }> = [];
   private scheduled = false;
   private closed = false;
+  /**
+   * Transport.fastRoute, if a test sets it: there is no socket here, so a fast lane handed this route
+   * can only be a recording one (test/unit/forward-harness.ts).
+   */
+  fastRoute?: (to: Endpoint) => FastRoute | undefined;
+  countFastSends?: (sent: number, dropped: number, errno: number) => void;
 
   constructor(
     private readonly net: MemoryNetwork,

@@ -62,6 +62,8 @@ export interface UdpBinding {
   ): void;
   /** Adds or removes a proven endpoint (a cookie address); true if the table holds it afterwards. */
   udp_proven_endpoint(handle: Buffer, address: Uint8Array, on: boolean): boolean;
+  /** The socket's fd while it is open, else -1 (for the TUN's fast lane, which sends on a duplicate). */
+  udp_fd(handle: Buffer): number;
   /** True if onClosed will run once the fd is closed (in the uv_close callback). */
   udp_close(handle: Buffer, onClosed?: () => void): boolean;
 }

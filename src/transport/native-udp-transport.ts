@@ -60,6 +60,7 @@ import { cookieAddress } from './cookie-address.js';
 import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
 import type {
   Endpoint,
+  FastRoute,
   FilteredInitiations,
   HandshakeLoadOptions,
   RxBatch,
@@ -387,6 +388,22 @@ export class NativeUdpTransport implements Transport {
     const address = cookieAddress(endpoint);
     const s = address[0] === 4 ? this.sock4 : address[0] === 6 ? this.sock6 : null;
     return s !== null && this.b.udp_proven_endpoint(s.handle, address, on);
+  }
+
+  /** See Transport.fastRoute: the socket of the endpoint's family and its cached address record. */
+  fastRoute(to: Endpoint): FastRoute | undefined {
+    if (this.closed || to.via === 'ws') return undefined;
+    const dest = this.dest(to);
+    if (dest === undefined || (dest.family === 6 && this.sock6 === null)) return undefined;
+    const fd = this.b.udp_fd(this.socketFor(dest).handle);
+    return fd < 0 ? undefined : { fd, record: dest.bytes };
+  }
+
+  countFastSends(sent: number, dropped: number, errno: number): void {
+    this.counters.datagramsSent += sent;
+    if (dropped === 0) return;
+    this.counters.sendDropped += dropped;
+    this.counters.lastSendDrop = errnoName(-errno);
   }
 
   private sockets(): Socket[] {

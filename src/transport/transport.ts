@@ -171,7 +171,21 @@ export interface Transport {
    * a proven endpoint always reach the guard, cookie or not. Only authenticated endpoints are passed.
    */
   provenEndpoint?(endpoint: Endpoint, on: boolean): void;
+  /**
+   * Transports whose sends are plain datagrams on a socket: the socket and address record a native
+   * sender may use for `to` (the TUN's outbound fast lane, forward/fast-lane.ts), undefined if `to`
+   * cannot be sent to that way (a ws link, no socket of its family, closed).
+   */
+  fastRoute?(to: Endpoint): FastRoute | undefined;
+  /** What the fast lane sent on the transport's sockets, for its counters (errno 0: none refused). */
+  countFastSends?(sent: number, dropped: number, errno: number): void;
   close(): Promise<void>;
+}
+
+/** A socket and a destination's address record (native/udp.c's format), for Transport.fastRoute. */
+export interface FastRoute {
+  readonly fd: number;
+  readonly record: Uint8Array;
 }
 
 /** Calls `fn` with a view of each datagram of `batch` (valid only during the call) and its source. */

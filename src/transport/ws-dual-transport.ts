@@ -1,7 +1,7 @@
 // The daemon's underlay when the WebSocket transport is on: the UDP transport and the ws transport
 // behind one Transport. Sends go by the endpoint's kind (`via: 'ws'` → ws, else UDP); both deliver
 // to the same handler, so the data plane sees one stream of datagrams with their sources.
-import type { Endpoint, HandshakeLoadOptions, RxBatch, Transport, TxSlots } from './transport.js';
+import type { Endpoint, FastRoute, HandshakeLoadOptions, RxBatch, Transport, TxSlots } from './transport.js';
 import type { WsTransport } from './ws-transport.js';
 
 export class WsDualTransport implements Transport {
@@ -64,6 +64,14 @@ export class WsDualTransport implements Transport {
 
   provenEndpoint(endpoint: Endpoint, on: boolean): void {
     if (endpoint.via !== 'ws') this.udp.provenEndpoint?.(endpoint, on);
+  }
+
+  fastRoute(to: Endpoint): FastRoute | undefined {
+    return to.via === 'ws' ? undefined : this.udp.fastRoute?.(to);
+  }
+
+  countFastSends(sent: number, dropped: number, errno: number): void {
+    this.udp.countFastSends?.(sent, dropped, errno);
   }
 
   noteAuthenticated(from: Endpoint): void {

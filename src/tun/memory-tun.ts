@@ -8,6 +8,7 @@
 import { packetBinding, VNET_HDR_BYTES } from '../native/packet-binding.js';
 import {
   NO_OFFLOADS,
+  type FastLanePort,
   type TunBatch,
   type TunDevice,
   type TunOffloads,
@@ -23,6 +24,11 @@ export interface MemoryTunOptions {
   batch?: number;
   /** Emulate a kernel that granted these offloads. Default none. */
   offloads?: TunOffloads;
+  /**
+   * A fast lane to hand the data plane (tests record what it installs). The memory device never sends
+   * through it: every packet it reads reaches the batch handler.
+   */
+  fastLanePort?: FastLanePort;
 }
 
 /** One write as the kernel would have received it (offloads only): the virtio header and the packet. */
@@ -35,6 +41,7 @@ export class MemoryTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly offloads: TunOffloads;
+  readonly fastLane: FastLanePort | undefined;
   /** Copies of every packet written to the device, in order (merged ones as written). */
   readonly written: Buffer[] = [];
   /** With offloads: every write, virtio header included. */
@@ -55,6 +62,7 @@ export class MemoryTun implements TunDevice {
     this.name = opts.name;
     this.mtu = opts.mtu;
     this.offloads = opts.offloads ?? NO_OFFLOADS;
+    this.fastLane = opts.fastLanePort;
     const headroom = opts.headroom ?? 64;
     const size = opts.batch ?? 64;
     if (!Number.isInteger(size) || size < 1) throw new RangeError('batch must be an integer >= 1');

@@ -11,8 +11,16 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import { errnoName } from '../native/errno-name.js';
 import { loadAddon } from '../native/load-addon.js';
+import { NativeFastLane, type FastLaneBinding } from './native-fast-lane.js';
 import { TunHealth } from './tun-health.js';
-import type { TunBatch, TunDevice, TunOffloads, TunOptions, TunWriteResult } from './tun-device.js';
+import type {
+  FastLanePort,
+  TunBatch,
+  TunDevice,
+  TunOffloads,
+  TunOptions,
+  TunWriteResult,
+} from './tun-device.js';
 
 export interface NativeTunOptions extends TunOptions {
   /** Scratch bytes before each packet in the batch buffer (see TunBatch). Default 64. */
@@ -30,7 +38,7 @@ export interface NativeTunOptions extends TunOptions {
 }
 
 /** The addon's flat functions (native/tun.c). Errors carry the errno name as `code`. */
-interface TunBinding {
+interface TunBinding extends FastLaneBinding {
   readonly sizeof_tun_t: number;
   tun_open(handle: Buffer, name: string, flags: number, info: Uint32Array): string;
   tun_set_mtu(handle: Buffer, mtu: number): void;
@@ -171,6 +179,7 @@ export class NativeTun implements TunDevice {
   private gone = false;
   private closed = false;
   private recreated = 0;
+  readonly fastLane: FastLanePort | undefined;
 
   constructor(
     private readonly b: TunBinding,
@@ -182,6 +191,14 @@ export class NativeTun implements TunDevice {
   ) {
     this.log = (config as NativeTunOptions).log ?? silentLogger;
     this.health = new TunHealth(name, this.log);
+    this.fastLane =
+      config.fastLane === false
+        ? undefined
+        : new NativeFastLane(
+            b,
+            () => this.handle,
+            () => this.recreated,
+          );
   }
 
   get counters(): TunCounters {

@@ -36,6 +36,11 @@ export interface TunOptions {
    * one per packet. Default true; a kernel that refuses them gets plain packets. False forces them off.
    */
   offloads?: boolean;
+  /**
+   * The outbound fast lane (FastLanePort): packets to busy destinations sealed and sent without entering
+   * JavaScript. Default true where the device has one; false keeps every packet on the JS path.
+   */
+  fastLane?: boolean;
 }
 
 /** What the device does for the data plane, as the kernel agreed to it. */
@@ -60,11 +65,54 @@ export interface TunWriteResult {
   lastError: string;
 }
 
+/** One destination of the outbound fast lane, as forward/fast-lane.ts decided it. */
+export interface FastLaneEntry {
+  /** The inner destination: 4 bytes (IPv4) or 16 (IPv6). */
+  readonly addr: Uint8Array;
+  /** The keypair's native state (session/keypair.ts) to seal with. */
+  readonly keypairState: Buffer;
+  /** The routed header every packet starts with: header[0, headerLength). */
+  readonly header: Buffer;
+  readonly headerLength: number;
+  /** Largest IP packet the lane may take (the path MTU); larger ones go to JavaScript. */
+  readonly maxPacket: number;
+  /** The UDP socket (Transport.fastRoute) and the first hop's address record. */
+  readonly fd: number;
+  readonly record: Uint8Array;
+  /** Until when the entry may be used, on clockMs()'s scale. */
+  readonly validUntilMs: number;
+  /** network.mssClamp: TCP SYNs must go through JavaScript. */
+  readonly clampSyn: boolean;
+}
+
+/**
+ * The outbound fast lane of a device (native/fast-lane.h): a batch read from the TUN whose every packet
+ * has a valid entry is sealed and sent from native code; any other batch reaches the handler as before.
+ */
+export interface FastLanePort {
+  readonly slots: number;
+  /** Numbers per slot in take()'s array: see FastStat. */
+  readonly statFields: number;
+  /** Changes when the device lost its entries (it was created again). */
+  readonly generation: number;
+  /** The lane's clock (ms, monotonic): the scale of validUntilMs and of FastStat.LastMs. */
+  clockMs(): number;
+  set(slot: number, entry: FastLaneEntry): void;
+  clear(slot: number): void;
+  /** What each slot sent since the last take (statFields numbers per slot; the array is reused). */
+  take(): Float64Array;
+}
+
+/** Fields of FastLanePort.take() per slot (native/fast-lane.h FAST_ST_*). */
+export const FastStat = { Packets: 0, Bytes: 1, Largest: 2, LastMs: 3, Drops: 4, Errno: 5 } as const;
+
 export interface TunDevice {
   /** Name the kernel gave the interface. */
   readonly name: string;
   readonly mtu: number;
   readonly offloads: TunOffloads;
+  /** The outbound fast lane, if the device has one and it is on. */
+  readonly fastLane?: FastLanePort;
   /** Start delivering batches of packets read from the interface. Called once. */
   start(onBatch: (batch: TunBatch) => void): void;
   /**

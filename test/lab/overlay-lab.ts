@@ -161,6 +161,8 @@ export class OverlayLab {
       this.opts.logLevel ?? 'debug',
       // OVERLAYD_LAB_OFFLOADS=off runs every daemon with its offloads forced off (both ways in CI).
       ...(process.env.OVERLAYD_LAB_OFFLOADS === 'off' ? ['--no-offloads'] : []),
+      // OVERLAYD_LAB_FAST_LANE=off: every packet through JavaScript (the TUN's fast lane off).
+      ...(process.env.OVERLAYD_LAB_FAST_LANE === 'off' ? ['--no-fast-lane'] : []),
       ...(this.opts.upArgs ?? []),
       ...extraArgs,
     ];

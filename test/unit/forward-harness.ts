@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { SessionTable } from '../../src/session/session-table.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { datagramSlotBytes } from '../../src/wire/sizes.js';
-import type { TunOffloads } from '../../src/tun/tun-device.js';
+import type { FastLaneEntry, FastLanePort, TunOffloads } from '../../src/tun/tun-device.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
 import { endpointKey, type Endpoint } from '../../src/transport/transport.js';
 import { member, type Member } from './session-fixtures.js';
@@ -42,8 +42,14 @@ export class FakeProber implements ProbePort {
   learnEndpoint(): boolean {
     return false;
   }
-  markActive(m: NodeId): void {
+  /** Active windows as markActive opened them (the prober's is 2 s). */
+  readonly activeUntils = new Map<NodeId, number>();
+  markActive(m: NodeId, now: number): void {
     this.active.push(m);
+    this.activeUntils.set(m, now + 2000);
+  }
+  activeUntil(m: NodeId): number {
+    return this.activeUntils.get(m) ?? -Infinity;
   }
   noteRelayed(m: NodeId): void {
     this.relayed.push(m);
@@ -101,6 +107,8 @@ export interface Site {
   router: FakeRouter;
   counters: DataPlaneCounters;
   dp: DataPlane;
+  /** With HarnessOptions.fastLane. */
+  lane: RecordingFastLane | undefined;
 }
 
 export interface HarnessOptions {
@@ -110,6 +118,56 @@ export interface HarnessOptions {
   mtu?: number;
   /** network.mssClamp at every site. */
   mssClamp?: boolean;
+  /** Give every site's TUN a RecordingFastLane and its transport a fastRoute (forward/fast-lane.ts). */
+  fastLane?: boolean;
+}
+
+/**
+ * A fast lane that records what the data plane installs (slot → entry) and reports what the test says
+ * it sent. Its clock runs 5 s ahead of the harness clock, so a missing conversion shows.
+ */
+export class RecordingFastLane implements FastLanePort {
+  readonly slots = 8;
+  readonly statFields = 6;
+  generation = 0;
+  readonly entries = new Map<number, FastLaneEntry>();
+  readonly stats = new Float64Array(this.slots * this.statFields);
+  private readonly out = new Float64Array(this.slots * this.statFields);
+  sets = 0;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  clockMs(): number {
+    return this.clock.now() + 5000;
+  }
+  set(slot: number, entry: FastLaneEntry): void {
+    this.sets++;
+    this.entries.set(slot, { ...entry, header: Buffer.from(entry.header.subarray(0, entry.headerLength)) });
+  }
+  clear(slot: number): void {
+    if (slot < 0) this.entries.clear();
+    else this.entries.delete(slot);
+  }
+  take(): Float64Array {
+    this.out.set(this.stats);
+    this.stats.fill(0);
+    return this.out;
+  }
+  /** The entry whose address is `addr` (dotted IPv4 or the harness's fd77:: IPv6). */
+  entryFor(addr: string): FastLaneEntry | undefined {
+    for (const e of this.entries.values()) if (addressText(e.addr) === addr) return e;
+    return undefined;
+  }
+  /** Slot of the entry for `addr`. */
+  slotOf(addr: string): number {
+    for (const [slot, e] of this.entries) if (addressText(e.addr) === addr) return slot;
+    return -1;
+  }
+}
+
+function addressText(a: Uint8Array): string {
+  if (a.length === 4) return a.join('.');
+  return `fd77::${a[15]}`;
 }
 
 export class ForwardHarness {
@@ -143,8 +201,19 @@ export class ForwardHarness {
         wallClock: () => (wall += 1000),
       });
       const mtu = opts.mtu ?? MTU;
-      const tun = new MemoryTun({ name: `t${x.name}`, mtu, offloads: opts.offloads?.[x.name] });
+      const lane = opts.fastLane ? new RecordingFastLane(this.clock) : undefined;
+      const tun = new MemoryTun({
+        name: `t${x.name}`,
+        mtu,
+        offloads: opts.offloads?.[x.name],
+        fastLanePort: lane,
+      });
       const transport = this.net.attach(endpoint.host, PORT, datagramSlotBytes(mtu));
+      if (lane) {
+        // A socket number and the endpoint's text as its "record": the lane is only recorded here.
+        transport.fastRoute = (to) =>
+          to.via === 'ws' ? undefined : { fd: 99, record: Buffer.from(`${to.host}:${to.port}`) };
+      }
       const prober = new FakeProber();
       const router = new FakeRouter();
       const counters = new DataPlaneCounters();
@@ -175,6 +244,7 @@ export class ForwardHarness {
         router,
         counters,
         dp,
+        lane,
       });
     }
   }
