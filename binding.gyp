@@ -8,7 +8,7 @@
     },
     {
       "target_name": "overlayd_udp",
-      "sources": ["native/udp.c", "native/handshake-load.c"],
+      "sources": ["native/udp.c", "native/handshake-load.c", "native/rx-lane.c", "native/aead.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     },

@@ -8,7 +8,7 @@
 // wan's per-pair counters prove which underlay paths each system used.
 //
 //   node dist/benchmarks/throughput.js [--quick] [--cc cubic] [--rounds 3] [--seconds 10]
-//        [--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp]
+//        [--systems raw,overlayd,overlayd-ws,overlayd-off,overlayd-nolane,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp]
 //        [--wait-quiet S] [--json out.json]
 //
 // --quick: 1 round of 5 s runs (default: 3 rounds of 10 s, the median of 3 like the anchors).
@@ -44,14 +44,16 @@ const SYSTEMS = [
   'overlayd',
   'overlayd-ws',
   'overlayd-off',
+  'overlayd-nolane',
   'overlayd-fifo',
   'overlayd-v8default',
   'wireguard-go',
   'tinc',
 ] as const;
 /**
- * Run unless --systems names others; overlayd-fifo (the standing-delay control off) and
- * overlayd-v8default (V8's own tiering budget, src/jit-tiering.ts) only when named.
+ * Run unless --systems names others; overlayd-nolane (the fast lanes off), overlayd-fifo (the
+ * standing-delay control off) and overlayd-v8default (V8's own tiering budget, src/jit-tiering.ts) only
+ * when named.
  */
 const DEFAULT_SYSTEMS: readonly System[] = [
   'raw',
@@ -89,7 +91,7 @@ function parse(): Settings {
   const common = commonOptions(
     values,
     'node dist/benchmarks/throughput.js [--quick] [--cc NAME] [--rounds N] [--seconds S] ' +
-      '[--systems raw,overlayd,overlayd-ws,overlayd-off,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp] ' +
+      '[--systems raw,overlayd,overlayd-ws,overlayd-off,overlayd-nolane,wireguard-go,tinc,overlayd-fifo,overlayd-v8default] [--tests single,parallel,udp] ' +
       '[--wait-quiet S] [--json FILE]',
   );
   const systems = new Set((values.systems ?? DEFAULT_SYSTEMS.join(',')).split(',') as System[]);
@@ -159,6 +161,13 @@ async function measureOnce(
 const VARIANTS = {
   overlayd: { key: 'overlayd', label: 'overlayd', args: [] as string[], env: {} },
   'overlayd-off': { key: 'overlayd-off', label: 'overlayd --no-offloads', args: ['--no-offloads'], env: {} },
+  // Before/after for the fast lanes (native/fast-lane.h, native/rx-lane.h).
+  'overlayd-nolane': {
+    key: 'overlayd-nolane',
+    label: 'overlayd --no-fast-lane',
+    args: ['--no-fast-lane'],
+    env: {},
+  },
   // Before/after for the receive queue's standing-delay control (src/transport/standing-delay.ts).
   'overlayd-fifo': {
     key: 'overlayd-fifo',
@@ -370,6 +379,7 @@ async function main(): Promise<void> {
       await attempt(round, 'overlayd', () => runOverlayd(ol, s, res, VARIANTS.overlayd));
       await attempt(round, 'overlayd-ws', () => runOverlaydWs(ol, s, res));
       await attempt(round, 'overlayd-off', () => runOverlayd(ol, s, res, VARIANTS['overlayd-off']));
+      await attempt(round, 'overlayd-nolane', () => runOverlayd(ol, s, res, VARIANTS['overlayd-nolane']));
       await attempt(round, 'overlayd-fifo', () => runOverlayd(ol, s, res, VARIANTS['overlayd-fifo']));
       await attempt(round, 'overlayd-v8default', () =>
         runOverlayd(ol, s, res, VARIANTS['overlayd-v8default']),

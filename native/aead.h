@@ -65,6 +65,11 @@ long kp_seal(aead_ctx_t *c, kp_t *kp, uint8_t *out, size_t a, int kind, const ui
 // (AEAD_EXPIRED once destroyed). The window moves only for a packet that authenticated.
 long kp_open(aead_ctx_t *c, kp_t *kp, uint8_t *buf, size_t a, size_t len, uint32_t path_flags);
 
+// The first plaintext byte of the sealed packet buf[0, len) (its inner kind), without authenticating it
+// or moving the replay window: which path opens it may depend on it, nothing else. -1 if it cannot be
+// read (destroyed keypair, too short).
+int kp_peek_first(aead_ctx_t *c, const kp_t *kp, const uint8_t *buf, size_t a, size_t len, uint32_t path_flags);
+
 // Forgets the keys this thread's contexts remember (the next seal or open sets its key again).
 void aead_forget_thread_keys(void);
 

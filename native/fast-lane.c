@@ -16,9 +16,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "mono-clock.h"
 #include "napi-util.h"
 
 // Inner kind of an IP packet (src/wire/constants.ts InnerKind.IPPacket).
@@ -27,12 +27,6 @@
 #define IPPROTO_UDP_ 17
 #define IPPROTO_ICMPV6_ 58
 #define TCP_SYN 0x02
-
-uint64_t fast_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 // The entry for the packet's destination, or NULL.
 static fast_entry_t *fast_find(fast_lane_t *lane, const uint8_t *p, uint32_t len) {
@@ -73,7 +67,7 @@ static bool fast_clamp_wants(const uint8_t *p, uint32_t len) {
 bool fast_lane_send(fast_lane_t *lane, uint8_t *buffer, uint32_t stride, uint32_t headroom, const uint32_t *lengths,
                     uint32_t n) {
   if (lane->used == 0 || n == 0 || n > FAST_MAX_BATCH) return false;
-  const uint64_t now = fast_now_ns();
+  const uint64_t now = mono_now_ns();
   const uint32_t room = stride - headroom;
   fast_entry_t *of[FAST_MAX_BATCH];
   for (uint32_t i = 0; i < n; i++) {

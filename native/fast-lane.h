@@ -58,8 +58,6 @@ typedef struct {
   uint32_t used; // slots in use (0: the lane is skipped at no cost)
 } fast_lane_t;
 
-uint64_t fast_now_ns(void);
-
 // Seals and sends packets [0, n) of the TUN batch (packet i at i*stride + headroom, lengths[i] bytes)
 // if every one of them has a valid entry; returns false (nothing done, nothing changed) otherwise.
 bool fast_lane_send(fast_lane_t *lane, uint8_t *buffer, uint32_t stride, uint32_t headroom, const uint32_t *lengths,

@@ -51,6 +51,7 @@
 #include <uv.h>
 
 #include "fast-lane.h"
+#include "mono-clock.h"
 #include "napi-util.h"
 #include "offload.h"
 
@@ -783,11 +784,23 @@ static napi_value tun_fast_take(napi_env env, napi_callback_info info) {
   return ovl_undefined(env);
 }
 
+// tun_write_target(handle, out Int32Array(2)): [fd, 1 if packets carry a virtio header], fd -1 once
+// closed. For the inbound fast lane (rx-lane.h), which writes to its own duplicate of the fd.
+static napi_value tun_write_target(napi_env env, napi_callback_info info) {
+  OVL_ARGS(2)
+  TUN_HANDLE(t, argv[0])
+  int32_t *out = ovl_typed(env, argv[1], napi_int32_array, 2, "out");
+  if (out == NULL) return NULL;
+  out[0] = tun_can_write(t) ? t->fd : -1;
+  out[1] = t->vnet ? 1 : 0;
+  return ovl_undefined(env);
+}
+
 // tun_fast_clock() -> CLOCK_MONOTONIC in ms, the scale of validUntilMs and of the last-send times.
 static napi_value tun_fast_clock(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_create_double(env, (double)fast_now_ns() / 1e6, &v);
+  napi_create_double(env, (double)mono_now_ns() / 1e6, &v);
   return v;
 }
 
@@ -809,6 +822,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"tun_fast_clear", NULL, tun_fast_clear, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tun_fast_take", NULL, tun_fast_take, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tun_fast_clock", NULL, tun_fast_clock, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tun_write_target", NULL, tun_write_target, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value size;

@@ -61,6 +61,7 @@
 
 #include "handshake-load.h"
 #include "napi-util.h"
+#include "rx-lane.h"
 
 // A flood never empties the queue; after this many batches, or datagrams (a GRO batch holds many), we
 // return to the event loop so timers, the TUN and the control socket get their turn. epoll is
@@ -154,6 +155,9 @@ typedef struct {
   napi_ref hs_seen_ref;    // its replay table
   napi_ref hs_secrets_ref; // the cookie secrets (JS rotates them in place)
   napi_ref hs_proven_ref;  // its proven-endpoint table
+
+  // Data from members JS has decided is opened and written to the TUN from here (rx-lane.h).
+  rx_lane_t rx;
 } udp_t;
 
 // --- errors ---------------------------------------------------------------------------------------
@@ -332,6 +336,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   }
 
   memset(u, 0, sizeof(*u));
+  u->rx.tun_fd = -1;
+  u->rx.tun_fd_of = -1;
   u->fd = fd;
   u->family = af;
   u->state = UDP_OPEN;
@@ -587,8 +593,8 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events) {
     uint32_t n = udp_recv_batch(u, &err);
     delivered += n;
     if (n == 0 && err == 0) continue; // only truncated datagrams: read on
-    if (n > 0) {
-      u->unexplained_poll_errors = 0;
+    if (n > 0) u->unexplained_poll_errors = 0;
+    if (n > 0 && !rx_lane_deliver(&u->rx, u->buffer, u->addrs, u->dg_offsets, u->dg_lengths, u->dg_sources, n)) {
       napi_value count;
       napi_create_uint32(env, n, &count);
       ovl_call_js(u->env, u->async_context, u->on_batch_ref, 1, &count);
@@ -785,6 +791,54 @@ static napi_value udp_fd(napi_env env, napi_callback_info info) {
   OVL_ARGS(1)
   UDP_HANDLE(u, argv[0])
   return udp_int(env, u->state == UDP_OPEN || u->state == UDP_POLLING ? u->fd : -1);
+}
+
+// --- rx lane (rx-lane.h) ----------------------------------------------------------------------------
+
+// udp_rx_setup(handle, self, maxDatagram, tunFd, vnet): our id, the datagram size from which JS keeps
+// every datagram (its standing-delay control's), the TUN to write to (-1: none, the lane is off).
+static napi_value udp_rx_setup(napi_env env, napi_callback_info info) {
+  OVL_ARGS(5)
+  UDP_HANDLE(u, argv[0])
+  OVL_CALL(rx_lane_setup(env, &u->rx, argv + 1));
+  return ovl_undefined(env);
+}
+
+// udp_rx_set(handle, slot, index, peer, record, state, addrs, addrFlags, validUntilMs): the entry for
+// Data packets to our receiver index `index` from member `peer` at the address record.
+static napi_value udp_rx_set(napi_env env, napi_callback_info info) {
+  OVL_ARGS(9)
+  UDP_HANDLE(u, argv[0])
+  if (u->state != UDP_OPEN && u->state != UDP_POLLING) {
+    udp_throw_errno(env, EBADF, "rx_set", u->name, NULL);
+    return NULL;
+  }
+  OVL_CALL(rx_lane_set(env, &u->rx, argv + 1));
+  return ovl_undefined(env);
+}
+
+// udp_rx_clear(handle, slot): empties one slot, or every slot for -1.
+static napi_value udp_rx_clear(napi_env env, napi_callback_info info) {
+  OVL_ARGS(2)
+  UDP_HANDLE(u, argv[0])
+  int32_t slot;
+  OVL_CALL(napi_get_value_int32(env, argv[1], &slot));
+  if (slot >= RX_SLOTS) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udp_rx_clear: no such slot");
+    return NULL;
+  }
+  rx_lane_clear(env, &u->rx, slot < 0 ? -1 : slot);
+  return ovl_undefined(env);
+}
+
+// udp_rx_take(handle, out Float64Array(RX_SLOTS * RX_ST_COUNT)): what each slot did since the last take.
+static napi_value udp_rx_take(napi_env env, napi_callback_info info) {
+  OVL_ARGS(2)
+  UDP_HANDLE(u, argv[0])
+  double *out = ovl_typed(env, argv[1], napi_float64_array, RX_SLOTS * RX_ST_COUNT, "out");
+  if (out == NULL) return NULL;
+  rx_lane_take(&u->rx, out);
+  return ovl_undefined(env);
 }
 
 // --- send -----------------------------------------------------------------------------------------
@@ -1043,6 +1097,7 @@ static void udp_on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) 
   (void)hook;
   udp_t *u = (udp_t *)arg;
   u->env_gone = 1;
+  rx_lane_close(NULL, &u->rx); // the env releases the references itself
   udp_close_handle(u);
 }
 
@@ -1057,6 +1112,7 @@ static napi_value udp_close(napi_env env, napi_callback_info info) {
     return NULL;
   }
   UDP_HANDLE(u, argv[0])
+  rx_lane_close(env, &u->rx);
   bool later = udp_close_handle(u);
   if (later && argc >= 2 && u->on_closed_ref == NULL) {
     napi_valuetype type;
@@ -1083,6 +1139,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     {"udp_handshake_load", NULL, udp_handshake_load, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_proven_endpoint", NULL, udp_proven_endpoint, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udp_fd", NULL, udp_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_rx_setup", NULL, udp_rx_setup, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_rx_set", NULL, udp_rx_set, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_rx_clear", NULL, udp_rx_clear, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udp_rx_take", NULL, udp_rx_take, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns) != napi_ok) return NULL;
   napi_value v;
@@ -1090,5 +1150,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_set_named_property(env, exports, "sizeof_udp_t", v) != napi_ok) return NULL;
   if (napi_create_uint32(env, UDP_ADDR_BYTES, &v) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "udp_addr_bytes", v) != napi_ok) return NULL;
+  if (napi_create_uint32(env, RX_SLOTS, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "rx_slots", v) != napi_ok) return NULL;
+  if (napi_create_uint32(env, RX_ST_COUNT, &v) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "rx_stat_fields", v) != napi_ok) return NULL;
   return exports;
 }

@@ -112,6 +112,10 @@ export interface NodeStatus {
     destinations: number;
     /** IP packets it sealed and sent without JavaScript. */
     packets: number;
+    /** The inbound lane (absent from older daemons): receive keypairs it may open now. */
+    rxSessions?: number;
+    /** IP packets it opened and wrote to the TUN without JavaScript. */
+    rxPackets?: number;
   };
   control: {
     probeBytesSent: number;
@@ -381,9 +385,11 @@ export function buildStatus(node: OverlayNode, now: number): NodeStatus {
     members,
     drops: Object.fromEntries(c.drops),
     fastLane: {
-      on: node.dataPlane.outbound.lane !== undefined,
-      destinations: node.dataPlane.outbound.lane?.size ?? 0,
+      on: node.dataPlane.lanes.tx !== undefined,
+      destinations: node.dataPlane.lanes.tx?.size ?? 0,
       packets: c.fastLanePackets,
+      rxSessions: node.dataPlane.lanes.rx?.size ?? 0,
+      rxPackets: c.fastLaneReceived,
     },
     handshakeRejects: Object.fromEntries(c.handshakeRejects),
     control: {

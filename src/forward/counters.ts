@@ -68,6 +68,8 @@ export class DataPlaneCounters {
   mssClamped = 0;
   /** Packets the TUN's outbound fast lane sealed and sent without JavaScript (fast-lane.ts). */
   fastLanePackets = 0;
+  /** IP packets the inbound fast lane opened and wrote to the TUN without JavaScript (rx-lane.ts). */
+  fastLaneReceived = 0;
   handshakesSent = 0;
   handshakesCompleted = 0;
   controlBytesSent = 0;

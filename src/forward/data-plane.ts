@@ -15,6 +15,7 @@ import { NatChannel, type NatOptions } from '../nat/nat-channel.js';
 import { MtuChannel } from '../pmtu/mtu-channel.js';
 import type { ForwardContext } from './context.js';
 import { ControlChannel } from './control-channel.js';
+import { FastLanes } from './fast-lanes.js';
 import { Inbound } from './inbound.js';
 import { NextHops } from './next-hop.js';
 import { Outbound } from './outbound.js';
@@ -37,18 +38,21 @@ export class DataPlane {
   readonly nat: NatChannel;
   /** Path MTU: per-link search, path MTUs (pmtu/mtu-channel.ts). */
   readonly mtu: MtuChannel;
+  /** The fast lanes (fast-lane.ts outbound, rx-lane.ts inbound), where the devices have them. */
+  readonly lanes: FastLanes;
   private nextSweepAt = -Infinity;
 
   constructor(
     private readonly ctx: ForwardContext,
     natOptions?: NatOptions,
   ) {
+    this.lanes = new FastLanes(ctx.log);
     const nextHops = new NextHops(ctx);
     const sealer = new Sealer(ctx);
     const learning = new PathLearning(ctx);
     this.mtu = new MtuChannel(ctx, nextHops, sealer);
     this.watch = new PathWatch(ctx, nextHops, sealer, (member, now) => this.mtu.suspect(member, now));
-    this.outbound = new Outbound(ctx, nextHops, sealer, this.watch, this.mtu);
+    this.outbound = new Outbound(ctx, nextHops, sealer, this.watch, this.mtu, this.lanes);
     this.nat = new NatChannel(ctx, nextHops, sealer, learning, natOptions);
     this.control = new ControlChannel(ctx, nextHops, sealer, this.outbound, learning, this.nat);
     this.inbound = new Inbound(
@@ -60,6 +64,7 @@ export class DataPlane {
       this.watch,
       this.mtu,
       ctx.peers.accepted,
+      this.lanes,
     );
   }
 
@@ -88,7 +93,7 @@ export class DataPlane {
    * (fast-lane.ts) decides its entries again and reads back what it sent.
    */
   syncFastLane(now = this.ctx.clock.now()): void {
-    this.outbound.lane?.sync(now);
+    this.lanes.sync(now);
   }
 
   /** Operator pings along explicit paths (control socket: ping, trace). */
@@ -98,6 +103,7 @@ export class DataPlane {
 
   /** Drops state kept for a member that left the configuration. */
   forget(peer: NodeId): void {
+    this.lanes.forget(peer);
     this.outbound.forget(peer);
     this.mtu.forget(peer);
   }

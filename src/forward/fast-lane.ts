@@ -47,7 +47,6 @@ export class FastLane {
   private readonly installed = new Map<NodeId, Installed>();
   private free: number[] = [];
   private generation = Number.NaN;
-  private broken = false;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -68,31 +67,12 @@ export class FastLane {
     return this.installed.size;
   }
 
-  /** After each event of the data plane: read back what the lane sent, then decide every entry again. */
+  /**
+   * After each event of the data plane: read back what the lane sent, then decide every entry again.
+   * Throws only if the device does (closed under us): FastLanes then turns the lane off.
+   */
   sync(now: number): void {
-    if (this.broken || (this.installed.size === 0 && this.wanted.size === 0)) return;
-    try {
-      this.syncNow(now);
-    } catch (err) {
-      // A device closed under us, or a bug: the JS path carries everything from here on.
-      this.broken = true;
-      this.ctx.log.warn(`fast lane off: ${(err as Error).message}`);
-      try {
-        this.port.clear(-1);
-      } catch {
-        // the device is gone, and its entries with it
-      }
-    }
-  }
-
-  /** Drops the entries of a member that left the configuration. */
-  forget(dst: NodeId): void {
-    this.wanted.delete(dst);
-    const inst = this.installed.get(dst);
-    if (inst !== undefined && !this.broken) this.remove(dst, inst);
-  }
-
-  private syncNow(now: number): void {
+    if (this.installed.size === 0 && this.wanted.size === 0) return;
     const port = this.port;
     if (port.generation !== this.generation) {
       // First use, or the device was created again: its slots are all empty. What they held is decided
@@ -107,6 +87,18 @@ export class FastLane {
     for (const dst of this.installed.keys()) if (!this.wanted.has(dst)) this.refresh(dst, now, offset);
     for (const dst of this.wanted) this.refresh(dst, now, offset);
     this.wanted.clear();
+  }
+
+  /** Drops the entries of a member that left the configuration. */
+  forget(dst: NodeId): void {
+    this.wanted.delete(dst);
+    const inst = this.installed.get(dst);
+    if (inst !== undefined) this.remove(dst, inst);
+  }
+
+  /** Empties every slot (the lane is being turned off). */
+  clearAll(): void {
+    this.port.clear(-1);
   }
 
   /** Counters, "in use" and "carries data" for what the lane sent since the last sync. */
@@ -195,7 +187,7 @@ export class FastLane {
       now + FAST_LANE_LEASE_MS,
       ctx.prober.activeUntil?.(target.nextHop) ?? -Infinity,
       this.watch.dataUntil(dst),
-      keypair.sealableUntil ?? -Infinity,
+      keypair.expiresAt ?? -Infinity,
     );
     if (!(until > now)) return undefined;
     return {

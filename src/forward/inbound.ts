@@ -42,6 +42,8 @@ import type { PathLearning } from './path-learning.js';
 import type { PathWatch } from './path-watch.js';
 import { previousHopCheck, relay } from './relay.js';
 import { RelayRepeat } from './relay-repeat.js';
+import type { FastLanes } from './fast-lanes.js';
+import { RxLane } from './rx-lane.js';
 
 /** Receiver index + counter after the addresses. */
 const DATA_AD_BYTES = 20;
@@ -80,12 +82,22 @@ export class Inbound {
     private readonly watch: PathWatch,
     private readonly mtu: MtuChannel,
     accepted: AcceptedDestinations,
+    private readonly lanes: FastLanes,
   ) {
     this.maxDatagram = maxDatagramBytes(ctx.tun.mtu);
     this.runs = new OpenRuns(ctx.sessions, ctx.counters);
     this.delivery = new IpDelivery(ctx, accepted);
     this.b = packetBinding();
     this.repeat = new RelayRepeat(ctx);
+    const receive = ctx.transport.fastReceive;
+    if (ctx.tun.fastLane && receive)
+      lanes.rx = new RxLane(
+        ctx,
+        receive,
+        ctx.tun.fastLane,
+        (peer) => this.delivery.innerAddresses(peer),
+        (peer) => outbound.hasPending(peer),
+      );
   }
 
   /** The transport's batch handler. The batch is valid only until this returns. */
@@ -126,8 +138,8 @@ export class Inbound {
     const now = this.ctx.clock.now();
     for (const run of this.runs.each()) this.openRun(batch, run, now);
     this.delivery.flush(buf);
-    // What this batch changed (a route, a session, a link) reaches the fast lane now.
-    this.outbound.lane?.sync(now);
+    // What this batch changed (a route, a session, a link) reaches the fast lanes now.
+    this.lanes.sync(now);
   }
 
   /**
@@ -216,6 +228,7 @@ export class Inbound {
       }
       if (r === OpenCode.OtherKind) this.dispatch(batch, i, from, now);
       else if (r < 0) ctx.counters.drop(INNER_REASONS[r] ?? 'bad-inner');
+      else if (routeLen === 0) this.lanes.rx?.want(run.peer, batch.buffer.readUInt32BE(o + 12), from);
     }
     if (opened === 0) return;
     run.keypair.receivedAny = true;

@@ -30,6 +30,7 @@ import type { MtuChannel } from '../pmtu/mtu-channel.js';
 import { TooBig } from './too-big.js';
 import { clampMss } from './mss-clamp.js';
 import { FastLane } from './fast-lane.js';
+import type { FastLanes } from './fast-lanes.js';
 
 export class Outbound {
   private readonly pending = new PendingQueue();
@@ -38,8 +39,6 @@ export class Outbound {
   /** Largest IP packet that fits a datagram along the longest route. */
   private readonly maxPacket: number;
   private readonly tooBig: TooBig;
-  /** The TUN's outbound fast lane, if it has one (fast-lane.ts). */
-  readonly lane: FastLane | undefined;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -47,13 +46,14 @@ export class Outbound {
     private readonly sealer: Sealer,
     private readonly watch: PathWatch,
     private readonly mtu: MtuChannel,
+    private readonly lanes: FastLanes,
   ) {
     this.table = new ForwardingTable(ctx, nextHops);
     this.b = packetBinding();
     this.maxPacket = maxDatagramBytes(ctx.tun.mtu) - MAX_DATA_OVERHEAD;
     this.tooBig = new TooBig(ctx, (dst, plaintext, now) => this.sendSealed(dst, plaintext, now, true));
     const port = ctx.tun.fastLane;
-    this.lane =
+    lanes.tx =
       port &&
       new FastLane(
         ctx,
@@ -143,7 +143,7 @@ export class Outbound {
     if (runDst !== 0) this.sealRun(batch, runDst, runFirst, count - runFirst, now);
     // One sendmmsg (GSO runs) for the whole batch.
     this.ctx.transport.flush();
-    this.lane?.sync(now);
+    this.lanes.sync(now);
   };
 
   /** Seals TUN packets [first, first+n) of `batch`, all for `dst`, into the transport's send slots. */
@@ -200,7 +200,7 @@ export class Outbound {
     }
     if (i < end) ctx.counters.drop(lost, end - i);
     ctx.prober.markActive(target.nextHop, now);
-    if (i > first) this.lane?.want(dst);
+    if (i > first) this.lanes.tx?.want(dst);
   }
 
   /** Counts packets [first, first+n) as sent, and tells the path watch the largest (kind byte included). */
@@ -260,7 +260,6 @@ export class Outbound {
   /** Drops state kept for a member that left the configuration. */
   forget(peer: NodeId): void {
     this.pending.drop(peer);
-    this.lane?.forget(peer);
     this.table.forget(peer);
   }
 }

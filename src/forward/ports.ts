@@ -13,8 +13,8 @@ export interface SealingKeypair {
    * `pathFlags`: PathFlags for the route in the header (wire/routed-header.ts pathFlagsFor).
    */
   seal(out: Buffer, addrOffset: number, plaintext: Uint8Array, now: number, pathFlags: number): number;
-  /** Until when `seal` may succeed (its age limit); the fast lane (fast-lane.ts) uses it no longer. */
-  readonly sealableUntil?: number;
+  /** Until when it may seal and open (its age limit); the fast lanes use it no longer. */
+  readonly expiresAt?: number;
 }
 
 /** A keypair as the batch open path needs it. */
@@ -23,6 +23,8 @@ export interface OpeningKeypair {
   /** Set once a packet opened: for a responder, proof the initiator has the keys too. */
   receivedAny: boolean;
   isExpired(now: number): boolean;
+  /** Until when it may open (its age limit); the inbound fast lane uses it no longer. */
+  readonly expiresAt?: number;
 }
 
 /** A refusal may carry a CookieReply body to send back the way the initiation came. */

@@ -113,12 +113,17 @@ export function registerTrafficMetrics(registry: Registry, ctx: ScrapeContext): 
     labelNames: ['reason'],
     read: () => withZeros(DROP_REASONS, c.drops),
   });
-  collectedCounter<never>({
+  collectedCounter<'direction'>({
     registry,
     name: 'overlay_fast_lane_packets_total',
-    help: "IP packets the TUN's outbound fast lane sealed and sent without JavaScript (counted in overlay_tx_packets_total too).",
-    labelNames: [],
-    read: () => [[{}, c.fastLanePackets]],
+    help:
+      'IP packets the fast lanes carried without JavaScript: sealed and sent (direction="out"), opened and ' +
+      'written to the TUN (direction="in"); counted in overlay_tx/rx_packets_total too.',
+    labelNames: ['direction'],
+    read: () => [
+      [{ direction: 'out' }, c.fastLanePackets],
+      [{ direction: 'in' }, c.fastLaneReceived],
+    ],
   });
   collectedCounter<never>({
     registry,

@@ -126,8 +126,8 @@ export class DataKeypair {
     return this.destroyed;
   }
 
-  /** Until when `seal` may succeed (REJECT_AFTER; counters aside): -Infinity once destroyed. */
-  get sealableUntil(): number {
+  /** Until when it may seal and open (REJECT_AFTER; counters aside): -Infinity once destroyed. */
+  get expiresAt(): number {
     return this.destroyed ? -Infinity : this.createdAt + this.rejectAfterMs;
   }
 

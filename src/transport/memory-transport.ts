@@ -2,7 +2,14 @@
 // Each transport gets an address on a MemoryNetwork; the network can cut pairs, lose packets and
 // record what crossed it (so a test can check no plaintext is ever on the wire).
 import { OneByOneTransport } from './queued-sends.js';
-import { endpointKey, type Endpoint, type FastRoute, type RxBatch, type TxSlots } from './transport.js';
+import {
+  endpointKey,
+  type Endpoint,
+  type FastReceivePort,
+  type FastRoute,
+  type RxBatch,
+  type TxSlots,
+} from './transport.js';
 
 export interface WireRecord {
   from: Endpoint;
@@ -113,6 +120,9 @@ export class MemoryTransport extends OneByOneTransport {
    */
   fastRoute?: (to: Endpoint) => FastRoute | undefined;
   countFastSends?: (sent: number, dropped: number, errno: number) => void;
+  /** Transport.fastReceive, if a test sets it (a recording one, as fastRoute). */
+  fastReceive?: FastReceivePort;
+  countFastReceives?: (datagrams: number) => void;
 
   constructor(
     private readonly net: MemoryNetwork,

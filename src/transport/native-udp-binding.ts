@@ -64,6 +64,23 @@ export interface UdpBinding {
   udp_proven_endpoint(handle: Buffer, address: Uint8Array, on: boolean): boolean;
   /** The socket's fd while it is open, else -1 (for the TUN's fast lane, which sends on a duplicate). */
   udp_fd(handle: Buffer): number;
+  /** The inbound fast lane (native/rx-lane.h; transport/native-fast-receive.ts). */
+  udp_rx_setup(handle: Buffer, self: number, maxDatagram: number, tunFd: number, vnet: boolean): void;
+  udp_rx_set(
+    handle: Buffer,
+    slot: number,
+    index: number,
+    peer: number,
+    record: Uint8Array,
+    state: Buffer,
+    addrs: Uint8Array,
+    addrFlags: number,
+    validUntilMs: number,
+  ): void;
+  udp_rx_clear(handle: Buffer, slot: number): void;
+  udp_rx_take(handle: Buffer, out: Float64Array): void;
+  readonly rx_slots: number;
+  readonly rx_stat_fields: number;
   /** True if onClosed will run once the fd is closed (in the uv_close callback). */
   udp_close(handle: Buffer, onClosed?: () => void): boolean;
 }

@@ -57,6 +57,7 @@ import {
 } from './native-udp-binding.js';
 import { randomInt } from 'node:crypto';
 import { cookieAddress } from './cookie-address.js';
+import { NativeFastReceive } from './native-fast-receive.js';
 import { DEFAULT_STANDING_DELAY, StandingDelay, type StandingDelayOptions } from './standing-delay.js';
 import type {
   Endpoint,
@@ -253,6 +254,9 @@ export class NativeUdpTransport implements Transport {
     this.flush();
   };
 
+  /** See Transport.fastReceive. */
+  readonly fastReceive: NativeFastReceive;
+
   private constructor(
     private readonly b: UdpBinding,
     private readonly sock4: Socket,
@@ -265,6 +269,9 @@ export class NativeUdpTransport implements Transport {
     this.receiveBufferBytes = sock4.receiveBufferBytes;
     this.offloads = sock4.offloads;
     this.counters = makeCounters(sock4, sock6);
+    // The standing-delay control must see every datagram it acts on: the lane takes only smaller ones.
+    const maxDatagram = sock4.delay?.minDropBytes ?? DEFAULT_STANDING_DELAY.minDropBytes;
+    this.fastReceive = new NativeFastReceive(b, sock6 ? [sock4, sock6] : [sock4], maxDatagram);
     for (const s of sock6 ? [sock4, sock6] : [sock4]) {
       const dg = s.batch;
       dg.resolveSlot = s.family === 4 ? (slot) => this.source4(s, slot) : (slot) => this.source6(s, slot);
@@ -397,6 +404,11 @@ export class NativeUdpTransport implements Transport {
     if (dest === undefined || (dest.family === 6 && this.sock6 === null)) return undefined;
     const fd = this.b.udp_fd(this.socketFor(dest).handle);
     return fd < 0 ? undefined : { fd, record: dest.bytes };
+  }
+
+  /** Datagrams the inbound fast lane took (Transport.countFastReceives). */
+  countFastReceives(datagrams: number): void {
+    this.counters.datagramsReceived += datagrams;
   }
 
   countFastSends(sent: number, dropped: number, errno: number): void {

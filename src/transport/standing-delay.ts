@@ -74,6 +74,11 @@ export class StandingDelay {
     return true;
   }
 
+  /** Messages shorter than this are never looked at (StandingDelayOptions.minDropBytes). */
+  get minDropBytes(): number {
+    return this.opts.minDropBytes;
+  }
+
   /** True while the control is dropping (the queue has a standing wait above target). */
   get active(): boolean {
     return this.dropping;

@@ -179,8 +179,66 @@ export interface Transport {
   fastRoute?(to: Endpoint): FastRoute | undefined;
   /** What the fast lane sent on the transport's sockets, for its counters (errno 0: none refused). */
   countFastSends?(sent: number, dropped: number, errno: number): void;
+  /**
+   * Transports that can: the inbound fast lane on their sockets (native/rx-lane.h), which opens and
+   * writes to the TUN the Data packets of the sessions forward/rx-lane.ts installs.
+   */
+  readonly fastReceive?: FastReceivePort;
+  /** Datagrams the inbound fast lane took, for the transport's receive counters. */
+  countFastReceives?(datagrams: number): void;
   close(): Promise<void>;
 }
+
+/** One receive keypair of the inbound fast lane, as forward/rx-lane.ts decided it. */
+export interface FastReceiveEntry {
+  /** Our receiver index the member's packets name. */
+  readonly index: number;
+  readonly peer: number;
+  /** The member's bound endpoint (an address record, FastRoute.record): the only source taken. */
+  readonly record: Uint8Array;
+  readonly keypairState: Buffer;
+  /** The member's address block for the inner checks (forward/deliver-ip.ts) and its flags. */
+  readonly addrs: Uint8Array;
+  readonly addrFlags: number;
+  /** Until when the entry may be used, on the TUN lane's clock (FastLanePort.clockMs). */
+  readonly validUntilMs: number;
+}
+
+/** The inbound fast lane of a transport's sockets (native/rx-lane.h). */
+export interface FastReceivePort {
+  readonly slots: number;
+  /** Numbers per slot in take()'s array: see FastReceiveStat. */
+  readonly statFields: number;
+  /** Our node id and the TUN to write to (undefined: none, the lane takes nothing). */
+  setup(self: number, tun: { fd: number; vnet: boolean } | undefined): void;
+  set(slot: number, entry: FastReceiveEntry): void;
+  clear(slot: number): void;
+  /** What each slot did since the last take (statFields numbers per slot; the array is reused). */
+  take(): Float64Array;
+}
+
+/** Fields of FastReceivePort.take() per slot (native/rx-lane.h RX_ST_*). */
+export const FastReceiveStat = {
+  Packets: 0,
+  Bytes: 1,
+  Datagrams: 2,
+  /** Then refusals, in this order, by the JS path's drop reasons. */
+  FirstDrop: 3,
+} as const;
+
+/** The drop reasons of FastReceivePort.take()'s refusal fields, from FastReceiveStat.FirstDrop on. */
+export const FAST_RECEIVE_DROPS = [
+  'truncated',
+  'replayed',
+  'auth-failed',
+  'expired',
+  'not-ip',
+  'spoofed-source',
+  'not-local-destination',
+  'bad-inner',
+  'tun-full',
+  'tun-error',
+] as const;
 
 /** A socket and a destination's address record (native/udp.c's format), for Transport.fastRoute. */
 export interface FastRoute {

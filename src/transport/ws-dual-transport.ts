@@ -1,7 +1,15 @@
 // The daemon's underlay when the WebSocket transport is on: the UDP transport and the ws transport
 // behind one Transport. Sends go by the endpoint's kind (`via: 'ws'` → ws, else UDP); both deliver
 // to the same handler, so the data plane sees one stream of datagrams with their sources.
-import type { Endpoint, FastRoute, HandshakeLoadOptions, RxBatch, Transport, TxSlots } from './transport.js';
+import type {
+  Endpoint,
+  FastReceivePort,
+  FastRoute,
+  HandshakeLoadOptions,
+  RxBatch,
+  Transport,
+  TxSlots,
+} from './transport.js';
 import type { WsTransport } from './ws-transport.js';
 
 export class WsDualTransport implements Transport {
@@ -72,6 +80,15 @@ export class WsDualTransport implements Transport {
 
   countFastSends(sent: number, dropped: number, errno: number): void {
     this.udp.countFastSends?.(sent, dropped, errno);
+  }
+
+  /** The UDP sockets' lane: a ws link's packets always take the JS path. */
+  get fastReceive(): FastReceivePort | undefined {
+    return this.udp.fastReceive;
+  }
+
+  countFastReceives(datagrams: number): void {
+    this.udp.countFastReceives?.(datagrams);
   }
 
   noteAuthenticated(from: Endpoint): void {

@@ -1,7 +1,7 @@
 // The kernel TUN's outbound fast lane (native/fast-lane.h) behind FastLanePort. The entries live in the
 // device's native state: when the device is created again they are gone, and `generation` tells
 // forward/fast-lane.ts to install them again.
-import type { FastLaneEntry, FastLanePort } from './tun-device.js';
+import type { FastLaneEntry, FastLanePort, TunWriteTarget } from './tun-device.js';
 
 /** What the lane needs of the TUN addon (native/tun.c). */
 export interface FastLaneBinding {
@@ -21,6 +21,7 @@ export interface FastLaneBinding {
   tun_fast_clear(handle: Buffer, slot: number): void;
   tun_fast_take(handle: Buffer, out: Float64Array): void;
   tun_fast_clock(): number;
+  tun_write_target(handle: Buffer, out: Int32Array): void;
   readonly fast_slots: number;
   readonly fast_stat_fields: number;
 }
@@ -32,6 +33,7 @@ export class NativeFastLane implements FastLanePort {
   readonly slots: number;
   readonly statFields: number;
   private readonly stats: Float64Array;
+  private readonly target = new Int32Array(2);
 
   constructor(
     private readonly b: FastLaneBinding,
@@ -76,5 +78,10 @@ export class NativeFastLane implements FastLanePort {
   take(): Float64Array {
     this.b.tun_fast_take(this.handle(), this.stats);
     return this.stats;
+  }
+
+  writeTarget(): TunWriteTarget | undefined {
+    this.b.tun_write_target(this.handle(), this.target);
+    return this.target[0]! < 0 ? undefined : { fd: this.target[0]!, vnet: this.target[1] === 1 };
   }
 }

@@ -101,6 +101,16 @@ export interface FastLanePort {
   clear(slot: number): void;
   /** What each slot sent since the last take (statFields numbers per slot; the array is reused). */
   take(): Float64Array;
+  /**
+   * The device's fd and whether packets written to it carry a virtio-net header, for the inbound fast
+   * lane (Transport.fastReceive), which writes to its own duplicate; undefined once closed.
+   */
+  writeTarget(): TunWriteTarget | undefined;
+}
+
+export interface TunWriteTarget {
+  readonly fd: number;
+  readonly vnet: boolean;
 }
 
 /** Fields of FastLanePort.take() per slot (native/fast-lane.h FAST_ST_*). */

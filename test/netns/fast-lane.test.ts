@@ -1,8 +1,12 @@
-// The TUN's outbound fast lane (native/fast-lane.h) against the real kernel: a fixture inside a private
-// namespace opens a TUN and a native UDP socket and installs lane entries; the kernel routes pings into
-// the TUN, and the fixture's receiver opens what the lane sent with the other half of the keypair.
-// What must not take the lane (no entry, expired, too big, a SYN under MSS clamping) must reach the JS
-// handler instead. Root only; the namespace is this file's and deleted afterwards.
+// Both fast lanes against the real kernel: a fixture inside a private namespace opens a TUN and a native
+// UDP socket and installs lane entries; a "far side" socket plays the member.
+//   Outbound (native/fast-lane.h): the kernel routes pings into the TUN, and the far side opens what the
+//   lane sent with the other half of the keypair.
+//   Inbound (native/rx-lane.h): the far side seals ICMP echo requests to us; the lane opens them and
+//   writes them to the TUN, and the kernel's echo replies show they arrived.
+// What must not take a lane (no entry, expired, too big, a SYN under MSS clamping; another source, a
+// control kind) must reach the JS handler instead, and what a lane refuses (forged, replayed, spoofed
+// inner source) must be counted. Root only; the namespace is this file's and deleted afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -30,9 +34,14 @@ interface Received {
 interface Stats {
   js: number;
   jsDsts: string[];
+  echoReplies: number;
   received: Received[];
   refused: number;
   lane: [number, number];
+  rxJs: number;
+  rxJsOpened: number;
+  /** [packets, bytes, datagrams, ...refusals in FAST_RECEIVE_DROPS order] */
+  rx: number[];
 }
 
 /** Pings that get no answer (the lane's packets go to a socket, not a host): the exit status is ignored. */
@@ -141,5 +150,62 @@ describe('the outbound fast lane in a network namespace', { skip }, () => {
 
   test('after clear, every packet goes to JavaScript', async () => {
     allToJavaScript(await round(['clear', 'clear'], '10.98.0.2'));
+  });
+
+  /** Inbound: a fresh entry (valid for `validMs`), then the far side sends; the outbound lane is off. */
+  async function inbound(validMs: number, send: string): Promise<Stats> {
+    await cmd('reset', 'reset');
+    await cmd('clear', 'clear');
+    await cmd(`rxset ${validMs}`, 'rxset');
+    await cmd(`rxsend ${send}`, 'rxsent');
+    await cmd('rxclear', 'rxclear');
+    return stats();
+  }
+
+  const drop = (s: Stats, reason: string): number =>
+    s.rx[
+      3 + ['truncated', 'replayed', 'auth-failed', 'expired', 'not-ip', 'spoofed-source'].indexOf(reason)
+    ]!;
+
+  test('inbound: the member’s packets are opened and written to the TUN natively; the kernel answers them', async () => {
+    const s = await inbound(10_000, '1 10.98.0.2 3');
+    assert.equal(s.rxJs, 0, 'no datagram reached JavaScript');
+    assert.deepEqual(s.rx.slice(0, 3), [3, 3 * 44, 3], 'three IP packets written, 44 bytes each');
+    assert.equal(s.echoReplies, 3, 'the kernel answered each echo request');
+  });
+
+  test('inbound: a spoofed inner source is dropped and counted, never written', async () => {
+    const s = await inbound(10_000, '1 10.98.0.9 2');
+    assert.equal(s.rxJs, 0);
+    assert.equal(drop(s, 'spoofed-source'), 2);
+    assert.equal(s.rx[0], 0);
+    assert.equal(s.echoReplies, 0);
+  });
+
+  test('inbound: a replayed datagram and a forged one are refused and counted', async () => {
+    const replay = await inbound(10_000, '1 10.98.0.2 1 replay');
+    assert.equal(replay.rx[0], 1, 'the first copy is delivered');
+    assert.equal(drop(replay, 'replayed'), 1);
+    assert.equal(replay.echoReplies, 1);
+    const forged = await inbound(10_000, '1 10.98.0.2 2 forge');
+    assert.equal(drop(forged, 'auth-failed'), 2);
+    assert.equal(forged.rx[0], 0);
+    assert.equal(forged.echoReplies, 0);
+  });
+
+  test('inbound: a control kind goes to JavaScript unopened (it can still open it)', async () => {
+    const s = await inbound(10_000, '2 10.98.0.2 2');
+    assert.equal(s.rxJs, 2);
+    assert.equal(s.rxJsOpened, 2, "the lane left the keypair's replay window alone");
+    assert.equal(s.rx[2], 0);
+  });
+
+  test('inbound: another source address, or an expired entry, leaves everything to JavaScript', async () => {
+    const stranger = await inbound(10_000, '1 10.98.0.2 2 stranger');
+    assert.equal(stranger.rxJs, 2);
+    assert.equal(stranger.rx[2], 0);
+    const expired = await inbound(0, '1 10.98.0.2 2');
+    assert.equal(expired.rxJs, 2);
+    assert.equal(expired.rx[2], 0);
   });
 });

@@ -13,9 +13,14 @@ import { silentLogger } from '../../src/log.js';
 import { SessionTable } from '../../src/session/session-table.js';
 import { MemoryTun } from '../../src/tun/memory-tun.js';
 import { datagramSlotBytes } from '../../src/wire/sizes.js';
-import type { FastLaneEntry, FastLanePort, TunOffloads } from '../../src/tun/tun-device.js';
+import type { FastLaneEntry, FastLanePort, TunOffloads, TunWriteTarget } from '../../src/tun/tun-device.js';
 import { MemoryNetwork, type MemoryTransport } from '../../src/transport/memory-transport.js';
-import { endpointKey, type Endpoint } from '../../src/transport/transport.js';
+import {
+  endpointKey,
+  type Endpoint,
+  type FastReceiveEntry,
+  type FastReceivePort,
+} from '../../src/transport/transport.js';
 import { member, type Member } from './session-fixtures.js';
 import { K } from './session-fixtures.js';
 
@@ -109,6 +114,7 @@ export interface Site {
   dp: DataPlane;
   /** With HarnessOptions.fastLane. */
   lane: RecordingFastLane | undefined;
+  rx: RecordingFastReceive | undefined;
 }
 
 export interface HarnessOptions {
@@ -122,27 +128,20 @@ export interface HarnessOptions {
   fastLane?: boolean;
 }
 
-/**
- * A fast lane that records what the data plane installs (slot → entry) and reports what the test says
- * it sent. Its clock runs 5 s ahead of the harness clock, so a missing conversion shows.
- */
-export class RecordingFastLane implements FastLanePort {
+/** Slots a recording lane keeps (slot → entry), and the counters a test says the lane produced. */
+class RecordingSlots<E> {
   readonly slots = 8;
-  readonly statFields = 6;
-  generation = 0;
-  readonly entries = new Map<number, FastLaneEntry>();
-  readonly stats = new Float64Array(this.slots * this.statFields);
-  private readonly out = new Float64Array(this.slots * this.statFields);
-  sets = 0;
+  readonly entries = new Map<number, E>();
+  readonly stats: Float64Array;
+  private readonly out: Float64Array;
 
-  constructor(private readonly clock: ManualClock) {}
-
-  clockMs(): number {
-    return this.clock.now() + 5000;
+  constructor(readonly statFields: number) {
+    this.stats = new Float64Array(this.slots * statFields);
+    this.out = new Float64Array(this.slots * statFields);
   }
-  set(slot: number, entry: FastLaneEntry): void {
-    this.sets++;
-    this.entries.set(slot, { ...entry, header: Buffer.from(entry.header.subarray(0, entry.headerLength)) });
+
+  set(slot: number, entry: E): void {
+    this.entries.set(slot, entry);
   }
   clear(slot: number): void {
     if (slot < 0) this.entries.clear();
@@ -153,6 +152,28 @@ export class RecordingFastLane implements FastLanePort {
     this.stats.fill(0);
     return this.out;
   }
+}
+
+/**
+ * A fast lane that records what the data plane installs (slot → entry) and reports what the test says
+ * it sent. Its clock runs 5 s ahead of the harness clock, so a missing conversion shows.
+ */
+export class RecordingFastLane extends RecordingSlots<FastLaneEntry> implements FastLanePort {
+  generation = 0;
+
+  constructor(private readonly clock: ManualClock) {
+    super(6);
+  }
+
+  clockMs(): number {
+    return this.clock.now() + 5000;
+  }
+  override set(slot: number, entry: FastLaneEntry): void {
+    super.set(slot, { ...entry, header: Buffer.from(entry.header.subarray(0, entry.headerLength)) });
+  }
+  writeTarget(): TunWriteTarget {
+    return { fd: 98, vnet: false };
+  }
   /** The entry whose address is `addr` (dotted IPv4 or the harness's fd77:: IPv6). */
   entryFor(addr: string): FastLaneEntry | undefined {
     for (const e of this.entries.values()) if (addressText(e.addr) === addr) return e;
@@ -161,6 +182,24 @@ export class RecordingFastLane implements FastLanePort {
   /** Slot of the entry for `addr`. */
   slotOf(addr: string): number {
     for (const [slot, e] of this.entries) if (addressText(e.addr) === addr) return slot;
+    return -1;
+  }
+}
+
+/** The transport's inbound lane, recording as RecordingFastLane does (slot → entry). */
+export class RecordingFastReceive extends RecordingSlots<FastReceiveEntry> implements FastReceivePort {
+  setups: Array<{ self: number; tun: TunWriteTarget | undefined }> = [];
+
+  constructor() {
+    super(13);
+  }
+
+  setup(self: number, tun: TunWriteTarget | undefined): void {
+    this.setups.push({ self, tun });
+  }
+  /** The slot of the entry for our receiver index `index`. */
+  slotOf(index: number): number {
+    for (const [slot, e] of this.entries) if (e.index === index) return slot;
     return -1;
   }
 }
@@ -213,6 +252,7 @@ export class ForwardHarness {
         // A socket number and the endpoint's text as its "record": the lane is only recorded here.
         transport.fastRoute = (to) =>
           to.via === 'ws' ? undefined : { fd: 99, record: Buffer.from(`${to.host}:${to.port}`) };
+        transport.fastReceive = new RecordingFastReceive();
       }
       const prober = new FakeProber();
       const router = new FakeRouter();
@@ -245,6 +285,7 @@ export class ForwardHarness {
         counters,
         dp,
         lane,
+        rx: transport.fastReceive as RecordingFastReceive | undefined,
       });
     }
   }

@@ -1,0 +1,169 @@
+// The JavaScript side of the inbound fast lane (native/rx-lane.h, the transport's FastReceivePort):
+// which receive keypairs native code may open and write to the TUN without entering V8, and what it did.
+//
+// What inbound.ts does for a Data packet, and why the lane may skip it for an installed keypair:
+//   - the routed-header checks, the keypair lookup by receiver index, the src check, the open, the
+//     replay window and the inner checks: the lane does them all, natively (inner-check.h);
+//   - the standing-delay control: it looks only at datagrams of minDropBytes or more, which the lane
+//     leaves to JavaScript;
+//   - path learning: an entry takes packets only from the member's bound endpoint, whose learning has
+//     nothing more to teach, and only direct ones (a relayed packet's reverse route is JavaScript's);
+//   - a responder's keypair confirmed and packets that waited for the session released: an entry exists
+//     only for a keypair that has received already, and only while nothing waits (hasPending);
+//   - control kinds (probes, routing, keepalives): the lane reads the inner kind before opening and
+//     leaves anything but an IP packet to JavaScript.
+// Entries are installed for what the JS path just delivered (want()), decided again after every event
+// of the data plane (sync(), as fast-lane.ts), and valid no longer than the keypair's age limit and a
+// lease. What the lane delivered or refused is read back at each sync: the member's counters, the drop
+// reasons, the transport's receive count, and the duplicate-key detector's (session, address) pair.
+import type { NodeId } from '../identity/node-id.js';
+import {
+  endpointKey,
+  FAST_RECEIVE_DROPS,
+  FastReceiveStat,
+  type Endpoint,
+  type FastReceivePort,
+} from '../transport/transport.js';
+import type { FastLanePort } from '../tun/tun-device.js';
+import type { ForwardContext } from './context.js';
+import { FAST_LANE_LEASE_MS } from './fast-lane.js';
+import type { InnerAddresses } from './deliver-ip.js';
+
+interface Want {
+  peer: NodeId;
+  from: Endpoint;
+}
+
+interface Installed extends Want {
+  slot: number;
+}
+
+export class RxLane {
+  /** By our receiver index. */
+  private readonly wanted = new Map<number, Want>();
+  private readonly installed = new Map<number, Installed>();
+  private free: number[];
+  private tunGeneration = Number.NaN;
+
+  constructor(
+    private readonly ctx: ForwardContext,
+    private readonly port: FastReceivePort,
+    /** The TUN's lane: its clock, its fd, and whether it was created again. */
+    private readonly tun: FastLanePort,
+    /** The member's address block for the inner checks (deliver-ip.ts). */
+    private readonly addresses: (peer: NodeId) => InnerAddresses | undefined,
+    /** Whether packets wait for a session with the member (the JS path releases them on receipt). */
+    private readonly hasPending: (peer: NodeId) => boolean,
+  ) {
+    this.free = Array.from({ length: port.slots }, (_, k) => port.slots - 1 - k);
+  }
+
+  /** The JS path delivered a direct IP packet from `peer` at `from` on our receiver index `index`. */
+  want(peer: NodeId, index: number, from: Endpoint): void {
+    if (!this.installed.has(index)) this.wanted.set(index, { peer, from });
+  }
+
+  /** Receive keypairs the lane holds now. */
+  get size(): number {
+    return this.installed.size;
+  }
+
+  /** Drops the entries of a member that left the configuration. */
+  forget(peer: NodeId): void {
+    for (const [index, w] of this.wanted) if (w.peer === peer) this.wanted.delete(index);
+    for (const [index, inst] of this.installed) if (inst.peer === peer) this.remove(index, inst);
+  }
+
+  /** Empties every slot (the lane is being turned off). */
+  clearAll(): void {
+    this.port.clear(-1);
+  }
+
+  /**
+   * After each event of the data plane: read back what the lane did, then decide every entry again.
+   * Throws only if the sockets or the TUN do (closed under us): FastLanes then turns the lane off.
+   */
+  sync(now: number): void {
+    if (this.installed.size === 0 && this.wanted.size === 0) return;
+    if (this.tun.generation !== this.tunGeneration) {
+      // First use, or the TUN was created again: a new fd to write to.
+      this.tunGeneration = this.tun.generation;
+      this.port.setup(this.ctx.self, this.tun.writeTarget());
+    }
+    const offset = this.tun.clockMs() - now;
+    this.pull(now);
+    for (const [index, inst] of this.installed) this.refresh(index, inst, now, offset);
+    for (const [index, w] of this.wanted) if (!this.installed.has(index)) this.refresh(index, w, now, offset);
+    this.wanted.clear();
+  }
+
+  /** Counters, drops and the duplicate-key detector's pair for what the lane did since the last sync. */
+  private pull(now: number): void {
+    const st = this.port.take();
+    const fields = this.port.statFields;
+    let datagrams = 0;
+    for (const [index, inst] of this.installed) {
+      const o = inst.slot * fields;
+      const n = st[o + FastReceiveStat.Datagrams]!;
+      if (n === 0) continue;
+      datagrams += n;
+      const packets = st[o + FastReceiveStat.Packets]!;
+      if (packets > 0) {
+        const t = this.ctx.counters.peer(inst.peer);
+        t.rxPackets += packets;
+        t.rxBytes += st[o + FastReceiveStat.Bytes]!;
+        this.ctx.counters.fastLaneReceived += packets;
+      }
+      for (let k = 0; k < FAST_RECEIVE_DROPS.length; k++) {
+        const dropped = st[o + FastReceiveStat.FirstDrop + k]!;
+        if (dropped > 0) this.ctx.counters.drop(FAST_RECEIVE_DROPS[k]!, dropped);
+      }
+      // Authenticated direct Data from this (session, address): as path-learning.ts tells it per source.
+      this.ctx.observer?.dataFrom(inst.peer, endpointKey(inst.from), index, now);
+    }
+    if (datagrams > 0) this.ctx.transport.countFastReceives?.(datagrams);
+  }
+
+  private refresh(index: number, w: Want, now: number, offset: number): void {
+    let inst = this.installed.get(index);
+    const until = this.validUntil(index, w, now);
+    const addrs = until > now ? this.addresses(w.peer) : undefined;
+    const record = addrs && this.ctx.transport.fastRoute?.(w.from)?.record;
+    const keypair = record && this.ctx.sessions.receiveKeypair(index)?.keypair;
+    if (!keypair || !addrs || !record) {
+      if (inst !== undefined) this.remove(index, inst);
+      return;
+    }
+    if (inst === undefined) {
+      const slot = this.free.pop();
+      if (slot === undefined) return; // full: the JS path delivers it
+      inst = { ...w, slot };
+      this.installed.set(index, inst);
+    }
+    this.port.set(inst.slot, {
+      index,
+      peer: w.peer,
+      record,
+      keypairState: keypair.state,
+      addrs: addrs.bytes,
+      addrFlags: addrs.flags,
+      validUntilMs: until + offset,
+    });
+  }
+
+  /** Until when the lane may open `index` for `w.peer` from `w.from`; not after `now` if not at all. */
+  private validUntil(index: number, w: Want, now: number): number {
+    const { ctx } = this;
+    const found = ctx.sessions.receiveKeypair(index);
+    if (found === undefined || found.peer !== w.peer || !found.keypair.receivedAny) return -Infinity;
+    if (found.keypair.isExpired(now) || this.hasPending(w.peer)) return -Infinity;
+    if (ctx.peers.boundMember(endpointKey(w.from), now) !== w.peer) return -Infinity;
+    return Math.min(now + FAST_LANE_LEASE_MS, found.keypair.expiresAt ?? -Infinity);
+  }
+
+  private remove(index: number, inst: Installed): void {
+    this.port.clear(inst.slot);
+    this.free.push(inst.slot);
+    this.installed.delete(index);
+  }
+}
