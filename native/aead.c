@@ -16,6 +16,7 @@ struct aead_ctx {
   EVP_CIPHER_CTX *seal;
   EVP_CIPHER_CTX *open;
   EVP_CIPHER_CTX *peek; // plain ChaCha20 for kp_peek_first, created on first use
+  int peek_ready;       // peek has its cipher: each peek then only sets key and IV
   uint8_t seal_key[AEAD_KEY_BYTES];
   uint8_t open_key[AEAD_KEY_BYTES];
   int seal_keyed;
@@ -189,18 +190,24 @@ long kp_open(aead_ctx_t *c, kp_t *kp, uint8_t *buf, size_t a, size_t len, uint32
 int kp_peek_first(aead_ctx_t *c, const kp_t *kp, const uint8_t *buf, size_t a, size_t len, uint32_t path_flags) {
   if (c == NULL || kp->destroyed || len < a + AEAD_AD_BYTES + 1 + AEAD_TAG_BYTES) return -1;
   if (c->peek == NULL && (c->peek = EVP_CIPHER_CTX_new()) == NULL) return -1;
+  // Naming the cipher costs OpenSSL 3 a fetch: once per context, then only key and IV per packet.
+  if (!c->peek_ready) {
+    if (EVP_EncryptInit_ex(c->peek, EVP_chacha20(), NULL, NULL, NULL) != 1) return -1;
+    c->peek_ready = 1;
+  }
   uint8_t iv[16] = {1, 0, 0, 0};
   nonce_for(iv + 4, path_flags, buf + a + 12);
   uint8_t first;
   int n = 0;
-  if (EVP_EncryptInit_ex(c->peek, EVP_chacha20(), NULL, kp->recv_key, iv) != 1) return -1;
+  if (EVP_EncryptInit_ex(c->peek, NULL, NULL, kp->recv_key, iv) != 1) return -1;
   if (EVP_EncryptUpdate(c->peek, &first, &n, buf + a + AEAD_AD_BYTES, 1) != 1 || n != 1) return -1;
   return first;
 }
 
 void aead_forget_thread_keys(void) {
   aead_ctx_t *c = &thread_ctx;
-  if (c->peek != NULL) EVP_CIPHER_CTX_reset(c->peek); // its key schedule goes with it
+  if (c->peek != NULL) EVP_CIPHER_CTX_reset(c->peek); // its key schedule goes with it, and its cipher
+  c->peek_ready = 0;
   OPENSSL_cleanse(c->seal_key, AEAD_KEY_BYTES);
   OPENSSL_cleanse(c->open_key, AEAD_KEY_BYTES);
   c->seal_keyed = 0;

@@ -27,8 +27,12 @@
 #define FAST_SLOTS 32
 // Routed header: type, ttl, routeLen, routePos, up to 7 relay ids, src, dst.
 #define FAST_HEADER_MAX (4 + 4 * 7 + 8)
-// Larger batches are a bulk flow: the JS path sends them as UDP GSO runs, which this lane does not.
-#define FAST_MAX_BATCH 8
+// Packets per batch the lane takes. A lone packet is what latency is made of (a keystroke, a ping, a
+// request); two or more read at once are a flow, which the JS path sends as one UDP GSO message per run
+// of equal sizes, and which the far side and a relay then receive in fewer, coalesced reads. With 8,
+// the ACK trains of a bulk flow left here one datagram each, and relayed single-flow throughput fell by
+// a sixth (benchmarks/README.md, "The fast lanes").
+#define FAST_MAX_BATCH 1
 // Per-slot counters handed to JS by fast_take (doubles): packets, bytes, largest packet, last send
 // (ms, CLOCK_MONOTONIC), datagrams the kernel refused, the last refusal's errno.
 enum { FAST_ST_PACKETS = 0, FAST_ST_BYTES, FAST_ST_LARGEST, FAST_ST_LAST_MS, FAST_ST_DROPS, FAST_ST_ERRNO, FAST_ST_COUNT };

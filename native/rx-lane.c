@@ -52,7 +52,7 @@ static int rx_reason(long code) {
 
 bool rx_lane_deliver(rx_lane_t *lane, uint8_t *buffer, const uint8_t *records, const uint32_t *dg_offsets,
                      const uint32_t *dg_lengths, const uint32_t *dg_sources, uint32_t n) {
-  if (lane->used == 0 || lane->tun_fd < 0 || n == 0 || n > RX_MAX_BATCH) return false;
+  if (lane->used == 0 || lane->tun_fd < 0 || lane->tun_failed || n == 0 || n > RX_MAX_BATCH) return false;
   aead_ctx_t *c = aead_thread_ctx();
   if (c == NULL) return false;
   const uint64_t now = mono_now_ns();
@@ -98,8 +98,11 @@ bool rx_lane_deliver(rx_lane_t *lane, uint8_t *buffer, const uint8_t *records, c
     if (w >= 0) {
       e->st[RX_ST_PACKETS] += 1;
       e->st[RX_ST_BYTES] += ip_len;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      e->st[RX_ST_TUN_FULL] += 1;
     } else {
-      e->st[errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? RX_ST_TUN_FULL : RX_ST_TUN_ERROR] += 1;
+      e->st[RX_ST_TUN_ERROR] += 1;
+      lane->tun_failed = 1;
     }
   }
   return true;
@@ -162,6 +165,7 @@ napi_status rx_lane_setup(napi_env env, rx_lane_t *lane, napi_value *argv) {
   lane->self = self;
   lane->max_datagram = max_datagram;
   lane->vnet = vnet;
+  lane->tun_failed = 0;
   return napi_ok;
 }
 

@@ -71,6 +71,9 @@ typedef struct {
   int tun_fd;            // our dup of the TUN's fd (-1: none yet, the lane is off)
   int tun_fd_of;
   int vnet; // the TUN takes a virtio-net header before each packet
+  // A write to the TUN failed (down, deleted): the lane takes nothing until JS sets it up again, so the
+  // JS path's writes see the failure too (native-tun.ts logs it once and brings the device back).
+  int tun_failed;
 } rx_lane_t;
 
 // Delivers datagrams [0, n) of a received batch (datagram i: dg_lengths[i] bytes at buffer +

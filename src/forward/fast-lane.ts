@@ -25,10 +25,16 @@ import type { NodeId } from '../identity/node-id.js';
 import { FastStat, type FastLaneEntry, type FastLanePort } from '../tun/tun-device.js';
 import type { ForwardContext } from './context.js';
 import type { ForwardingTable } from './forwarding-table.js';
+import { sameRelays } from './path-liveness.js';
 import type { PathWatch } from './path-watch.js';
 
 /** Longest an entry is used without JavaScript deciding it again. */
 export const FAST_LANE_LEASE_MS = 1000;
+/**
+ * An entry whose decision has not changed is handed to native code again only when less than this is
+ * left of it: a sync then costs one native call per lane (the take), not one per address and session.
+ */
+export const FAST_LANE_RENEW_MS = FAST_LANE_LEASE_MS / 2;
 
 interface Installed {
   /** One slot per overlay address of the member, in `addrs` order. */
@@ -38,9 +44,17 @@ interface Installed {
   addr4: number;
   addr6Key: string | undefined;
   nextHop: NodeId;
+  /** What native code holds: the decision (less its validity) and until when (our clock). */
+  decision: Decision | undefined;
 }
 
-type Decision = Omit<FastLaneEntry, 'addr' | 'validUntilMs'> & { until: number; nextHop: NodeId };
+type Decision = Omit<FastLaneEntry, 'addr' | 'validUntilMs'> & {
+  until: number;
+  nextHop: NodeId;
+  /** The route's relays, and the first hop's endpoint (interned: identity says "same"). */
+  relays: readonly NodeId[];
+  endpoint: unknown;
+};
 
 export class FastLane {
   private readonly wanted = new Set<NodeId>();
@@ -59,7 +73,12 @@ export class FastLane {
 
   /** The JS path just sealed data for `dst`: the lane may carry what follows. */
   want(dst: NodeId): void {
-    this.wanted.add(dst);
+    if (!this.installed.has(dst)) this.wanted.add(dst);
+  }
+
+  /** Destinations the JS path just sent to that the lane does not hold yet. */
+  get waiting(): boolean {
+    return this.wanted.size > 0;
   }
 
   /** Destinations the lane holds now. */
@@ -151,13 +170,27 @@ export class FastLane {
     if (inst === undefined) {
       if (this.free.length < addrs.length) return; // full: the JS path carries it
       const slots = addrs.map(() => this.free.pop()!);
-      inst = { slots, addrs, addr4: m.addr4, addr6Key: m.addr6Key, nextHop: d.nextHop };
+      inst = {
+        slots,
+        addrs,
+        addr4: m.addr4,
+        addr6Key: m.addr6Key,
+        nextHop: d.nextHop,
+        decision: undefined,
+      };
       this.installed.set(dst, inst);
     }
+    if (
+      inst.addrs === addrs &&
+      sameDecision(inst.decision, d) &&
+      inst.decision!.until - now >= FAST_LANE_RENEW_MS
+    )
+      return; // native code holds this very decision, with time to spare
     inst.addrs = addrs;
     inst.addr4 = m.addr4;
     inst.addr6Key = m.addr6Key;
     inst.nextHop = d.nextHop;
+    inst.decision = d;
     const validUntilMs = d.until + offset;
     for (let k = 0; k < addrs.length; k++) {
       this.port.set(inst.slots[k]!, {
@@ -200,6 +233,8 @@ export class FastLane {
       clampSyn: ctx.mssClamp === true,
       until,
       nextHop: target.nextHop,
+      relays: target.relays,
+      endpoint: target.endpoint,
     };
   }
 
@@ -220,4 +255,25 @@ export class FastLane {
     }
     this.installed.delete(dst);
   }
+}
+
+/**
+ * True if `b` decides what `a` did, and lasts no shorter (a shorter validity must reach native code).
+ * The header is the forwarding table's buffer, encoded again only when relays, first hop or endpoint
+ * change, so those stand for it.
+ */
+function sameDecision(a: Decision | undefined, b: Decision): boolean {
+  return (
+    a !== undefined &&
+    a.keypairState === b.keypairState &&
+    sameRelays(a.relays, b.relays) &&
+    a.nextHop === b.nextHop &&
+    a.endpoint === b.endpoint &&
+    a.headerLength === b.headerLength &&
+    a.maxPacket === b.maxPacket &&
+    a.fd === b.fd &&
+    a.record === b.record &&
+    a.clampSyn === b.clampSyn &&
+    b.until >= a.until
+  );
 }

@@ -138,8 +138,8 @@ export class Inbound {
     const now = this.ctx.clock.now();
     for (const run of this.runs.each()) this.openRun(batch, run, now);
     this.delivery.flush(buf);
-    // What this batch changed (a route, a session, a link) reaches the fast lanes now.
-    this.lanes.sync(now);
+    // What this batch changed (a route, a session, a link) reaches the fast lanes (fast-lanes.ts).
+    this.lanes.afterBatch(now);
   }
 
   /**

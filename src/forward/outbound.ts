@@ -143,7 +143,7 @@ export class Outbound {
     if (runDst !== 0) this.sealRun(batch, runDst, runFirst, count - runFirst, now);
     // One sendmmsg (GSO runs) for the whole batch.
     this.ctx.transport.flush();
-    this.lanes.sync(now);
+    this.lanes.afterBatch(now);
   };
 
   /** Seals TUN packets [first, first+n) of `batch`, all for `dst`, into the transport's send slots. */

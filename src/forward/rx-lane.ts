@@ -22,11 +22,12 @@ import {
   FAST_RECEIVE_DROPS,
   FastReceiveStat,
   type Endpoint,
+  type FastReceiveEntry,
   type FastReceivePort,
 } from '../transport/transport.js';
 import type { FastLanePort } from '../tun/tun-device.js';
 import type { ForwardContext } from './context.js';
-import { FAST_LANE_LEASE_MS } from './fast-lane.js';
+import { FAST_LANE_LEASE_MS, FAST_LANE_RENEW_MS } from './fast-lane.js';
 import type { InnerAddresses } from './deliver-ip.js';
 
 interface Want {
@@ -36,6 +37,8 @@ interface Want {
 
 interface Installed extends Want {
   slot: number;
+  /** What native code holds (less its validity), and until when (our clock). */
+  held?: Omit<FastReceiveEntry, 'validUntilMs' | 'index'> & { until: number };
 }
 
 export class RxLane {
@@ -44,6 +47,8 @@ export class RxLane {
   private readonly installed = new Map<number, Installed>();
   private free: number[];
   private tunGeneration = Number.NaN;
+  /** The lane has a TUN to write to (a failed write turns it off until the device is healthy). */
+  private tunOn = false;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -61,6 +66,11 @@ export class RxLane {
   /** The JS path delivered a direct IP packet from `peer` at `from` on our receiver index `index`. */
   want(peer: NodeId, index: number, from: Endpoint): void {
     if (!this.installed.has(index)) this.wanted.set(index, { peer, from });
+  }
+
+  /** Sessions the JS path just delivered on that the lane does not hold yet. */
+  get waiting(): boolean {
+    return this.wanted.size > 0;
   }
 
   /** Receive keypairs the lane holds now. */
@@ -85,23 +95,31 @@ export class RxLane {
    */
   sync(now: number): void {
     if (this.installed.size === 0 && this.wanted.size === 0) return;
-    if (this.tun.generation !== this.tunGeneration) {
-      // First use, or the TUN was created again: a new fd to write to.
-      this.tunGeneration = this.tun.generation;
-      this.port.setup(this.ctx.self, this.tun.writeTarget());
-    }
     const offset = this.tun.clockMs() - now;
-    this.pull(now);
+    // A write to the TUN failed in the lane: it took nothing since, and takes nothing until the device
+    // is healthy again (the JS path's writes meanwhile log the failure and bring it back).
+    if (this.pull(now)) this.tunOn = false;
+    if (this.tun.generation !== this.tunGeneration || !this.tunOn) {
+      // First use, the TUN was created again (a new fd), or it is back after failing.
+      this.tunGeneration = this.tun.generation;
+      const target = this.tun.writeTarget();
+      this.port.setup(this.ctx.self, target);
+      this.tunOn = target !== undefined;
+    }
     for (const [index, inst] of this.installed) this.refresh(index, inst, now, offset);
     for (const [index, w] of this.wanted) if (!this.installed.has(index)) this.refresh(index, w, now, offset);
     this.wanted.clear();
   }
 
-  /** Counters, drops and the duplicate-key detector's pair for what the lane did since the last sync. */
-  private pull(now: number): void {
+  /**
+   * Counters, drops and the duplicate-key detector's pair for what the lane did since the last sync.
+   * True if a write to the TUN failed.
+   */
+  private pull(now: number): boolean {
     const st = this.port.take();
     const fields = this.port.statFields;
     let datagrams = 0;
+    let tunFailed = false;
     for (const [index, inst] of this.installed) {
       const o = inst.slot * fields;
       const n = st[o + FastReceiveStat.Datagrams]!;
@@ -116,12 +134,15 @@ export class RxLane {
       }
       for (let k = 0; k < FAST_RECEIVE_DROPS.length; k++) {
         const dropped = st[o + FastReceiveStat.FirstDrop + k]!;
-        if (dropped > 0) this.ctx.counters.drop(FAST_RECEIVE_DROPS[k]!, dropped);
+        if (dropped === 0) continue;
+        this.ctx.counters.drop(FAST_RECEIVE_DROPS[k]!, dropped);
+        if (FAST_RECEIVE_DROPS[k] === 'tun-error') tunFailed = true;
       }
       // Authenticated direct Data from this (session, address): as path-learning.ts tells it per source.
       this.ctx.observer?.dataFrom(inst.peer, endpointKey(inst.from), index, now);
     }
     if (datagrams > 0) this.ctx.transport.countFastReceives?.(datagrams);
+    return tunFailed;
   }
 
   private refresh(index: number, w: Want, now: number, offset: number): void {
@@ -140,15 +161,28 @@ export class RxLane {
       inst = { ...w, slot };
       this.installed.set(index, inst);
     }
-    this.port.set(inst.slot, {
-      index,
+    const h = inst.held;
+    // Native code holds this very decision, with time to spare (see FAST_LANE_RENEW_MS).
+    if (
+      h !== undefined &&
+      h.peer === w.peer &&
+      h.record === record &&
+      h.keypairState === keypair.state &&
+      h.addrs === addrs.bytes &&
+      h.addrFlags === addrs.flags &&
+      until >= h.until &&
+      h.until - now >= FAST_LANE_RENEW_MS
+    )
+      return;
+    inst.held = {
       peer: w.peer,
       record,
       keypairState: keypair.state,
       addrs: addrs.bytes,
       addrFlags: addrs.flags,
-      validUntilMs: until + offset,
-    });
+      until,
+    };
+    this.port.set(inst.slot, { index, ...inst.held, validUntilMs: until + offset });
   }
 
   /** Until when the lane may open `index` for `w.peer` from `w.from`; not after `now` if not at all. */

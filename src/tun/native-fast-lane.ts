@@ -41,6 +41,8 @@ export class NativeFastLane implements FastLanePort {
     private readonly handle: () => Buffer,
     /** How many times the device was created again. */
     private readonly recreated: () => number,
+    /** False while writes fail (down, deleted) and the device is being brought back. */
+    private readonly healthy: () => boolean,
   ) {
     this.slots = b.fast_slots;
     this.statFields = b.fast_stat_fields;
@@ -81,6 +83,7 @@ export class NativeFastLane implements FastLanePort {
   }
 
   writeTarget(): TunWriteTarget | undefined {
+    if (!this.healthy()) return undefined;
     this.b.tun_write_target(this.handle(), this.target);
     return this.target[0]! < 0 ? undefined : { fd: this.target[0]!, vnet: this.target[1] === 1 };
   }

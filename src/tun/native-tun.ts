@@ -198,6 +198,7 @@ export class NativeTun implements TunDevice {
             b,
             () => this.handle,
             () => this.recreated,
+            () => !this.closed && !this.gone && this.watcher === undefined,
           );
   }
 

@@ -103,7 +103,8 @@ export interface FastLanePort {
   take(): Float64Array;
   /**
    * The device's fd and whether packets written to it carry a virtio-net header, for the inbound fast
-   * lane (Transport.fastReceive), which writes to its own duplicate; undefined once closed.
+   * lane (Transport.fastReceive), which writes to its own duplicate; undefined once closed, and while
+   * writes fail (the JS path's writes must see that: they log it and bring the device back).
    */
   writeTarget(): TunWriteTarget | undefined;
 }

@@ -51,7 +51,7 @@ async function ping(...args: string[]): Promise<void> {
   }).catch(() => {});
 }
 
-describe('the outbound fast lane in a network namespace', { skip }, () => {
+describe('the fast lanes, out and in, in a network namespace', { skip }, () => {
   let f: FixtureProcess;
 
   async function cmd(line: string, event: string): Promise<Record<string, unknown>> {

@@ -5,7 +5,8 @@
 // itself is tested against the kernel in test/netns/fast-lane.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAST_LANE_LEASE_MS } from '../../src/forward/fast-lane.js';
+import { FAST_LANE_LEASE_MS, FAST_LANE_RENEW_MS } from '../../src/forward/fast-lane.js';
+import { BATCH_SYNC_MS } from '../../src/forward/fast-lanes.js';
 import { FastStat } from '../../src/tun/tun-device.js';
 import { ForwardHarness, settle, type RecordingFastLane } from './forward-harness.js';
 import { packet, payloadBytes, UDP } from './ip-packets.js';
@@ -75,12 +76,16 @@ test('a route change reaches the lane at the next event; the new first hop must 
   assert.equal(Buffer.from(e.record).toString(), `${b.endpoint.host}:${b.endpoint.port}`, 'sent to b');
 });
 
-test('a received batch is an event too: what it changed is in the lane when it returns', async () => {
+test('a received batch is an event too: what it changed is in the lane when it returns, at most every 10 ms', async () => {
   const { h, lane } = await world();
   await sendData(h, 'a', 'c');
+  await sendData(h, 'c', 'a'); // a's inbound lane takes c's session: a sync at once
   h.site('a').prober.markActive(h.site('b').m.id, h.clock.now()); // b carries data to someone
   h.route('a', 'c', ['a', 'b', 'c']);
-  await sendData(h, 'c', 'a'); // a receives a batch
+  await sendData(h, 'c', 'a'); // a receives a batch, in the same millisecond as the last sync
+  assert.equal(lane.entryFor(h.site('c').address)!.header[2], 0, 'not yet: a sync ran < 10 ms ago');
+  h.clock.advance(BATCH_SYNC_MS);
+  await sendData(h, 'c', 'a');
   assert.equal(lane.entryFor(h.site('c').address)!.header[2], 1);
 });
 
@@ -180,4 +185,21 @@ test('under network.mssClamp the entries send TCP SYNs to JavaScript', async () 
   await h.link('a', 'c');
   await sendData(h, 'a', 'c');
   assert.equal(h.site('a').lane!.entryFor(h.site('c').address)!.clampSyn, true);
+});
+
+test('an unchanged decision is handed to native code again only when its validity runs low', async () => {
+  const { h, lane } = await world();
+  await sendData(h, 'a', 'c');
+  const a = h.site('a');
+  const sets = lane.sets;
+  h.clock.advance(FAST_LANE_LEASE_MS - FAST_LANE_RENEW_MS - 10);
+  a.dp.syncFastLane();
+  assert.equal(lane.sets, sets, 'nothing changed and enough time is left: no native call');
+  h.clock.advance(20);
+  a.dp.syncFastLane();
+  assert.equal(lane.sets, sets + 2, 'renewed, both addresses');
+  h.route('a', 'c', ['a', 'b', 'c']);
+  a.prober.markActive(h.site('b').m.id, h.clock.now());
+  a.dp.syncFastLane();
+  assert.equal(lane.sets, sets + 4, 'a new route is handed over at once');
 });

@@ -140,7 +140,11 @@ class RecordingSlots<E> {
     this.out = new Float64Array(this.slots * statFields);
   }
 
+  /** set() calls so far. */
+  sets = 0;
+
   set(slot: number, entry: E): void {
+    this.sets++;
     this.entries.set(slot, entry);
   }
   clear(slot: number): void {
@@ -171,8 +175,10 @@ export class RecordingFastLane extends RecordingSlots<FastLaneEntry> implements 
   override set(slot: number, entry: FastLaneEntry): void {
     super.set(slot, { ...entry, header: Buffer.from(entry.header.subarray(0, entry.headerLength)) });
   }
-  writeTarget(): TunWriteTarget {
-    return { fd: 98, vnet: false };
+  /** False: the device fails writes (down), as native-tun.ts knows it. */
+  healthy = true;
+  writeTarget(): TunWriteTarget | undefined {
+    return this.healthy ? { fd: 98, vnet: false } : undefined;
   }
   /** The entry whose address is `addr` (dotted IPv4 or the harness's fd77:: IPv6). */
   entryFor(addr: string): FastLaneEntry | undefined {
@@ -249,9 +255,15 @@ export class ForwardHarness {
       });
       const transport = this.net.attach(endpoint.host, PORT, datagramSlotBytes(mtu));
       if (lane) {
-        // A socket number and the endpoint's text as its "record": the lane is only recorded here.
-        transport.fastRoute = (to) =>
-          to.via === 'ws' ? undefined : { fd: 99, record: Buffer.from(`${to.host}:${to.port}`) };
+        // A socket number and the endpoint's text as its "record" (one per endpoint, as the native
+        // transport caches them): the lane is only recorded here.
+        const records = new Map<string, Buffer>();
+        transport.fastRoute = (to) => {
+          if (to.via === 'ws') return undefined;
+          const key = `${to.host}:${to.port}`;
+          if (!records.has(key)) records.set(key, Buffer.from(key));
+          return { fd: 99, record: records.get(key)! };
+        };
         transport.fastReceive = new RecordingFastReceive();
       }
       const prober = new FakeProber();

@@ -5,7 +5,7 @@
 // in test/netns/fast-lane.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAST_LANE_LEASE_MS } from '../../src/forward/fast-lane.js';
+import { FAST_LANE_LEASE_MS, FAST_LANE_RENEW_MS } from '../../src/forward/fast-lane.js';
 import { FastReceiveStat } from '../../src/transport/transport.js';
 import { ForwardHarness, settle } from './forward-harness.js';
 import { packet, payloadBytes, UDP } from './ip-packets.js';
@@ -120,4 +120,41 @@ test('a member that left the configuration loses its entries', async () => {
   assert.equal(a.rx!.entries.size, 2);
   a.dp.forget(h.site('c').m.id);
   assert.equal(a.rx!.entries.size, 1);
+});
+
+test('an unchanged entry is handed to native code again only when its validity runs low; a new session at once', async () => {
+  const h = await world();
+  await sendData(h, 'c', 'a');
+  const a = h.site('a');
+  const rx = a.rx!;
+  const sets = rx.sets;
+  h.clock.advance(FAST_LANE_LEASE_MS - FAST_LANE_RENEW_MS - 10);
+  a.dp.syncFastLane();
+  assert.equal(rx.sets, sets);
+  h.clock.advance(20);
+  a.dp.syncFastLane();
+  assert.equal(rx.sets, sets + 1);
+});
+
+test('a failed TUN write in the lane turns it off until the device is healthy again', async () => {
+  const h = await world();
+  await sendData(h, 'c', 'a');
+  const a = h.site('a');
+  const rx = a.rx!;
+  const o = rx.slotOf(indexAtA(h)) * rx.statFields;
+  rx.stats[o + FastReceiveStat.Datagrams] = 1;
+  rx.stats[o + FastReceiveStat.FirstDrop + 9] = 1; // tun-error: the interface went down
+  a.lane!.healthy = false; // and native-tun.ts is bringing it back
+  a.dp.syncFastLane();
+  assert.deepEqual(
+    rx.setups.at(-1),
+    { self: a.m.id, tun: undefined },
+    'no TUN: the JS path writes, and sees it',
+  );
+  assert.equal(h.drops('a', 'tun-error'), 1);
+  a.dp.syncFastLane();
+  assert.deepEqual(rx.setups.at(-1)!.tun, undefined, 'still failing');
+  a.lane!.healthy = true;
+  a.dp.syncFastLane();
+  assert.deepEqual(rx.setups.at(-1)!.tun, { fd: 98, vnet: false }, 'back');
 });
