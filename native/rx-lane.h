@@ -3,9 +3,9 @@
 // without entering V8 (issue 11: the inbound passes through JavaScript were ~90-115 µs of an idle round
 // trip). The outbound twin is fast-lane.h.
 //
-// JavaScript (src/forward/fast-lane.ts) owns every decision. It installs an entry per receive keypair
-// that just delivered data from the member's bound endpoint: our receiver index, the member's id, its
-// endpoint's address record, the keypair state, the member's address block for the inner checks
+// JavaScript (src/forward/rx-lane.ts) owns every decision. It installs an entry per receive keypair
+// that just delivered data from an address of the member's it knows: our receiver index, the member's
+// id, that address's record, the keypair state, the member's address block for the inner checks
 // (inner-check.h), and how long the entry may be used. It decides the entries again after each of its
 // events, and reads back what the lane delivered and what it refused (counted as the JS path would).
 //
@@ -13,7 +13,7 @@
 //   - at most RX_MAX_BATCH datagrams, each shorter than `max_datagram` (the standing-delay control in
 //     JavaScript looks only at larger ones, so it still sees every datagram it would act on);
 //   - a direct Data packet (no relays) to us, whose receiver index has a valid entry for its src, from
-//     that entry's address;
+//     that entry's address (one JavaScript has nothing to learn from: see forward/rx-lane.ts);
 //   - its inner kind, read without authenticating (kp_peek_first), is an IP packet: probes, routing
 //     messages and keepalives are JavaScript's, and a forged kind byte only picks which path refuses it.
 // Then each is opened (replay window, authentication), its inner packet checked, and written to the TUN.
@@ -54,7 +54,7 @@ typedef struct {
   int in_use;
   uint32_t index; // our receiver index
   uint32_t peer;  // the member's id: the header's src
-  uint8_t record[20]; // its bound endpoint (udp.c's address record)
+  uint8_t record[20]; // the member's address the entry takes (udp.c's address record)
   kp_t *kp;
   napi_ref kp_ref; // keeps the keypair's Buffer alive while the entry points into it
   uint32_t addr_flags;

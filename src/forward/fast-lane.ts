@@ -58,6 +58,8 @@ type Decision = Omit<FastLaneEntry, 'addr' | 'validUntilMs'> & {
 
 export class FastLane {
   private readonly wanted = new Set<NodeId>();
+  /** Wanted destinations the last sync could not install. */
+  private readonly refused = new Set<NodeId>();
   private readonly installed = new Map<NodeId, Installed>();
   private free: number[] = [];
   private generation = Number.NaN;
@@ -76,9 +78,14 @@ export class FastLane {
     if (!this.installed.has(dst)) this.wanted.add(dst);
   }
 
-  /** Destinations the JS path just sent to that the lane does not hold yet. */
+  /**
+   * Destinations the JS path just sent to that the lane does not hold yet, and did not refuse at the
+   * last sync (a ws endpoint, full slots): those wait for the next regular sync, or a flow to one of
+   * them would sync the lanes after every batch.
+   */
   get waiting(): boolean {
-    return this.wanted.size > 0;
+    for (const dst of this.wanted) if (!this.refused.has(dst)) return true;
+    return false;
   }
 
   /** Destinations the lane holds now. */
@@ -104,7 +111,11 @@ export class FastLane {
     const offset = port.clockMs() - now;
     this.pull(now);
     for (const dst of this.installed.keys()) if (!this.wanted.has(dst)) this.refresh(dst, now, offset);
-    for (const dst of this.wanted) this.refresh(dst, now, offset);
+    this.refused.clear();
+    for (const dst of this.wanted) {
+      this.refresh(dst, now, offset);
+      if (!this.installed.has(dst)) this.refused.add(dst);
+    }
     this.wanted.clear();
   }
 

@@ -6,8 +6,9 @@
 //     replay window and the inner checks: the lane does them all, natively (inner-check.h);
 //   - the standing-delay control: it looks only at datagrams of minDropBytes or more, which the lane
 //     leaves to JavaScript;
-//   - path learning: an entry takes packets only from the member's bound endpoint, whose learning has
-//     nothing more to teach, and only direct ones (a relayed packet's reverse route is JavaScript's);
+//   - path learning: an entry takes packets only from an address bound to the member or already known to
+//     the prober as one of its endpoints (bound to no one else), from which learning has nothing more to
+//     teach, and only direct ones (a relayed packet's reverse route is JavaScript's);
 //   - a responder's keypair confirmed and packets that waited for the session released: an entry exists
 //     only for a keypair that has received already, and only while nothing waits (hasPending);
 //   - control kinds (probes, routing, keepalives): the lane reads the inner kind before opening and
@@ -45,6 +46,8 @@ export class RxLane {
   /** By our receiver index. */
   private readonly wanted = new Map<number, Want>();
   private readonly installed = new Map<number, Installed>();
+  /** Wanted receiver indexes the last sync could not install. */
+  private readonly refused = new Set<number>();
   private free: number[];
   private tunGeneration = Number.NaN;
   /** The lane has a TUN to write to (a failed write turns it off until the device is healthy). */
@@ -68,9 +71,10 @@ export class RxLane {
     if (!this.installed.has(index)) this.wanted.set(index, { peer, from });
   }
 
-  /** Sessions the JS path just delivered on that the lane does not hold yet. */
+  /** Sessions the JS path just delivered on that the lane does not hold yet, nor refused last (fast-lane.ts). */
   get waiting(): boolean {
-    return this.wanted.size > 0;
+    for (const index of this.wanted.keys()) if (!this.refused.has(index)) return true;
+    return false;
   }
 
   /** Receive keypairs the lane holds now. */
@@ -107,7 +111,11 @@ export class RxLane {
       this.tunOn = target !== undefined;
     }
     for (const [index, inst] of this.installed) this.refresh(index, inst, now, offset);
-    for (const [index, w] of this.wanted) if (!this.installed.has(index)) this.refresh(index, w, now, offset);
+    this.refused.clear();
+    for (const [index, w] of this.wanted) {
+      if (!this.installed.has(index)) this.refresh(index, w, now, offset);
+      if (!this.installed.has(index)) this.refused.add(index);
+    }
     this.wanted.clear();
   }
 
@@ -191,8 +199,20 @@ export class RxLane {
     const found = ctx.sessions.receiveKeypair(index);
     if (found === undefined || found.peer !== w.peer || !found.keypair.receivedAny) return -Infinity;
     if (found.keypair.isExpired(now) || this.hasPending(w.peer)) return -Infinity;
-    if (ctx.peers.boundMember(endpointKey(w.from), now) !== w.peer) return -Infinity;
+    if (!this.knownSource(w, now)) return -Infinity;
     return Math.min(now + FAST_LANE_LEASE_MS, found.keypair.expiresAt ?? -Infinity);
+  }
+
+  /**
+   * Whether the JS path would learn nothing from `w.from` (path-learning.ts): an address bound to the
+   * member, or one the prober knows for it already and no other member is bound at. An address new to
+   * us must reach JavaScript: it is a candidate to probe (a NAT that rebound), or a conflict to count.
+   */
+  private knownSource(w: Want, now: number): boolean {
+    const key = endpointKey(w.from);
+    const owner = this.ctx.peers.boundMember(key, now);
+    if (owner !== undefined) return owner === w.peer;
+    return this.ctx.prober.endpoints(w.peer).some((e) => e.endpointKey === key);
   }
 
   private remove(index: number, inst: Installed): void {

@@ -194,7 +194,7 @@ export interface FastReceiveEntry {
   /** Our receiver index the member's packets name. */
   readonly index: number;
   readonly peer: number;
-  /** The member's bound endpoint (an address record, FastRoute.record): the only source taken. */
+  /** The member's address the entry was made for (an address record, FastRoute.record): the only source taken. */
   readonly record: Uint8Array;
   readonly keypairState: Buffer;
   /** The member's address block for the inner checks (forward/deliver-ip.ts) and its flags. */

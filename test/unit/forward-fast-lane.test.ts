@@ -164,6 +164,11 @@ test('a destination reached over a ws link gets no entry (no socket to send on)'
   a.transport.fastRoute = () => undefined; // as for a `via: ws` endpoint
   await sendData(h, 'a', 'c');
   assert.equal(lane.entries.size, 0);
+  // A flow to it must not sync the lanes after every batch: it waits for the next regular sync.
+  const takes = lane.takes;
+  await sendData(h, 'a', 'c');
+  await sendData(h, 'a', 'c');
+  assert.equal(lane.takes, takes, 'no sync within 10 ms for a destination the lane refused');
   a.transport.fastRoute = route;
 });
 

@@ -151,7 +151,11 @@ class RecordingSlots<E> {
     if (slot < 0) this.entries.clear();
     else this.entries.delete(slot);
   }
+  /** take() calls so far: one per sync of the lane. */
+  takes = 0;
+
   take(): Float64Array {
+    this.takes++;
     this.out.set(this.stats);
     this.stats.fill(0);
     return this.out;

@@ -64,15 +64,34 @@ test('relayed data gets no entry: its reverse route is the JS path’s to learn'
   assert.equal(h.site('a').rx!.entries.size, 0);
 });
 
-test('data from an address not bound to the member gets no entry', async () => {
+test('data from an address new to us gets no entry: the JS path must learn it', async () => {
   const h = await world();
   const a = h.site('a');
   const c = h.site('c');
   // a's proof that c is at its endpoint lapses (no probe answered for 30 s); the session lives on.
   h.clock.advance(31_000);
   assert.equal(a.peers.boundMember(`${c.endpoint.host}:${c.endpoint.port}`, h.clock.now()), undefined);
+  a.prober.links.delete(c.m.id); // and a's prober knows no endpoint of c
   await sendData(h, 'c', 'a');
   assert.equal(a.tun.written.length, 1, 'the JS path delivered it');
+  assert.equal(a.rx!.entries.size, 0);
+});
+
+test('data from an endpoint the prober knows for the member, bound to no one, gets an entry', async () => {
+  const h = await world();
+  const a = h.site('a');
+  h.clock.advance(31_000); // the binding lapsed; a's prober still lists c's endpoint
+  await sendData(h, 'c', 'a');
+  assert.equal(a.rx!.entries.size, 1);
+});
+
+test('data from an address bound to another member gets no entry (a conflict the JS path counts)', async () => {
+  const h = await world();
+  const a = h.site('a');
+  const c = h.site('c');
+  h.clock.advance(31_000);
+  a.peers.bind(`${c.endpoint.host}:${c.endpoint.port}`, h.site('b').m.id, h.clock.now());
+  await sendData(h, 'c', 'a');
   assert.equal(a.rx!.entries.size, 0);
 });
 
