@@ -102,6 +102,7 @@ bool rx_lane_deliver(rx_lane_t *lane, uint8_t *buffer, const uint8_t *records, c
       e->st[RX_ST_TUN_FULL] += 1;
     } else {
       e->st[RX_ST_TUN_ERROR] += 1;
+      e->st[RX_ST_TUN_ERRNO] = errno;
       lane->tun_failed = 1;
     }
   }

@@ -47,6 +47,7 @@ enum {
   RX_ST_BAD_INNER,
   RX_ST_TUN_FULL,
   RX_ST_TUN_ERROR,
+  RX_ST_TUN_ERRNO, // the errno of the last failed TUN write (not a count)
   RX_ST_COUNT
 };
 

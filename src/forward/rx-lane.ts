@@ -127,13 +127,16 @@ export class RxLane {
     const st = this.port.take();
     const fields = this.port.statFields;
     let datagrams = 0;
-    let tunFailed = false;
+    let written = 0;
+    let tunFailed = 0;
+    let tunErrno = 0;
     for (const [index, inst] of this.installed) {
       const o = inst.slot * fields;
       const n = st[o + FastReceiveStat.Datagrams]!;
       if (n === 0) continue;
       datagrams += n;
       const packets = st[o + FastReceiveStat.Packets]!;
+      written += packets;
       if (packets > 0) {
         const t = this.ctx.counters.peer(inst.peer);
         t.rxPackets += packets;
@@ -144,13 +147,18 @@ export class RxLane {
         const dropped = st[o + FastReceiveStat.FirstDrop + k]!;
         if (dropped === 0) continue;
         this.ctx.counters.drop(FAST_RECEIVE_DROPS[k]!, dropped);
-        if (FAST_RECEIVE_DROPS[k] === 'tun-error') tunFailed = true;
+        if (FAST_RECEIVE_DROPS[k] !== 'tun-error') continue;
+        tunFailed += dropped;
+        tunErrno = st[o + FastReceiveStat.TunErrno]!;
       }
       // Authenticated direct Data from this (session, address): as path-learning.ts tells it per source.
       this.ctx.observer?.dataFrom(inst.peer, endpointKey(inst.from), index, now);
     }
-    if (datagrams > 0) this.ctx.transport.countFastReceives?.(datagrams);
-    return tunFailed;
+    if (datagrams === 0) return false;
+    this.ctx.transport.countFastReceives?.(datagrams);
+    // The device logs a failure once and brings itself back (native-tun.ts), as for its own writes.
+    this.tun.noteWrites(written, tunFailed, tunErrno);
+    return tunFailed > 0;
   }
 
   private refresh(index: number, w: Want, now: number, offset: number): void {

@@ -222,8 +222,10 @@ export const FastReceiveStat = {
   Packets: 0,
   Bytes: 1,
   Datagrams: 2,
-  /** Then refusals, in this order, by the JS path's drop reasons. */
+  /** Then refusals, in this order, by the JS path's drop reasons (FAST_RECEIVE_DROPS). */
   FirstDrop: 3,
+  /** After them: the errno of the last failed TUN write. */
+  TunErrno: 13,
 } as const;
 
 /** The drop reasons of FastReceivePort.take()'s refusal fields, from FastReceiveStat.FirstDrop on. */

@@ -43,6 +43,8 @@ export class NativeFastLane implements FastLanePort {
     private readonly recreated: () => number,
     /** False while writes fail (down, deleted) and the device is being brought back. */
     private readonly healthy: () => boolean,
+    /** See FastLanePort.noteWrites. */
+    readonly noteWrites: (written: number, failed: number, errno: number) => void,
   ) {
     this.slots = b.fast_slots;
     this.statFields = b.fast_stat_fields;

@@ -199,6 +199,7 @@ export class NativeTun implements TunDevice {
             () => this.handle,
             () => this.recreated,
             () => !this.closed && !this.gone && this.watcher === undefined,
+            (written, failed, errno) => this.laneWrites(written, failed, errno),
           );
   }
 
@@ -278,6 +279,19 @@ export class NativeTun implements TunDevice {
       this.health.ok(Date.now());
     }
     return w;
+  }
+
+  /** The inbound fast lane's writes: handled as this device's own (writeBatch). */
+  private laneWrites(written: number, failed: number, errno: number): void {
+    if (this.closed) return;
+    if (failed > 0) {
+      const name = errnoName(-errno);
+      this.health.failed(name, failed, Date.now());
+      if (name === 'EBADFD' || name === 'ENODEV') this.gone = true;
+      this.watch();
+    } else if (written > 0) {
+      this.health.ok(Date.now());
+    }
   }
 
   /** Reading stopped for good (the interface was deleted): recreate it. */

@@ -107,6 +107,11 @@ export interface FastLanePort {
    * writes fail (the JS path's writes must see that: they log it and bring the device back).
    */
   writeTarget(): TunWriteTarget | undefined;
+  /**
+   * What the inbound lane's writes to the device did since the last call: a failure (errno) is the
+   * device's to log and recover from, as for its own writes; a success after one ends it.
+   */
+  noteWrites(written: number, failed: number, errno: number): void;
 }
 
 export interface TunWriteTarget {

@@ -181,6 +181,12 @@ export class RecordingFastLane extends RecordingSlots<FastLaneEntry> implements 
   }
   /** False: the device fails writes (down), as native-tun.ts knows it. */
   healthy = true;
+  /** What noteWrites was told, in order. */
+  readonly writes: Array<[number, number, number]> = [];
+  noteWrites(written: number, failed: number, errno: number): void {
+    this.writes.push([written, failed, errno]);
+    if (failed > 0) this.healthy = false; // as native-tun.ts starts bringing the device back
+  }
   writeTarget(): TunWriteTarget | undefined {
     return this.healthy ? { fd: 98, vnet: false } : undefined;
   }
@@ -201,7 +207,7 @@ export class RecordingFastReceive extends RecordingSlots<FastReceiveEntry> imple
   setups: Array<{ self: number; tun: TunWriteTarget | undefined }> = [];
 
   constructor() {
-    super(13);
+    super(14);
   }
 
   setup(self: number, tun: TunWriteTarget | undefined): void {

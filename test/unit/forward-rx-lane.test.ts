@@ -163,8 +163,9 @@ test('a failed TUN write in the lane turns it off until the device is healthy ag
   const o = rx.slotOf(indexAtA(h)) * rx.statFields;
   rx.stats[o + FastReceiveStat.Datagrams] = 1;
   rx.stats[o + FastReceiveStat.FirstDrop + 9] = 1; // tun-error: the interface went down
-  a.lane!.healthy = false; // and native-tun.ts is bringing it back
+  rx.stats[o + FastReceiveStat.TunErrno] = 5; // EIO
   a.dp.syncFastLane();
+  assert.deepEqual(a.lane!.writes.at(-1), [0, 1, 5], 'the device is told, to log it and bring itself back');
   assert.deepEqual(
     rx.setups.at(-1),
     { self: a.m.id, tun: undefined },
