@@ -5,13 +5,14 @@
 // Why it is safe to decide ahead: what outbound.ts decides per run — keypair, route, first hop and its
 // endpoint, path MTU — changes only when JavaScript runs (a timer, a received batch, a TUN batch it
 // handled) or with time (a keypair's age, an active window's end). So:
-//   - after each of those events the data plane calls sync(): every entry is decided again from the
-//     same forwarding table the JS path uses, and replaced, or removed if the destination no longer
-//     qualifies. A route change, a new keypair or a dead link reaches the lane in the event that made it;
+//   - after those events the data plane calls sync() (fast-lanes.ts: every timer wake-up and reload,
+//     batches at most every 10 ms): every entry is decided again from the same forwarding table the JS
+//     path uses, and replaced, or removed if the destination no longer qualifies. A dead link (a timer's
+//     verdict) reaches the lane in the wake-up that found it; what a batch teaches, within 10 ms;
 //   - an entry is valid no longer than the keypair may seal, the prober's active window on the first
 //     hop and the path watch's data window on the destination (so a packet the lane sends never finds
-//     the prober or the watch believing the path idle), and LEASE_MS (what an event outside the data
-//     plane, such as a reload, could leave stale).
+//     the prober or the watch believing the path idle), and FAST_LANE_LEASE_MS (what an event outside
+//     the data plane could leave stale).
 //   - a destination qualifies only after the JS path sent it data (want()), so the first packet after
 //     a quiet spell always goes through JavaScript: it marks the link active, starts the path watch and
 //     asks for a handshake if needed, exactly as before.
