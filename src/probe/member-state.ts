@@ -26,6 +26,8 @@ export interface EndpointState {
   est: LinkEstimator;
   nextProbeAt: number;
   lastSentAt: number;
+  /** When a probe from the member at this dead endpoint last moved our next probe up (Prober.reviveHint). */
+  revivedAt: number;
   /** Probes sent since the endpoint was last alive: drives the dead backoff. */
   deadProbes: number;
   /** Alive but the last probe was lost: probe at the active rate until a reply settles it. */
@@ -76,6 +78,7 @@ export function newEndpoint(
     est: new LinkEstimator(params),
     nextProbeAt: now,
     lastSentAt: -Infinity,
+    revivedAt: -Infinity,
     deadProbes: 0,
     suspect: false,
     confirmProbes: 0,

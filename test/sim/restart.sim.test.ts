@@ -25,7 +25,12 @@ test('a crashed node is routed around, and after a restart with its clock set ba
   const crashAt = sim.now();
   sim.crash(victim);
   const crash = measure(sim, crashAt, 20_000, t0);
-  assert.ok(crash.allPairsMs !== undefined && crash.allPairsMs < 8000, `after crash: ${crash.allPairsMs} ms`);
+  // Within one idle gap (8 s) and the fast probes after it: 6.0–9.6 s over 16 seeds (2026-12-08); a
+  // change to the probe schedule's timing reshuffles which seed is slow.
+  assert.ok(
+    crash.allPairsMs !== undefined && crash.allPairsMs < 10_000,
+    `after crash: ${crash.allPairsMs} ms`,
+  );
   for (let s = 0; s < 40; s++) if (s !== victim) assert.equal(sim.routeOf(s, sim.idOf(victim)), undefined);
 
   sim.run(3000);

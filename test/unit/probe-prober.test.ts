@@ -210,6 +210,42 @@ test('a member that never answers is probed with backoff 1 s, 2 s, 4 s, then eve
   assert.equal(h.prober.link(A)?.alive, false);
 });
 
+test('a probe from the member at an endpoint we hold dead is probed back at once, at most once a second', () => {
+  const h = new ProbeHarness();
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(20_000); // dead, on the 5 s backoff: probes at 15 and 20 s
+  assert.equal(h.prober.link(A)?.alive, false);
+  h.rtt.set('a', 2); // the block lifts; the member's probe reaches us at 20.3 s
+  h.now = 20_300;
+  h.prober.onProbeReceived(A, 'a', h.now, 7);
+  h.runUntil(20_300);
+  assert.deepEqual(
+    h.sentTo('a', 20_001).map((p) => p.at),
+    [20_300],
+    'probed when its probe came, not at 25 s',
+  );
+  h.runUntil(20_310);
+  assert.equal(h.prober.link(A)?.alive, true);
+
+  // Held dead again: replays of the member's probes buy one probe per second, not one each.
+  h.rtt.delete('a');
+  h.runUntil(40_000);
+  assert.equal(h.prober.link(A)?.alive, false);
+  const before = h.sent.length;
+  for (let t = 40_000; t < 42_000; t += 50) {
+    h.runUntil(t);
+    h.prober.onProbeReceived(A, 'a', t, 7);
+  }
+  h.runUntil(42_000);
+  const hinted = h.sentTo('a', 40_000, 42_000).length;
+  assert.ok(hinted >= 2 && hinted <= 3, `${hinted} probes for 40 replayed ones in 2 s`);
+  assert.ok(h.sent.length - before === hinted);
+  // An address the prober does not have is no target.
+  h.prober.onProbeReceived(A, 'elsewhere', 42_000, 7);
+  h.runUntil(42_001);
+  assert.equal(h.sentTo('elsewhere').length, 0);
+});
+
 test('with traffic flowing, a cut link is declared dead 250–400 ms after the cut (4 lost probes)', () => {
   const h = new ProbeHarness();
   h.rtt.set('a', 30);
