@@ -26,7 +26,7 @@ import { openErrorReason } from '../session/keypair.js';
 import { SingleBatch } from '../transport/queued-sends.js';
 import type { Endpoint, RxBatch } from '../transport/transport.js';
 import { AEAD_TAG_BYTES, DATA_FIELDS_BYTES, InnerKind, PacketType } from '../wire/constants.js';
-import { parseRoutedHeader, routeAt, type RoutedHeader } from '../wire/routed-header.js';
+import { parseRoutedHeader, routeAt, routedHeaderBytes, type RoutedHeader } from '../wire/routed-header.js';
 import { maxDatagramBytes } from '../wire/sizes.js';
 import type { MtuChannel } from '../pmtu/mtu-channel.js';
 import type { AcceptedDestinations } from './accepted-destinations.js';
@@ -49,6 +49,8 @@ import { RxLane } from './rx-lane.js';
 const DATA_AD_BYTES = 20;
 /** What a Data packet holds after its routed header at least: fields, one inner-kind byte, tag. */
 const MIN_DATA_BODY = DATA_FIELDS_BYTES + 1 + AEAD_TAG_BYTES;
+/** Where a direct Data packet's receiver index is: its body's first field. */
+const DIRECT_RECEIVER_INDEX = routedHeaderBytes(0);
 
 /** Drop reasons for the inner checks of the native open (the AEAD ones map through openErrorReason). */
 const INNER_REASONS: Record<number, DropReason> = {
@@ -228,7 +230,8 @@ export class Inbound {
       }
       if (r === OpenCode.OtherKind) this.dispatch(batch, i, from, now);
       else if (r < 0) ctx.counters.drop(INNER_REASONS[r] ?? 'bad-inner');
-      else if (routeLen === 0) this.lanes.rx?.want(run.peer, batch.buffer.readUInt32BE(o + 12), from);
+      else if (routeLen === 0)
+        this.lanes.rx?.want(run.peer, batch.buffer.readUInt32BE(o + DIRECT_RECEIVER_INDEX), from);
     }
     if (opened === 0) return;
     run.keypair.receivedAny = true;
