@@ -2,7 +2,7 @@
 // (IPv4, IPv6) has its own lane; an entry lives on the socket of its endpoint's family, under the same
 // slot number on both, so forward/rx-lane.ts sees one lane.
 import type { UdpBinding } from './native-udp-binding.js';
-import type { FastReceiveEntry, FastReceivePort } from './transport.js';
+import { FastReceiveStat, type FastReceiveEntry, type FastReceivePort } from './transport.js';
 
 /** What the lane needs of a socket. */
 export interface LaneSocket {
@@ -24,6 +24,11 @@ export class NativeFastReceive implements FastReceivePort {
   ) {
     this.slots = b.rx_slots;
     this.statFields = b.rx_stat_fields;
+    // The counters are read by position: an addon built from another layout would misreport them all.
+    if (this.statFields !== FastReceiveStat.Count)
+      throw new Error(
+        `rx lane: the addon has ${this.statFields} counters per slot, this code reads ${FastReceiveStat.Count}`,
+      );
     this.sum = new Float64Array(this.slots * this.statFields);
     this.one = new Float64Array(this.slots * this.statFields);
   }

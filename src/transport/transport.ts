@@ -217,18 +217,10 @@ export interface FastReceivePort {
   take(): Float64Array;
 }
 
-/** Fields of FastReceivePort.take() per slot (native/rx-lane.h RX_ST_*). */
-export const FastReceiveStat = {
-  Packets: 0,
-  Bytes: 1,
-  Datagrams: 2,
-  /** Then refusals, in this order, by the JS path's drop reasons (FAST_RECEIVE_DROPS). */
-  FirstDrop: 3,
-  /** After them: the errno of the last failed TUN write. */
-  TunErrno: 13,
-} as const;
-
-/** The drop reasons of FastReceivePort.take()'s refusal fields, from FastReceiveStat.FirstDrop on. */
+/**
+ * The drop reasons of FastReceivePort.take()'s refusal fields, from FastReceiveStat.FirstDrop on, in
+ * native/rx-lane.h's RX_ST_* order.
+ */
 export const FAST_RECEIVE_DROPS = [
   'truncated',
   'replayed',
@@ -241,6 +233,19 @@ export const FAST_RECEIVE_DROPS = [
   'tun-full',
   'tun-error',
 ] as const;
+
+/** Fields of FastReceivePort.take() per slot (native/rx-lane.h RX_ST_*). */
+export const FastReceiveStat = {
+  Packets: 0,
+  Bytes: 1,
+  Datagrams: 2,
+  /** Then refusals, in this order, by the JS path's drop reasons (FAST_RECEIVE_DROPS). */
+  FirstDrop: 3,
+  /** After them: the errno of the last failed TUN write. */
+  TunErrno: 3 + FAST_RECEIVE_DROPS.length,
+  /** Fields per slot: native/rx-lane.h's RX_ST_COUNT must equal it (NativeFastReceive checks). */
+  Count: 4 + FAST_RECEIVE_DROPS.length,
+} as const;
 
 /** A socket and a destination's address record (native/udp.c's format), for Transport.fastRoute. */
 export interface FastRoute {
