@@ -6,10 +6,12 @@
 // finds the caches, branch predictors and the vCPU colder than one every 10 ms.
 //
 //   node dist/benchmarks/idle-rtt.js [--quick] [--rounds N] [--settle S]
-//                                    [--systems raw,overlayd,overlayd-no-lane,wireguard-go] [--json out.json]
+//                                    [--systems raw,floor,overlayd,overlayd-no-lane,wireguard-go] [--json out.json]
 //
 // overlayd-no-lane is overlayd with --no-fast-lane: every packet through JavaScript, as before the TUN's
-// outbound fast lane (native/fast-lane.h).
+// outbound fast lane (native/fast-lane.h). floor is the least any user-space tunnel does
+// (lib/tun-udp-floor.c: TUN <-> UDP in C, no crypto, no runtime): its added RTT is this machine's price
+// for the extra kernel traversals and wake-ups alone.
 //
 // --quick: fewer pings per rate (about 40 s per system instead of about 2 min).
 // --rounds N: every system N times, interleaved, each overlayd round a fresh start of the daemons. One
@@ -18,6 +20,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OverlayLab } from '../test/lab/overlay-lab.js';
+import { FloorPair } from './lib/floor-forwarder.js';
 import { parsePingLog } from './lib/ping-log.js';
 import { stopOverlay } from './lib/overlay.js';
 import {
@@ -35,7 +38,7 @@ import { fmt, printTable } from './lib/table.js';
 import { WireguardPair } from './lib/wireguard.js';
 
 const SITES = ['a', 'b', 'c'] as const;
-const SYSTEMS = ['raw', 'overlayd', 'overlayd-no-lane', 'wireguard-go'] as const;
+const SYSTEMS = ['raw', 'floor', 'overlayd', 'overlayd-no-lane', 'wireguard-go'] as const;
 type System = (typeof SYSTEMS)[number];
 /** Ping intervals in seconds, with how many pings each (full run; --quick takes a third). */
 const RATES: ReadonlyArray<{ intervalS: number; count: number }> = [
@@ -46,7 +49,7 @@ const RATES: ReadonlyArray<{ intervalS: number; count: number }> = [
 ];
 
 const USAGE =
-  'node dist/benchmarks/idle-rtt.js [--quick] [--rounds N] [--settle S] [--systems raw,overlayd,overlayd-no-lane,wireguard-go] [--json out.json]';
+  'node dist/benchmarks/idle-rtt.js [--quick] [--rounds N] [--settle S] [--systems raw,floor,overlayd,overlayd-no-lane,wireguard-go] [--json out.json]';
 
 interface RateResult {
   intervalS: number;
@@ -115,12 +118,12 @@ async function measureSystem(
   s: ReturnType<typeof settings>,
 ): Promise<RateResult[]> {
   if (system === 'raw') return pingRates(ol, ol.lab.addressOf('c'), s.quick);
-  if (system === 'wireguard-go') {
-    const wg = await WireguardPair.start(ol.lab, 'a', 'c');
+  if (system === 'wireguard-go' || system === 'floor') {
+    const pair = await (system === 'floor' ? FloorPair : WireguardPair).start(ol.lab, 'a', 'c');
     try {
-      return await pingRates(ol, wg.addressOf('c'), s.quick);
+      return await pingRates(ol, pair.addressOf('c'), s.quick);
     } finally {
-      await wg.stop();
+      await pair.stop();
     }
   }
   // overlayd-no-lane: every packet through JavaScript (--no-fast-lane), the path before the lanes.
