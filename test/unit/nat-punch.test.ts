@@ -27,6 +27,29 @@ describe('endpoint bytes', () => {
     assert.equal(readEndpoint(Uint8Array.from([4, 1, 2, 3, 4, 0, 0]), 0, 7), undefined);
     assert.equal(writeEndpoint(new Uint8Array(6), 0, '198.51.100.7:1'), -1, 'no room');
   });
+
+  it('gives the same answers once memoized, past the memo’s bound, and never lets a caller change it', () => {
+    const out = new Uint8Array(19);
+    for (let round = 0; round < 2; round++) {
+      // 3000 distinct endpoints: the memo (1024) is emptied twice a round; every answer stays exact.
+      for (let i = 0; i < 3000; i++) {
+        const key =
+          i % 2
+            ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:${1 + i}`
+            : `[fd00::${(i + 1).toString(16)}]:${1 + i}`;
+        const next = writeEndpoint(out, 0, key);
+        assert.equal(next, i % 2 ? 7 : 19);
+        assert.deepEqual(readEndpoint(out, 0, next), { key, next });
+        out.fill(0xff); // scribbling on what was written must not reach the memo
+        assert.equal(readEndpoint(out, 0, 19), undefined, 'family 255');
+      }
+    }
+    const bad = Uint8Array.from([4, 1, 2, 3, 4, 0, 0]);
+    assert.equal(readEndpoint(bad, 0, 7), undefined);
+    assert.equal(readEndpoint(bad, 0, 7), undefined, 'a refusal is memoized as one');
+    assert.equal(writeEndpoint(out, 0, 'not-an-endpoint'), -1);
+    assert.equal(writeEndpoint(out, 0, 'not-an-endpoint'), -1);
+  });
 });
 
 describe('punch messages', () => {
