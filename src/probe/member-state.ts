@@ -155,7 +155,7 @@ export function probeInterval(
  */
 export const FAST_PROBES_PER_TIMEOUT = 8;
 
-function fastInterval(ep: EndpointState, p: ProbeParams): number {
+export function fastInterval(ep: EndpointState, p: ProbeParams): number {
   if (!ep.est.sampled) return p.activeIntervalMs;
   return Math.max(p.activeIntervalMs, ep.est.timeoutMs(p) / FAST_PROBES_PER_TIMEOUT);
 }

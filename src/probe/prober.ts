@@ -31,6 +31,7 @@ import {
 } from './link-view.js';
 import {
   endpointScore,
+  fastInterval,
   isSteadyRtt,
   newEndpoint,
   probeInterval,
@@ -70,6 +71,9 @@ interface ProbeTimer {
   ep: EndpointState;
   gen: number;
 }
+
+/** See Prober.answerInKind: the least gap after our last probe to an endpoint, in active intervals. */
+const ANSWER_GAP = 0.75;
 
 export class Prober implements LinkSource {
   readonly params: Readonly<ProbeParams>;
@@ -305,6 +309,7 @@ export class Prober implements LinkSource {
     if (!m) return;
     this.lastNow = now;
     this.reviveHint(member, m, endpointKey, now);
+    this.answerInKind(member, m, endpointKey, now);
     if ((probeId & NO_RETURN_BIT) !== 0) return;
     this.set.noteProbedBy(member, now);
     for (const id of this.set.drainTouched()) {
@@ -331,6 +336,24 @@ export class Prober implements LinkSource {
     if (now - ep.revivedAt < this.params.deadFirstIntervalMs) return;
     ep.revivedAt = now;
     this.probeBy(id, ep, now);
+  }
+
+  /**
+   * The member's probe came from `key` on a link we probe at the active rate (it carries data): send
+   * ours there now, in the same wake-up as our echo, instead of at our own timer a few tens of ms
+   * later. Both ends of a link in use probe it every 50 ms; answered in kind, one end's timer starts
+   * each exchange and the other end's probe rides with its echo, so each daemon handles two probe
+   * events per interval instead of three. Every such event is JavaScript that a packet of the flow
+   * may have to wait for (the lanes share the thread: benchmarks/README.md, "The floor"). A probe
+   * only ever goes earlier, and not within ANSWER_GAP of the active interval after our last one to
+   * that endpoint: a member that probes us faster (or replays its probes) does not make us probe it
+   * faster than our own schedule.
+   */
+  private answerInKind(id: NodeId, m: MemberState, key: string, now: number): void {
+    const ep = m.endpoints.get(key);
+    if (!ep || !m.probed || probeSchedule(m, ep, now) !== 'active') return;
+    if (now - ep.lastSentAt < ANSWER_GAP * fastInterval(ep, this.params)) return;
+    this.send(id, m, ep, now);
   }
 
   /**

@@ -246,6 +246,53 @@ test('a probe from the member at an endpoint we hold dead is probed back at once
   assert.equal(h.sentTo('elsewhere').length, 0);
 });
 
+test('on a link in use, a probe from the member is answered in kind at once, never faster than our own schedule', () => {
+  const h = new ProbeHarness();
+  h.rtt.set('a', 2);
+  h.prober.setEndpoints(A, ['a']);
+  h.runUntil(3000);
+  h.prober.markActive(A, 3000);
+  h.runUntil(3300); // at the active rate: a probe every 50 ms
+  const last = h.sentTo('a').at(-1)!.at;
+
+  // The member's probe 40 ms after our last one: ours goes with the echo, not 10 ms later.
+  h.now = last + 40;
+  h.prober.markActive(A, h.now);
+  h.prober.onProbeReceived(A, 'a', h.now, 9);
+  assert.deepEqual(
+    h.sentTo('a', last + 1).map((p) => p.at),
+    [last + 40],
+    'sent inside onProbeReceived',
+  );
+  // And the schedule starts from it: the next one 50 ms later, not at the old timer.
+  h.runUntil(last + 100);
+  assert.deepEqual(
+    h.sentTo('a', last + 1).map((p) => p.at),
+    [last + 40, last + 90],
+  );
+
+  // A member probing us every 5 ms (or replaying one probe) gets no more probes than our timer sends.
+  const from = h.now;
+  for (let t = from; t < from + 1000; t += 5) {
+    h.runUntil(t);
+    h.prober.markActive(A, t);
+    h.prober.onProbeReceived(A, 'a', t, 9);
+  }
+  h.runUntil(from + 1000);
+  const n = h.sentTo('a', from, from + 1000).length;
+  assert.ok(n <= 1000 / (0.75 * 50) + 1, `${n} probes in 1 s`);
+
+  // An idle link is not answered (its slow schedule is the point), nor an endpoint we do not have.
+  const idle = new ProbeHarness();
+  idle.rtt.set('a', 2);
+  idle.prober.setEndpoints(A, ['a']);
+  idle.runUntil(20_000);
+  const before = idle.sent.length;
+  idle.prober.onProbeReceived(A, 'a', 20_000, 9);
+  idle.prober.onProbeReceived(A, 'elsewhere', 20_000, 9);
+  assert.equal(idle.sent.length, before);
+});
+
 test('with traffic flowing, a cut link is declared dead 250–400 ms after the cut (4 lost probes)', () => {
   const h = new ProbeHarness();
   h.rtt.set('a', 30);
