@@ -346,8 +346,10 @@ export class Prober implements LinkSource {
    * events per interval instead of three. Every such event is JavaScript that a packet of the flow
    * may have to wait for (the lanes share the thread: benchmarks/README.md, "The floor"). A probe
    * only ever goes earlier, and not within ANSWER_GAP of the active interval after our last one to
-   * that endpoint: a member that probes us faster (or replays its probes) does not make us probe it
-   * faster than our own schedule.
+   * that endpoint: a member that probes us faster (or replays its probes) gets at most 4/3 of our
+   * own rate (one every 37.5 ms instead of 50), however many it sends. The gap is below one interval
+   * because the two ends' timers are jittered: at a full interval most answers would find our own
+   * timer not yet due, and the two schedules would not meet.
    */
   private answerInKind(id: NodeId, m: MemberState, key: string, now: number): void {
     const ep = m.endpoints.get(key);
