@@ -3,8 +3,10 @@
 // install-deps.sh installs. What a ping over it adds to the raw path is what the two extra kernel
 // traversals per side and the forwarders' wake-ups cost on this machine, before any VPN's own work.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../test/lab/lab.js';
+import { orStop } from './or-stop.js';
 
 const SOURCE = fileURLToPath(new URL('../../../benchmarks/lib/tun-udp-floor.c', import.meta.url));
 const NET = '198.19.40';
@@ -18,15 +20,10 @@ export class FloorPair {
 
   private constructor(private readonly lab: Lab) {}
 
-  /** Compiles the forwarder, starts one per site and checks that a ping crosses. */
+  /** Compiles the forwarder (once per lab), starts one per site and checks that a ping crosses. */
   static async start(lab: Lab, a: string, b: string): Promise<FloorPair> {
     const pair = new FloorPair(lab);
-    try {
-      await pair.up(a, b);
-    } catch (err) {
-      await pair.stop();
-      throw err;
-    }
+    await orStop(pair, () => pair.up(a, b));
     return pair;
   }
 
@@ -42,8 +39,9 @@ export class FloorPair {
   }
 
   private async up(a: string, b: string): Promise<void> {
+    // Once per lab: --rounds starts the pair again each round.
     const binary = this.lab.path('tun-udp-floor');
-    execFileSync('cc', ['-O2', '-Wall', '-o', binary, SOURCE], { stdio: 'pipe' });
+    if (!existsSync(binary)) execFileSync('cc', ['-O2', '-Wall', '-o', binary, SOURCE], { stdio: 'pipe' });
     const sites = [a, b] as const;
     for (const [i, site] of sites.entries()) {
       const peer = sites[1 - i]!;

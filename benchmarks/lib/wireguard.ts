@@ -5,6 +5,7 @@
 // README, pitfall 6): interface names carry the lab's run id so no two namespaces, and no two labs, clash.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Lab, LabProcess } from '../../test/lab/lab.js';
+import { orStop } from './or-stop.js';
 
 const UAPI_DIR = '/var/run/wireguard';
 const WG_PORT = 51820;
@@ -33,12 +34,9 @@ export class WireguardPair {
   /** Starts both ends and checks that a ping crosses the tunnel. */
   static async start(lab: Lab, a: string, b: string, opts: WireguardOptions = {}): Promise<WireguardPair> {
     const pair = new WireguardPair(lab, [a, b], opts.tag ?? '');
-    try {
-      await pair.up(opts.net ?? '198.19.20', opts.port ?? WG_PORT, opts.tag ?? '', opts.beyond ?? {});
-    } catch (err) {
-      await pair.stop();
-      throw err;
-    }
+    await orStop(pair, () =>
+      pair.up(opts.net ?? '198.19.20', opts.port ?? WG_PORT, opts.tag ?? '', opts.beyond ?? {}),
+    );
     return pair;
   }
 
@@ -140,18 +138,14 @@ export class WireguardRelay {
       tag: 'r',
       beyond: { [a]: '198.19.32.0/24' },
     });
-    let bc: WireguardPair;
-    try {
-      bc = await WireguardPair.start(lab, b, c, {
+    const bc = await orStop(ab, () =>
+      WireguardPair.start(lab, b, c, {
         net: '198.19.32',
         port: 51831,
         tag: 's',
         beyond: { [c]: '198.19.31.0/24' },
-      });
-    } catch (err) {
-      await ab.stop();
-      throw err;
-    }
+      }),
+    );
     const relay = new WireguardRelay(ab, bc);
     await lab.execOk(b, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     const r = await lab.ping(a, relay.addressOf(c), { count: 3, intervalS: 0.2, waitS: 2 });
